@@ -1,0 +1,170 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "pushinator",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "PushinatorJSON", targets: ["PushinatorJSON"]),
+        .library(name: "PushinatorHTTP", targets: ["PushinatorHTTP"]),
+        .library(name: "PushinatorTLS", targets: ["PushinatorTLS"]),
+        .library(name: "EngineIO", targets: ["EngineIO"]),
+        .library(name: "PushinatorSocketIO", targets: ["PushinatorSocketIO"]),
+        .library(name: "PushinatorRuntime", targets: ["PushinatorRuntime"]),
+        .executable(name: "pushinator", targets: ["Pushinator"]),
+        .executable(name: "conformance-server", targets: ["ConformanceServer"]),
+        .executable(name: "http-example", targets: ["HTTPExample"]),
+        .executable(name: "interop-server", targets: ["InteropServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: Library modules
+        .target(
+            name: "PushinatorJSON",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorHTTP",
+            dependencies: [
+                "PushinatorJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorTLS",
+            dependencies: [
+                "PushinatorHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EngineIO",
+            dependencies: [
+                "PushinatorHTTP",
+                "PushinatorJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorSocketIO",
+            dependencies: [
+                "EngineIO",
+                "PushinatorHTTP",
+                "PushinatorJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorRuntime",
+            dependencies: [
+                "PushinatorJSON",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Examples
+        .executableTarget(
+            name: "Pushinator",
+            dependencies: [
+                "PushinatorHTTP", "PushinatorTLS", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/Pushinator",
+            exclude: ["run.sh", "client.html", "pushinator.conf"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ConformanceServer",
+            dependencies: [
+                "PushinatorHTTP", "EngineIO", "PushinatorSocketIO", "PushinatorJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/ConformanceServer",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HTTPExample",
+            dependencies: [
+                "PushinatorHTTP", "PushinatorTLS", "PushinatorJSON",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/HTTPExample",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "InteropServer",
+            dependencies: [
+                "PushinatorHTTP", "PushinatorTLS", "EngineIO", "PushinatorSocketIO", "PushinatorJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/InteropServer",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "PushinatorJSONTests", dependencies: ["PushinatorJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PushinatorHTTPTests",
+            dependencies: [
+                "PushinatorHTTP", "PushinatorTLS", "PushinatorJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "PushinatorJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PushinatorSocketIOTests",
+            dependencies: ["PushinatorSocketIO", "EngineIO", "PushinatorJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PushinatorRuntimeTests",
+            dependencies: ["PushinatorRuntime", "PushinatorJSON"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
