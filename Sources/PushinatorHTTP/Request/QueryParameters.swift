@@ -1,0 +1,81 @@
+/// The decoded query of a request target; `+` is a space and percent escapes are decoded.
+///
+/// Repeated keys are kept in order: `?tag=a&tag=b` gives `all("tag") == ["a", "b"]` and `self["tag"] == "a"`.
+public struct QueryParameters: Sendable, Sequence {
+    private var pairs: [(key: String, value: String)]
+
+    /// Parses a raw query string such as `EIO=4&transport=polling`.
+    public init(parsing query: Substring) {
+        pairs = []
+        guard !query.isEmpty else { return }
+        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
+            if let equals = part.firstIndex(of: "=") {
+                pairs.append(
+                    (
+                        PercentDecoding.decode(part[..<equals], plusAsSpace: true),
+                        PercentDecoding.decode(part[part.index(after: equals)...], plusAsSpace: true)
+                    )
+                )
+            } else {
+                pairs.append((PercentDecoding.decode(part, plusAsSpace: true), ""))
+            }
+        }
+    }
+
+    /// The first value of `key`.
+    public subscript(key: String) -> String? {
+        for pair in pairs where pair.key == key { return pair.value }
+        return nil
+    }
+
+    /// Every value of `key`, in order.
+    public func all(_ key: String) -> [String] { pairs.filter { $0.key == key }.map(\.value) }
+
+    /// The first value of `key` converted to `T`, or `nil` when missing or not convertible.
+    public func get<T: LosslessStringConvertible>(_ key: String, as type: T.Type = T.self) -> T? {
+        self[key].flatMap(T.init)
+    }
+
+    /// Whether the query has no parameters.
+    public var isEmpty: Bool { pairs.isEmpty }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: String)]> { pairs.makeIterator() }
+}
+
+/// Percent-decoding of URL components.
+enum PercentDecoding {
+    /// Decodes `%XX` escapes (and `+` as space when asked); malformed escapes are kept literally.
+    static func decode(_ text: Substring, plusAsSpace: Bool) -> String {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return String(text)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count)
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "%"),
+                let first = utf8.index(index, offsetBy: 1, limitedBy: utf8.endIndex), first != utf8.endIndex,
+                let second = utf8.index(first, offsetBy: 1, limitedBy: utf8.endIndex), second != utf8.endIndex,
+                let high = hexValue(utf8[first]), let low = hexValue(utf8[second])
+            {
+                bytes.append(high << 4 | low)
+                index = utf8.index(after: second)
+                continue
+            }
+            bytes.append(plusAsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            index = utf8.index(after: index)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

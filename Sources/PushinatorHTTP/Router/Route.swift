@@ -1,0 +1,84 @@
+public import HTTPTypes
+
+/// A handler for one method and path pattern.
+///
+/// Build routes with the verb functions: ``Get(_:handler:)``, ``Post(_:handler:)`` and friends.
+/// Pattern segments: `name` (static), `:name` or `{name}` (parameter), `*` (any one segment),
+/// `**` (the rest of the path, last segment only).
+public struct Route: RouterComponent {
+    /// The method this route answers.
+    public let method: HTTPRequest.Method
+    /// The path pattern, relative to the enclosing groups.
+    public let path: String
+    let responder: any HTTPResponder
+
+    /// Creates a route from a handler that returns any ``ResponseGenerator``.
+    public init<Output: ResponseGenerator>(
+        _ method: HTTPRequest.Method,
+        _ path: String = "",
+        handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+    ) {
+        self.method = method
+        self.path = path
+        self.responder = ClosureResponder { request, context in
+            try await handler(request, context).response(for: request, context: context)
+        }
+    }
+
+    /// Creates a route that hands requests to `responder`.
+    public init(_ method: HTTPRequest.Method, _ path: String = "", responder: any HTTPResponder) {
+        self.method = method
+        self.path = path
+        self.responder = responder
+    }
+
+    public func register(into table: inout RouteTable, scope: RouteScope) {
+        table.add(
+            method: method,
+            pattern: scope.prefix + RoutePath.segments(of: path),
+            responder: scope.middleware.wrapping(responder)
+        )
+    }
+}
+
+/// A `GET` route (also answers `HEAD` unless a `HEAD` route exists).
+public func Get<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.get, path, handler: handler) }
+
+/// A `POST` route.
+public func Post<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.post, path, handler: handler) }
+
+/// A `PUT` route.
+public func Put<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.put, path, handler: handler) }
+
+/// A `PATCH` route.
+public func Patch<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.patch, path, handler: handler) }
+
+/// A `DELETE` route.
+public func Delete<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.delete, path, handler: handler) }
+
+/// A `HEAD` route.
+public func Head<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.head, path, handler: handler) }
+
+/// An `OPTIONS` route (without one the router answers `OPTIONS` with `Allow`).
+public func Options<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.options, path, handler: handler) }

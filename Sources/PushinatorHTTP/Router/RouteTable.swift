@@ -1,0 +1,195 @@
+import HTTPTypes
+
+/// The routes of a router compiled into a trie of path segments.
+///
+/// Lookup walks one node per segment, so its cost depends on the depth of the path, not on the number of
+/// routes. At each node the candidates are tried in this order, with backtracking:
+/// static segment > parameter (`:name`) > wildcard (`*`) > catch-all (`**`) and mounts.
+public struct RouteTable: Sendable {
+    final class Node: @unchecked Sendable {
+        // Written only while the table is built, read-only afterwards.
+        var statics: [Substring: Node] = [:]
+        var parameter: Node?
+        var wildcard: Node?
+        var endpoint: Endpoint?
+        var catchAll: Endpoint?
+        var mount: Handler?
+    }
+
+    struct Handler: Sendable {
+        let responder: any HTTPResponder
+        /// Parameter names in order of their position in the pattern.
+        let parameterNames: [Substring]
+    }
+
+    struct Endpoint: Sendable {
+        var handlers: [HTTPRequest.Method: Handler] = [:]
+
+        var allowedMethods: [HTTPRequest.Method] {
+            var methods = Array(handlers.keys)
+            if handlers[.get] != nil, handlers[.head] == nil { methods.append(.head) }
+            if handlers[.options] == nil { methods.append(.options) }
+            return methods.sorted { $0.rawValue < $1.rawValue }
+        }
+    }
+
+    let root = Node()
+    /// Human-readable list of registered routes, for logs and diagnostics.
+    public private(set) var descriptions: [String] = []
+
+    init() {}
+
+    mutating func add(method: HTTPRequest.Method, pattern: [Substring], responder: any HTTPResponder) {
+        var node = root
+        var names: [Substring] = []
+        var catchAll = false
+        for (index, segment) in pattern.enumerated() {
+            if segment == "**" {
+                precondition(index == pattern.count - 1, "'**' must be the last segment of a route pattern")
+                catchAll = true
+                break
+            }
+            node = child(of: node, for: segment, names: &names)
+        }
+        let handler = Handler(responder: responder, parameterNames: names)
+        if catchAll {
+            var endpoint = node.catchAll ?? Endpoint()
+            endpoint.handlers[method] = handler
+            node.catchAll = endpoint
+        } else {
+            var endpoint = node.endpoint ?? Endpoint()
+            endpoint.handlers[method] = handler
+            node.endpoint = endpoint
+        }
+        descriptions.append("\(method.rawValue) /\(pattern.joined(separator: "/"))")
+    }
+
+    mutating func mount(pattern: [Substring], responder: any HTTPResponder) {
+        var node = root
+        var names: [Substring] = []
+        for segment in pattern { node = child(of: node, for: segment, names: &names) }
+        node.mount = Handler(responder: responder, parameterNames: names)
+        descriptions.append("* /\(pattern.joined(separator: "/"))/**")
+    }
+
+    private func child(of node: Node, for segment: Substring, names: inout [Substring]) -> Node {
+        if segment == "*" {
+            if node.wildcard == nil { node.wildcard = Node() }
+            return node.wildcard!
+        }
+        if let name = Self.parameterName(segment) {
+            names.append(name)
+            if node.parameter == nil { node.parameter = Node() }
+            return node.parameter!
+        }
+        if let existing = node.statics[segment] { return existing }
+        let created = Node()
+        node.statics[segment] = created
+        return created
+    }
+
+    static func parameterName(_ segment: Substring) -> Substring? {
+        if segment.first == ":" { return segment.dropFirst() }
+        if segment.first == "{", segment.last == "}" { return segment.dropFirst().dropLast() }
+        return nil
+    }
+
+    // MARK: Lookup
+
+    /// The outcome of matching a path.
+    enum Match {
+        /// A handler for the method.
+        case found(Handler, values: [Substring], catchAll: Substring?, remainingPath: Substring?)
+        /// The path exists, but not for this method.
+        case methodNotAllowed(allowed: [HTTPRequest.Method])
+        /// Nothing matches the path.
+        case notFound
+    }
+
+    func match(method: HTTPRequest.Method, path: Substring) -> Match {
+        var segments: [Substring] = []
+        segments.reserveCapacity(8)
+        var start = path.startIndex
+        var index = path.startIndex
+        while index != path.endIndex {
+            if path[index] == "/" {
+                if start != index { segments.append(path[start..<index]) }
+                start = path.index(after: index)
+            }
+            index = path.index(after: index)
+        }
+        if start != path.endIndex { segments.append(path[start...]) }
+
+        var values: [Substring] = []
+        var allowed: [HTTPRequest.Method]? = nil
+        if let found = search(node: root, segments: segments, position: 0, method: method, values: &values, allowed: &allowed, path: path) {
+            return found
+        }
+        if let allowed { return .methodNotAllowed(allowed: allowed) }
+        return .notFound
+    }
+
+    private func search(
+        node: Node,
+        segments: [Substring],
+        position: Int,
+        method: HTTPRequest.Method,
+        values: inout [Substring],
+        allowed: inout [HTTPRequest.Method]?,
+        path: Substring
+    ) -> Match? {
+        if position == segments.count {
+            if let endpoint = node.endpoint {
+                if let handler = Self.handler(in: endpoint, for: method) {
+                    return .found(handler, values: values, catchAll: nil, remainingPath: nil)
+                }
+                if allowed == nil { allowed = endpoint.allowedMethods }
+            }
+        } else {
+            let segment = segments[position]
+            if let next = node.statics[segment],
+                let found = search(node: next, segments: segments, position: position + 1, method: method, values: &values, allowed: &allowed, path: path)
+            {
+                return found
+            }
+            if let next = node.parameter {
+                values.append(segment)
+                if let found = search(node: next, segments: segments, position: position + 1, method: method, values: &values, allowed: &allowed, path: path) {
+                    return found
+                }
+                values.removeLast()
+            }
+            if let next = node.wildcard,
+                let found = search(node: next, segments: segments, position: position + 1, method: method, values: &values, allowed: &allowed, path: path)
+            {
+                return found
+            }
+        }
+        let rest = Self.rest(of: path, after: position, segments: segments)
+        if let endpoint = node.catchAll {
+            if let handler = Self.handler(in: endpoint, for: method) {
+                return .found(handler, values: values, catchAll: rest.dropFirst(), remainingPath: nil)
+            }
+            if allowed == nil { allowed = endpoint.allowedMethods }
+        }
+        if let mount = node.mount {
+            return .found(mount, values: values, catchAll: nil, remainingPath: rest.isEmpty ? "/" : rest)
+        }
+        return nil
+    }
+
+    private static func handler(in endpoint: Endpoint, for method: HTTPRequest.Method) -> Handler? {
+        if let handler = endpoint.handlers[method] { return handler }
+        if method == .head { return endpoint.handlers[.get] }
+        return nil
+    }
+
+    /// The part of `path` after the first `position` segments, starting with `/` (or empty).
+    private static func rest(of path: Substring, after position: Int, segments: [Substring]) -> Substring {
+        guard position < segments.count else {
+            return path.hasSuffix("/") && position > 0 ? path[path.index(before: path.endIndex)...] : path[path.endIndex...]
+        }
+        let start = segments[position].startIndex
+        return path[path.index(before: start)...]
+    }
+}

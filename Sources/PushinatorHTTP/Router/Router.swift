@@ -1,0 +1,87 @@
+import HTTPTypes
+public import Logging
+
+/// Routes requests to handlers, declared with a result builder and compiled into a trie.
+///
+/// ```swift
+/// let router = Router {
+///     RequestLogMiddleware()                           // every request, 404s included
+///     Get("healthz") { _, _ in HTTPResponse.Status.ok }
+///     RouteGroup("rooms") {
+///         Get(":room") { request, context in try context.parameters.require("room") }
+///     }
+///     Mount("socket.io", responder: io)
+/// }
+/// ```
+///
+/// The router answers on its own: 404 when no route matches, 405 with `Allow` when the path exists for other
+/// methods, `HEAD` with the `GET` handler, and `OPTIONS` with `Allow`. Errors thrown by handlers and group
+/// middleware are rendered as responses (``HTTPError``) before router-level middleware sees them, so that
+/// logging, CORS and compression apply to error responses too.
+public struct Router: HTTPResponder, Sendable {
+    let table: RouteTable
+    let pipeline: any HTTPResponder
+
+    /// Creates a router.
+    /// - Parameter content: Router-level middleware, routes, groups and mounts.
+    public init(@RouteBuilder content: () -> [RouteElement]) {
+        self.init(elements: content())
+    }
+
+    init(elements: [RouteElement]) {
+        var table = RouteTable()
+        for component in elements.components { component.register(into: &table, scope: .root) }
+        self.table = table
+        self.pipeline = elements.middleware.wrapping(RouteDispatcher(table: table))
+    }
+
+    /// The registered routes, one line each (`GET /rooms/:room`).
+    public var routeDescriptions: [String] { table.descriptions }
+
+    public func respond(to request: Request, context: RequestContext) async throws -> Response {
+        try await pipeline.respond(to: request, context: context)
+    }
+}
+
+/// The innermost step of a router: finds the route and calls it, rendering errors.
+struct RouteDispatcher: HTTPResponder {
+    let table: RouteTable
+
+    func respond(to request: Request, context: RequestContext) async throws -> Response {
+        var context = context
+        do {
+            switch table.match(method: request.method, path: context.remainingPath) {
+            case .found(let handler, let values, let catchAll, let remainingPath):
+                if !values.isEmpty || catchAll != nil {
+                    for (name, value) in zip(handler.parameterNames, values) { context.parameters.append(name, value) }
+                    context.parameters.catchAll = catchAll
+                }
+                if let remainingPath { context.remainingPath = remainingPath }
+                return try await handler.responder.respond(to: request, context: context)
+            case .methodNotAllowed(let allowed):
+                let allow = allowed.map(\.rawValue).joined(separator: ", ")
+                if request.method == .options {
+                    return Response(status: .noContent, headers: [.allow: allow])
+                }
+                throw HTTPError(.methodNotAllowed, message: "Method Not Allowed", headers: [.allow: allow])
+            case .notFound:
+                throw HTTPError(.notFound, message: "Not Found")
+            }
+        } catch {
+            return ErrorRendering.response(for: error, request: request, logger: context.logger)
+        }
+    }
+}
+
+/// Turns thrown errors into responses.
+public enum ErrorRendering {
+    /// The response for `error`: its own rendering for ``HTTPResponseError``, otherwise a logged 500.
+    public static func response(for error: any Error, request: Request, logger: Logger) -> Response {
+        if let error = error as? any HTTPResponseError { return error.response(for: request) }
+        logger.error(
+            "request handler failed",
+            metadata: ["http.path": "\(request.path)", "error.message": "\(error)", "error.type": "\(type(of: error))"]
+        )
+        return HTTPError(.internalServerError, message: "Internal Server Error").response(for: request)
+    }
+}

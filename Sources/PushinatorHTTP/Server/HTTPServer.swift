@@ -1,0 +1,293 @@
+public import Logging
+import HTTPTypes
+import NIOHTTPTypesHTTP1
+public import NIOCore
+import NIOHTTP1
+public import NIOPosix
+import NIOWebSocket
+public import ServiceLifecycle
+
+/// An HTTP/1.1 server with WebSocket upgrades, run as a swift-service-lifecycle `Service`.
+///
+/// ```swift
+/// let server = HTTPServer(responder: router, listeners: [Listener(.hostname("0.0.0.0", port: 8080))], logger: logger)
+/// try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+/// ```
+///
+/// Graceful shutdown stops accepting, lets in-flight requests finish (up to
+/// ``HTTPServerConfiguration/gracefulShutdownTimeout``), closes idle keep-alive connections, asks WebSocket
+/// connections to go away (1001), then closes whatever is left.
+public final class HTTPServer: Service, Sendable {
+    /// The configuration.
+    public let configuration: HTTPServerConfiguration
+    let responder: any HTTPResponder
+    let listeners: [Listener]
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    let onListening: @Sendable ([SocketAddress]) async -> Void
+    let connections: ConnectionRegistry
+    private let boundAddresses = AsyncBox<[SocketAddress]>()
+
+    /// Creates a server.
+    /// - Parameters:
+    ///   - responder: Answers every request (usually a ``Router``).
+    ///   - listeners: The addresses to listen on, each optionally with TLS.
+    ///   - configuration: Limits and timeouts.
+    ///   - eventLoopGroup: The event loops; one per core by default.
+    ///   - logger: The server's logger.
+    ///   - onListening: Called once every listener is bound, with the bound addresses (ports resolved).
+    public init(
+        responder: any HTTPResponder,
+        listeners: [Listener],
+        configuration: HTTPServerConfiguration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        onListening: @escaping @Sendable ([SocketAddress]) async -> Void = { _ in }
+    ) {
+        precondition(!listeners.isEmpty, "an HTTPServer needs at least one listener")
+        self.responder = responder
+        self.listeners = listeners
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.onListening = onListening
+        self.connections = ConnectionRegistry(
+            maxConnections: configuration.maxConnections,
+            maxPerAddress: configuration.maxConnectionsPerAddress
+        )
+    }
+
+    /// The bound addresses, once the server listens.
+    public var listeningAddresses: [SocketAddress] {
+        get async { await boundAddresses.value }
+    }
+
+    /// Binds every listener and serves until graceful shutdown or cancellation.
+    public func run() async throws {
+        var serverChannels: [any Channel] = []
+        do {
+            for listener in listeners {
+                serverChannels.append(try await bind(listener))
+            }
+        } catch {
+            for channel in serverChannels { try? await channel.close() }
+            throw error
+        }
+        let channels = serverChannels
+        let addresses = serverChannels.compactMap(\.localAddress)
+        for (listener, address) in zip(listeners, addresses) {
+            logger.info(
+                "listening",
+                metadata: ["http.address": "\(address.hostAndPort)", "http.tls": "\(listener.security != nil)"]
+            )
+        }
+        await boundAddresses.set(addresses)
+        await onListening(addresses)
+
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                for channel in channels { try? await channel.closeFuture.get() }
+            } onCancel: {
+                for channel in channels { channel.close(promise: nil) }
+            }
+        } onGracefulShutdown: {
+            for channel in channels { channel.close(promise: nil) }
+        }
+        await drainConnections()
+    }
+
+    /// Asks every connection to finish, then closes the ones left after the deadline.
+    private func drainConnections() async {
+        let open = connections.all
+        guard !open.isEmpty else { return }
+        logger.info("draining connections", metadata: ["http.connections": "\(open.count)"])
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let drained = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.connections.waitUntilEmpty()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: self.configuration.gracefulShutdownTimeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !drained {
+            let left = connections.all
+            logger.warning("closing connections after the graceful shutdown timeout", metadata: ["http.connections": "\(left.count)"])
+            for channel in left { channel.close(promise: nil) }
+        }
+    }
+
+    private func bind(_ listener: Listener) async throws -> any Channel {
+        let bootstrap = ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                guard connections.add(channel) else {
+                    logger.debug("connection refused: limit reached", metadata: ["http.remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+                    return channel.close()
+                }
+                do {
+                    try configurePipeline(channel, security: listener.security)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        do {
+            switch listener.address.kind {
+            case .hostname(let host, let port):
+                return try await bootstrap.bind(host: host, port: port).get()
+            case .unixDomainSocket(let path):
+                return try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            }
+        } catch {
+            throw HTTPServerError.bindFailed(address: listener.address, reason: "\(error)")
+        }
+    }
+
+    private func configurePipeline(_ channel: any Channel, security: (any ListenerSecurity)?) throws {
+        let sync = channel.pipeline.syncOperations
+        if let security { try security.configure(channel: channel) }
+
+        let timer = RequestTimer(headTimeout: configuration.requestHeadTimeout, idleTimeout: configuration.idleTimeout)
+        let upgradeState = UpgradeState()
+        let httpHandler = HTTPConnectionHandler(
+            responder: responder,
+            configuration: configuration,
+            logger: logger,
+            isSecure: security != nil,
+            upgradeState: upgradeState,
+            timer: timer
+        )
+        let upgrader = makeWebSocketUpgrader(upgradeState: upgradeState, isSecure: security != nil)
+
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = max(configuration.maxHeaderSize, 1024)
+        limits.maxHeaderFieldSize = max(configuration.maxHeaderSize, 1024)
+        let encoder = HTTPResponseEncoder()
+        let decoder = ByteToMessageHandler(
+            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)
+        )
+        let pipelining = HTTPServerPipelineHandler()
+        let errors = HTTPProtocolErrorHandler()
+        let upgradeHandler = HTTPServerUpgradeHandler(
+            upgraders: [upgrader],
+            httpEncoder: encoder,
+            extraHTTPHandlers: [pipelining, errors],
+            upgradeCompletionHandler: { context in
+                context.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
+                context.pipeline.syncOperations.removeHandler(timer, promise: nil)
+            }
+        )
+        try sync.addHandler(timer)
+        try sync.addHandler(encoder)
+        try sync.addHandler(decoder)
+        try sync.addHandler(pipelining)
+        try sync.addHandler(errors)
+        try sync.addHandler(upgradeHandler)
+        try sync.addHandler(httpHandler)
+    }
+
+    private func makeWebSocketUpgrader(upgradeState: UpgradeState, isSecure: Bool) -> NIOWebSocketServerUpgrader {
+        let responder = self.responder
+        let logger = self.logger
+        let serverConfiguration = configuration.webSocket
+        return NIOWebSocketServerUpgrader(
+            maxFrameSize: serverConfiguration.maxMessageSize,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                let eventLoop = channel.eventLoop
+                let remoteAddress = channel.remoteAddress
+                return eventLoop.makeFutureWithTask { () -> Response in
+                    let request: Request
+                    do {
+                        request = Request(head: try HTTPRequest(head, secure: isSecure, splitCookie: false))
+                    } catch {
+                        return HTTPError(.badRequest, message: "Invalid request head").response(for: Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")))
+                    }
+                    var context = RequestContext(logger: logger, eventLoop: eventLoop, remoteAddress: remoteAddress, isSecure: isSecure)
+                    context.remainingPath = request.path
+                    do {
+                        return try await responder.respond(to: request, context: context)
+                    } catch {
+                        return ErrorRendering.response(for: error, request: request, logger: logger)
+                    }
+                }.map { response -> HTTPHeaders? in
+                    guard let upgrade = response.webSocketUpgrade else {
+                        upgradeState.refuse(with: response)
+                        return nil
+                    }
+                    upgradeState.accept(upgrade)
+                    return HTTPHeaders(upgrade.headers)
+                }
+            },
+            upgradePipelineHandler: { channel, _ in
+                guard let upgrade = upgradeState.takeAccepted() else {
+                    return channel.close()
+                }
+                let configuration = upgrade.configuration ?? serverConfiguration
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 0,
+                            maxAccumulatedFrameCount: 1 << 16,
+                            maxAccumulatedFrameSize: configuration.maxMessageSize
+                        )
+                    )
+                    let connection = WebSocketConnection(channel: channel, configuration: configuration)
+                    try sync.addHandler(WebSocketChannelHandler(connection: connection))
+                    channel.setOption(
+                        .writeBufferWaterMark,
+                        value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
+                    ).whenComplete { _ in }
+                    upgrade.onUpgrade(connection)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        )
+    }
+}
+
+/// Errors of ``HTTPServer`` start-up.
+public enum HTTPServerError: Error, CustomStringConvertible {
+    /// A listener could not bind its address.
+    case bindFailed(address: BindAddress, reason: String)
+
+    public var description: String {
+        switch self {
+        case .bindFailed(let address, let reason): "cannot listen on \(address): \(reason)"
+        }
+    }
+}
+
+/// A value set once and awaited by any number of readers.
+actor AsyncBox<Value: Sendable> {
+    private var stored: Value?
+    private var waiters: [CheckedContinuation<Value, Never>] = []
+
+    var value: Value {
+        get async {
+            if let stored { return stored }
+            return await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    func set(_ value: Value) {
+        stored = value
+        for waiter in waiters { waiter.resume(returning: value) }
+        waiters = []
+    }
+}

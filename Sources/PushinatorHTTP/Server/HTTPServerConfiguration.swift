@@ -1,0 +1,82 @@
+/// Limits and timeouts of an ``HTTPServer``.
+public struct HTTPServerConfiguration: Sendable {
+    /// The largest request body accepted; larger bodies get 413. Default 2 MiB.
+    public var maxRequestBodySize: Int
+    /// The largest total size of request header names and values; larger heads get 431. Default 16 KiB.
+    public var maxHeaderSize: Int
+    /// How long a client may take to send a complete request head once it started; then the connection is closed
+    /// (slowloris protection). Default 10 s.
+    public var requestHeadTimeout: Duration
+    /// How long an idle keep-alive connection stays open. Default 60 s.
+    public var idleTimeout: Duration
+    /// How long graceful shutdown waits for in-flight requests before closing connections. Default 10 s.
+    public var gracefulShutdownTimeout: Duration
+    /// The listen backlog. Default 256.
+    public var backlog: Int32
+    /// The most simultaneous connections; further ones are closed on accept. Default 16 384.
+    public var maxConnections: Int
+    /// The most simultaneous connections from one IP address. Default: no limit beyond `maxConnections`.
+    public var maxConnectionsPerAddress: Int?
+    /// Settings for WebSocket connections.
+    public var webSocket: WebSocketConfiguration
+    /// The `Server` header, or `nil` for none.
+    public var serverName: String?
+
+    /// Creates a configuration; every parameter has a production default.
+    public init(
+        maxRequestBodySize: Int = 2 * 1024 * 1024,
+        maxHeaderSize: Int = 16 * 1024,
+        requestHeadTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(60),
+        gracefulShutdownTimeout: Duration = .seconds(10),
+        backlog: Int32 = 256,
+        maxConnections: Int = 16_384,
+        maxConnectionsPerAddress: Int? = nil,
+        webSocket: WebSocketConfiguration = .init(),
+        serverName: String? = nil
+    ) {
+        self.maxRequestBodySize = maxRequestBodySize
+        self.maxHeaderSize = maxHeaderSize
+        self.requestHeadTimeout = requestHeadTimeout
+        self.idleTimeout = idleTimeout
+        self.gracefulShutdownTimeout = gracefulShutdownTimeout
+        self.backlog = backlog
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.webSocket = webSocket
+        self.serverName = serverName
+    }
+}
+
+/// Limits of WebSocket connections.
+public struct WebSocketConfiguration: Sendable {
+    /// The largest message (after reassembling fragments); larger ones close the connection with 1009. Default 1 MiB.
+    public var maxMessageSize: Int
+    /// The most bytes queued for a client that does not read; past it the policy applies. Default 4 MiB.
+    public var maxBufferedBytes: Int
+    /// What to do with a client whose outbound queue is full.
+    public var slowConsumerPolicy: SlowConsumerPolicy
+
+    /// Creates a configuration.
+    public init(
+        maxMessageSize: Int = 1 << 20,
+        maxBufferedBytes: Int = 4 << 20,
+        slowConsumerPolicy: SlowConsumerPolicy = .disconnect
+    ) {
+        self.maxMessageSize = maxMessageSize
+        self.maxBufferedBytes = maxBufferedBytes
+        self.slowConsumerPolicy = slowConsumerPolicy
+    }
+}
+
+/// What happens to a client that does not read fast enough.
+public struct SlowConsumerPolicy: Sendable, Hashable {
+    enum Kind: Sendable, Hashable { case disconnect, drop }
+    let kind: Kind
+
+    /// Close the connection (code 1008 for WebSockets). The default: memory stays bounded and the client
+    /// reconnects and catches up.
+    public static var disconnect: Self { .init(kind: .disconnect) }
+    /// Drop the messages that do not fit; the connection stays open.
+    public static var drop: Self { .init(kind: .drop) }
+}

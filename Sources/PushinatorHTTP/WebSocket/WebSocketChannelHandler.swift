@@ -1,0 +1,88 @@
+import NIOCore
+import NIOWebSocket
+
+/// Handles the frames of an upgraded connection: control frames, validation, and message delivery to the
+/// ``WebSocketConnection``. Fragments are reassembled by `NIOWebSocketFrameAggregator` in front of it.
+final class WebSocketChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let connection: WebSocketConnection
+    private var peerCloseCode: WebSocketCloseCode?
+
+    init(connection: WebSocketConnection) {
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard frame.maskKey != nil else {
+            connection.close(code: .protocolError)  // RFC 6455 5.1: clients must mask
+            return
+        }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            connection.close(code: .protocolError)  // no extension negotiated
+            return
+        }
+        switch frame.opcode {
+        case .text:
+            let payload = frame.unmaskedData
+            guard payload.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) != nil })
+                ?? (String(validating: Array(payload.readableBytesView), as: UTF8.self) != nil)
+            else {
+                connection.close(code: .invalidPayload)
+                return
+            }
+            connection.received(.text(payload))
+        case .binary:
+            connection.received(.binary(frame.unmaskedData))
+        case .ping:
+            guard !connection.hasSentClose else { return }
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .pong:
+            break
+        case .connectionClose:
+            var payload = frame.unmaskedData
+            let code = payload.readInteger(as: UInt16.self).map(WebSocketCloseCode.init)
+            peerCloseCode = code
+            if connection.hasSentClose {
+                context.close(promise: nil)
+            } else {
+                connection.markCloseSent()
+                var data = context.channel.allocator.buffer(capacity: 2)
+                data.writeInteger(code?.rawValue ?? WebSocketCloseCode.normalClosure.rawValue)
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+                    .whenComplete { _ in channel.close(promise: nil) }
+            }
+        default:
+            connection.close(code: .protocolError)  // continuation without a start, or a reserved opcode
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOWebSocketError {
+            // WebSocketProtocolErrorHandler already sent the close frame and closes the connection.
+            connection.markCloseSent()
+        } else if case .accumulatedFrameSizeIsTooLarge = error as? NIOWebSocketFrameAggregator.Error {
+            connection.close(code: .messageTooLarge)
+        } else if error is NIOWebSocketFrameAggregator.Error {
+            connection.close(code: .protocolError)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            connection.quiesce()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.closed(code: peerCloseCode)
+        context.fireChannelInactive()
+    }
+}

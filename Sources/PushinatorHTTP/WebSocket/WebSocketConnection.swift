@@ -1,0 +1,187 @@
+public import NIOCore
+import NIOWebSocket
+
+/// One WebSocket connection after the upgrade.
+///
+/// Writes are safe from any thread; they are cheapest on the connection's ``eventLoop``, where protocol engines
+/// run. Outbound bytes are bounded: when the client does not read and the queue passes
+/// ``WebSocketConfiguration/maxBufferedBytes``, the ``SlowConsumerPolicy`` applies.
+///
+/// The same payload buffer can be sent to many connections without copying: frame headers are written apart
+/// from the payload.
+public final class WebSocketConnection: @unchecked Sendable {
+    // Mutable state is only touched on `eventLoop`.
+    /// The connection's event loop.
+    public let eventLoop: any EventLoop
+    /// The client's address.
+    public let remoteAddress: SocketAddress?
+    let channel: any Channel
+    let configuration: WebSocketConfiguration
+    private var closeSent = false
+    private var flushScheduled = false
+    private var streamContinuation: AsyncStream<WebSocketMessage>.Continuation?
+    private var stream: AsyncStream<WebSocketMessage>?
+
+    /// Receives messages on the event loop; set it in the `onUpgrade` callback.
+    public var delegate: (any WebSocketDelegate)? {
+        get {
+            eventLoop.preconditionInEventLoop()
+            return _delegate
+        }
+        set {
+            eventLoop.preconditionInEventLoop()
+            _delegate = newValue
+        }
+    }
+    var _delegate: (any WebSocketDelegate)?
+
+    init(channel: any Channel, configuration: WebSocketConfiguration) {
+        self.channel = channel
+        self.eventLoop = channel.eventLoop
+        self.remoteAddress = channel.remoteAddress
+        self.configuration = configuration
+    }
+
+    /// Whether the connection can still send.
+    public var isOpen: Bool { channel.isActive && !closeSent }
+
+    // MARK: Sending
+
+    /// Sends a message and flushes.
+    public func send(_ message: WebSocketMessage) {
+        write(message, flush: true)
+    }
+
+    /// Sends a text message made of `buffer` (already UTF-8) and flushes.
+    public func send(text buffer: ByteBuffer) { write(.text(buffer), flush: true) }
+
+    /// Sends a binary message and flushes.
+    public func send(binary buffer: ByteBuffer) { write(.binary(buffer), flush: true) }
+
+    /// Queues a message without flushing; pair with ``flush()`` or ``scheduleFlush()`` to batch writes.
+    public func write(_ message: WebSocketMessage, flush: Bool = false) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.write(message, flush: flush) }
+            return
+        }
+        guard !closeSent, channel.isActive else { return }
+        if !channel.isWritable {
+            switch configuration.slowConsumerPolicy.kind {
+            case .drop:
+                return
+            case .disconnect:
+                close(code: .policyViolation)
+                return
+            }
+        }
+        let frame: WebSocketFrame =
+            switch message {
+            case .text(let buffer): WebSocketFrame(fin: true, opcode: .text, data: buffer)
+            case .binary(let buffer): WebSocketFrame(fin: true, opcode: .binary, data: buffer)
+            }
+        if flush {
+            channel.writeAndFlush(frame, promise: nil)
+        } else {
+            channel.write(frame, promise: nil)
+        }
+    }
+
+    /// Flushes queued messages now.
+    public func flush() {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.flush() }
+            return
+        }
+        channel.flush()
+    }
+
+    /// Flushes queued messages at the end of the current event-loop tick, once however many calls are made:
+    /// many writes in one tick leave in one system call.
+    public func scheduleFlush() {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.scheduleFlush() }
+            return
+        }
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute {
+            self.flushScheduled = false
+            self.channel.flush()
+        }
+    }
+
+    /// Sends a close frame with `code` and closes the connection.
+    public func close(code: WebSocketCloseCode = .normalClosure) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.close(code: code) }
+            return
+        }
+        guard !closeSent else { return }
+        closeSent = true
+        guard channel.isActive else { return }
+        var data = channel.allocator.buffer(capacity: 2)
+        data.writeInteger(code.rawValue)
+        let channel = self.channel
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        // A peer that never answers the close handshake does not keep the connection.
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    /// Closes the TCP connection without a close frame (for tests of abrupt disconnects and for broken peers).
+    public func abort() {
+        channel.close(promise: nil)
+    }
+
+    // MARK: Async messages
+
+    /// The messages of this connection as an async sequence, for handlers written with async/await.
+    ///
+    /// Available when the connection was accepted with ``Response/webSocket(headers:configuration:handler:)``.
+    public var messages: AsyncStream<WebSocketMessage> {
+        stream ?? AsyncStream { $0.finish() }
+    }
+
+    func startMessageStream() {
+        // Bounded: a handler that stops consuming loses the connection rather than growing memory.
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: WebSocketMessage.self,
+            bufferingPolicy: .bufferingOldest(1024)
+        )
+        self.stream = stream
+        self.streamContinuation = continuation
+    }
+
+    // MARK: Events from the channel handler
+
+    func received(_ message: WebSocketMessage) {
+        if let delegate = _delegate {
+            delegate.webSocket(self, didReceive: message)
+        } else if let streamContinuation {
+            if case .dropped = streamContinuation.yield(message) {
+                close(code: .policyViolation)
+            }
+        }
+    }
+
+    func closed(code: WebSocketCloseCode?) {
+        closeSent = true
+        streamContinuation?.finish()
+        streamContinuation = nil
+        let delegate = _delegate
+        _delegate = nil
+        delegate?.webSocketDidClose(self, code: code)
+    }
+
+    func quiesce() {
+        if let delegate = _delegate {
+            delegate.webSocketShouldQuiesce(self)
+        } else {
+            close(code: .goingAway)
+        }
+    }
+
+    func markCloseSent() { closeSent = true }
+    var hasSentClose: Bool { closeSent }
+}

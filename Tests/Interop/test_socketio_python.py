@@ -1,0 +1,487 @@
+"""Interop with python-socketio 5 (Engine.IO v4 / Socket.IO v5) and raw Engine.IO over HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import time
+
+import pytest
+import requests
+import socketio
+import websocket
+
+from conftest import (
+    IS_REFERENCE,
+    TRANSPORTS,
+    decode_polling_payload,
+    parse_open_packet,
+    reference_xfail,
+    ws_url,
+)
+
+BLOB = bytes(range(256))
+EIO_PATH = "/socket.io/"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Connection and auth
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_connect_with_auth_gets_welcome(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport], auth={"token": "good", "n": 1})
+    welcome = client.rec.wait("welcome")
+    assert welcome == ({"sid": client.sio.get_sid("/"), "auth": {"token": "good", "n": 1}},)
+
+
+def test_connect_without_auth_gets_empty_auth(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    (welcome,) = client.rec.wait("welcome")
+    assert welcome["auth"] == {}
+    assert welcome["sid"] == client.sio.get_sid("/")
+
+
+def test_client_uses_requested_transport(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    expected = "polling" if transport == "polling" else "websocket"  # default: polling, then upgraded
+    assert client.sio.transport() == expected
+
+
+def test_bad_token_is_refused_with_connect_error(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport], connect=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(server_url, TRANSPORTS[transport], auth={"token": "bad"})
+    error = client.rec.wait("connect_error")
+    assert error == ({"message": "unauthorized", "data": {"code": 401}},)
+    assert client.rec.all("welcome") == []
+    assert not client.sio.connected
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Events, acks, binary
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_event_round_trip(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    args = ("hello", {"a": [1, 2, None, True], "ü": "✓"}, 3.5, -7)
+    client.emit("echo", *args)
+    assert client.rec.wait("echo") == args
+
+
+def test_many_events_arrive_in_order(server_url, transport, make_client, request):
+    if IS_REFERENCE and transport == "polling":
+        request.applymarker(
+            pytest.mark.xfail(reason="reference server: python-engineio rejects a polling payload of > 16 packets")
+        )
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    for i in range(50):
+        client.emit("echo", i)
+    client.rec.wait("echo", count=50, timeout=10)
+    assert [a[0] for a in client.rec.all("echo")] == list(range(50))
+
+
+def test_client_ack(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    assert client.call("ack-echo", "x", {"y": 1}) == ["x", {"y": 1}]
+
+
+def test_server_ack(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    client.emit("server-ack", {"q": 42})
+    assert client.rec.wait("ask") == ({"q": 42},)
+    assert client.rec.wait("ask-result") == ({"answer": {"q": 42}},)
+
+
+def test_binary_from_client_is_echoed(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    nested = {"nested": b"\x00\xff\x10", "list": [b"ab", 1, {"deep": BLOB}]}
+    client.emit("echo", BLOB, nested)
+    received = client.rec.wait("echo")
+    assert received == (BLOB, nested)
+    assert isinstance(received[0], bytes)
+    assert isinstance(received[1]["list"][2]["deep"], bytes)
+
+
+def test_binary_from_server(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    client.emit("binary-request")
+    blob, obj = client.rec.wait("binary")
+    assert blob == BLOB and isinstance(blob, bytes)
+    assert obj == {"nested": BLOB} and isinstance(obj["nested"], bytes)
+
+
+def test_binary_ack(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    assert client.call("ack-echo", BLOB, {"b": b"\x01\x02"}) == [BLOB, {"b": b"\x01\x02"}]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Namespaces and rooms
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_two_namespaces_on_one_connection(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport], namespaces=["/", "/admin"])
+    (welcome,) = client.rec.wait("welcome")
+    (admin,) = client.rec.wait("welcome-admin", namespace="/admin")
+    assert welcome["sid"] == client.sio.get_sid("/")
+    assert admin == {"sid": client.sio.get_sid("/admin")}
+    assert admin["sid"] != welcome["sid"]  # one socket id per namespace
+
+    client.emit("echo", "to-admin", namespace="/admin")
+    assert client.rec.wait("echo", namespace="/admin") == ("to-admin",)
+    client.rec.assert_none("echo", namespace="/", within=0.3)
+
+
+def test_room_broadcast_reaches_members_only(server_url, transport, make_client):
+    a = make_client(server_url, TRANSPORTS[transport])
+    b = make_client(server_url, TRANSPORTS[transport])
+    c = make_client(server_url, TRANSPORTS[transport])
+    for client in (a, b, c):
+        client.rec.wait("welcome")
+    assert a.call("join", "r1") == ["joined"]
+    assert b.call("join", "r1") == ["joined"]
+
+    assert c.call("to-room", "r1", {"msg": "hi r1"}) == ["sent"]
+    assert a.rec.wait("room-message") == ({"msg": "hi r1"},)
+    assert b.rec.wait("room-message") == ({"msg": "hi r1"},)
+    c.rec.assert_none("room-message")
+
+
+def test_room_broadcast_includes_member_sender(server_url, transport, make_client):
+    a = make_client(server_url, TRANSPORTS[transport])
+    a.rec.wait("welcome")
+    assert a.call("join", "r-self") == ["joined"]
+    assert a.call("to-room", "r-self", [1, 2, 3]) == ["sent"]
+    assert a.rec.wait("room-message") == ([1, 2, 3],)
+
+
+def test_left_room_receives_nothing(server_url, transport, make_client):
+    a = make_client(server_url, TRANSPORTS[transport])
+    b = make_client(server_url, TRANSPORTS[transport])
+    for client in (a, b):
+        client.rec.wait("welcome")
+        assert client.call("join", "r2") == ["joined"]
+    assert b.call("leave", "r2") == ["left"]
+    assert a.call("to-room", "r2", "after-leave") == ["sent"]
+    assert a.rec.wait("room-message") == ("after-leave",)
+    b.rec.assert_none("room-message")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Disconnects and reconnection
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_server_side_disconnect(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport], reconnection=True)
+    client.rec.wait("welcome")
+    client.emit("disconnect-me")
+    (reason,) = client.rec.wait("disconnect")
+    assert reason == client.sio.reason.SERVER_DISCONNECT
+    # a namespace disconnect by the server is final: the client must not reconnect
+    time.sleep(1.0)
+    assert len(client.rec.all("connect")) == 1
+    assert len(client.rec.all("welcome")) == 1
+
+
+def test_reconnect_after_transport_drop(server_url, transport, make_client):
+    client = make_client(server_url, TRANSPORTS[transport], reconnection=True)
+    (first,) = client.rec.wait("welcome")
+    client.emit("drop-transport")
+    (reason,) = client.rec.wait("disconnect", timeout=10)
+    assert reason != client.sio.reason.SERVER_DISCONNECT, "a dropped transport is not a namespace disconnect"
+    (second,) = client.rec.wait("welcome", count=2, timeout=15)
+    assert second["sid"] != first["sid"]
+    assert second["sid"] == client.sio.get_sid("/")
+    client.emit("echo", "after-reconnect")
+    assert client.rec.wait("echo") == ("after-reconnect",)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Heartbeat
+# ---------------------------------------------------------------------------------------------------------------------
+
+PING_INTERVAL_MS = 1000  # whole seconds: python-engineio truncates pingInterval to seconds in its OPEN packet
+PING_TIMEOUT_MS = 500
+HEARTBEAT_SLACK = 2.0  # seconds allowed on top of pingInterval + pingTimeout
+
+
+@pytest.fixture
+def fast_ping_server(start_server):
+    return start_server("--ping-interval", str(PING_INTERVAL_MS), "--ping-timeout", str(PING_TIMEOUT_MS))
+
+
+def test_open_packet_announces_heartbeat(fast_ping_server):
+    r = requests.get(
+        fast_ping_server.url + EIO_PATH, params={"EIO": "4", "transport": "polling"}, timeout=5
+    )
+    assert r.status_code == 200
+    handshake = parse_open_packet(r.text)
+    assert handshake["pingInterval"] == PING_INTERVAL_MS
+    assert handshake["pingTimeout"] == PING_TIMEOUT_MS
+    assert handshake["upgrades"] == ["websocket"]
+    assert isinstance(handshake["sid"], str) and handshake["sid"]
+    assert handshake["maxPayload"] == 1_000_000
+
+
+def _raw_ws_connect(url: str) -> tuple[websocket.WebSocket, dict]:
+    ws = websocket.create_connection(ws_url(url) + EIO_PATH + "?EIO=4&transport=websocket", timeout=5)
+    handshake = parse_open_packet(ws.recv())
+    ws.send("40")
+    reply = ws.recv()
+    assert reply.startswith("40"), reply
+    return ws, handshake
+
+
+def test_silent_websocket_client_is_closed_after_ping_timeout(fast_ping_server):
+    ws, _ = _raw_ws_connect(fast_ping_server.url)
+    start = time.monotonic()
+    limit = (PING_INTERVAL_MS + PING_TIMEOUT_MS) / 1000 + HEARTBEAT_SLACK
+    received = []
+    ws.settimeout(0.2)
+    closed = False
+    try:
+        while time.monotonic() - start < limit + 3:
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+                closed = True
+                break
+            if frame in ("", None):
+                closed = True
+                break
+            received.append(frame)
+            if frame == "1":  # Engine.IO CLOSE
+                closed = True
+                break
+    finally:
+        ws.close()
+    elapsed = time.monotonic() - start
+    assert "2" in received, f"server never pinged: {received}"
+    assert closed, f"server kept a client that never pongs for {elapsed:.1f}s"
+    assert elapsed <= limit, f"closed after {elapsed:.1f}s, limit {limit:.1f}s"
+
+
+def test_silent_polling_client_session_expires(fast_ping_server):
+    url = fast_ping_server.url + EIO_PATH
+    r = requests.get(url, params={"EIO": "4", "transport": "polling"}, timeout=5)
+    sid = parse_open_packet(r.text)["sid"]
+    r = requests.post(url, params={"EIO": "4", "transport": "polling", "sid": sid}, data="40", timeout=5)
+    assert r.status_code == 200 and r.text.lower() == "ok"
+    # never poll again, so never pong
+    time.sleep((PING_INTERVAL_MS + PING_TIMEOUT_MS) / 1000 + HEARTBEAT_SLACK)
+    r = requests.get(url, params={"EIO": "4", "transport": "polling", "sid": sid}, timeout=5)
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert r.json() == {"code": 1, "message": "Session ID unknown"}
+
+
+def test_client_answering_pings_stays_connected(fast_ping_server, transport, make_client):
+    client = make_client(fast_ping_server.url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    time.sleep(2 * (PING_INTERVAL_MS + PING_TIMEOUT_MS) / 1000)
+    assert client.rec.all("disconnect") == []
+    client.emit("echo", "still-here")
+    assert client.rec.wait("echo") == ("still-here",)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Raw Engine.IO over HTTP: errors, CORS
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_unknown_sid_is_400_code_1(server_url):
+    r = requests.get(
+        server_url + EIO_PATH, params={"EIO": "4", "transport": "polling", "sid": "no-such-sid"}, timeout=5
+    )
+    assert r.status_code == 400
+    assert r.json() == {"code": 1, "message": "Session ID unknown"}
+
+
+def test_unknown_transport_is_400_code_0(server_url):
+    r = requests.get(server_url + EIO_PATH, params={"EIO": "4", "transport": "carrier-pigeon"}, timeout=5)
+    assert r.status_code == 400
+    assert r.json() == {"code": 0, "message": "Transport unknown"}
+
+
+@pytest.mark.parametrize("eio", [None, "99"], ids=["missing", "99"])
+def test_unsupported_protocol_is_400_code_5(server_url, eio):
+    params = {"transport": "polling"}
+    if eio is not None:
+        params["EIO"] = eio
+    r = requests.get(server_url + EIO_PATH, params=params, timeout=5)
+    assert r.status_code == 400
+    assert r.json() == {"code": 5, "message": "Unsupported protocol version"}
+
+
+def test_cors_reflects_origin_with_credentials(server_url):
+    origin = "http://client.example.test:8080"
+    r = requests.get(
+        server_url + EIO_PATH, params={"EIO": "4", "transport": "polling"}, headers={"Origin": origin}, timeout=5
+    )
+    assert r.status_code == 200
+    assert r.headers.get("Access-Control-Allow-Origin") == origin
+    assert r.headers.get("Access-Control-Allow-Credentials") == "true"
+
+
+def test_cors_preflight(server_url):
+    origin = "http://client.example.test:8080"
+    r = requests.options(
+        server_url + EIO_PATH,
+        params={"EIO": "4", "transport": "polling"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=5,
+    )
+    assert r.status_code in (200, 204)
+    assert r.headers.get("Access-Control-Allow-Origin") == origin
+    assert r.headers.get("Access-Control-Allow-Credentials") == "true"
+    assert "post" in r.headers.get("Access-Control-Allow-Methods", "").lower()
+
+
+def test_polling_round_trip_raw(server_url):
+    """Handshake, CONNECT, event and its echo over raw HTTP long-polling."""
+    url = server_url + EIO_PATH
+    s = requests.Session()
+    sid = parse_open_packet(s.get(url, params={"EIO": "4", "transport": "polling"}, timeout=5).text)["sid"]
+    q = {"EIO": "4", "transport": "polling", "sid": sid}
+    assert s.post(url, params=q, data="40", timeout=5).text.lower() == "ok"
+    packets: list[str] = []
+    deadline = time.monotonic() + 5
+    while not any(p.startswith('42["welcome"') for p in packets) and time.monotonic() < deadline:
+        packets += decode_polling_payload(s.get(url, params=q, timeout=5).text)
+    assert any(p.startswith("40{") for p in packets), packets
+    assert s.post(url, params=q, data='42["echo","raw",1]', timeout=5).text.lower() == "ok"
+    echoed: list[str] = []
+    while not echoed and time.monotonic() < deadline:
+        echoed = [p for p in decode_polling_payload(s.get(url, params=q, timeout=5).text) if p.startswith("42")]
+    assert [json.loads(p[2:]) for p in echoed] == [["echo", "raw", 1]]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hostile input
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@reference_xfail("python-socketio logs and ignores a malformed packet instead of closing the connection")
+def test_malformed_packet_closes_only_that_client(server_url, make_client):
+    good = make_client(server_url, None)
+    good.rec.wait("welcome")
+
+    ws, _ = _raw_ws_connect(server_url)
+    ws.settimeout(0.2)
+    ws.send('42["echo", {broken json')
+    closed = False
+    deadline = time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline:
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+                closed = True
+                break
+            if frame in ("", None, "1"):
+                closed = True
+                break
+    finally:
+        ws.close()
+
+    good.emit("echo", "unaffected")
+    assert good.rec.wait("echo") == ("unaffected",)
+    assert closed, "the server kept a connection that sent a malformed Socket.IO packet"
+
+
+def test_oversize_post_is_rejected(start_server, make_client):
+    server = start_server("--max-payload", "1000")
+    url = server.url + EIO_PATH
+    good = make_client(server.url, ["polling"])
+    good.rec.wait("welcome")
+
+    s = requests.Session()
+    sid = parse_open_packet(s.get(url, params={"EIO": "4", "transport": "polling"}, timeout=5).text)["sid"]
+    q = {"EIO": "4", "transport": "polling", "sid": sid}
+    assert s.post(url, params=q, data="40", timeout=5).text.lower() == "ok"
+    r = s.post(url, params=q, data='42["echo","' + "x" * 5000 + '"]', timeout=5)
+    if r.status_code != 413:
+        # otherwise the session must be closed: a poll returns CLOSE or the sid is gone
+        poll = s.get(url, params=q, timeout=5)
+        assert poll.status_code == 400 or "1" in decode_polling_payload(poll.text), (r.status_code, poll.text)
+    assert not any(
+        p.startswith('42["echo"') for p in decode_polling_payload(r.text)
+    ), "the oversize event was processed"
+
+    good.emit("echo", "still-working")
+    assert good.rec.wait("echo") == ("still-working",)
+
+
+def test_handshake_flood_then_normal_client(server_url, make_client):
+    url = server_url + EIO_PATH
+
+    def handshake(_: int) -> int:
+        r = requests.get(url, params={"EIO": "4", "transport": "polling"}, timeout=10)
+        return r.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(handshake, range(200)))
+    assert statuses.count(200) == 200, {s: statuses.count(s) for s in set(statuses)}
+
+    client = make_client(server_url, None)
+    client.rec.wait("welcome")
+    client.emit("echo", "after-flood")
+    assert client.rec.wait("echo") == ("after-flood",)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# TLS
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is required (scripts/install-test-deps.sh installs it)")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_tls_connect_and_echo(start_server, tls_files, transport, make_client):
+    cert, key = tls_files
+    server = start_server("--tls-cert", str(cert), "--tls-key", str(key))
+    assert server.url.startswith("https://127.0.0.1:")
+    http = requests.Session()
+    http.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
+    http.verify = str(cert)  # python-engineio also hands this CA file to websocket-client
+    client = make_client(server.url, TRANSPORTS[transport], http_session=http)
+    client.rec.wait("welcome")
+    client.emit("echo", "over-tls", BLOB)
+    assert client.rec.wait("echo") == ("over-tls", BLOB)
+    r = requests.get(server.url + EIO_PATH, params={"EIO": "4", "transport": "polling"}, verify=str(cert), timeout=5)
+    assert r.status_code == 200 and r.text.startswith("0{")
