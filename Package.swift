@@ -117,6 +117,7 @@ let package = Package(
             name: "ConformanceServer",
             dependencies: [
                 "PushinatorHTTP", "EngineIO", "PushinatorSocketIO", "PushinatorJSON",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

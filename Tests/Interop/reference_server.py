@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import inspect
 import signal
 import ssl
@@ -28,8 +29,18 @@ import sys
 import socketio
 from aiohttp import web
 
-SIO_MAJOR = int(socketio.__version__.split(".")[0])  # 5: EIO4 / SIO5 server; 4: EIO3 / SIO4 server
+SIO_VERSION = importlib.metadata.version("python-socketio")
+SIO_MAJOR = int(SIO_VERSION.split(".")[0])  # 5: EIO4 / SIO5 server; 4: EIO3 / SIO4 server
 EIO_VERSION = "4" if SIO_MAJOR >= 5 else "3"
+
+if SIO_MAJOR < 5:
+    # python-socketio 4.x hands coroutines to asyncio.wait, which Python >= 3.11 refuses
+    _asyncio_wait = asyncio.wait
+
+    async def _wait_accepting_coroutines(fs, *args, **kwargs):
+        return await _asyncio_wait([asyncio.ensure_future(f) for f in fs], *args, **kwargs)
+
+    asyncio.wait = _wait_accepting_coroutines
 
 # Engine.IO error codes and messages, as the reference JS server (engine.io) sends them.
 EIO_ERRORS = {
@@ -66,16 +77,16 @@ def answer_pending_polls_on_close() -> None:
     try:
         from engineio.async_socket import AsyncSocket
     except ImportError:  # python-engineio 3.x
-        return
+        from engineio.asyncio_socket import AsyncSocket
 
     original = AsyncSocket.close
 
-    async def close(self, wait=True, abort=False, reason=None):
+    async def close(self, wait=True, abort=False, **kwargs):
         if self.upgraded:
-            await original(self, wait=wait, abort=abort, reason=reason)
+            await original(self, wait=wait, abort=abort, **kwargs)
             return
         # polling: waiting for the queue to drain would wait for a poll that may never come
-        await original(self, wait=False, abort=abort, reason=reason)
+        await original(self, wait=False, abort=abort, **kwargs)
         self.queue.put_nowait(None)
 
     AsyncSocket.close = close
@@ -224,7 +235,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.eio3 != (EIO_VERSION == "3"):
         print(
-            f"reference server: python-socketio {socketio.__version__} serves only Engine.IO v{EIO_VERSION}; "
+            f"reference server: python-socketio {SIO_VERSION} serves only Engine.IO v{EIO_VERSION}; "
             "run it with --eio3 under python-socketio 4.x (Tests/Interop/.cache/venv-eio3), without it under 5.x",
             file=sys.stderr,
         )

@@ -139,14 +139,21 @@ def test_eio3_server_ack(eio3_python, client_script, eio3_server, transport):
 
 
 def test_eio3_polling_uses_v3_framing(eio3_server):
-    r = requests.get(eio3_server.url + "/socket.io/", params={"EIO": "3", "transport": "polling"}, timeout=5)
+    """With b64=1 an EIO3 polling payload is text: `<length>:<packet>` records, the first one the OPEN packet."""
+    r = requests.get(
+        eio3_server.url + "/socket.io/", params={"EIO": "3", "transport": "polling", "b64": "1"}, timeout=5
+    )
     assert r.status_code == 200
-    text = r.content.decode("utf-8", errors="replace")
-    match = re.match(r"^(\d+):0(\{.*?\})", text)
-    assert match, f"not an EIO3 length-prefixed OPEN packet: {text!r}"
-    handshake = json.loads(match.group(2))
-    assert int(match.group(1)) == len(handshake and "0" + match.group(2))
+    text = r.text
+    match = re.match(r"^(\d+):", text)
+    assert match, f"not an EIO3 length-prefixed payload: {text!r}"
+    length = int(match.group(1))
+    first = text[match.end() : match.end() + length]
+    assert first.startswith("0{"), f"first packet is not OPEN: {first!r}"
+    handshake = json.loads(first[1:])
+    assert isinstance(handshake["sid"], str) and handshake["sid"]
     assert handshake["upgrades"] == ["websocket"]
+    assert handshake["pingInterval"] == 25000 and handshake["pingTimeout"] == 20000
 
 
 @swift_only("the python-socketio 4.x reference speaks only Engine.IO v3")

@@ -3,33 +3,62 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
+import NIOWebSocket
 
-/// Turns the request parts of one connection into ``Request`` values, runs the responder, and writes responses.
+/// Turns the request parts of one connection into ``Request`` values, runs the responder, writes responses, and
+/// switches the connection to WebSocket when a route accepts an upgrade.
 ///
 /// `HTTPServerPipelineHandler` in front of it delivers one request at a time, so responses leave in order.
 /// Bodies are collected up to the configured limit (413 beyond it). A handler that does not suspend runs
 /// synchronously on the event loop (`Task.immediate`), which keeps the common path free of thread hops.
+///
+/// Upgrades are handled here rather than by NIO's `HTTPServerUpgradeHandler`, so that:
+/// - the router runs exactly once per request, upgrade or not;
+/// - an upgrade works on any request of a keep-alive connection, not only the first (swift-nio #680);
+/// - a refused upgrade is an ordinary response followed by closing the connection: the HTTP decoder stops
+///   parsing after a request that asks for an upgrade, so the connection cannot carry another request
+///   (swift-nio #2632);
+/// - bytes sent right behind the handshake stay in the HTTP decoder and are forwarded to the WebSocket frame
+///   decoder when the HTTP decoder leaves the pipeline (swift-nio #1003).
 final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// The HTTP handlers of the connection, removed when it switches to WebSocket.
+    struct HTTPHandlers {
+        let timer: RequestTimer?
+        let encoder: HTTPResponseEncoder
+        let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+        let pipelining: HTTPServerPipelineHandler
+        let errors: HTTPProtocolErrorHandler
+    }
+
+    /// What the response to the current request needs to know about it.
+    private struct RequestInfo {
+        var keepAlive: Bool
+        var isHead: Bool
+        /// Whether the client understands chunked bodies (HTTP/1.1).
+        var acceptsChunked: Bool
+        /// The original head, kept only for requests that ask for an upgrade.
+        var upgradeHead: HTTPRequestHead?
+    }
+
     private enum State {
         case idle
-        case receiving(HTTPRequest, keepAlive: Bool, body: ByteBuffer?)
-        /// A response for the current request was already sent (413, 431, a stashed upgrade refusal...);
-        /// the rest of the request is ignored.
-        case discarding(closeAfter: Bool)
-        case responding
+        case receiving(HTTPRequest, RequestInfo, body: ByteBuffer?)
+        /// A response for the current request was already sent (413, 431, ...); the rest of the request is ignored.
+        case discarding
+        case responding(RequestInfo)
+        /// The connection speaks WebSocket now.
+        case upgraded
     }
 
     private let responder: any HTTPResponder
     private let configuration: HTTPServerConfiguration
     private let logger: Logger
     private let isSecure: Bool
-    private let upgradeState: UpgradeState
-    private let timer: RequestTimer?
+    private let handlers: HTTPHandlers
     private var state = State.idle
-    private var quiescing = false
     private var remoteAddress: SocketAddress?
 
     init(
@@ -37,15 +66,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         configuration: HTTPServerConfiguration,
         logger: Logger,
         isSecure: Bool,
-        upgradeState: UpgradeState,
-        timer: RequestTimer?
+        handlers: HTTPHandlers
     ) {
         self.responder = responder
         self.configuration = configuration
         self.logger = logger
         self.isSecure = isSecure
-        self.upgradeState = upgradeState
-        self.timer = timer
+        self.handlers = handlers
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -57,75 +84,101 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .head(let head):
             receivedHead(head, context: context)
         case .body(var part):
-            switch state {
-            case .receiving(let request, let keepAlive, var body):
-                state = .idle  // let `body` be uniquely referenced while appending
-                if body == nil {
-                    body = part
-                } else {
-                    body!.writeBuffer(&part)
-                }
-                if body!.readableBytes > configuration.maxRequestBodySize {
-                    refuse(.contentTooLarge, message: "Request body is larger than \(configuration.maxRequestBodySize) bytes", context: context)
-                } else {
-                    state = .receiving(request, keepAlive: keepAlive, body: body)
-                }
-            default:
-                break
+            guard case .receiving(let request, let info, var body) = state else { return }
+            state = .idle  // let `body` be uniquely referenced while appending
+            if body == nil {
+                body = part
+            } else {
+                body!.writeBuffer(&part)
+            }
+            if body!.readableBytes > configuration.maxRequestBodySize {
+                refuse(
+                    .contentTooLarge,
+                    message: "Request body is larger than \(configuration.maxRequestBodySize) bytes",
+                    context: context
+                )
+            } else {
+                state = .receiving(request, info, body: body)
             }
         case .end:
             switch state {
-            case .receiving(let request, let keepAlive, let body):
-                state = .responding
-                dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())), keepAlive: keepAlive, context: context)
-            case .discarding(let closeAfter):
+            case .receiving(let request, let info, let body):
+                state = .responding(info)
+                dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())), context: context)
+            case .discarding:
                 state = .idle
-                if closeAfter { context.close(promise: nil) }
-            default:
+            case .idle, .responding, .upgraded:
                 break
             }
         }
     }
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        timer?.headReceived()
-        let keepAlive = head.isKeepAlive && !quiescing
-        if let stashed = upgradeState.takeRefusal() {
-            state = .discarding(closeAfter: false)
-            write(stashed, keepAlive: keepAlive, isHead: head.method == .HEAD, context: context)
-            return
-        }
+        handlers.timer?.headReceived()
         var headerBytes = 0
-        for header in head.headers { headerBytes += header.name.utf8.count + header.value.utf8.count }
+        for header in head.headers { headerBytes &+= header.name.utf8.count &+ header.value.utf8.count }
         if headerBytes > configuration.maxHeaderSize {
-            refuse(.requestHeaderFieldsTooLarge, message: "Request header fields are larger than \(configuration.maxHeaderSize) bytes", context: context)
+            refuse(
+                .requestHeaderFieldsTooLarge,
+                message: "Request header fields are larger than \(configuration.maxHeaderSize) bytes",
+                context: context
+            )
             return
         }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxRequestBodySize {
-            refuse(.contentTooLarge, message: "Request body is larger than \(configuration.maxRequestBodySize) bytes", context: context)
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > configuration.maxRequestBodySize
+        {
+            refuse(
+                .contentTooLarge,
+                message: "Request body is larger than \(configuration.maxRequestBodySize) bytes",
+                context: context
+            )
             return
         }
-        let request: HTTPRequest
-        do {
-            request = try HTTPRequest(head, secure: isSecure, splitCookie: false)
-        } catch {
+        guard let request = HTTPRequest(converting: head, secure: isSecure) else {
             refuse(.badRequest, message: "Invalid request head", context: context)
             return
         }
+        // The HTTP decoder stops parsing after a request that asks for an upgrade (or CONNECT): such a request
+        // is the last one of the connection unless it switches protocols.
+        let asksForUpgrade = head.method == .CONNECT || head.headers.contains(name: "upgrade")
+        let info = RequestInfo(
+            keepAlive: head.isKeepAlive && !asksForUpgrade,
+            isHead: head.method == .HEAD,
+            acceptsChunked: head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1),
+            upgradeHead: asksForUpgrade ? head : nil
+        )
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                promise: nil
+            )
         }
-        state = .receiving(request, keepAlive: keepAlive, body: nil)
+        state = .receiving(request, info, body: nil)
     }
 
-    /// Answers the current request with an error now and closes the connection afterwards.
+    /// Answers the current request with an error before its body was read, then closes the connection.
+    ///
+    /// The connection is half-closed first, so a client still sending its body reads the response instead of
+    /// seeing a reset; it is closed fully when the client closes or after a short grace period.
     private func refuse(_ status: HTTPResponse.Status, message: String, context: ChannelHandlerContext) {
-        state = .discarding(closeAfter: true)
-        let response = HTTPError(status, message: message).response(for: Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")))
-        write(response, keepAlive: false, isHead: false, context: context)
+        state = .discarding
+        let info = RequestInfo(keepAlive: false, isHead: false, acceptsChunked: true, upgradeHead: nil)
+        let response = HTTPError(status, message: message).response(for: Self.placeholderRequest)
+        writeHeadAndBuffer(response, info: info, context: context)
+        handlers.timer?.requestFinished()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
     }
 
-    private func dispatch(_ request: Request, keepAlive: Bool, context: ChannelHandlerContext) {
+    private static let placeholderRequest = Request(
+        head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
+    )
+
+    private func dispatch(_ request: Request, context: ChannelHandlerContext) {
         var requestContext = RequestContext(
             logger: logger,
             eventLoop: context.eventLoop,
@@ -136,7 +189,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let responder = self.responder
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        let isHead = request.method == .head
         Task.immediate {
             let response: Response
             do {
@@ -146,66 +198,105 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             if eventLoop.inEventLoop {
                 let (handler, context) = bound.value
-                handler.finish(response, keepAlive: keepAlive, isHead: isHead, context: context)
+                handler.finish(response, context: context)
             } else {
                 eventLoop.execute {
                     let (handler, context) = bound.value
-                    handler.finish(response, keepAlive: keepAlive, isHead: isHead, context: context)
+                    handler.finish(response, context: context)
                 }
             }
         }
     }
 
-    private func finish(_ response: Response, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext) {
-        guard case .responding = state else { return }  // the connection went away meanwhile
-        state = .idle
-        if response.webSocketUpgrade != nil {
-            // A WebSocket route reached without a valid upgrade handshake.
-            let refusal = HTTPError(.badRequest, message: "This endpoint expects a WebSocket upgrade")
-                .response(for: Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")))
-            write(refusal, keepAlive: keepAlive, isHead: isHead, context: context)
+    private func finish(_ response: Response, context: ChannelHandlerContext) {
+        guard case .responding(let info) = state else { return }  // the connection went away meanwhile
+        if let upgrade = response.webSocketUpgrade {
+            if let head = info.upgradeHead, head.method == .GET,
+                head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" })
+            {
+                performUpgrade(upgrade, head: head, context: context)
+            } else {
+                // A WebSocket route reached without an upgrade handshake.
+                let refusal = HTTPError(.badRequest, message: "This endpoint expects a WebSocket upgrade")
+                    .response(for: Self.placeholderRequest)
+                write(refusal, info: info, context: context)
+            }
             return
         }
-        write(response, keepAlive: keepAlive, isHead: isHead, context: context)
+        write(response, info: info, context: context)
     }
 
-    private func write(_ response: Response, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext) {
-        let keepAlive = keepAlive && !quiescing
-        var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase), headers: HTTPHeaders(response.headers))
-        if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
-        if let serverName = configuration.serverName { head.headers.replaceOrAdd(name: "server", value: serverName) }
+    // MARK: Writing responses
 
+    private func write(_ response: Response, info: RequestInfo, context: ChannelHandlerContext) {
         switch response.body.storage {
-        case .buffer(let buffer):
-            if !head.headers.contains(name: "content-length"), response.status.code != 204, response.status.code != 304 {
-                head.headers.add(name: "content-length", value: String(buffer.readableBytes))
-            }
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            if !isHead, buffer.readableBytes > 0 {
-                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            }
-            writeEnd(keepAlive: keepAlive, context: context)
+        case .buffer:
+            state = .idle
+            writeHeadAndBuffer(response, info: info, context: context)
+            writeEnd(keepAlive: info.keepAlive, context: context)
         case .stream(let produce):
+            var info = info
+            if !info.acceptsChunked { info.keepAlive = false }  // HTTP/1.0: the end of the body is the close
+            var head = responseHead(response, keepAlive: info.keepAlive)
             head.headers.remove(name: "content-length")
-            if !isHead { head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked") }
+            if info.acceptsChunked, !info.isHead, Self.mayHaveBody(response.status.code) {
+                head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            }
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-            guard !isHead else {
-                writeEnd(keepAlive: keepAlive, context: context)
+            guard !info.isHead, Self.mayHaveBody(response.status.code) else {
+                state = .idle
+                writeEnd(keepAlive: info.keepAlive, context: context)
                 return
             }
-            state = .responding
-            streamBody(produce, keepAlive: keepAlive, context: context)
+            state = .responding(info)
+            streamBody(produce, keepAlive: info.keepAlive, context: context)
         }
+    }
+
+    /// Writes the head and the in-memory body of `response` (not the end).
+    private func writeHeadAndBuffer(_ response: Response, info: RequestInfo, context: ChannelHandlerContext) {
+        let buffer = response.body.buffer ?? ByteBuffer()
+        var head = responseHead(response, keepAlive: info.keepAlive)
+        let status = response.status.code
+        head.headers.remove(name: "transfer-encoding")
+        if Self.mayHaveBody(status) {
+            // A HEAD response may advertise the length a GET would have had.
+            if !(info.isHead && buffer.readableBytes == 0 && head.headers.contains(name: "content-length")) {
+                head.headers.replaceOrAdd(name: "content-length", value: String(buffer.readableBytes))
+            }
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if !info.isHead, buffer.readableBytes > 0, Self.mayHaveBody(status) {
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+    }
+
+    private func responseHead(_ response: Response, keepAlive: Bool) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 3)
+        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
+        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        if let serverName = configuration.serverName { headers.replaceOrAdd(name: "server", value: serverName) }
+        return HTTPResponseHead(
+            version: .http1_1,
+            status: HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase),
+            headers: headers
+        )
+    }
+
+    private static func mayHaveBody(_ status: Int) -> Bool {
+        status >= 200 && status != 204 && status != 304
     }
 
     private func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
-        let promise: EventLoopPromise<Void>? = keepAlive ? nil : context.eventLoop.makePromise()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        if let promise {
-            let channel = context.channel
-            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        if keepAlive {
+            // Arm the idle deadline before the end goes out: writing it may deliver the next pipelined request,
+            // whose head disarms the deadline again.
+            handlers.timer?.requestFinished()
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
-            timer?.requestFinished()
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
@@ -221,6 +312,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             var writer = ResponseBodyWriter { part in
                 try await eventLoop.flatSubmit {
                     let (handler, context) = bound.value
+                    guard case .responding = handler.state else {
+                        return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+                    }
                     return context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(part))))
                 }.get()
             }
@@ -245,15 +339,129 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
-            quiescing = true
-        }
-        context.fireUserInboundEventTriggered(event)
+    // MARK: WebSocket upgrade
+
+    private func performUpgrade(_ upgrade: WebSocketUpgrade, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let configuration = upgrade.configuration ?? self.configuration.webSocket
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maxMessageSize,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, _ in
+                channel.eventLoop.makeSucceededFuture(HTTPHeaders(upgrade.headers))
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(WebSocketFrameValidator())
+                    try sync.addHandler(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 0,
+                            maxAccumulatedFrameCount: 1 << 16,
+                            maxAccumulatedFrameSize: configuration.maxMessageSize
+                        )
+                    )
+                    let connection = WebSocketConnection(channel: channel, configuration: configuration)
+                    try sync.addHandler(WebSocketChannelHandler(connection: connection))
+                    channel.setOption(
+                        .writeBufferWaterMark,
+                        value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
+                    ).whenComplete { _ in }
+                    upgrade.onUpgrade(connection)
+                }
+            }
+        )
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: head, initialResponseHeaders: [:])
+            .hop(to: context.eventLoop)
+            .whenComplete { result in
+                let (handler, context) = bound.value
+                guard case .responding(let info) = handler.state else { return }
+                switch result {
+                case .failure:
+                    let refusal = HTTPError(.badRequest, message: "Invalid WebSocket handshake")
+                        .response(for: Self.placeholderRequest)
+                    handler.write(refusal, info: info, context: context)
+                case .success(let headers):
+                    handler.switchToWebSocket(upgrader: upgrader, head: head, headers: headers, context: context)
+                }
+            }
     }
+
+    private func switchToWebSocket(
+        upgrader: NIOWebSocketServerUpgrader,
+        head: HTTPRequestHead,
+        headers: HTTPHeaders,
+        context: ChannelHandlerContext
+    ) {
+        state = .upgraded
+        let channel = context.channel
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
+            promise: nil
+        )
+        let sync = context.pipeline.syncOperations
+        if let timer = handlers.timer { sync.removeHandler(timer, promise: nil) }
+        sync.removeHandler(handlers.pipelining, promise: nil)
+        sync.removeHandler(handlers.errors, promise: nil)
+        sync.removeHandler(handlers.encoder, promise: nil)
+        // Adds the frame codec at the end of the pipeline, then our WebSocket handlers.
+        upgrader.upgrade(context: context, upgradeRequest: head).whenFailure { _ in
+            channel.close(promise: nil)
+        }
+        sync.removeHandler(context: context, promise: nil)
+        // The decoder leaves last: bytes it holds beyond the handshake go on to the frame decoder.
+        sync.removeHandler(handlers.decoder, promise: nil)
+    }
+
+    // MARK: Channel events
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .idle
         context.fireChannelInactive()
+    }
+}
+
+extension HTTPRequest {
+    /// Converts a NIO request head without the URL parsing of the general conversion; `nil` when the method
+    /// is invalid.
+    init?(converting head: HTTPRequestHead, secure: Bool) {
+        let method: HTTPRequest.Method
+        switch head.method {
+        case .GET: method = .get
+        case .POST: method = .post
+        case .PUT: method = .put
+        case .DELETE: method = .delete
+        case .HEAD: method = .head
+        case .OPTIONS: method = .options
+        case .PATCH: method = .patch
+        default:
+            guard let converted = try? HTTPRequest.Method(head.method) else { return nil }
+            method = converted
+        }
+        var fields = HTTPFields()
+        fields.reserveCapacity(head.headers.count)
+        var authority: String?
+        for (name, value) in head.headers {
+            if authority == nil, name.utf8.count == 4, name.lowercased() == "host" {
+                authority = value
+                continue
+            }
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        let path: String
+        if head.uri.utf8.first == UInt8(ascii: "/") || head.uri == "*" || method == .connect {
+            path = head.uri
+        } else if let converted = try? HTTPRequest(head, secure: secure, splitCookie: false) {
+            path = converted.path ?? "/"  // absolute form
+        } else {
+            return nil
+        }
+        self.init(
+            method: method,
+            scheme: method == .connect ? nil : (secure ? "https" : "http"),
+            authority: authority,
+            path: method == .connect ? nil : path,
+            headerFields: fields
+        )
     }
 }

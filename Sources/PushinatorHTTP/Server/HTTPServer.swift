@@ -159,105 +159,34 @@ public final class HTTPServer: Service, Sendable {
         let sync = channel.pipeline.syncOperations
         if let security { try security.configure(channel: channel) }
 
-        let timer = RequestTimer(headTimeout: configuration.requestHeadTimeout, idleTimeout: configuration.idleTimeout)
-        let upgradeState = UpgradeState()
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = max(configuration.maxHeaderSize, 1024)
+        limits.maxHeaderFieldSize = max(configuration.maxHeaderSize, 1024)
+        // The connection handler sets Content-Length / Transfer-Encoding itself (and none for HEAD bodies).
+        var encoderConfiguration = HTTPResponseEncoder.Configuration()
+        encoderConfiguration.automaticallySetFramingHeaders = false
+        let handlers = HTTPConnectionHandler.HTTPHandlers(
+            timer: RequestTimer(headTimeout: configuration.requestHeadTimeout, idleTimeout: configuration.idleTimeout),
+            encoder: HTTPResponseEncoder(configuration: encoderConfiguration),
+            decoder: ByteToMessageHandler(
+                HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)
+            ),
+            pipelining: HTTPServerPipelineHandler(),
+            errors: HTTPProtocolErrorHandler()
+        )
         let httpHandler = HTTPConnectionHandler(
             responder: responder,
             configuration: configuration,
             logger: logger,
             isSecure: security != nil,
-            upgradeState: upgradeState,
-            timer: timer
+            handlers: handlers
         )
-        let upgrader = makeWebSocketUpgrader(upgradeState: upgradeState, isSecure: security != nil)
-
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = max(configuration.maxHeaderSize, 1024)
-        limits.maxHeaderFieldSize = max(configuration.maxHeaderSize, 1024)
-        let encoder = HTTPResponseEncoder()
-        let decoder = ByteToMessageHandler(
-            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)
-        )
-        let pipelining = HTTPServerPipelineHandler()
-        let errors = HTTPProtocolErrorHandler()
-        let upgradeHandler = HTTPServerUpgradeHandler(
-            upgraders: [upgrader],
-            httpEncoder: encoder,
-            extraHTTPHandlers: [pipelining, errors],
-            upgradeCompletionHandler: { context in
-                context.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
-                context.pipeline.syncOperations.removeHandler(timer, promise: nil)
-            }
-        )
-        try sync.addHandler(timer)
-        try sync.addHandler(encoder)
-        try sync.addHandler(decoder)
-        try sync.addHandler(pipelining)
-        try sync.addHandler(errors)
-        try sync.addHandler(upgradeHandler)
+        if let timer = handlers.timer { try sync.addHandler(timer) }
+        try sync.addHandler(handlers.encoder)
+        try sync.addHandler(handlers.decoder)
+        try sync.addHandler(handlers.pipelining)
+        try sync.addHandler(handlers.errors)
         try sync.addHandler(httpHandler)
-    }
-
-    private func makeWebSocketUpgrader(upgradeState: UpgradeState, isSecure: Bool) -> NIOWebSocketServerUpgrader {
-        let responder = self.responder
-        let logger = self.logger
-        let serverConfiguration = configuration.webSocket
-        return NIOWebSocketServerUpgrader(
-            maxFrameSize: serverConfiguration.maxMessageSize,
-            automaticErrorHandling: true,
-            shouldUpgrade: { channel, head in
-                let eventLoop = channel.eventLoop
-                let remoteAddress = channel.remoteAddress
-                return eventLoop.makeFutureWithTask { () -> Response in
-                    let request: Request
-                    do {
-                        request = Request(head: try HTTPRequest(head, secure: isSecure, splitCookie: false))
-                    } catch {
-                        return HTTPError(.badRequest, message: "Invalid request head").response(for: Request(head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")))
-                    }
-                    var context = RequestContext(logger: logger, eventLoop: eventLoop, remoteAddress: remoteAddress, isSecure: isSecure)
-                    context.remainingPath = request.path
-                    do {
-                        return try await responder.respond(to: request, context: context)
-                    } catch {
-                        return ErrorRendering.response(for: error, request: request, logger: logger)
-                    }
-                }.map { response -> HTTPHeaders? in
-                    guard let upgrade = response.webSocketUpgrade else {
-                        upgradeState.refuse(with: response)
-                        return nil
-                    }
-                    upgradeState.accept(upgrade)
-                    return HTTPHeaders(upgrade.headers)
-                }
-            },
-            upgradePipelineHandler: { channel, _ in
-                guard let upgrade = upgradeState.takeAccepted() else {
-                    return channel.close()
-                }
-                let configuration = upgrade.configuration ?? serverConfiguration
-                do {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 0,
-                            maxAccumulatedFrameCount: 1 << 16,
-                            maxAccumulatedFrameSize: configuration.maxMessageSize
-                        )
-                    )
-                    let connection = WebSocketConnection(channel: channel, configuration: configuration)
-                    try sync.addHandler(WebSocketChannelHandler(connection: connection))
-                    channel.setOption(
-                        .writeBufferWaterMark,
-                        value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
-                    ).whenComplete { _ in }
-                    upgrade.onUpgrade(connection)
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
-            }
-        )
     }
 }
 

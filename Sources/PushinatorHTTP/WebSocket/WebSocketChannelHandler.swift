@@ -16,14 +16,6 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard frame.maskKey != nil else {
-            connection.close(code: .protocolError)  // RFC 6455 5.1: clients must mask
-            return
-        }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
-            connection.close(code: .protocolError)  // no extension negotiated
-            return
-        }
         switch frame.opcode {
         case .text:
             let payload = frame.unmaskedData
@@ -66,7 +58,7 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
             connection.markCloseSent()
         } else if case .accumulatedFrameSizeIsTooLarge = error as? NIOWebSocketFrameAggregator.Error {
             connection.close(code: .messageTooLarge)
-        } else if error is NIOWebSocketFrameAggregator.Error {
+        } else if error is NIOWebSocketFrameAggregator.Error || error is WebSocketFrameValidator.Violation {
             connection.close(code: .protocolError)
         } else {
             context.close(promise: nil)

@@ -1,0 +1,91 @@
+public import PushinatorHTTP
+
+/// Settings of an ``EngineIOServer``.
+///
+/// The handshake advertises `pingInterval`, `pingTimeout` and `maxPayload` exactly as set here.
+public struct EngineIOConfiguration: Sendable {
+    /// How often the server pings each client. Default 25 s.
+    public var pingInterval: Duration
+    /// How long the server waits for the pong before closing the session. Default 20 s.
+    public var pingTimeout: Duration
+    /// The largest polling request body / WebSocket message accepted, in bytes. Default 1 000 000.
+    public var maxPayload: Int
+    /// How long a polling session may take to finish a WebSocket upgrade once probed. Default 10 s.
+    public var upgradeTimeout: Duration
+    /// The transports clients may use, in order of preference. Default polling and websocket.
+    public var transports: [EngineIOTransport]
+    /// Accept Engine.IO v3 clients (socket.io 2.x). Off by default.
+    public var allowEIO3: Bool
+    /// The most bytes queued for one client; past it the session is closed. Default 4 MiB.
+    public var maxBufferedBytes: Int
+    /// A cookie sent with the handshake (for sticky load balancing), or `nil` for none.
+    public var cookie: EngineIOCookie?
+    /// Decides whether a handshake may proceed (for example by `Origin` or address); `nil` allows all.
+    public var allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)?
+
+    /// Creates a configuration with Socket.IO's defaults.
+    public init(
+        pingInterval: Duration = .seconds(25),
+        pingTimeout: Duration = .seconds(20),
+        maxPayload: Int = 1_000_000,
+        upgradeTimeout: Duration = .seconds(10),
+        transports: [EngineIOTransport] = [.polling, .websocket],
+        allowEIO3: Bool = false,
+        maxBufferedBytes: Int = 4 << 20,
+        cookie: EngineIOCookie? = nil,
+        allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)? = nil
+    ) {
+        self.pingInterval = pingInterval
+        self.pingTimeout = pingTimeout
+        self.maxPayload = maxPayload
+        self.upgradeTimeout = upgradeTimeout
+        self.transports = transports
+        self.allowEIO3 = allowEIO3
+        self.maxBufferedBytes = maxBufferedBytes
+        self.cookie = cookie
+        self.allowRequest = allowRequest
+    }
+}
+
+/// An Engine.IO transport.
+public struct EngineIOTransport: Sendable, Hashable, CustomStringConvertible {
+    /// The name used in the `transport` query parameter.
+    public let name: String
+
+    /// HTTP long-polling.
+    public static var polling: Self { .init(name: "polling") }
+    /// WebSocket.
+    public static var websocket: Self { .init(name: "websocket") }
+
+    public var description: String { name }
+}
+
+/// The answer of an `allowRequest` hook.
+public struct EngineIORequestDecision: Sendable {
+    let refusal: String?
+
+    /// Let the handshake proceed.
+    public static var allow: Self { .init(refusal: nil) }
+    /// Refuse it with 403 and this message.
+    public static func refuse(_ message: String) -> Self { .init(refusal: message) }
+}
+
+/// The cookie an Engine.IO handshake sets, carrying the session id.
+public struct EngineIOCookie: Sendable {
+    /// The cookie name. Default `io`.
+    public var name: String
+    /// The cookie path. Default `/`.
+    public var path: String
+    /// Whether scripts may not read it. Default true.
+    public var httpOnly: Bool
+    /// The `SameSite` attribute. Default `Lax`.
+    public var sameSite: String
+
+    /// Creates a cookie setting.
+    public init(name: String = "io", path: String = "/", httpOnly: Bool = true, sameSite: String = "Lax") {
+        self.name = name
+        self.path = path
+        self.httpOnly = httpOnly
+        self.sameSite = sameSite
+    }
+}

@@ -1,0 +1,48 @@
+public import NIOCore
+public import PushinatorHTTP
+
+/// Receives the sessions of an ``EngineIOServer`` (the Socket.IO layer is one).
+public protocol EngineIOServerDelegate: AnyObject, Sendable {
+    /// A session finished its handshake. Called on the session's event loop; set
+    /// ``EngineIOSession/delegate`` here.
+    func engineIO(_ server: EngineIOServer, didOpen session: EngineIOSession, request: Request, context: RequestContext)
+}
+
+/// Receives the messages and the end of one ``EngineIOSession``; called on the session's event loop.
+public protocol EngineIOSessionDelegate: AnyObject {
+    /// A message packet arrived.
+    func session(_ session: EngineIOSession, didReceive message: EngineIOMessage)
+    /// The session ended.
+    func session(_ session: EngineIOSession, didCloseWith reason: EngineIOCloseReason)
+}
+
+/// The payload of an Engine.IO message packet.
+public enum EngineIOMessage: Sendable, Hashable {
+    /// A text message (the bytes after the `4` type digit).
+    case text(ByteBuffer)
+    /// A binary message.
+    case binary(ByteBuffer)
+}
+
+/// Why a session ended, in the words Socket.IO gives to disconnect handlers.
+public struct EngineIOCloseReason: Sendable, Hashable, CustomStringConvertible {
+    /// The reason text (`"ping timeout"`, `"transport close"`...).
+    public let text: String
+
+    /// The client did not answer a ping in time.
+    public static var pingTimeout: Self { .init(text: "ping timeout") }
+    /// The connection was closed by the client or lost.
+    public static var transportClose: Self { .init(text: "transport close") }
+    /// The client sent something invalid or broke the protocol.
+    public static var transportError: Self { .init(text: "transport error") }
+    /// The client sent a close packet.
+    public static var clientClose: Self { .init(text: "client close") }
+    /// The server closed the session.
+    public static var forcedClose: Self { .init(text: "forced close") }
+    /// The server is shutting down.
+    public static var serverShuttingDown: Self { .init(text: "server shutting down") }
+    /// The client could not keep up with the messages sent to it.
+    public static var slowConsumer: Self { .init(text: "slow consumer") }
+
+    public var description: String { text }
+}

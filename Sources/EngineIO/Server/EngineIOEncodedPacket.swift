@@ -1,0 +1,60 @@
+public import NIOCore
+
+/// An Engine.IO packet already in its wire form, ready to be handed to many sessions without re-encoding.
+///
+/// Text packets hold the type digit followed by the text (`4["message","hi"]` for a Socket.IO event), which is
+/// both the WebSocket text frame and the polling payload entry. Binary packets hold the bytes of a binary
+/// message.
+public struct EngineIOEncodedPacket: Sendable {
+    enum Kind: Sendable {
+        case text(ByteBuffer)
+        case binary(ByteBuffer)
+    }
+
+    let kind: Kind
+
+    /// A message packet whose text `writeText` writes after the `4` type digit.
+    ///
+    /// ```swift
+    /// let packet = EngineIOEncodedPacket.message { buffer in buffer.writeString("hello") }
+    /// ```
+    public static func message(capacity: Int = 64, _ writeText: (inout ByteBuffer) -> Void) -> Self {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(capacity)
+        buffer.writeInteger(EngineIOPacketType.message.digit)
+        writeText(&buffer)
+        return Self(kind: .text(buffer))
+    }
+
+    /// A message packet from a buffer that already starts with the `4` type digit.
+    public static func message(encodedText: ByteBuffer) -> Self { Self(kind: .text(encodedText)) }
+
+    /// A binary message packet.
+    public static func binary(_ bytes: ByteBuffer) -> Self { Self(kind: .binary(bytes)) }
+
+    /// A control packet (ping, pong, close, noop...) with optional text.
+    static func control(_ type: EngineIOPacketType, text: String = "") -> Self {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(type.digit)
+        buffer.writeString(text)
+        return Self(kind: .text(buffer))
+    }
+
+    /// The bytes this packet takes on the wire (before any base64).
+    var byteCount: Int {
+        switch kind {
+        case .text(let buffer), .binary(let buffer): buffer.readableBytes
+        }
+    }
+
+    /// The packet in decoded form, for the payload codecs of Engine.IO v3.
+    var packet: EngineIOPacket {
+        switch kind {
+        case .text(var buffer):
+            let digit = buffer.readInteger(as: UInt8.self) ?? EngineIOPacketType.noop.digit
+            return EngineIOPacket(type: EngineIOPacketType(digit: digit) ?? .noop, payload: .text(buffer))
+        case .binary(let buffer):
+            return EngineIOPacket(type: .message, payload: .binary(buffer))
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import HTTPTypes
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+public import PushinatorHTTP
+import ServiceLifecycle
+
+/// An Engine.IO v4 server (v3 optional): handshakes, long-polling, WebSocket, upgrades and heartbeats.
+///
+/// Mount it on a router at its path; it answers every request below it.
+///
+/// ```swift
+/// let engine = EngineIOServer(configuration: .init(pingInterval: .seconds(25)), logger: logger)
+/// engine.delegate = myProtocolLayer
+/// let router = Router { Mount("engine.io", responder: engine) }
+/// ```
+///
+/// Engine.IO knows nothing of namespaces or events: it delivers messages to its
+/// ``EngineIOServerDelegate`` (the Socket.IO layer) and sends the packets it is given.
+public final class EngineIOServer: HTTPResponder, Sendable {
+    /// The configuration.
+    public let configuration: EngineIOConfiguration
+    let logger: Logger
+    private let sessions = NIOLockedValueBox<[String: EngineIOSession]>([:])
+    private let delegateBox = NIOLockedValueBox<(any EngineIOServerDelegate)?>(nil)
+
+    /// Creates a server.
+    public init(configuration: EngineIOConfiguration = .init(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Receives new sessions. Set it before the server gets requests.
+    public var delegate: (any EngineIOServerDelegate)? {
+        get { delegateBox.withLockedValue { $0 } }
+        set { delegateBox.withLockedValue { $0 = newValue } }
+    }
+
+    /// The number of open sessions.
+    public var sessionCount: Int { sessions.withLockedValue { $0.count } }
+
+    /// The session with id `sid`, if open.
+    public func session(id sid: String) -> EngineIOSession? { sessions.withLockedValue { $0[sid] } }
+
+    /// Closes every session (clients are told to reconnect elsewhere).
+    public func closeAllSessions(reason: EngineIOCloseReason = .serverShuttingDown) {
+        let all = sessions.withLockedValue { Array($0.values) }
+        for session in all { session.close(reason: reason) }
+    }
+
+    func remove(_ session: EngineIOSession) {
+        sessions.withLockedValue { _ = $0.removeValue(forKey: session.id) }
+    }
+
+    // MARK: - HTTP
+
+    public func respond(to request: Request, context: RequestContext) async throws -> Response {
+        let query = request.query
+        let version: EngineIOVersion
+        switch query["EIO"] {
+        case "4": version = .v4
+        case "3" where configuration.allowEIO3: version = .v3
+        default: throw EngineIOHTTPError.unsupportedProtocolVersion
+        }
+        guard let transportName = query["transport"],
+            let transport = configuration.transports.first(where: { $0.name == transportName })
+        else {
+            throw EngineIOHTTPError.unknownTransport
+        }
+        let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
+        if transport == .websocket, !isUpgrade {
+            throw EngineIOHTTPError.badRequest
+        }
+
+        guard let sid = query["sid"] else {
+            guard request.method == .get else { throw EngineIOHTTPError.badHandshakeMethod }
+            return try await handshake(request: request, context: context, version: version, transport: transport)
+        }
+        guard let session = session(id: sid) else { throw EngineIOHTTPError.unknownSession }
+        guard session.version == version else { throw EngineIOHTTPError.badRequest }
+
+        if transport == .websocket {
+            return Response.webSocket(configuration: webSocketConfiguration) { connection in
+                connection.delegate = session.makeWebSocketDelegate(for: connection, probe: true)
+                session.eventLoop.execute {
+                    if session.transportName == "websocket" {
+                        // Only one WebSocket per session: a second one is accepted and closed at once.
+                        connection.close(code: .policyViolation)
+                    } else {
+                        session.beginUpgrade(connection)
+                    }
+                }
+            }
+        }
+        let supportsBinary = query["b64"] == nil
+        switch request.method {
+        case .get:
+            return try await session.eventLoop.flatSubmit { session.poll(supportsBinary: supportsBinary) }.get()
+        case .post:
+            let body = request.body.buffer
+            try await session.eventLoop.submit { try session.receive(pollingBody: body) }.get()
+            return Response(status: .ok, headers: [.contentType: "text/html"], body: .string("ok"))
+        default:
+            throw EngineIOHTTPError.badRequest
+        }
+    }
+
+    private var webSocketConfiguration: WebSocketConfiguration {
+        WebSocketConfiguration(maxMessageSize: configuration.maxPayload, maxBufferedBytes: configuration.maxBufferedBytes)
+    }
+
+    private func handshake(
+        request: Request,
+        context: RequestContext,
+        version: EngineIOVersion,
+        transport: EngineIOTransport
+    ) async throws -> Response {
+        if let allowRequest = configuration.allowRequest, let refusal = await allowRequest(request, context).refusal {
+            throw EngineIOHTTPError.forbidden(refusal)
+        }
+        let sid = SessionID.make()
+        var headers: HTTPFields = [:]
+        if let cookie = configuration.cookie {
+            var value = "\(cookie.name)=\(sid); Path=\(cookie.path); SameSite=\(cookie.sameSite)"
+            if cookie.httpOnly { value += "; HttpOnly" }
+            headers[.setCookie] = value
+        }
+        if transport == .websocket {
+            let remoteAddress = context.remoteAddress
+            return Response.webSocket(headers: headers, configuration: webSocketConfiguration) { [self] connection in
+                let session = makeSession(
+                    id: sid,
+                    eventLoop: connection.eventLoop,
+                    version: version,
+                    request: request,
+                    remoteAddress: remoteAddress,
+                    webSocket: connection
+                )
+                start(session, request: request, context: context)
+            }
+        }
+        let session = makeSession(
+            id: sid,
+            eventLoop: context.eventLoop,
+            version: version,
+            request: request,
+            remoteAddress: context.remoteAddress,
+            webSocket: nil
+        )
+        let supportsBinary = request.query["b64"] == nil
+        var response = try await session.eventLoop.flatSubmit {
+            self.start(session, request: request, context: context)
+            return session.poll(supportsBinary: supportsBinary)
+        }.get()
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    private func makeSession(
+        id: String,
+        eventLoop: any EventLoop,
+        version: EngineIOVersion,
+        request: Request,
+        remoteAddress: SocketAddress?,
+        webSocket: WebSocketConnection?
+    ) -> EngineIOSession {
+        let session = EngineIOSession(
+            id: id,
+            eventLoop: eventLoop,
+            version: version,
+            handshake: request,
+            remoteAddress: remoteAddress,
+            webSocket: webSocket,
+            configuration: configuration,
+            server: self,
+            logger: logger
+        )
+        sessions.withLockedValue { $0[id] = session }
+        return session
+    }
+
+    private func start(_ session: EngineIOSession, request: Request, context: RequestContext) {
+        session.open()
+        logger.debug(
+            "session opened",
+            metadata: ["eio.sid": "\(session.id)", "eio.transport": "\(session.transportName)", "eio.version": "\(session.version.rawValue)"]
+        )
+        delegate?.engineIO(self, didOpen: session, request: request, context: context)
+    }
+}
+
+/// Session ids: 20 characters of URL-safe base64 from 15 random bytes.
+enum SessionID {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20)
+        for _ in 0..<20 { bytes.append(alphabet[Int(generator.next() & 63)]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

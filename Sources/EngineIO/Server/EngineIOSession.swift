@@ -1,0 +1,507 @@
+import HTTPTypes
+import Logging
+public import NIOCore
+public import PushinatorHTTP
+import PushinatorJSON
+
+/// One Engine.IO connection: its transport (polling or WebSocket), outbound queue, heartbeat and upgrade.
+///
+/// All state lives on ``eventLoop``; the public send methods may be called from anywhere (they hop), but are
+/// cheapest there. Packets queued for a polling client are sent together in the next poll response; packets for
+/// a WebSocket client are written at once and flushed once per event-loop tick.
+public final class EngineIOSession: @unchecked Sendable {
+    /// The session id (`sid`).
+    public let id: String
+    /// The event loop that owns this session.
+    public let eventLoop: any EventLoop
+    /// The protocol revision the client speaks.
+    public let version: EngineIOVersion
+    /// The handshake request (headers, query, address), for the layers above.
+    public let handshake: Request
+    /// The client's address.
+    public let remoteAddress: SocketAddress?
+
+    /// Receives messages and the close; set it in ``EngineIOServerDelegate/engineIO(_:didOpen:request:context:)``.
+    public var delegate: (any EngineIOSessionDelegate)?
+
+    private enum Transport {
+        case polling
+        case websocket(WebSocketConnection)
+    }
+
+    private let configuration: EngineIOConfiguration
+    private let logger: Logger
+    private weak var server: EngineIOServer?
+    private var transport: Transport
+    private var probe: WebSocketConnection?
+    private var upgradeTimer: Scheduled<Void>?
+    private var queue = CircularBuffer<EngineIOEncodedPacket>(initialCapacity: 4)
+    private var queuedBytes = 0
+    private var pendingPoll: EventLoopPromise<Response>?
+    private var pendingPollSupportsBinary = true
+    private var drainScheduled = false
+    private var answerNextPollWithNoop = false
+    private var heartbeatTimer: Scheduled<Void>?
+    private var pongDeadline: Scheduled<Void>?
+    private(set) var isClosed = false
+
+    init(
+        id: String,
+        eventLoop: any EventLoop,
+        version: EngineIOVersion,
+        handshake: Request,
+        remoteAddress: SocketAddress?,
+        webSocket: WebSocketConnection?,
+        configuration: EngineIOConfiguration,
+        server: EngineIOServer,
+        logger: Logger
+    ) {
+        self.id = id
+        self.eventLoop = eventLoop
+        self.version = version
+        self.handshake = handshake
+        self.remoteAddress = remoteAddress
+        self.configuration = configuration
+        self.server = server
+        self.logger = logger
+        if let webSocket {
+            self.transport = .websocket(webSocket)
+        } else {
+            self.transport = .polling
+        }
+    }
+
+    /// The name of the current transport (`polling` or `websocket`).
+    public var transportName: String {
+        if case .websocket = transport { "websocket" } else { "polling" }
+    }
+
+    // MARK: - Start
+
+    /// Sends the open packet and starts the heartbeat. Called once, on the event loop.
+    func open() {
+        var upgrades: [JSONValue] = []
+        if case .polling = transport, configuration.transports.contains(.websocket) { upgrades = ["websocket"] }
+        let handshake: JSONValue = [
+            "sid": .string(id),
+            "upgrades": .array(upgrades),
+            "pingInterval": .integer(Int(configuration.pingInterval.milliseconds)),
+            "pingTimeout": .integer(Int(configuration.pingTimeout.milliseconds)),
+            "maxPayload": .integer(configuration.maxPayload),
+        ]
+        send(.control(.open, text: handshake.jsonString))
+        if case .websocket(let connection) = transport { connection.delegate = WebSocketTransport(session: self, probe: false) }
+        startHeartbeat()
+    }
+
+    // MARK: - Sending
+
+    /// Sends a message to the client.
+    public func send(_ message: EngineIOMessage) {
+        switch message {
+        case .text(let text):
+            send(.message(capacity: text.readableBytes + 1) { $0.writeImmutableBuffer(text) })
+        case .binary(let bytes):
+            send(EngineIOEncodedPacket.binary(bytes))
+        }
+    }
+
+    /// Sends an encoded packet; the same packet value can go to many sessions.
+    public func send(_ packet: EngineIOEncodedPacket) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.send(packet) }
+            return
+        }
+        guard !isClosed else { return }
+        switch transport {
+        case .websocket(let connection):
+            write(packet, to: connection)
+            connection.scheduleFlush()
+        case .polling:
+            queuedBytes += packet.byteCount
+            guard queuedBytes <= configuration.maxBufferedBytes else {
+                logger.info("closing a polling client that does not keep up", metadata: ["eio.sid": "\(id)"])
+                close(reason: .slowConsumer)
+                return
+            }
+            queue.append(packet)
+            if pendingPoll != nil { scheduleDrain() }
+        }
+    }
+
+    /// Sends several packets in order (a Socket.IO packet and its binary attachments).
+    public func send(_ packets: [EngineIOEncodedPacket]) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.send(packets) }
+            return
+        }
+        for packet in packets { send(packet) }
+    }
+
+    private func write(_ packet: EngineIOEncodedPacket, to connection: WebSocketConnection) {
+        switch (packet.kind, version) {
+        case (.text(let buffer), _):
+            connection.write(.text(buffer))
+        case (.binary(let bytes), .v4):
+            connection.write(.binary(bytes))
+        case (.binary(let bytes), .v3):
+            var framed = ByteBuffer()
+            framed.reserveCapacity(bytes.readableBytes + 1)
+            framed.writeInteger(EngineIOPacketType.message.rawValue)
+            framed.writeImmutableBuffer(bytes)
+            connection.write(.binary(framed))
+        }
+    }
+
+    // MARK: - Polling
+
+    /// Answers a polling GET: at once when packets are queued, otherwise when the next packet is sent.
+    func poll(supportsBinary: Bool) -> EventLoopFuture<Response> {
+        eventLoop.preconditionInEventLoop()
+        guard !isClosed, case .polling = transport else {
+            return eventLoop.makeFailedFuture(EngineIOHTTPError.badRequest)
+        }
+        if let pending = pendingPoll {
+            // A second concurrent GET breaks the protocol: end the session; the first GET learns it by `1`.
+            pendingPoll = nil
+            pending.succeed(pollResponse([.control(.close)], supportsBinary: pendingPollSupportsBinary))
+            close(reason: .transportError)
+            return eventLoop.makeFailedFuture(EngineIOHTTPError.badRequest)
+        }
+        if answerNextPollWithNoop {
+            answerNextPollWithNoop = false
+            return eventLoop.makeSucceededFuture(pollResponse([.control(.noop)], supportsBinary: supportsBinary))
+        }
+        let promise = eventLoop.makePromise(of: Response.self)
+        pendingPoll = promise
+        pendingPollSupportsBinary = supportsBinary
+        if !queue.isEmpty { scheduleDrain() }
+        return promise.futureResult
+    }
+
+    /// Handles the body of a polling POST.
+    func receive(pollingBody body: ByteBuffer) throws {
+        eventLoop.preconditionInEventLoop()
+        guard !isClosed, case .polling = transport else { throw EngineIOHTTPError.badRequest }
+        guard body.readableBytes <= configuration.maxPayload else {
+            close(reason: .transportError)
+            throw EngineIOHTTPError.payloadTooLarge
+        }
+        let packets: [EngineIOPacket]
+        do {
+            packets = try EngineIOPollingCodec(
+                version: version,
+                configuration: .init(maxPackets: 4096, maxPayloadBytes: configuration.maxPayload)
+            ).decode(body)
+        } catch {
+            logger.debug("invalid polling payload", metadata: ["eio.sid": "\(id)", "error.message": "\(error)"])
+            close(reason: .transportError)
+            throw EngineIOHTTPError.badRequest
+        }
+        for packet in packets where !isClosed {
+            handle(packet, viaProbe: false)
+        }
+    }
+
+    private func scheduleDrain() {
+        guard !drainScheduled else { return }
+        drainScheduled = true
+        // Wait for the end of this tick so that packets sent together leave in one response.
+        eventLoop.execute {
+            self.drainScheduled = false
+            self.drain()
+        }
+    }
+
+    private func drain() {
+        guard let promise = pendingPoll, !queue.isEmpty else { return }
+        pendingPoll = nil
+        var batch: [EngineIOEncodedPacket] = []
+        var bytes = 0
+        while let next = queue.first, batch.isEmpty || bytes + next.byteCount <= configuration.maxPayload {
+            queue.removeFirst()
+            bytes += next.byteCount
+            batch.append(next)
+        }
+        queuedBytes -= bytes
+        promise.succeed(pollResponse(batch, supportsBinary: pendingPollSupportsBinary))
+    }
+
+    private func pollResponse(_ packets: [EngineIOEncodedPacket], supportsBinary: Bool) -> Response {
+        var buffer = ByteBuffer()
+        let contentType: String
+        if version == .v4 {
+            buffer.reserveCapacity(packets.reduce(0) { $0 + $1.byteCount + 1 })
+            for (index, packet) in packets.enumerated() {
+                if index > 0 { buffer.writeInteger(UInt8(0x1E)) }
+                switch packet.kind {
+                case .text(let text):
+                    buffer.writeImmutableBuffer(text)
+                case .binary(let bytes):
+                    buffer.writeInteger(UInt8(ascii: "b"))
+                    Base64.encode(bytes, into: &buffer)
+                }
+            }
+            contentType = "text/plain; charset=UTF-8"
+        } else {
+            let format = EngineIOPollingCodec(version: .v3).encode(
+                packets.map(\.packet),
+                into: &buffer,
+                supportsBinary: supportsBinary
+            )
+            contentType = format.contentType
+        }
+        return Response(status: .ok, headers: [.contentType: contentType], body: .buffer(buffer))
+    }
+
+    // MARK: - WebSocket upgrade
+
+    /// Takes a WebSocket that wants to replace polling (it will send `2probe`). Called on the session's loop;
+    /// the connection's delegate was set by ``makeWebSocketDelegate(for:probe:)`` on the connection's loop.
+    func beginUpgrade(_ connection: WebSocketConnection) {
+        eventLoop.preconditionInEventLoop()
+        guard !isClosed, case .polling = transport, probe == nil else {
+            connection.close(code: .policyViolation)
+            return
+        }
+        probe = connection
+        upgradeTimer = eventLoop.scheduleTask(in: TimeAmount(configuration.upgradeTimeout)) { [weak self] in
+            guard let self, let probe = self.probe else { return }
+            self.probe = nil
+            probe.close(code: .policyViolation)
+        }
+    }
+
+    /// The delegate that feeds a WebSocket's frames to this session, hopping to the session's loop when the
+    /// connection lives on another one. Set it on the connection's loop before any frame can arrive.
+    public func makeWebSocketDelegate(for connection: WebSocketConnection, probe: Bool) -> any WebSocketDelegate {
+        WebSocketTransport(session: self, probe: probe)
+    }
+
+    fileprivate func receivedOnProbe(_ packet: EngineIOPacket, connection: WebSocketConnection) {
+        guard probe === connection else { return }
+        switch packet.type {
+        case .ping where packet.text == "probe":
+            // `3probe` was already answered on the connection's loop (see WebSocketTransport). Release the pending GET so that the client can pause polling.
+            if let pending = pendingPoll {
+                pendingPoll = nil
+                pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
+            } else {
+                answerNextPollWithNoop = true
+            }
+        case .upgrade:
+            upgradeTimer?.cancel()
+            upgradeTimer = nil
+            probe = nil
+            transport = .websocket(connection)
+            answerNextPollWithNoop = false
+            if let pending = pendingPoll {
+                pendingPoll = nil
+                pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
+            }
+            let queued = queue
+            queue.removeAll()
+            queuedBytes = 0
+            for packet in queued { write(packet, to: connection) }
+            connection.flush()
+            logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
+        default:
+            // Anything else on a probe is a broken upgrade: drop the probe, keep polling.
+            probe = nil
+            upgradeTimer?.cancel()
+            connection.close(code: .protocolError)
+        }
+    }
+
+    fileprivate func probeClosed(_ connection: WebSocketConnection) {
+        if probe === connection {
+            probe = nil
+            upgradeTimer?.cancel()
+        }
+    }
+
+    // MARK: - Inbound packets
+
+    fileprivate func handle(_ packet: EngineIOPacket, viaProbe: Bool) {
+        switch packet.type {
+        case .message:
+            switch packet.payload {
+            case .text(let text): delegate?.session(self, didReceive: .text(text))
+            case .binary(let bytes): delegate?.session(self, didReceive: .binary(bytes))
+            }
+        case .pong:
+            if version == .v4 { heartbeatAnswered() }
+        case .ping:
+            if version == .v3 {
+                send(.control(.pong, text: packet.text ?? ""))
+                heartbeatAnswered()
+            }
+        case .close:
+            close(reason: .clientClose)
+        case .noop, .upgrade:
+            break
+        case .open:
+            close(reason: .transportError)
+        }
+    }
+
+    fileprivate func receivedFrame(_ message: WebSocketMessage, connection: WebSocketConnection) {
+        let packet: EngineIOPacket
+        do {
+            switch message {
+            case .text(let text): packet = try EngineIOPacket(webSocketText: text, version: version)
+            case .binary(let bytes): packet = try EngineIOPacket(webSocketBinary: bytes, version: version)
+            }
+        } catch {
+            logger.debug("invalid websocket packet", metadata: ["eio.sid": "\(id)", "error.message": "\(error)"])
+            if probe === connection {
+                probeClosed(connection)
+                connection.close(code: .protocolError)
+            } else {
+                close(reason: .transportError)
+            }
+            return
+        }
+        if probe === connection {
+            receivedOnProbe(packet, connection: connection)
+        } else if case .websocket(let current) = transport, current === connection {
+            handle(packet, viaProbe: false)
+        }
+    }
+
+    fileprivate func webSocketClosed(_ connection: WebSocketConnection) {
+        if probe === connection {
+            probeClosed(connection)
+        } else if case .websocket(let current) = transport, current === connection {
+            close(reason: .transportClose)
+        }
+    }
+
+    // MARK: - Heartbeat
+
+    private func startHeartbeat() {
+        switch version {
+        case .v4:
+            heartbeatTimer = eventLoop.scheduleTask(in: TimeAmount(configuration.pingInterval)) { [weak self] in
+                self?.sendPing()
+            }
+        case .v3:
+            // The client pings; without a ping for pingInterval + pingTimeout the session is gone.
+            pongDeadline = eventLoop.scheduleTask(
+                in: TimeAmount(configuration.pingInterval + configuration.pingTimeout)
+            ) { [weak self] in
+                self?.close(reason: .pingTimeout)
+            }
+        }
+    }
+
+    private func sendPing() {
+        guard !isClosed else { return }
+        send(.control(.ping))
+        pongDeadline = eventLoop.scheduleTask(in: TimeAmount(configuration.pingTimeout)) { [weak self] in
+            self?.close(reason: .pingTimeout)
+        }
+    }
+
+    private func heartbeatAnswered() {
+        pongDeadline?.cancel()
+        pongDeadline = nil
+        heartbeatTimer?.cancel()
+        startHeartbeat()
+    }
+
+    // MARK: - Closing
+
+    /// Ends the session: the client is told (close packet) when possible, the delegate learns the reason.
+    public func close(reason: EngineIOCloseReason = .forcedClose) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.close(reason: reason) }
+            return
+        }
+        guard !isClosed else { return }
+        isClosed = true
+        heartbeatTimer?.cancel()
+        pongDeadline?.cancel()
+        upgradeTimer?.cancel()
+        server?.remove(self)
+
+        let tellClient = reason != .transportClose && reason != .clientClose
+        switch transport {
+        case .polling:
+            if let pending = pendingPoll {
+                pendingPoll = nil
+                let packet: EngineIOEncodedPacket = reason == .clientClose ? .control(.noop) : .control(.close)
+                pending.succeed(pollResponse([packet], supportsBinary: pendingPollSupportsBinary))
+            }
+        case .websocket(let connection):
+            if tellClient {
+                var close = ByteBuffer()
+                close.writeInteger(EngineIOPacketType.close.digit)
+                connection.write(.text(close))
+            }
+            connection.close(code: reason == .serverShuttingDown ? .goingAway : .normalClosure)
+        }
+        probe?.close(code: .normalClosure)
+        probe = nil
+        queue.removeAll()
+        queuedBytes = 0
+        logger.debug("session closed", metadata: ["eio.sid": "\(id)", "eio.reason": "\(reason)"])
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.session(self, didCloseWith: reason)
+    }
+}
+
+/// Connects a WebSocket to its session (as the main transport or as an upgrade probe).
+///
+/// Called on the connection's event loop; hops to the session's loop when they differ (a polling session
+/// upgraded over a connection that landed on another loop). `execute` keeps frames in order.
+private final class WebSocketTransport: WebSocketDelegate {
+    let session: EngineIOSession
+    private var probing: Bool
+
+    init(session: EngineIOSession, probe: Bool) {
+        self.session = session
+        self.probing = probe
+    }
+
+    func webSocket(_ connection: WebSocketConnection, didReceive message: WebSocketMessage) {
+        let session = self.session
+        if probing, case .text(let text) = message, text.readableBytesView.elementsEqual("2probe".utf8) {
+            // Answer the probe here, without waiting for a hop to the session's loop: clients measure it.
+            probing = false
+            connection.send(text: ByteBuffer(string: "3probe"))
+        }
+        if session.eventLoop === connection.eventLoop {
+            session.receivedFrame(message, connection: connection)
+        } else {
+            session.eventLoop.execute { session.receivedFrame(message, connection: connection) }
+        }
+    }
+
+    func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {
+        let session = self.session
+        if session.eventLoop === connection.eventLoop {
+            session.webSocketClosed(connection)
+        } else {
+            session.eventLoop.execute { session.webSocketClosed(connection) }
+        }
+    }
+
+    func webSocketShouldQuiesce(_ connection: WebSocketConnection) {
+        session.close(reason: .serverShuttingDown)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .milliseconds(duration.milliseconds)
+    }
+}

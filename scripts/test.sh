@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The project's single test command (CI runs it through .ci/run):
+#   1. scripts/install-test-deps.sh     (skip with SKIP_INSTALL=1)
+#   2. swift build --build-tests        (skip 2 and 3 with SKIP_SWIFT=1)
+#   3. swift test --skip-build
+#   4. python3 -m pytest Tests/Interop  (extra args: PYTEST_ARGS="-k browser -x"; server: INTEROP_SERVER=reference)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PY="${PYTHON:-python3}"
+if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
+  export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+section() { printf '\n======== %s ========\n' "$*"; }
+
+if [[ "${SKIP_INSTALL:-0}" == 1 ]]; then
+  section "1/4 install test dependencies: skipped (SKIP_INSTALL=1)"
+else
+  section "1/4 install test dependencies"
+  scripts/install-test-deps.sh
+fi
+
+if [[ "${SKIP_SWIFT:-0}" == 1 ]]; then
+  section "2/4 swift build: skipped (SKIP_SWIFT=1)"
+  section "3/4 swift test: skipped (SKIP_SWIFT=1)"
+else
+  section "2/4 swift build --build-tests"
+  swift build --build-tests
+  section "3/4 swift test"
+  swift test --skip-build
+  if [[ -z "${INTEROP_SERVER_BIN:-}" ]]; then
+    INTEROP_SERVER_BIN="$(swift build --show-bin-path)/interop-server"
+    export INTEROP_SERVER_BIN
+  fi
+fi
+
+section "4/4 interop tests (server: ${INTEROP_SERVER:-swift})"
+read -r -a extra <<<"${PYTEST_ARGS:-}"
+status=0
+# SIGINT (not TERM) on overrun, so pytest still runs its teardown and stops the servers and browsers it started
+timeout --signal=INT --kill-after=60 "${INTEROP_TIMEOUT:-2400}" \
+  "$PY" -m pytest Tests/Interop -q -p no:cacheprovider -ra "${extra[@]}" || status=$?
+if [[ $status -eq 5 ]]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+if [[ $status -ne 0 ]]; then
+  echo "error: interop tests failed (pytest exit $status)" >&2
+fi
+exit $status
