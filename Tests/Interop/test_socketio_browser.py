@@ -109,17 +109,25 @@ def test_upgrades_to_websocket(page):
     result = page(
         CONNECT
         + """
-const { s } = await connect({});
-const first = s.io.engine.transport.name;
-await __within(8000, "upgrade", (ok) => {
-  if (s.io.engine.transport.name === "websocket") ok(); else s.io.engine.once("upgrade", () => ok());
+const s = __track(io(URL, { reconnection: false, withCredentials: true, autoConnect: false }));
+let first = null, upgradedTo = null;
+const upgraded = __within(8000, "upgrade", (ok) => {
+  s.io.once("open", () => {  // Engine.IO handshake done; the upgrade probe starts after this
+    first = s.io.engine.transport.name;
+    s.io.engine.once("upgrade", (t) => { upgradedTo = t.name; ok(); });
+  });
 });
+const welcome = next(s, "welcome", 8000);
+s.connect();
+await welcome;
+await upgraded;
 const pending = next(s, "echo");
 s.emit("echo", "after-upgrade");
-return { first, now: s.io.engine.transport.name, echo: await pending };
+return { first, upgradedTo, now: s.io.engine.transport.name, echo: await pending };
 """
     )
     assert result["first"] == "polling"
+    assert result["upgradedTo"] == "websocket"
     assert result["now"] == "websocket"
     assert result["echo"] == ["after-upgrade"]
 

@@ -31,6 +31,7 @@ public enum RouteBuilder {
     public static func buildExpression(_ component: some RouterComponent) -> [RouteElement] { [.component(component)] }
     public static func buildExpression(_ middleware: some Middleware) -> [RouteElement] { [.middleware(middleware)] }
     public static func buildExpression(_ elements: [RouteElement]) -> [RouteElement] { elements }
+    public static func buildExpression(_ element: RouteElement) -> [RouteElement] { [element] }
     public static func buildBlock(_ parts: [RouteElement]...) -> [RouteElement] { parts.flatMap { $0 } }
     public static func buildOptional(_ part: [RouteElement]?) -> [RouteElement] { part ?? [] }
     public static func buildEither(first part: [RouteElement]) -> [RouteElement] { part }

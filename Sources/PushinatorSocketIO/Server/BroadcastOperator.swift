@@ -1,0 +1,109 @@
+import EngineIO
+import NIOCore
+public import PushinatorJSON
+
+/// Selects the recipients of a broadcast: rooms to include, rooms to leave out, and maybe the sender.
+///
+/// ```swift
+/// chat.to("room-1").except("muted").emit("message", ["hello"])   // everyone in room-1 but the muted
+/// socket.broadcast.emit("joined", [.string(socket.id)])           // everyone but the sender
+/// ```
+///
+/// The packet is encoded once; the same bytes are handed to every recipient's outbound queue, grouped by event
+/// loop so that each loop is woken once per broadcast.
+public struct BroadcastOperator: Sendable {
+    let namespace: Namespace
+    var rooms: Set<String> = []
+    var exceptRooms: Set<String> = []
+    var excludedSocketID: String?
+
+    /// Restricts the broadcast to sockets in `rooms` (added to any rooms already selected).
+    public func to(_ rooms: String...) -> BroadcastOperator { to(rooms) }
+
+    /// Restricts the broadcast to sockets in `rooms`.
+    public func to(_ rooms: some Sequence<String>) -> BroadcastOperator {
+        var copy = self
+        copy.rooms.formUnion(rooms)
+        return copy
+    }
+
+    /// Leaves out the sockets in `rooms`.
+    public func except(_ rooms: String...) -> BroadcastOperator {
+        var copy = self
+        copy.exceptRooms.formUnion(rooms)
+        return copy
+    }
+
+    /// The sockets the broadcast would reach now.
+    public var sockets: [Socket] {
+        let selected = namespace.adapter.sockets(in: rooms, except: exceptRooms)
+        guard let excludedSocketID else { return selected }
+        return selected.filter { $0.id != excludedSocketID }
+    }
+
+    /// Sends `event` with `arguments` to every selected socket.
+    /// - Returns: The number of sockets it was handed to.
+    @discardableResult
+    public func emit(_ event: String, _ arguments: [JSONValue]) -> Int {
+        let packets = SocketIOWire.encode(.event(event, arguments, namespace: namespace.name))
+        let recipients = sockets
+        SocketIOWire.deliver(packets, to: recipients)
+        return recipients.count
+    }
+
+    /// Sends `event` with `arguments` to every selected socket.
+    @discardableResult
+    public func emit(_ event: String, _ arguments: JSONValue...) -> Int { emit(event, arguments) }
+
+    /// Sends `event` with one `Encodable` argument to every selected socket.
+    @discardableResult
+    public func emit(_ event: String, encoding value: some Encodable) throws -> Int {
+        emit(event, [try JSONValue(encoding: value)])
+    }
+
+    /// Disconnects every selected socket from the namespace.
+    public func disconnectSockets() {
+        for socket in sockets { socket.disconnect() }
+    }
+}
+
+/// Encoding Socket.IO packets into Engine.IO packets, and handing them to sessions.
+enum SocketIOWire {
+    /// The Engine.IO packets of `packet`: its text form behind the `4` digit, then its binary attachments.
+    static func encode(_ packet: SocketIOPacket) -> [EngineIOEncodedPacket] {
+        var attachments: [ByteBuffer] = []
+        let text = EngineIOEncodedPacket.message(capacity: 64) { buffer in
+            attachments = packet.encode(into: &buffer)
+        }
+        guard !attachments.isEmpty else { return [text] }
+        return [text] + attachments.map { EngineIOEncodedPacket.binary($0) }
+    }
+
+    /// Sends `packets` to every socket, waking each event loop once.
+    static func deliver(_ packets: [EngineIOEncodedPacket], to sockets: [Socket]) {
+        if sockets.count == 1 {
+            sockets[0].client.session.send(packets)
+            return
+        }
+        var groups: [ObjectIdentifier: (loop: any EventLoop, sessions: [EngineIOSession])] = [:]
+        for socket in sockets {
+            let session = socket.client.session
+            let key = ObjectIdentifier(session.eventLoop)
+            if groups[key] == nil {
+                groups[key] = (session.eventLoop, [session])
+            } else {
+                groups[key]!.sessions.append(session)
+            }
+        }
+        for (_, group) in groups {
+            let sessions = group.sessions
+            if group.loop.inEventLoop {
+                for session in sessions { session.send(packets) }
+            } else {
+                group.loop.execute {
+                    for session in sessions { session.send(packets) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Logging
+public import PushinatorJSON
+import Synchronization
+
+/// A Socket.IO namespace: its connect middleware, event handlers, sockets and rooms.
+///
+/// ```swift
+/// io.namespace("/chat") { chat in
+///     chat.use { socket in
+///         guard socket.handshake.auth["token"]?.string != nil else { throw ConnectError("unauthorized") }
+///     }
+///     chat.on("message") { socket, event in
+///         chat.to("lobby").emit("message", event.arguments)
+///         event.ack("ok")
+///     }
+/// }
+/// ```
+public final class Namespace: Sendable {
+    /// The name, starting with `/`.
+    public let name: String
+    /// Sockets and rooms.
+    public let adapter: any SocketIOAdapter
+    let logger: Logger
+    private let handlers = Mutex(Handlers())
+
+    struct Handlers {
+        var middleware: [@Sendable (Socket) async throws -> Void] = []
+        var connection: [@Sendable (Socket) async -> Void] = []
+        var disconnect: [@Sendable (Socket, DisconnectReason) async -> Void] = []
+        var events: [String: @Sendable (Socket, SocketIOEvent) async throws -> Void] = [:]
+        var any: (@Sendable (Socket, SocketIOEvent) async throws -> Void)?
+    }
+
+    init(name: String, adapter: any SocketIOAdapter, logger: Logger) {
+        self.name = name
+        self.adapter = adapter
+        var logger = logger
+        logger[metadataKey: "sio.nsp"] = "\(name)"
+        self.logger = logger
+    }
+
+    // MARK: Registration
+
+    /// Adds connect middleware: it runs, in order, before the client's CONNECT is answered; throwing
+    /// ``ConnectError`` refuses the connection with that message and data.
+    public func use(_ middleware: @escaping @Sendable (Socket) async throws -> Void) {
+        handlers.withLock { $0.middleware.append(middleware) }
+    }
+
+    /// Runs `handler` for every socket that connected (after the CONNECT answer was sent).
+    public func onConnection(_ handler: @escaping @Sendable (Socket) async -> Void) {
+        handlers.withLock { $0.connection.append(handler) }
+    }
+
+    /// Runs `handler` when a socket leaves the namespace, with the reason.
+    public func onDisconnect(_ handler: @escaping @Sendable (Socket, DisconnectReason) async -> Void) {
+        handlers.withLock { $0.disconnect.append(handler) }
+    }
+
+    /// Handles `event` with its raw arguments; answer the client's callback with ``SocketIOEvent/ack(_:)``.
+    ///
+    /// A thrown error is logged with the socket id and namespace; the socket stays connected.
+    public func on(_ event: String, _ handler: @escaping @Sendable (Socket, SocketIOEvent) async throws -> Void) {
+        handlers.withLock { $0.events[event] = handler }
+    }
+
+    /// Handles `event` whose first argument decodes as `Input`; the handler's return value is the
+    /// acknowledgement sent to the client's callback.
+    ///
+    /// ```swift
+    /// chat.on("message", as: ChatMessage.self) { socket, message in
+    ///     Receipt(id: message.id)
+    /// }
+    /// ```
+    public func on<Input: Decodable & SendableMetatype, Output: Encodable & SendableMetatype>(
+        _ event: String,
+        as input: Input.Type,
+        _ handler: @escaping @Sendable (Socket, Input) async throws -> Output
+    ) {
+        on(event) { socket, event in
+            let value = try event.argument(0, as: Input.self)
+            let output = try await handler(socket, value)
+            if event.wantsAck { event.ack([try JSONValue(encoding: output)]) }
+        }
+    }
+
+    /// Handles `event` whose first argument decodes as `Input`; a client callback is answered with no arguments.
+    public func on<Input: Decodable & SendableMetatype>(
+        _ event: String,
+        as input: Input.Type,
+        _ handler: @escaping @Sendable (Socket, Input) async throws -> Void
+    ) {
+        on(event) { socket, event in
+            try await handler(socket, try event.argument(0, as: Input.self))
+            if event.wantsAck { event.ack([]) }
+        }
+    }
+
+    /// Handles every event that has no handler of its own.
+    public func onAny(_ handler: @escaping @Sendable (Socket, SocketIOEvent) async throws -> Void) {
+        handlers.withLock { $0.any = handler }
+    }
+
+    // MARK: Broadcasting and inspection
+
+    /// A broadcast to `rooms`.
+    public func to(_ rooms: String...) -> BroadcastOperator { BroadcastOperator(namespace: self, rooms: Set(rooms)) }
+
+    /// A broadcast to `rooms`.
+    public func to(_ rooms: some Sequence<String>) -> BroadcastOperator {
+        BroadcastOperator(namespace: self, rooms: Set(rooms))
+    }
+
+    /// A broadcast to everyone but the sockets in `rooms`.
+    public func except(_ rooms: String...) -> BroadcastOperator {
+        BroadcastOperator(namespace: self, exceptRooms: Set(rooms))
+    }
+
+    /// Sends `event` to every socket of the namespace.
+    /// - Returns: The number of sockets reached.
+    @discardableResult
+    public func emit(_ event: String, _ arguments: [JSONValue]) -> Int {
+        BroadcastOperator(namespace: self).emit(event, arguments)
+    }
+
+    /// Sends `event` to every socket of the namespace.
+    @discardableResult
+    public func emit(_ event: String, _ arguments: JSONValue...) -> Int { emit(event, arguments) }
+
+    /// The connected sockets.
+    public var sockets: [Socket] { adapter.sockets(in: [], except: []) }
+
+    /// The number of connected sockets.
+    public var socketCount: Int { adapter.count }
+
+    /// The connected socket with `id`.
+    public func socket(id: String) -> Socket? { adapter.sockets(in: [id], except: []).first }
+
+    /// Every room with the ids of its sockets (each socket's own room included).
+    public var rooms: [String: Set<String>] { adapter.allRooms() }
+
+    /// Disconnects every socket of the namespace.
+    public func disconnectSockets() { BroadcastOperator(namespace: self).disconnectSockets() }
+
+    // MARK: Running handlers
+
+    var middleware: [@Sendable (Socket) async throws -> Void] { handlers.withLock { $0.middleware } }
+
+    func runConnectionHandlers(_ socket: Socket) async {
+        for handler in handlers.withLock({ $0.connection }) { await handler(socket) }
+    }
+
+    func runDisconnectHandlers(_ socket: Socket, reason: DisconnectReason) async {
+        for handler in handlers.withLock({ $0.disconnect }) { await handler(socket, reason) }
+    }
+
+    func dispatch(_ event: SocketIOEvent, from socket: Socket) async {
+        guard let handler = handlers.withLock({ $0.events[event.name] ?? $0.any }) else {
+            logger.debug("event without handler", metadata: ["sio.sid": "\(socket.id)", "sio.event": "\(event.name)"])
+            return
+        }
+        do {
+            try await handler(socket, event)
+        } catch {
+            logger.error(
+                "event handler failed",
+                metadata: ["sio.sid": "\(socket.id)", "sio.event": "\(event.name)", "error.message": "\(error)"]
+            )
+        }
+    }
+}

@@ -1,0 +1,39 @@
+public import EngineIO
+
+/// Settings of a ``SocketIOServer``.
+public struct SocketIOConfiguration: Sendable {
+    /// The Engine.IO settings (heartbeat, payload limit, transports...).
+    public var engine: EngineIOConfiguration
+    /// How long a client may stay connected without joining any namespace. Default 45 s.
+    public var connectTimeout: Duration
+    /// The most binary attachments one packet may carry. Default 10.
+    public var maxAttachments: Int
+    /// The default timeout of ``Socket/emitWithAck(_:_:timeout:)``. Default 10 s.
+    public var ackTimeout: Duration
+
+    /// Creates a configuration; every parameter has Socket.IO's default.
+    public init(
+        engine: EngineIOConfiguration = .init(),
+        connectTimeout: Duration = .seconds(45),
+        maxAttachments: Int = 10,
+        ackTimeout: Duration = .seconds(10)
+    ) {
+        self.engine = engine
+        self.connectTimeout = connectTimeout
+        self.maxAttachments = maxAttachments
+        self.ackTimeout = ackTimeout
+    }
+
+    /// Creates a configuration with the common Engine.IO settings at hand.
+    public init(
+        pingInterval: Duration,
+        pingTimeout: Duration,
+        maxPayload: Int = 1_000_000,
+        connectTimeout: Duration = .seconds(45)
+    ) {
+        self.init(
+            engine: EngineIOConfiguration(pingInterval: pingInterval, pingTimeout: pingTimeout, maxPayload: maxPayload),
+            connectTimeout: connectTimeout
+        )
+    }
+}

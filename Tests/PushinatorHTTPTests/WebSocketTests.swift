@@ -1,0 +1,201 @@
+import HTTPTypes
+import NIOCore
+import PushinatorHTTP
+import Testing
+
+@Suite("WebSocket over sockets")
+struct WebSocketTests {
+    static let echoRouter = Router {
+        Get("hello") { _, _ in "Hello!" }
+        Get("echo") { _, _ in
+            Response.webSocket(configuration: WebSocketConfiguration(maxMessageSize: 4096)) { socket in
+                for await message in socket.messages { socket.send(message) }
+            }
+        }
+        Get("private") { _, _ -> Response in throw HTTPError(.forbidden, message: "no entry") }
+    }
+
+    func connectEcho(_ server: TestServer) async throws -> RawClient {
+        let client = try await RawClient.connect(port: server.port)
+        let response = try await client.upgrade(path: "/echo")
+        #expect(response.status == 101)
+        #expect(response.header("sec-websocket-accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        return client
+    }
+
+    @Test func echoesText() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x1, payload: Array("héllo".utf8))
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0x1)
+            #expect(frame.fin)
+            #expect(!frame.masked)
+            #expect(frame.text == "héllo")
+            await client.close()
+        }
+    }
+
+    @Test func echoesBinary() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            let payload = (0..<300).map { UInt8($0 % 256) }
+            try await client.sendFrame(opcode: 0x2, payload: payload)
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0x2)
+            #expect(frame.payload == payload)
+            await client.close()
+        }
+    }
+
+    @Test func reassemblesFragmentedMessages() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x1, payload: Array("frag".utf8), fin: false)
+            try await client.sendFrame(opcode: 0x9, payload: Array("mid-ping".utf8))  // control frame in between
+            try await client.sendFrame(opcode: 0x0, payload: Array("men".utf8), fin: false)
+            try await client.sendFrame(opcode: 0x0, payload: Array("ted".utf8), fin: true)
+            let pong = try await client.readFrame()
+            #expect(pong.opcode == 0xA)
+            #expect(pong.text == "mid-ping")
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0x1)
+            #expect(frame.text == "fragmented")
+            await client.close()
+        }
+    }
+
+    @Test func messageOverLimitClosesWith1009() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            let half = [UInt8](repeating: 0x61, count: 3000)
+            try await client.sendFrame(opcode: 0x1, payload: half, fin: false)
+            try await client.sendFrame(opcode: 0x0, payload: half, fin: true)
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0x8)
+            #expect(frame.closeCode == 1009)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func singleFrameOverLimitClosesWith1009() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x2, payload: [UInt8](repeating: 1, count: 5000))
+            let frame = try await client.readFrame()
+            #expect(frame.closeCode == 1009)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func pingGetsPong() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x9, payload: [1, 2, 3])
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0xA)
+            #expect(frame.payload == [1, 2, 3])
+            await client.close()
+        }
+    }
+
+    @Test func closeHandshakeEchoesCodeAndCloses() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x8, payload: [0x03, 0xE8])  // 1000
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0x8)
+            #expect(frame.closeCode == 1000)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func unmaskedFrameClosesWith1002() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x1, payload: Array("bad".utf8), masked: false)
+            let frame = try await client.readFrame()
+            #expect(frame.closeCode == 1002)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func framesPipelinedBehindTheHandshakeAreNotLost() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await RawClient.connect(port: server.port)
+            // Handshake and a first frame in a single write.
+            var bytes = Array(RawClient.upgradeRequest(path: "/echo").utf8)
+            let key: [UInt8] = [1, 2, 3, 4]
+            let payload = Array("early".utf8)
+            bytes += [0x81, 0x80 | UInt8(payload.count)] + key
+            bytes += payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+            try await client.send(bytes)
+            #expect(try await client.readResponse().status == 101)
+            #expect(try await client.readFrame().text == "early")
+            await client.close()
+        }
+    }
+
+    @Test func upgradeWorksAfterKeepAliveRequest() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().text == "Hello!")
+            #expect(try await client.upgrade(path: "/echo").status == 101)
+            try await client.sendFrame(opcode: 0x1, payload: Array("second".utf8))
+            #expect(try await client.readFrame().text == "second")
+            await client.close()
+        }
+    }
+
+    @Test func refusedUpgradeGetsRouteResponseAndCloses() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await RawClient.connect(port: server.port)
+            let response = try await client.upgrade(path: "/private")
+            #expect(response.status == 403)
+            #expect(response.text == #"{"error":"no entry","status":403}"#)
+            #expect(response.header("connection") == "close")
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func upgradeToUnknownPathIs404() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await RawClient.connect(port: server.port)
+            #expect(try await client.upgrade(path: "/nowhere").status == 404)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func plainRequestToWebSocketRouteIs400() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let response = try await request(server, "/echo")
+            #expect(response.status == 400)
+        }
+    }
+
+    @Test func badHandshakeVersionIs400() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send(
+                "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
+            )
+            #expect(try await client.readResponse().status == 400)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func gracefulShutdownClosesWebSocketsWith1001() async throws {
+        try await TestServer.with(Self.echoRouter) { server in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x1, payload: Array("hi".utf8))
+            #expect(try await client.readFrame().text == "hi")
+            await server.shutdown()
+            let frame = try await client.readFrame()
+            #expect(frame.closeCode == 1001)
+            try await client.sendFrame(opcode: 0x8, payload: [0x03, 0xE9])
+            _ = try await client.readUntilClose()
+        }
+    }
+}
