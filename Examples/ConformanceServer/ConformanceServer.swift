@@ -64,7 +64,7 @@ struct ConformanceServer: AsyncParsableCommand {
             io.routes(at: "socket.io")
         }
         let server = HTTPServer(responder: router, listeners: [Listener(.hostname(host, port: port))], logger: logger) {
-            print("LISTENING http://\($0[0].hostAndPort)")
+            StandardOutput.writeLine("LISTENING http://\($0[0].hostAndPort)")
         }
         try await ServiceGroup(services: [server, io], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

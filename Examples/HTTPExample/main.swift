@@ -22,6 +22,6 @@ let router = Router {
 }
 
 let server = HTTPServer(responder: router, listeners: [Listener(.hostname("127.0.0.1", port: port))], logger: logger) {
-    addresses in print("LISTENING http://\(addresses[0].hostAndPort)")
+    addresses in StandardOutput.writeLine("LISTENING http://\(addresses[0].hostAndPort)")
 }
 try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

@@ -8,8 +8,8 @@ import Testing
 /// Sends a simple request on a new connection and reads the response.
 func request(
     _ server: TestServer,
-    _ method: String = "GET",
     _ path: String,
+    method: String = "GET",
     headers: String = "",
     body: String = ""
 ) async throws -> RawResponse {
@@ -48,7 +48,7 @@ struct RoutingTests {
     }
 
     @Test func staticBeatsParameterBeatsWildcardBeatsCatchAll() async throws {
-        try await TestServer.with(Self.precedenceRouter) { server in
+        try await TestServer.with(Self.precedenceRouter) { (server: TestServer) async throws in
             #expect(try await request(server, "/files/special").text == "static")
             #expect(try await request(server, "/files/report").text == "parameter report")
             #expect(try await request(server, "/files/report/raw").text == "wildcard")
@@ -60,7 +60,7 @@ struct RoutingTests {
         let router = Router {
             Get("users/:id") { _, context in "user \(try context.parameters.require("id", as: Int.self))" }
         }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             #expect(try await request(server, "/users/42").text == "user 42")
             let bad = try await request(server, "/users/abc")
             #expect(bad.status == 400)
@@ -71,7 +71,7 @@ struct RoutingTests {
     }
 
     @Test func unknownPathIs404WithJSONBody() async throws {
-        try await TestServer.with(Self.precedenceRouter) { server in
+        try await TestServer.with(Self.precedenceRouter) { (server: TestServer) async throws in
             let response = try await request(server, "/nothing")
             #expect(response.status == 404)
             #expect(response.header("content-type")?.hasPrefix("application/json") == true)
@@ -84,8 +84,8 @@ struct RoutingTests {
             Get("items") { _, _ in "list" }
             Post("items") { _, _ in HTTPResponse.Status.created }
         }
-        try await TestServer.with(router) { server in
-            let response = try await request(server, "DELETE", "/items")
+        try await TestServer.with(router) { (server: TestServer) async throws in
+            let response = try await request(server, "/items", method: "DELETE")
             #expect(response.status == 405)
             #expect(response.header("allow") == "GET, HEAD, OPTIONS, POST")
         }
@@ -93,7 +93,7 @@ struct RoutingTests {
 
     @Test func headUsesGetHandlerWithoutBody() async throws {
         let router = Router { Get("hello") { _, _ in "Hello!" } }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             let head = try await client.readResponse(isHead: true)
@@ -108,8 +108,8 @@ struct RoutingTests {
 
     @Test func optionsAnswersWithAllow() async throws {
         let router = Router { Get("items") { _, _ in "list" } }
-        try await TestServer.with(router) { server in
-            let response = try await request(server, "OPTIONS", "/items")
+        try await TestServer.with(router) { (server: TestServer) async throws in
+            let response = try await request(server, "/items", method: "OPTIONS")
             #expect(response.status == 204)
             #expect(response.header("allow") == "GET, HEAD, OPTIONS")
         }
@@ -125,7 +125,7 @@ struct RoutingTests {
                 Get("stats") { _, _ in "stats" }
             }
         }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             let publicResponse = try await request(server, "/public")
             #expect(publicResponse.headers("x-trace") == ["router"])
             let admin = try await request(server, "/admin/stats")
@@ -148,7 +148,7 @@ struct RoutingTests {
             Get("status") { _, _ in "root status" }
             Mount("api/v1", responder: api)
         }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             #expect(try await request(server, "/status").text == "root status")
             #expect(try await request(server, "/api/v1/status").text == "api status at /status")
             #expect(try await request(server, "/api/v1/items/7").text == "item 7")
@@ -159,7 +159,7 @@ struct RoutingTests {
     @Test func routeCollectionRegistersItsRoutes() async throws {
         struct Users { var routes: RouteCollection { RouteCollection { Get("users") { _, _ in "users" } } } }
         let router = Router { Users().routes }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             #expect(try await request(server, "/users").text == "users")
         }
     }
@@ -171,7 +171,7 @@ struct RoutingTests {
                 return "q=\(request.query["q"] ?? "") tags=\(tags) session=\(request.cookies["session"] ?? "-")"
             }
         }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             let response = try await request(
                 server,
                 "/search?q=hello+world&tag=a&tag=b%20c",

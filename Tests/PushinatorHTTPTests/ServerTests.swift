@@ -26,7 +26,7 @@ struct ServerTests {
     }
 
     @Test func keepAliveConnectionServesSeveralRequests() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             for _ in 0..<3 {
                 try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -41,7 +41,7 @@ struct ServerTests {
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             // The first request is slow: the second must still come second.
             try await client.send(
@@ -57,7 +57,7 @@ struct ServerTests {
     }
 
     @Test func connectionCloseRequestClosesAfterResponse() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             let response = try await client.readResponse()
@@ -68,7 +68,7 @@ struct ServerTests {
 
     @Test func bodyOverLimitByContentLengthIs413() async throws {
         let configuration = HTTPServerConfiguration(maxRequestBodySize: 1000)
-        try await TestServer.with(Self.router, configuration: configuration) { server in
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
             let response = try await client.readResponse()
@@ -81,7 +81,7 @@ struct ServerTests {
 
     @Test func chunkedBodyOverLimitIs413() async throws {
         let configuration = HTTPServerConfiguration(maxRequestBodySize: 1000)
-        try await TestServer.with(Self.router, configuration: configuration) { server in
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             let chunk = String(repeating: "a", count: 600)
             try await client.send(
@@ -95,7 +95,7 @@ struct ServerTests {
     }
 
     @Test func chunkedBodyWithinLimitIsCollected() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send(
                 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
@@ -107,7 +107,7 @@ struct ServerTests {
 
     @Test func headersOverLimitAre431() async throws {
         let configuration = HTTPServerConfiguration(maxHeaderSize: 2048)
-        try await TestServer.with(Self.router, configuration: configuration) { server in
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             let big = String(repeating: "v", count: 4096)
             try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: \(big)\r\n\r\n")
@@ -118,7 +118,7 @@ struct ServerTests {
     }
 
     @Test func malformedRequestLineIs400AndClosesWhileOtherConnectionsWork() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let healthy = try await RawClient.connect(port: server.port)
             try await healthy.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try await healthy.readResponse().status == 200)
@@ -137,7 +137,7 @@ struct ServerTests {
     }
 
     @Test func streamedBodyIsChunked() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
             let response = try await client.readResponse()
@@ -152,7 +152,7 @@ struct ServerTests {
     }
 
     @Test func streamedHeadResponseHasNoBody() async throws {
-        try await TestServer.with(Self.router) { server in
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send("HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try await client.readResponse(isHead: true).status == 200)
@@ -163,7 +163,7 @@ struct ServerTests {
 
     @Test func slowRequestHeadIsCutOff() async throws {
         let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1))
-        try await TestServer.with(Self.router, configuration: configuration) { server in
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port, timeout: 5)
             let start = ContinuousClock.now
             try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n")  // never finishes the head
@@ -184,7 +184,7 @@ struct ServerTests {
                 return "slow done"
             }
         }
-        try await TestServer.with(router) { server in
+        try await TestServer.with(router) { (server: TestServer) async throws in
             let idle = try await RawClient.connect(port: server.port)
             try await idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             _ = try await idle.readResponse()

@@ -24,7 +24,7 @@ struct WebSocketTests {
     }
 
     @Test func echoesText() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x1, payload: Array("héllo".utf8))
             let frame = try await client.readFrame()
@@ -37,7 +37,7 @@ struct WebSocketTests {
     }
 
     @Test func echoesBinary() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             let payload = (0..<300).map { UInt8($0 % 256) }
             try await client.sendFrame(opcode: 0x2, payload: payload)
@@ -49,7 +49,7 @@ struct WebSocketTests {
     }
 
     @Test func reassemblesFragmentedMessages() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x1, payload: Array("frag".utf8), fin: false)
             try await client.sendFrame(opcode: 0x9, payload: Array("mid-ping".utf8))  // control frame in between
@@ -66,7 +66,7 @@ struct WebSocketTests {
     }
 
     @Test func messageOverLimitClosesWith1009() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             let half = [UInt8](repeating: 0x61, count: 3000)
             try await client.sendFrame(opcode: 0x1, payload: half, fin: false)
@@ -74,22 +74,22 @@ struct WebSocketTests {
             let frame = try await client.readFrame()
             #expect(frame.opcode == 0x8)
             #expect(frame.closeCode == 1009)
-            _ = try await client.readUntilClose()
+            try await client.answerClose()
         }
     }
 
     @Test func singleFrameOverLimitClosesWith1009() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x2, payload: [UInt8](repeating: 1, count: 5000))
             let frame = try await client.readFrame()
             #expect(frame.closeCode == 1009)
-            _ = try await client.readUntilClose()
+            try await client.answerClose()
         }
     }
 
     @Test func pingGetsPong() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x9, payload: [1, 2, 3])
             let frame = try await client.readFrame()
@@ -100,7 +100,7 @@ struct WebSocketTests {
     }
 
     @Test func closeHandshakeEchoesCodeAndCloses() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x8, payload: [0x03, 0xE8])  // 1000
             let frame = try await client.readFrame()
@@ -111,17 +111,17 @@ struct WebSocketTests {
     }
 
     @Test func unmaskedFrameClosesWith1002() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x1, payload: Array("bad".utf8), masked: false)
             let frame = try await client.readFrame()
             #expect(frame.closeCode == 1002)
-            _ = try await client.readUntilClose()
+            try await client.answerClose()
         }
     }
 
     @Test func framesPipelinedBehindTheHandshakeAreNotLost() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             // Handshake and a first frame in a single write.
             var bytes = Array(RawClient.upgradeRequest(path: "/echo").utf8)
@@ -137,7 +137,7 @@ struct WebSocketTests {
     }
 
     @Test func upgradeWorksAfterKeepAliveRequest() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try await client.readResponse().text == "Hello!")
@@ -149,7 +149,7 @@ struct WebSocketTests {
     }
 
     @Test func refusedUpgradeGetsRouteResponseAndCloses() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             let response = try await client.upgrade(path: "/private")
             #expect(response.status == 403)
@@ -160,7 +160,7 @@ struct WebSocketTests {
     }
 
     @Test func upgradeToUnknownPathIs404() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             #expect(try await client.upgrade(path: "/nowhere").status == 404)
             _ = try await client.readUntilClose()
@@ -168,14 +168,14 @@ struct WebSocketTests {
     }
 
     @Test func plainRequestToWebSocketRouteIs400() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let response = try await request(server, "/echo")
             #expect(response.status == 400)
         }
     }
 
     @Test func badHandshakeVersionIs400() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send(
                 "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -187,15 +187,23 @@ struct WebSocketTests {
     }
 
     @Test func gracefulShutdownClosesWebSocketsWith1001() async throws {
-        try await TestServer.with(Self.echoRouter) { server in
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)
             try await client.sendFrame(opcode: 0x1, payload: Array("hi".utf8))
             #expect(try await client.readFrame().text == "hi")
             await server.shutdown()
             let frame = try await client.readFrame()
             #expect(frame.closeCode == 1001)
-            try await client.sendFrame(opcode: 0x8, payload: [0x03, 0xE9])
-            _ = try await client.readUntilClose()
+            // The server waits for the client's answer before it closes the connection.
+            try await client.answerClose()
         }
+    }
+}
+
+extension RawClient {
+    /// Answers the server's close frame and waits until the server closes the connection.
+    func answerClose() async throws {
+        try? await sendFrame(opcode: 0x8, payload: [0x03, 0xE8])
+        _ = try await readUntilClose()
     }
 }

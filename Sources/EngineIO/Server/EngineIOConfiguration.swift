@@ -18,6 +18,8 @@ public struct EngineIOConfiguration: Sendable {
     public var allowEIO3: Bool
     /// The most bytes queued for one client; past it the session is closed. Default 4 MiB.
     public var maxBufferedBytes: Int
+    /// The most packets in one polling response. Default 16, the most the python-engineio client decodes.
+    public var maxPacketsPerPoll: Int
     /// A cookie sent with the handshake (for sticky load balancing), or `nil` for none.
     public var cookie: EngineIOCookie?
     /// Decides whether a handshake may proceed (for example by `Origin` or address); `nil` allows all.
@@ -32,6 +34,7 @@ public struct EngineIOConfiguration: Sendable {
         transports: [EngineIOTransport] = [.polling, .websocket],
         allowEIO3: Bool = false,
         maxBufferedBytes: Int = 4 << 20,
+        maxPacketsPerPoll: Int = 16,
         cookie: EngineIOCookie? = nil,
         allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)? = nil
     ) {
@@ -42,6 +45,7 @@ public struct EngineIOConfiguration: Sendable {
         self.transports = transports
         self.allowEIO3 = allowEIO3
         self.maxBufferedBytes = maxBufferedBytes
+        self.maxPacketsPerPoll = max(1, maxPacketsPerPoll)
         self.cookie = cookie
         self.allowRequest = allowRequest
     }

@@ -218,7 +218,9 @@ public final class EngineIOSession: @unchecked Sendable {
         pendingPoll = nil
         var batch: [EngineIOEncodedPacket] = []
         var bytes = 0
-        while let next = queue.first, batch.isEmpty || bytes + next.byteCount <= configuration.maxPayload {
+        while let next = queue.first,
+            batch.isEmpty || (bytes + next.byteCount <= configuration.maxPayload && batch.count < configuration.maxPacketsPerPoll)
+        {
             queue.removeFirst()
             bytes += next.byteCount
             batch.append(next)
@@ -414,8 +416,17 @@ public final class EngineIOSession: @unchecked Sendable {
 
     /// Ends the session: the client is told (close packet) when possible, the delegate learns the reason.
     public func close(reason: EngineIOCloseReason = .forcedClose) {
+        close(reason: reason, notifyClient: reason != .transportClose && reason != .clientClose)
+    }
+
+    /// Ends the session without a close packet, as if the network failed: official clients reconnect.
+    public func abort() {
+        close(reason: .forcedClose, notifyClient: false)
+    }
+
+    private func close(reason: EngineIOCloseReason, notifyClient tellClient: Bool) {
         guard eventLoop.inEventLoop else {
-            eventLoop.execute { self.close(reason: reason) }
+            eventLoop.execute { self.close(reason: reason, notifyClient: tellClient) }
             return
         }
         guard !isClosed else { return }
@@ -425,16 +436,22 @@ public final class EngineIOSession: @unchecked Sendable {
         upgradeTimer?.cancel()
         server?.remove(self)
 
-        let tellClient = reason != .transportClose && reason != .clientClose
         switch transport {
         case .polling:
             if let pending = pendingPoll {
                 pendingPoll = nil
-                let packet: EngineIOEncodedPacket = reason == .clientClose ? .control(.noop) : .control(.close)
-                pending.succeed(pollResponse([packet], supportsBinary: pendingPollSupportsBinary))
+                if reason == .clientClose {
+                    pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
+                } else if tellClient {
+                    pending.succeed(pollResponse([.control(.close)], supportsBinary: pendingPollSupportsBinary))
+                } else {
+                    pending.fail(EngineIOHTTPError.unknownSession)
+                }
             }
         case .websocket(let connection):
-            if tellClient {
+            if !tellClient {
+                connection.abort()
+            } else {
                 var close = ByteBuffer()
                 close.writeInteger(EngineIOPacketType.close.digit)
                 connection.write(.text(close))

@@ -122,11 +122,12 @@ public final class WebSocketConnection: @unchecked Sendable {
         var data = channel.allocator.buffer(capacity: 2)
         data.writeInteger(code.rawValue)
         let channel = self.channel
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
+        // RFC 6455 7.1.1: the server closes TCP once the peer answered with its close frame (see
+        // WebSocketChannelHandler); a peer that never answers does not keep the connection for long.
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenFailure { _ in
             channel.close(promise: nil)
         }
-        // A peer that never answers the close handshake does not keep the connection.
-        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
     }
 
     /// Closes the TCP connection without a close frame (for tests of abrupt disconnects and for broken peers).

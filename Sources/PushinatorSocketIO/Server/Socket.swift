@@ -147,6 +147,13 @@ public final class Socket: Sendable, CustomStringConvertible {
         client.disconnect(self, closeConnection: close)
     }
 
+    /// Closes the client's connection without saying goodbye; official clients reconnect by themselves.
+    ///
+    /// Use it to move clients to another server instance, or to test reconnection.
+    public func dropConnection() {
+        client.dropConnection()
+    }
+
     /// Called by the client on its event loop once the socket is gone.
     func didDisconnect() {
         let pending = state.withLock { state -> [CheckedContinuation<[JSONValue], any Error>] in

@@ -154,18 +154,29 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
 
     // MARK: Disconnecting
 
-    /// Disconnects `socket` (from any thread).
+    /// Disconnects `socket` (from any thread); with `closeConnection` the whole connection closes afterwards.
     func disconnect(_ socket: Socket, closeConnection: Bool) {
         guard session.eventLoop.inEventLoop else {
             session.eventLoop.execute { self.disconnect(socket, closeConnection: closeConnection) }
             return
         }
+        if sockets[socket.namespace.name] === socket {
+            remove(socket, reason: .serverNamespaceDisconnect, notifyClient: true)
+        }
         if closeConnection {
             closeAll(reason: .serverNamespaceDisconnect)
             session.close(reason: .forcedClose)
-        } else if sockets[socket.namespace.name] === socket {
-            remove(socket, reason: .serverNamespaceDisconnect, notifyClient: true)
         }
+    }
+
+    /// Closes the connection without a DISCONNECT packet: official clients see "transport close" and reconnect.
+    func dropConnection() {
+        guard session.eventLoop.inEventLoop else {
+            session.eventLoop.execute { self.dropConnection() }
+            return
+        }
+        closeAll(reason: .transport("forced close"))
+        session.abort()
     }
 
     private func remove(_ socket: Socket, reason: DisconnectReason, notifyClient: Bool) {

@@ -53,7 +53,7 @@ struct TestServer: Sendable {
         configuration: HTTPServerConfiguration = .init(),
         security: (any ListenerSecurity)? = nil,
         logger: Logger = TestServer.logger,
-        _ body: @Sendable (TestServer) async throws -> Void
+        _ body: (TestServer) async throws -> Void
     ) async throws {
         let server = HTTPServer(
             responder: responder,
@@ -64,17 +64,22 @@ struct TestServer: Sendable {
         let group = ServiceGroup(services: [server], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let addresses = try await withTimeout(10, "listening") { await server.listeningAddresses }
-            let testServer = TestServer(server: server, group: group, port: addresses[0].port!)
+            var failure: (any Error)?
             do {
-                try await body(testServer)
+                let addresses = try await withTimeout(10, "listening") { await server.listeningAddresses }
+                try await body(TestServer(server: server, group: group, port: addresses[0].port!))
             } catch {
-                await group.triggerGracefulShutdown()
-                try? await withTimeout(15, "server shutdown") { try await tasks.next() }
-                throw error
+                failure = error
             }
             await group.triggerGracefulShutdown()
-            try await withTimeout(15, "server shutdown") { try await tasks.next() }
+            // Bounded wait for the server to stop: the first of the two tasks to finish decides.
+            tasks.addTask {
+                try await Task.sleep(for: .seconds(15))
+                throw TestFailure("server did not shut down within 15 s")
+            }
+            defer { tasks.cancelAll() }
+            try await tasks.next()
+            if let failure { throw failure }
         }
     }
 }

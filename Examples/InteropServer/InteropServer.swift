@@ -1,0 +1,134 @@
+// The Socket.IO server the interop tests (Tests/Interop) run real clients against; the contract is in
+// Tests/Interop/README.md. Every event here exercises one feature of the toolkit.
+import ArgumentParser
+import EngineIO
+import HTTPTypes
+import Logging
+import NIOCore
+import PushinatorHTTP
+import PushinatorJSON
+import PushinatorSocketIO
+import ServiceLifecycle
+import UnixSignals
+
+@main
+struct InteropServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interop-server",
+        abstract: "A Socket.IO server implementing the interop test contract."
+    )
+
+    @Option(help: "The port (0 picks a free one).") var port = 0
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Ping interval in milliseconds.") var pingInterval = 25_000
+    @Option(help: "Ping timeout in milliseconds.") var pingTimeout = 20_000
+    @Option(help: "Allowed transports, comma-separated.") var transports = "polling,websocket"
+    @Option(help: "The largest payload in bytes.") var maxPayload = 1_000_000
+    @Flag(help: "Also accept Engine.IO v3 (socket.io 2.x) clients.") var eio3 = false
+    @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?
+    @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Flag(help: "Debug logging.") var verbose = false
+
+    func run() async throws {
+        var logger = Logger(label: "interop-server")
+        logger.logLevel = verbose ? .debug : .info
+
+        let engine = EngineIOConfiguration(
+            pingInterval: .milliseconds(pingInterval),
+            pingTimeout: .milliseconds(pingTimeout),
+            maxPayload: maxPayload,
+            transports: transports.split(separator: ",").map { $0 == "websocket" ? .websocket : .polling },
+            allowEIO3: eio3
+        )
+        let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
+        configureMain(io.of("/"))
+        configureAdmin(io.of("/admin"))
+
+        let router = Router {
+            ReflectOrigin()
+            io.routes(at: "socket.io")
+        }
+        let security = try Self.security(certificate: tlsCert, key: tlsKey)
+        let scheme = security == nil ? "http" : "https"
+        let server = HTTPServer(
+            responder: router,
+            listeners: [Listener(.hostname(host, port: port), security: security)],
+            logger: logger
+        ) { addresses in
+            StandardOutput.writeLine("LISTENING \(scheme)://\(addresses[0].hostAndPort)")
+        }
+        try await ServiceGroup(services: [server, io], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+
+    private func configureMain(_ main: Namespace) {
+        main.use { socket in
+            if socket.handshake.auth["token"]?.string == "bad" {
+                throw ConnectError("unauthorized", data: ["code": 401])
+            }
+        }
+        main.onConnection { socket in
+            socket.emit("welcome", ["sid": .string(socket.id), "auth": socket.handshake.auth])
+        }
+        main.on("echo") { socket, event in socket.emit("echo", event.arguments) }
+        main.on("ack-echo") { _, event in event.ack(event.arguments) }
+        main.on("join", as: String.self) { socket, room in
+            socket.join(room)
+            return "joined"
+        }
+        main.on("leave", as: String.self) { socket, room in
+            socket.leave(room)
+            return "left"
+        }
+        main.on("to-room") { _, event in
+            let room = try event.argument(0, as: String.self)
+            main.to(room).emit("room-message", [event.arguments.count > 1 ? event.arguments[1] : .null])
+            event.ack("sent")
+        }
+        main.on("server-ack") { socket, event in
+            let payload = event.arguments.first ?? .null
+            do {
+                let answer = try await socket.emitWithAck("ask", [payload], timeout: .seconds(5))
+                socket.emit("ask-result", [answer.first ?? .null])
+            } catch {
+                socket.emit("ask-result", ["error": "timeout"])
+            }
+        }
+        main.on("binary-request") { socket, _ in
+            var bytes = ByteBuffer()
+            for value in 0...255 { bytes.writeInteger(UInt8(value)) }
+            socket.emit("binary", [.binary(bytes), ["nested": .binary(bytes)]])
+        }
+        main.on("disconnect-me") { socket, _ in socket.disconnect() }
+        main.on("drop-transport") { socket, _ in socket.dropConnection() }
+    }
+
+    private func configureAdmin(_ admin: Namespace) {
+        admin.onConnection { socket in socket.emit("welcome-admin", ["sid": .string(socket.id)]) }
+        admin.on("echo") { socket, event in socket.emit("echo", event.arguments) }
+    }
+
+    static func security(certificate: String?, key: String?) throws -> (any ListenerSecurity)? {
+        nil
+    }
+}
+
+/// Allows pages from any origin, with credentials (what a test page on another port needs).
+struct ReflectOrigin: Middleware {
+    func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
+        let origin = request.headers[.origin]
+        if request.method == .options, origin != nil {
+            var response = Response(status: .noContent)
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlAllowCredentials] = "true"
+            response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+            response.headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "content-type"
+            return response
+        }
+        var response = try await next(request, context)
+        if let origin {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlAllowCredentials] = "true"
+        }
+        return response
+    }
+}

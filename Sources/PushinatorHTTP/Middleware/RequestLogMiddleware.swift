@@ -1,0 +1,88 @@
+public import HTTPTypes
+public import Logging
+
+/// Logs one line per request with its method, path, status, duration and request id.
+///
+/// The request id is taken from the request's `X-Request-Id` header when it looks sane (at most 128 visible ASCII
+/// characters), otherwise generated (32 hex digits). It is returned in the response's `X-Request-Id` header and
+/// added to ``RequestContext/logger`` as `http.request_id`, so every log line of the handlers carries it.
+///
+/// Put it at the top of a ``Router`` to log every request, 404s included:
+///
+/// ```swift
+/// let router = Router {
+///     RequestLogMiddleware(.info)
+///     Get("healthz") { _, _ in HTTPResponse.Status.ok }
+/// }
+/// ```
+///
+/// A line looks like `request [http.duration_ms: 0.42, http.method: GET, http.path: /healthz,
+/// http.request_id: 5f0c..., http.status: 200]`.
+public struct RequestLogMiddleware: Middleware {
+    /// The level of the per-request line.
+    public var level: Logger.Level
+    /// The header that carries the request id, in and out. Default `X-Request-Id`.
+    public var requestIDHeader: HTTPField.Name
+
+    /// Creates the middleware.
+    /// - Parameters:
+    ///   - level: The level of the per-request line; `.info` by default.
+    ///   - requestIDHeader: The header that carries the request id; `X-Request-Id` by default.
+    public init(_ level: Logger.Level = .info, requestIDHeader: HTTPField.Name = .requestID) {
+        self.level = level
+        self.requestIDHeader = requestIDHeader
+    }
+
+    public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
+        let start = ContinuousClock.now
+        let requestID = request.headers[requestIDHeader].flatMap(Self.validated) ?? Self.makeRequestID()
+        var context = context
+        context.logger[metadataKey: "http.request_id"] = "\(requestID)"
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = ErrorRendering.response(for: error, request: request, logger: context.logger)
+        }
+        response.headers[requestIDHeader] = requestID
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        context.logger.log(
+            level: level,
+            "request",
+            metadata: [
+                "http.method": "\(request.method.rawValue)",
+                "http.path": "\(request.path)",
+                "http.status": "\(response.status.code)",
+                "http.duration_ms": "\((milliseconds * 100).rounded() / 100)",
+            ]
+        )
+        return response
+    }
+
+    /// A client-supplied id, when it is short and printable (it ends up in logs and headers).
+    static func validated(_ id: String) -> String? {
+        let utf8 = id.utf8
+        guard !utf8.isEmpty, utf8.count <= 128, utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        return id
+    }
+
+    /// 128 random bits as 32 hex digits.
+    static func makeRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for index in 0..<16 {
+            bytes[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
+            bytes[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension HTTPField.Name {
+    /// `X-Request-Id`: the id that ties a request to its log lines.
+    public static var requestID: Self { Self("X-Request-Id")! }
+}

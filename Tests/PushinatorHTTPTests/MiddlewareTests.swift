@@ -1,0 +1,191 @@
+import Foundation
+import HTTPTypes
+import InMemoryLogging
+import Logging
+import NIOCore
+import PushinatorHTTP
+import PushinatorJSON
+import Testing
+
+@Suite("Built-in middleware over sockets")
+struct MiddlewareTests {
+    static let report = String(repeating: "{\"id\":1,\"name\":\"pushinator\",\"tags\":[\"a\",\"b\"]}\n", count: 200)
+
+    static let compressedRouter = Router {
+        CompressionMiddleware(minimumSize: 1024)
+        Get("report") { _, _ in Response.text(report) }
+        Get("tiny") { _, _ in "tiny" }
+        Get("image") { _, _ in
+            Response(headers: [.contentType: "image/png"], body: .string(String(repeating: "x", count: 4096)))
+        }
+        Get("stream") { _, _ in
+            Response(body: .stream { writer in try await writer.write(ByteBuffer(string: report)) })
+        }
+    }
+
+    @Test func gzipRoundTripWithCurl() async throws {
+        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
+            let output = try await run(
+                "curl",
+                ["-s", "--compressed", "-D", "/dev/stderr", "--max-time", "10", "\(server.url)/report"]
+            )
+            #expect(output.status == 0)
+            #expect(output.text == Self.report)
+            #expect(output.stderr.lowercased().contains("content-encoding: gzip"))
+            #expect(output.stderr.lowercased().contains("vary: accept-encoding"))
+        }
+    }
+
+    @Test func compressedContentLengthMatchesBody() async throws {
+        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
+            let response = try await request(server, "/report", headers: "Accept-Encoding: gzip\r\n")
+            #expect(response.header("content-encoding") == "gzip")
+            #expect(response.header("content-length") == String(response.body.count))
+            #expect(response.body.count < Self.report.utf8.count / 4)
+            #expect(Array(response.body.prefix(2)) == [0x1F, 0x8B])
+        }
+    }
+
+    @Test func deflateWhenPreferredAndNothingWhenRefused() async throws {
+        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
+            let deflate = try await request(server, "/report", headers: "Accept-Encoding: gzip;q=0.5, deflate\r\n")
+            #expect(deflate.header("content-encoding") == "deflate")
+            let refused = try await request(server, "/report", headers: "Accept-Encoding: *, gzip;q=0, deflate;q=0\r\n")
+            #expect(refused.header("content-encoding") == nil)
+            #expect(refused.text == Self.report)
+            let identity = try await request(server, "/report", headers: "Accept-Encoding: identity\r\n")
+            #expect(identity.header("content-encoding") == nil)
+            #expect(identity.header("vary") == "Accept-Encoding")
+        }
+    }
+
+    @Test func skipsTinyImageAndStreamedBodies() async throws {
+        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
+            for path in ["/tiny", "/image", "/stream"] {
+                let response = try await request(server, path, headers: "Accept-Encoding: gzip\r\n")
+                #expect(response.header("content-encoding") == nil, "\(path)")
+            }
+        }
+    }
+
+    static let corsRouter = Router {
+        CORSMiddleware(allowedOrigins: .list(["https://app.example"]), allowCredentials: true, exposedHeaders: ["X-Request-Id"])
+        Post("items") { _, _ in HTTPResponse.Status.created }
+    }
+
+    @Test func corsPreflightIsAnsweredWithoutTheRoute() async throws {
+        try await TestServer.with(Self.corsRouter) { (server: TestServer) async throws in
+            let response = try await request(
+                server,
+                "/items",
+                method: "OPTIONS",
+                headers: "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n"
+                    + "Access-Control-Request-Headers: content-type, x-token\r\n"
+            )
+            #expect(response.status == 204)
+            #expect(response.header("access-control-allow-origin") == "https://app.example")
+            #expect(response.header("access-control-allow-credentials") == "true")
+            #expect(response.header("access-control-allow-methods")?.contains("POST") == true)
+            #expect(response.header("access-control-allow-headers") == "content-type, x-token")
+            #expect(response.header("access-control-max-age") == "600")
+            #expect(response.headers("vary").contains("Origin"))
+        }
+    }
+
+    @Test func corsHeadersOnErrorResponses() async throws {
+        try await TestServer.with(Self.corsRouter) { (server: TestServer) async throws in
+            let response = try await request(server, "/missing", headers: "Origin: https://app.example\r\n")
+            #expect(response.status == 404)
+            #expect(response.header("access-control-allow-origin") == "https://app.example")
+            #expect(response.header("access-control-expose-headers") == "X-Request-Id")
+            let other = try await request(server, "/items", method: "POST", headers: "Origin: https://evil.example\r\n")
+            #expect(other.status == 201)
+            #expect(other.header("access-control-allow-origin") == nil)
+        }
+    }
+
+    @Test func corsAnyOriginWithoutCredentialsIsStar() async throws {
+        let router = Router {
+            CORSMiddleware()
+            Get("x") { _, _ in "x" }
+        }
+        try await TestServer.with(router) { (server: TestServer) async throws in
+            let response = try await request(server, "/x", headers: "Origin: https://a.example\r\n")
+            #expect(response.header("access-control-allow-origin") == "*")
+        }
+    }
+
+    @Test func requestLogAssignsIDLogsAndReturnsIt() async throws {
+        let logs = InMemoryLogHandler()
+        var logger = Logger(label: "test") { _ in logs }
+        logger.logLevel = .info
+        let router = Router {
+            RequestLogMiddleware(.info)
+            Get("hello") { _, context in
+                context.logger.info("in handler")
+                return "hi"
+            }
+        }
+        try await TestServer.with(router, logger: logger) { (server: TestServer) async throws in
+            let given = try await request(server, "/hello", headers: "X-Request-Id: abc-123\r\n")
+            #expect(given.header("x-request-id") == "abc-123")
+            let generated = try await request(server, "/nothing")
+            let id = try #require(generated.header("x-request-id"))
+            #expect(id.count == 32)
+            let lines = logs.entries.filter { $0.message == "request" }
+            #expect(lines.count == 2)
+            let first = try #require(lines.first)
+            #expect(first.metadata["http.method"] == "GET")
+            #expect(first.metadata["http.path"] == "/hello")
+            #expect(first.metadata["http.status"] == "200")
+            #expect(first.metadata["http.request_id"] == "abc-123")
+            #expect(first.metadata["http.duration_ms"] != nil)
+            #expect(lines.last?.metadata["http.status"] == "404")
+            #expect(lines.last?.metadata["http.request_id"] == .string(id))
+            let handlerLine = logs.entries.first { $0.message == "in handler" }
+            #expect(handlerLine?.metadata["http.request_id"] == "abc-123")
+        }
+    }
+
+    struct Push: Decodable {
+        var room: String
+        var count: Int
+    }
+
+    static let jsonRouter = Router {
+        Post("push") { request, _ in
+            let push = try request.decode(as: Push.self)
+            return "\(push.room) \(push.count)"
+        }
+        Post("echo") { request, _ in try request.json() }
+    }
+
+    @Test func decodesJSONBody() async throws {
+        try await TestServer.with(Self.jsonRouter) { (server: TestServer) async throws in
+            let response = try await request(server, "/push", method: "POST", body: #"{"room":"lobby","count":3}"#)
+            #expect(response.text == "lobby 3")
+            let echo = try await request(server, "/echo", method: "POST", body: #"[1,"two",null]"#)
+            #expect(echo.text == #"[1,"two",null]"#)
+        }
+    }
+
+    @Test func invalidJSONIs400WithReason() async throws {
+        try await TestServer.with(Self.jsonRouter) { (server: TestServer) async throws in
+            let response = try await request(server, "/push", method: "POST", body: #"{"room": "lobby",}"#)
+            #expect(response.status == 400)
+            let message = try JSONValue(parsing: response.text).object?["error"]?.string ?? ""
+            #expect(message.hasPrefix("Invalid JSON body: "))
+            #expect(message.contains("offset"))
+        }
+    }
+
+    @Test func wrongShapeIs400NamingTheMember() async throws {
+        try await TestServer.with(Self.jsonRouter) { (server: TestServer) async throws in
+            let missing = try await request(server, "/push", method: "POST", body: #"{"room":"lobby"}"#)
+            #expect(missing.status == 400)
+            #expect(try JSONValue(parsing: missing.text).object?["error"]?.string == "Invalid JSON body: missing member 'count'")
+            let wrong = try await request(server, "/push", method: "POST", body: #"{"room":"lobby","count":"3"}"#)
+            #expect(try JSONValue(parsing: wrong.text).object?["error"]?.string == "Invalid JSON body: 'count' must be an integer")
+        }
+    }
+}
