@@ -25,8 +25,15 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
         self.decoder = SocketIOPacketDecoder(configuration: .init(maxAttachments: server.configuration.maxAttachments))
     }
 
+    /// Whether the client speaks Socket.IO protocol v4 (socket.io 2.x over Engine.IO v3): it is connected to `/`
+    /// without asking, sends no `auth` payload and expects CONNECT answers without one.
+    private var isLegacyProtocol: Bool { session.version == .v3 }
+
     /// Starts the connect timeout: a client that joins no namespace in time is closed.
     func start() {
+        if isLegacyProtocol {
+            connect(to: "/", auth: .object([:]))
+        }
         let timeout = server.configuration.connectTimeout
         connectTimer = session.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
             [weak self] in
@@ -61,7 +68,11 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
     private func handle(_ packet: SocketIOPacket) {
         switch packet.type {
         case .connect:
-            connect(to: packet.namespace, auth: packet.data ?? .object([:]))
+            var namespace = packet.namespace
+            if isLegacyProtocol, let query = namespace.firstIndex(of: "?") {
+                namespace = String(namespace[..<query])  // v4 clients put the query on the namespace
+            }
+            connect(to: namespace, auth: packet.data ?? .object([:]))
         case .disconnect:
             if let socket = sockets[packet.namespace] {
                 remove(socket, reason: .clientNamespaceDisconnect, notifyClient: false)
@@ -146,7 +157,8 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
         sockets[socket.namespace.name] = socket
         socket.markConnected(true)
         socket.namespace.adapter.add(socket)
-        session.send(SocketIOWire.encode(SocketIOPacket(type: .connect, namespace: socket.namespace.name, data: ["sid": .string(socket.id)])))
+        let answer: JSONValue? = isLegacyProtocol ? nil : ["sid": .string(socket.id)]
+        session.send(SocketIOWire.encode(SocketIOPacket(type: .connect, namespace: socket.namespace.name, data: answer)))
         socket.namespace.logger.debug("socket connected", metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(session.id)"])
         let namespace = socket.namespace
         Task.immediate { await namespace.runConnectionHandlers(socket) }
