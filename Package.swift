@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EngineIO", targets: ["EngineIO"]),
         .library(name: "PushinatorSocketIO", targets: ["PushinatorSocketIO"]),
         .library(name: "PushinatorRuntime", targets: ["PushinatorRuntime"]),
+        .library(name: "PushinatorKit", targets: ["PushinatorKit"]),
         .executable(name: "pushinator", targets: ["Pushinator"]),
         .executable(name: "conformance-server", targets: ["ConformanceServer"]),
         .executable(name: "http-example", targets: ["HTTPExample"]),
@@ -102,11 +103,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "PushinatorKit",
+            dependencies: [
+                "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Examples
         .executableTarget(
             name: "Pushinator",
             dependencies: [
-                "PushinatorHTTP", "PushinatorTLS", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                "PushinatorHTTP", "PushinatorTLS", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                "PushinatorKit",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,11 +8,12 @@
 // Prints `LISTENING http://host:port` once it accepts connections.
 import HTTPTypes
 import Logging
-import NIOConcurrencyHelpers
+import Foundation
 import PushinatorHTTP
 import PushinatorJSON
 import PushinatorTLS
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 struct Options {
@@ -42,16 +43,16 @@ struct NewMessage: Decodable {
 
 /// Messages per room, in memory.
 final class MessageStore: Sendable {
-    private let rooms = NIOLockedValueBox<[String: [String]]>([:])
+    private let rooms = Mutex<[String: [String]]>([:])
 
     func add(_ text: String, to room: String) -> Int {
-        rooms.withLockedValue { rooms in
+        rooms.withLock { rooms in
             rooms[room, default: []].append(text)
             return rooms[room]!.count
         }
     }
 
-    func messages(in room: String) -> [String] { rooms.withLockedValue { $0[room] ?? [] } }
+    func messages(in room: String) -> [String] { rooms.withLock { $0[room] ?? [] } }
 }
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))

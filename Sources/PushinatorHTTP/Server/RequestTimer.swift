@@ -4,6 +4,10 @@ import NIOCore
 ///
 /// Sits in front of the HTTP decoder and sees raw bytes: the first byte of a request arms the head deadline,
 /// ``headReceived()`` disarms it, ``requestFinished()`` arms the idle deadline.
+///
+/// Arming only stores a deadline: one scheduled check per connection fires at the deadline or one head timeout
+/// from now, whichever is first, and re-schedules itself while the deadline lies ahead, so the per-request cost
+/// is a clock read, not a timer.
 final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -11,7 +15,10 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     private let headTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private var context: ChannelHandlerContext?
-    private var scheduled: Scheduled<Void>?
+    /// When the connection is closed unless the deadline moves; `nil` while a request is being handled.
+    private var deadline: NIODeadline?
+    /// The pending check and when it fires.
+    private var scheduled: (task: Scheduled<Void>, at: NIODeadline)?
     private var awaitingHead = true
     private var headDeadlineArmed = false
 
@@ -26,8 +33,9 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        scheduled?.cancel()
+        scheduled?.task.cancel()
         scheduled = nil
+        deadline = nil
         self.context = nil
     }
 
@@ -43,8 +51,7 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     func headReceived() {
         awaitingHead = false
         headDeadlineArmed = false
-        scheduled?.cancel()
-        scheduled = nil
+        deadline = nil
     }
 
     /// The response is complete: wait for the next request, at most the idle timeout.
@@ -55,11 +62,33 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func arm(_ timeout: TimeAmount) {
-        scheduled?.cancel()
+        let deadline = NIODeadline.now() + timeout
+        self.deadline = deadline
+        if let scheduled, scheduled.at <= deadline { return }  // the pending check fires early enough
+        schedule(at: deadline)
+    }
+
+    /// Checks at most one head timeout apart, so that arming the head deadline rarely needs a new timer.
+    private func nextCheck(for deadline: NIODeadline) -> NIODeadline {
+        min(deadline, .now() + headTimeout)
+    }
+
+    private func schedule(at deadline: NIODeadline) {
+        scheduled?.task.cancel()
         guard let context else { return }
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        scheduled = context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.close(promise: nil)
+        let deadline = nextCheck(for: deadline)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.check() }
+        scheduled = (task, deadline)
+    }
+
+    private func check() {
+        scheduled = nil
+        guard let deadline, let context else { return }
+        if deadline <= .now() {
+            context.close(promise: nil)
+        } else {
+            schedule(at: deadline)
         }
     }
 }

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 public import PushinatorJSON
 import Synchronization
 
@@ -20,7 +20,8 @@ public final class Namespace: Sendable {
     public let name: String
     /// Sockets and rooms.
     public let adapter: any SocketIOAdapter
-    let logger: Logger
+    /// A logger with the namespace in its metadata (`sio.nsp`), for handlers.
+    public let logger: Logger
     private let handlers = Mutex(Handlers())
 
     struct Handlers {

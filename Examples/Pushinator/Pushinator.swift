@@ -1,0 +1,159 @@
+// pushinator: runs the push server in the foreground, or controls it as a daemon (init-script verbs).
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngineIO
+import Logging
+import PushinatorHTTP
+import PushinatorJSON
+import PushinatorKit
+import PushinatorRuntime
+import PushinatorSocketIO
+import PushinatorTLS
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+@main
+struct Pushinator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pushinator",
+        abstract: "Pushes messages from your backend to browsers over Socket.IO.",
+        discussion: "Without a verb it runs in the foreground. Exit codes of 'status': 0 running, 1 dead, 3 stopped.",
+        version: "1.0.0"
+    )
+
+    @Argument(help: "start | stop | restart | status | force-reload | try-restart") var verb: String?
+    @Option(name: .shortAndLong, help: "The configuration file (default: /etc/pushinator.conf if it exists).")
+    var config: String?
+    @Option(help: "Override admin.port (0 picks a free port).") var adminPort: Int?
+    @Option(help: "Override client.port (0 picks a free port).") var clientPort: Int?
+
+    func run() async throws {
+        do {
+            try await runChecked()
+        } catch let failure as ConfigurationFailure {
+            StandardOutput.writeLine("pushinator: \(failure.message)", fileDescriptor: 2)
+            throw ExitCode(6)
+        } catch let failure as TLSSetupError {
+            StandardOutput.writeLine("pushinator: \(failure)", fileDescriptor: 2)
+            throw ExitCode(6)
+        }
+    }
+
+    private func runChecked() async throws {
+        let (settings, source) = try loadSettings()
+        let daemon = DaemonController(configuration: .init(programName: "pushinator", pidFile: PIDFile(path: settings.pidFile)))
+        if let verb {
+            guard let action = DaemonVerb(verb) else { throw ValidationError("unknown verb '\(verb)'") }
+            let outcome = daemon.perform(action)
+            print(outcome.message)
+            throw ExitCode(outcome.exitCode)
+        }
+        let isDaemon = daemon.isDetachedChild
+        let level = LogLevelControl(settings.debug ? .debug : .info)
+        var destinations: [LogDestination] = isDaemon ? [] : [.standardOutput]
+        if settings.syslogEnabled { destinations.append(.syslog(tag: settings.syslogTag, facility: settings.syslogFacility)) }
+        if let file = settings.logFile { destinations.append(.file(file)) }
+        LoggingSystem.bootstrap(level.wrapping(try LogDestination.all(destinations).makeFactory(logLevel: .trace)), metadataProvider: nil)
+        let logger = Logger(label: "pushinator")
+        logger.info("configuration loaded", metadata: ["config.source": "\(source)"])
+        for warning in settings.warnings { logger.warning("\(warning)") }
+        if isDaemon { try daemon.claimPIDFile() }
+        defer { if isDaemon { _ = try? daemon.configuration.pidFile.remove() } }
+        try await serve(settings, source: source, level: level, logger: logger, announce: !isDaemon)
+    }
+
+    /// The configuration from `-c`, /etc/pushinator.conf or the embedded defaults, with PUSHINATOR_* overrides.
+    private func loadSettings() throws -> (PushinatorConfiguration, String) {
+        let path = config ?? (access("/etc/pushinator.conf", R_OK) == 0 ? "/etc/pushinator.conf" : nil)
+        do {
+            let environment = EnvironmentOverrides(prefix: "PUSHINATOR")
+            let document = try path.map { try ConfigDocument.load(contentsOf: $0, environment: environment) }
+                ?? ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+            var settings = try PushinatorConfiguration(document: document)
+            if let adminPort { settings.adminPort = adminPort }
+            if let clientPort { settings.clientPort = clientPort }
+            return (settings, document.source)
+        } catch {
+            throw ConfigurationFailure(message: "\(error)")
+        }
+    }
+
+    private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logger: Logger, announce: Bool) async throws {
+        let engine = EngineIOConfiguration(transports: settings.transports.map { $0 == "websocket" ? .websocket : .polling })
+        let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
+        let app = PushApp(configuration: settings, io: io)
+        let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
+        let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
+        let admin = HTTPServer(responder: app.adminRouter(logger: logger), listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], logger: logger) {
+            if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].hostAndPort)") }
+        }
+        let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], logger: logger) {
+            if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].hostAndPort)") }
+        }
+        let upkeep = Upkeep(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
+        try await ServiceGroup(services: [admin, client, io, upkeep], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}
+
+/// A configuration that cannot be used: said on stderr, exit code 6 (LSB "program is not configured").
+struct ConfigurationFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// SIGHUP reloads the configuration without dropping connections; idle users expire.
+struct Upkeep: Service {
+    let app: PushApp
+    let source: String
+    let level: LogLevelControl
+    let overrides: (admin: Int?, client: Int?)
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await self.runUntilCancelled() }
+    }
+
+    private func runUntilCancelled() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    let timeout = app.settings.withLock { $0.usersIdleTimeout }
+                    guard timeout > 0 else { continue }
+                    let expired = app.users.expireIdle(after: .seconds(timeout))
+                    if !expired.isEmpty { logger.info("idle users expired", metadata: ["push.users": "\(expired.count)"]) }
+                }
+            }
+        }
+    }
+
+    private func reload() {
+        guard source != "embedded defaults" else { return logger.info("reload: no configuration file to read") }
+        do {
+            var fresh = try PushinatorConfiguration(document: ConfigDocument.load(contentsOf: source, environment: EnvironmentOverrides(prefix: "PUSHINATOR")))
+            fresh.adminPort = overrides.admin ?? fresh.adminPort
+            fresh.clientPort = overrides.client ?? fresh.clientPort
+            let old = app.settings.withLock { settings in
+                defer { settings = fresh }
+                return settings
+            }
+            level.level = fresh.debug ? .debug : .info
+            if (old.adminHost, old.adminPort, old.clientHost, old.clientPort, old.useSSL, old.transports) != (fresh.adminHost, fresh.adminPort, fresh.clientHost, fresh.clientPort, fresh.useSSL, fresh.transports) {
+                logger.warning("reload: addresses, TLS and transports change only on restart")
+            }
+            logger.info("configuration reloaded", metadata: ["config.source": "\(source)", "log.debug": "\(fresh.debug)"])
+        } catch {
+            logger.error("reload failed; keeping the running configuration", metadata: ["error.message": "\(error)"])
+        }
+    }
+}
+
+extension Upkeep: CustomStringConvertible {
+    var description: String { "Upkeep(reload on SIGHUP, idle user expiry)" }
+}

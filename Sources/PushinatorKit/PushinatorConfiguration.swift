@@ -1,0 +1,120 @@
+import PushinatorJSON
+public import PushinatorRuntime
+
+/// The settings of a pushinator server, read from node pushinator's configuration format.
+///
+/// Every key has the default node pushinator used, except that the admin port listens on 127.0.0.1 only.
+/// See `Documentation/configuration.md` for the full reference.
+public struct PushinatorConfiguration: Sendable, Equatable {
+    /// Where the daemon writes its pid.
+    public var pidFile: String
+    /// The admin API's address.
+    public var adminHost: String
+    /// The admin API's port.
+    public var adminPort: Int
+    /// A bearer token the admin API requires, or `nil` for none.
+    public var adminToken: String?
+    /// Origins whose browser pages may call the admin API; any other `Origin` is refused.
+    public var adminAllowedOrigins: [String]
+    /// The client (Socket.IO) address.
+    public var clientHost: String
+    /// The client (Socket.IO) port.
+    public var clientPort: Int
+    /// The transports clients may use, in order of preference (`polling`, `websocket`).
+    public var transports: [String]
+    /// Serve the client port over TLS.
+    public var useSSL: Bool
+    /// The TLS private key (PEM).
+    public var sslKey: String
+    /// The TLS certificate chain (PEM).
+    public var sslCert: String
+    /// How `message` payloads are sent: `json-string` (JSON.stringify, as node pushinator) or `raw`.
+    public var messageEncoding: MessageEncoding
+    /// Origins whose pages may connect; empty means any.
+    public var clientCORS: [String]
+    /// Forget users with no connection for this many seconds; 0 keeps them until unregistered.
+    public var usersIdleTimeout: Int
+    /// Log debug lines.
+    public var debug: Bool
+    /// Also log to syslog.
+    public var syslogEnabled: Bool
+    /// The syslog tag.
+    public var syslogTag: String
+    /// The syslog facility name (`LOG_DAEMON`, `LOG_USER`, `LOG_LOCAL0`...).
+    public var syslogFacility: SyslogFacility
+    /// Also append log lines to this file.
+    public var logFile: String?
+    /// Warnings about keys that were accepted but have no effect (for the log).
+    public var warnings: [String]
+
+    /// How `message` payloads are encoded.
+    public enum MessageEncoding: String, Sendable, Equatable {
+        /// `JSON.stringify(message)`: clients call `JSON.parse` (node pushinator's behaviour).
+        case jsonString = "json-string"
+        /// The JSON value itself.
+        case raw
+    }
+
+    /// The embedded defaults (used when no configuration file exists).
+    public static var defaults: PushinatorConfiguration {
+        // The empty document yields every default.
+        try! PushinatorConfiguration(document: ConfigDocument(root: .object([:]), source: "embedded defaults"))
+    }
+
+    /// Reads the settings from `document`; a wrong type or value throws an error naming the key and the file.
+    public init(document: ConfigDocument) throws(ConfigError) {
+        pidFile = try document.string("pidfile", default: "/var/run/pushinator.pid")
+        adminHost = try document.host("admin.host", default: "127.0.0.1")
+        adminPort = try document.int("admin.port", default: 9600, in: 0...65535)
+        adminToken = try document.string("admin.token").flatMap { $0.isEmpty ? nil : $0 }
+        adminAllowedOrigins = try document.stringArray("admin.allowedOrigins", default: [])
+        clientHost = try document.host("client.host", default: "0.0.0.0")
+        clientPort = try document.int("client.port", default: 9601, in: 0...65535)
+        useSSL = try document.bool("client.useSSL", default: false)
+        sslKey = try document.string("client.sslKey", default: "")
+        sslCert = try document.string("client.sslCert", default: "")
+        clientCORS = try document.stringArray("client.cors", default: [])
+        messageEncoding = try document.parsed(
+            "client.messageEncoding",
+            default: .jsonString,
+            expected: "'json-string' or 'raw'"
+        ) { MessageEncoding(rawValue: $0) }
+        usersIdleTimeout = try document.int("users.idleTimeout", default: 0, in: 0...(365 * 86_400))
+        debug = try document.bool("log.debug", default: false)
+        syslogEnabled = try document.bool("log.syslog.enable", default: false)
+        syslogTag = try document.string("log.syslog.tag", default: "pushinator")
+        syslogFacility = try document.syslogFacility("log.syslog.facility", default: .daemon)
+        logFile = try document.string("log.file").flatMap { $0.isEmpty ? nil : $0 }
+
+        var warnings: [String] = []
+        let legacy = try document.stringArray(
+            "client.socketIoTransports",
+            default: ["websocket", "xhr-polling"]
+        )
+        var transports: [String] = []
+        for name in legacy {
+            switch name {
+            case "websocket":
+                if !transports.contains("websocket") { transports.append("websocket") }
+            case "xhr-polling", "jsonp-polling", "polling":
+                if !transports.contains("polling") { transports.append("polling") }
+            case "flashsocket", "htmlfile":
+                warnings.append("client.socketIoTransports: '\(name)' no longer exists and is ignored")
+            default:
+                throw ConfigError(
+                    source: document.source,
+                    message: "client.socketIoTransports has an unknown transport '\(name)' "
+                        + "(expected websocket, xhr-polling, jsonp-polling or polling)"
+                )
+            }
+        }
+        guard !transports.isEmpty else {
+            throw ConfigError(source: document.source, message: "client.socketIoTransports names no usable transport")
+        }
+        self.transports = transports
+        if useSSL, sslKey.isEmpty || sslCert.isEmpty {
+            throw ConfigError(source: document.source, message: "client.useSSL needs client.sslKey and client.sslCert")
+        }
+        self.warnings = warnings
+    }
+}

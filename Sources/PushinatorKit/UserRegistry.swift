@@ -1,0 +1,123 @@
+import Synchronization
+
+/// The users a backend registered with their secret hashes, and how many connections each has.
+///
+/// Users stay registered until ``unregister(_:)`` or, when an idle timeout is configured, until they had no
+/// connection for that long (node pushinator forgot them as soon as their last tab closed, which broke
+/// reconnecting clients).
+public final class UserRegistry: Sendable {
+    private struct User {
+        var hash: [UInt8]
+        var connections: Int
+        var idleSince: ContinuousClock.Instant?
+    }
+
+    private let users = Mutex<[String: User]>([:])
+
+    /// Creates an empty registry.
+    public init() {}
+
+    /// Registers `userID` with `hash`, replacing an earlier hash.
+    public func register(_ userID: String, hash: String) {
+        users.withLock { users in
+            if users[userID] != nil {
+                users[userID]!.hash = Array(hash.utf8)
+            } else {
+                users[userID] = User(hash: Array(hash.utf8), connections: 0, idleSince: .now)
+            }
+        }
+    }
+
+    /// Forgets `userID`. Returns whether it was registered.
+    @discardableResult
+    public func unregister(_ userID: String) -> Bool {
+        users.withLock { $0.removeValue(forKey: userID) != nil }
+    }
+
+    /// Whether `hash` is the registered hash of `userID`, compared in constant time.
+    public func verify(_ userID: String, hash: String) -> Bool {
+        guard let expected = users.withLock({ $0[userID]?.hash }) else { return false }
+        return Self.constantTimeEquals(expected, Array(hash.utf8))
+    }
+
+    /// Whether `userID` is registered.
+    public func contains(_ userID: String) -> Bool { users.withLock { $0[userID] != nil } }
+
+    /// The registered user ids, sorted.
+    public var userIDs: [String] { users.withLock { $0.keys.sorted() } }
+
+    /// The number of registered users.
+    public var count: Int { users.withLock { $0.count } }
+
+    /// Records a new authenticated connection of `userID`.
+    public func connectionOpened(_ userID: String) {
+        users.withLock { users in
+            users[userID]?.connections += 1
+            users[userID]?.idleSince = nil
+        }
+    }
+
+    /// Records that a connection of `userID` closed.
+    public func connectionClosed(_ userID: String) {
+        users.withLock { users in
+            guard var user = users[userID] else { return }
+            user.connections = max(0, user.connections - 1)
+            if user.connections == 0 { user.idleSince = .now }
+            users[userID] = user
+        }
+    }
+
+    /// Forgets users that had no connection for `timeout`; returns their ids.
+    @discardableResult
+    public func expireIdle(after timeout: Duration, now: ContinuousClock.Instant = .now) -> [String] {
+        users.withLock { users in
+            let expired = users.compactMap { id, user in
+                user.idleSince.map { now - $0 >= timeout } == true ? id : nil
+            }
+            for id in expired { users[id] = nil }
+            return expired
+        }
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal how much of a guess matched.
+    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
+        let length = max(lhs.count, rhs.count)
+        for index in 0..<length {
+            let left = index < lhs.count ? lhs[index] : 0
+            let right = index < rhs.count ? rhs[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0 && lhs.count == rhs.count
+    }
+}
+
+/// Limits failed `auth` attempts per client address (brute-force protection).
+public final class AuthThrottle: Sendable {
+    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    /// The most failures allowed per address within ``window``.
+    public let limit: Int
+    /// The window failures are counted in.
+    public let window: Duration
+
+    /// Creates a throttle.
+    public init(limit: Int = 20, window: Duration = .seconds(60)) {
+        self.limit = limit
+        self.window = window
+    }
+
+    /// Whether `address` may try again now.
+    public func allows(_ address: String) -> Bool {
+        let now = ContinuousClock.now
+        return failures.withLock { failures in
+            let recent = (failures[address] ?? []).filter { now - $0 < window }
+            failures[address] = recent.isEmpty ? nil : recent
+            return recent.count < limit
+        }
+    }
+
+    /// Records a failed attempt from `address`.
+    public func recordFailure(_ address: String) {
+        failures.withLock { $0[address, default: []].append(.now) }
+    }
+}

@@ -1,0 +1,375 @@
+"""Helpers for the end-to-end tests of the bundled app `pushinator` (test_pushinator_*.py).
+
+The app is started with a config file in node pushinator's own format (`module.exports = {...};`) and
+`--admin-port 0 --client-port 0`; it prints `LISTENING admin <url>` and `LISTENING client <url>` on stdout.
+
+Environment:
+    PUSHINATOR_BIN   the binary (default: next to INTEROP_SERVER_BIN when that is set, else .build/debug/pushinator)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from conftest import IS_REFERENCE, REPO, START_TIMEOUT, STOP_TIMEOUT, _ACTIVE_SERVERS
+
+# The pushinator tests need the Swift app itself: there is no python reference for it.
+requires_app = pytest.mark.skipif(IS_REFERENCE, reason="pushinator tests run only against the Swift app")
+
+HASH = "7f81776793e31d71d1ed71038e78dbf5"  # the hash of node pushinator's examples/run.sh
+
+
+def pushinator_binary() -> Path:
+    explicit = os.environ.get("PUSHINATOR_BIN")
+    if explicit:
+        return Path(explicit)
+    interop = os.environ.get("INTEROP_SERVER_BIN")
+    if interop:
+        return Path(interop).parent / "pushinator"
+    return REPO / ".build" / "debug" / "pushinator"
+
+
+def require_binary() -> Path:
+    binary = pushinator_binary()
+    if not binary.is_file() or not os.access(binary, os.X_OK):
+        pytest.fail(
+            f"{binary} not found: run `swift build --product pushinator` (or set PUSHINATOR_BIN)", pytrace=False
+        )
+    return binary
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Config files in node pushinator's format
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def js_literal(value: Any, indent: int = 0) -> str:
+    """Render `value` the way node pushinator's config file is written: unquoted keys, single-quoted strings,
+    trailing commas, tabs."""
+    pad = "\t" * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        lines = ["{"]
+        for key, item in value.items():
+            name = key if key.isidentifier() else "'" + key + "'"
+            lines.append(f"{pad}\t{name}: {js_literal(item, indent + 1)},")
+        lines.append(pad + "}")
+        return "\n".join(lines)
+    if isinstance(value, list):
+        return "[" + ", ".join(js_literal(v, indent) for v in value) + ",]" if value else "[]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def base_settings(tmp: Path) -> dict[str, Any]:
+    """The seed's settings (node pushinator's pushinator.conf), with the pidfile in `tmp` and syslog off."""
+    return {
+        "pidfile": str(tmp / "pushinator.pid"),
+        "admin": {"host": "127.0.0.1", "port": 9600},
+        "client": {
+            "host": 0,
+            "port": 9601,
+            "useSSL": False,
+            "sslKey": "/path/to/ssl.key",
+            "sslCert": "/path/to.crt",
+        },
+        "log": {
+            "debug": False,
+            "syslog": {"enable": False, "tag": "pushinator", "facility": "daemon", "hostname": "127.0.0.1"},
+        },
+    }
+
+
+def seed_config_text(settings: dict[str, Any]) -> str:
+    """A config file in the seed's format, with both comment styles and trailing commas."""
+    return (
+        "/* pushinator configuration (node pushinator 1.5.4 format) */\n"
+        "// read by `pushinator -c FILE`\n"
+        f"module.exports = {js_literal(settings)};\n"
+    )
+
+
+def write_config(tmp: Path, overrides: dict[str, Any] | None = None, name: str = "pushinator.conf") -> Path:
+    path = tmp / name
+    path.write_text(seed_config_text(merge(base_settings(tmp), overrides or {})))
+    return path
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for daemons, which cannot report an ephemeral port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The app in the foreground
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class Pushinator:
+    """`pushinator -c FILE --admin-port 0 --client-port 0` in the foreground; URLs from its LISTENING lines."""
+
+    def __init__(
+        self,
+        config: Path | str | None,
+        work_dir: Path,
+        name: str = "pushinator",
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        ephemeral_ports: bool = True,
+    ) -> None:
+        self.config = config
+        self.work_dir = work_dir
+        self.args = ([] if config is None else ["-c", str(config)]) + (
+            ["--admin-port", "0", "--client-port", "0"] if ephemeral_ports else []
+        ) + (extra_args or [])
+        self.env = env
+        self.stdout_path = work_dir / f"{name}.stdout.log"
+        self.stderr_path = work_dir / f"{name}.stderr.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.admin = ""
+        self.client = ""
+
+    def start(self, timeout: float = START_TIMEOUT) -> "Pushinator":
+        cmd = [str(require_binary()), *self.args]
+        env = dict(os.environ)
+        env.update(self.env or {})
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.work_dir, env=env
+            )
+        _ACTIVE_SERVERS.append(self)  # type: ignore[arg-type]  (conftest attaches logs of failing tests)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.stdout_path.read_text(errors="replace").splitlines():
+                parts = line.strip().split()
+                if len(parts) == 3 and parts[0] == "LISTENING" and parts[1] in ("admin", "client"):
+                    setattr(self, parts[1], parts[2].rstrip("/"))
+            if self.admin and self.client:
+                return self
+            if self.proc.poll() is not None:
+                pytest.fail(f"pushinator exited with status {self.proc.returncode} before listening: {cmd}\n{self.logs()}")
+            time.sleep(0.02)
+        self.stop()
+        pytest.fail(f"pushinator printed no `LISTENING admin/client` lines within {timeout}s: {cmd}\n{self.logs()}")
+
+    def stop(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT)
+        if self in _ACTIVE_SERVERS:
+            _ACTIVE_SERVERS.remove(self)  # type: ignore[arg-type]
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def logs(self, limit: int = 6000) -> str:
+        parts = []
+        for path in (self.stdout_path, self.stderr_path):
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                text = ""
+            if len(text) > limit:
+                text = "...\n" + text[-limit:]
+            parts.append(f"--- {path} ---\n{text}")
+        return "\n".join(parts)
+
+    # -- admin API ----------------------------------------------------------------------------------------------------
+
+    def post(self, path: str, body: Any = None, *, raw: bytes | str | None = None, **kwargs: Any) -> "AdminReply":
+        """POST `body` as JSON (or `raw` bytes as they are) to the admin API."""
+        data = raw if raw is not None else (None if body is None else json.dumps(body))
+        kwargs.setdefault("timeout", 10)
+        return AdminReply(requests.post(self.admin + path, data=data, **kwargs))
+
+    def request(self, method: str, path: str, **kwargs: Any) -> "AdminReply":
+        kwargs.setdefault("timeout", 10)
+        return AdminReply(requests.request(method, self.admin + path, **kwargs))
+
+    def register(self, user_id: Any, hash_: str = HASH) -> None:
+        reply = self.post("/user/register", {"userId": user_id, "hash": hash_})
+        assert reply.status == 200, reply
+        assert reply.json["result"] == "OK", reply
+
+    def send(self, user_id: Any, message: Any) -> "AdminReply":
+        reply = self.post("/user/send", {"userId": user_id, "message": message})
+        assert reply.status == 200, reply
+        return reply
+
+    def assert_serving(self) -> None:
+        """The app is alive and still answers `/ping`."""
+        assert self.running, f"pushinator died:\n{self.logs()}"
+        reply = self.post("/ping", {})
+        assert reply.status == 200 and reply.json.get("result") == "pong", reply
+
+
+class AdminReply:
+    """An admin API response: status, headers, text, JSON (dict) and the JSON object's keys in order."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        self.status = response.status_code
+        self.headers = response.headers
+        self.text = response.text
+        try:
+            self.pairs: Any = json.loads(self.text, object_pairs_hook=lambda pairs: pairs)
+            self.json: Any = json.loads(self.text)
+        except ValueError:
+            self.pairs = None
+            self.json = None
+
+    @property
+    def keys(self) -> list[str]:
+        assert isinstance(self.pairs, list), f"not a JSON object: {self.text!r}"
+        return [k for k, _ in self.pairs]
+
+    def assert_error(self, status: int, error: str | None = None, prefix: str | None = None) -> None:
+        """A JSON error object with `error` and `"status": status` as its last key."""
+        assert self.status == status, self
+        assert self.headers.get("Content-Type", "").startswith("application/json"), self
+        assert isinstance(self.json, dict), self
+        if error is not None:
+            assert self.json.get("error") == error, self
+        if prefix is not None:
+            assert str(self.json.get("error", "")).startswith(prefix), self
+        assert self.keys[-1] == "status", f"'status' is not the last key: {self.text}"
+        assert self.json["status"] == status, self
+
+    def __repr__(self) -> str:
+        return f"<{self.status} {dict(self.headers)} {self.text[:500]!r}>"
+
+
+class PushinatorFactory:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.apps: list[Pushinator] = []
+
+    def __call__(
+        self,
+        overrides: dict[str, Any] | None = None,
+        *,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        name: str | None = None,
+    ) -> Pushinator:
+        name = name or f"pushinator{len(self.apps)}"
+        work = self.tmp / name
+        work.mkdir(parents=True, exist_ok=True)
+        config = write_config(work, overrides)
+        app = Pushinator(config, work, name=name, extra_args=extra_args, env=env)
+        self.apps.append(app)
+        return app.start()
+
+    def stop_all(self) -> None:
+        for app in self.apps:
+            app.stop()
+
+
+@pytest.fixture
+def start_pushinator(tmp_path: Path) -> Iterator[PushinatorFactory]:
+    """`app = start_pushinator({'client': {'messageEncoding': 'raw'}})`: a fresh app for one test."""
+    factory = PushinatorFactory(tmp_path)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def pushinator_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushinator]:
+    """One app with the seed's config for a whole module (each test uses its own user ids)."""
+    factory = PushinatorFactory(tmp_path_factory.mktemp("pushinator"))
+    app = factory(name="shared")
+    yield app
+    factory.stop_all()
+
+
+@pytest.fixture
+def app(pushinator_app: Pushinator) -> Pushinator:
+    if not pushinator_app.running:
+        pytest.fail(f"the shared pushinator died:\n{pushinator_app.logs()}")
+    return pushinator_app
+
+
+_user_counter = iter(range(1000, 10**9))
+
+
+def new_user() -> int:
+    """A user id no other test uses."""
+    return next(_user_counter)
+
+
+def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.05, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Socket.IO clients of the client port (conftest's `make_client`)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def auth(client: Any, user_id: Any, hash_: str = HASH, timeout: float = 5.0) -> Any:
+    """`socket.emit('auth', userId, hash, ack)`; returns the ack's first argument."""
+    result = client.call("auth", user_id, hash_, timeout=timeout)
+    assert len(result) == 1, f"auth ack should have one argument: {result}"
+    return result[0]
+
+
+def connect_user(make_client: Any, app: Pushinator, user_id: Any, transports: list[str] | None = None,
+                 hash_: str = HASH, **kwargs: Any) -> Any:
+    """A client of `app`'s client port, authenticated as `user_id` (with an ack, so the auth is done on return)."""
+    client = make_client(app.client, transports, **kwargs)
+    answer = auth(client, user_id, hash_)
+    assert answer == {"ok": True}, answer
+    return client

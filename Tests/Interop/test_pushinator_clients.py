@@ -1,0 +1,422 @@
+"""The client port of the bundled app `pushinator`: python-socketio over polling, websocket and upgrade, the official
+JS client in Chromium from another origin, and TLS (see issue 4).
+
+A client connects to `/`, emits `auth(userId, hash[, ack])`, and then receives every message sent to its user as a
+`message` event: by default `JSON.stringify(message)` (node pushinator's `socket.send(JSON.stringify(message))`),
+with `client.messageEncoding: 'raw'` the JSON value itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from browser import BrowserError, Chromium, PageServer
+from conftest import CACHE, TRANSPORTS
+from pushinator_support import (
+    HASH,
+    Pushinator,
+    app,  # noqa: F401 (fixture)
+    auth,
+    connect_user,
+    new_user,
+    pushinator_app,  # noqa: F401 (fixture)
+    requires_app,
+    start_pushinator,  # noqa: F401 (fixture)
+    wait_until,
+)
+
+pytestmark = requires_app
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# auth and message, over every transport
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_auth_then_receive_messages(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    client = connect_user(make_client, app, user, TRANSPORTS[transport])
+    messages = [{"text": "hi"}, "plain string", 42, [1, "two", {"three": 3}], {"nested": {"a": [True, None]}}]
+    for message in messages:
+        assert app.send(user, message).json["delivered"] == 1
+    for index, message in enumerate(messages, start=1):
+        payload = client.rec.wait("message", count=index)
+        assert len(payload) == 1, payload
+        assert isinstance(payload[0], str), f"default payload must be a JSON string: {payload!r}"
+        assert json.loads(payload[0]) == message
+
+
+def test_payload_is_json_stringify_of_the_message(app: Pushinator, make_client):
+    user = new_user()
+    app.register(user)
+    client = connect_user(make_client, app, user, ["websocket"])
+    app.post("/user/send", raw='{"userId": %d, "message": {"text": "hi", "n": 1, "list": [1, 2]}}' % user)
+    assert client.rec.wait("message") == ('{"text":"hi","n":1,"list":[1,2]}',)
+
+
+def test_auth_without_ack_then_receive(app: Pushinator, make_client, transport):
+    # node pushinator's clients emit auth without a callback
+    user = new_user()
+    app.register(user)
+    client = make_client(app.client, TRANSPORTS[transport])
+    client.emit("auth", user, HASH)
+    reply = wait_until(lambda: (r := app.send(user, "ping")).json["delivered"] == 1 and r, timeout=5,
+                       what="the auth to take effect")
+    assert reply
+    assert json.loads(client.rec.wait("message")[0]) == "ping"
+
+
+def test_raw_message_encoding(start_pushinator, make_client, transport):
+    raw_app = start_pushinator({"client": {"messageEncoding": "raw"}})
+    raw_app.register(5)
+    client = connect_user(make_client, raw_app, 5, TRANSPORTS[transport])
+    raw_app.send(5, {"text": "hi", "list": [1, 2]})
+    raw_app.send(5, "just a string")
+    assert client.rec.wait("message", count=1) == ({"text": "hi", "list": [1, 2]},)
+    assert client.rec.wait("message", count=2) == ("just a string",)
+
+
+def test_two_connections_of_one_user_both_receive(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    tabs = [connect_user(make_client, app, user, TRANSPORTS[transport]) for _ in range(2)]
+    assert app.send(user, {"to": "both"}).json["delivered"] == 2
+    for tab in tabs:
+        assert json.loads(tab.rec.wait("message")[0]) == {"to": "both"}
+
+
+def test_messages_reach_only_their_user(app: Pushinator, make_client):
+    a, b = new_user(), new_user()
+    app.register(a)
+    app.register(b)
+    ca = connect_user(make_client, app, a, ["websocket"])
+    cb = connect_user(make_client, app, b, ["polling"])
+    app.send(a, "for a")
+    assert json.loads(ca.rec.wait("message")[0]) == "for a"
+    cb.rec.assert_none("message")
+
+
+def test_auth_ack_ok(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    client = make_client(app.client, TRANSPORTS[transport])
+    assert client.call("auth", user, HASH) == [{"ok": True}]
+    assert client.sio.connected
+
+
+@pytest.mark.parametrize("case", ["wrong-hash", "unknown-user"])
+def test_failed_auth_with_ack_answers_then_disconnects(app: Pushinator, make_client, transport, case):
+    user = new_user()
+    app.register(user)
+    client = make_client(app.client, TRANSPORTS[transport])
+    if case == "wrong-hash":
+        answer = client.call("auth", user, HASH + "x")
+    else:
+        answer = client.call("auth", "unknown-" + str(user), HASH)
+    assert len(answer) == 1 and isinstance(answer[0], dict), answer
+    assert answer[0].get("ok") is False, answer
+    assert isinstance(answer[0].get("error"), str) and answer[0]["error"], answer
+    assert HASH not in json.dumps(answer)
+    client.rec.wait("disconnect", timeout=5)
+    assert app.send(user, "x").json["delivered"] == 0
+    app.assert_serving()
+
+
+@pytest.mark.parametrize("case", ["wrong-hash", "unknown-user", "empty-hash"])
+def test_failed_auth_without_ack_disconnects(app: Pushinator, make_client, case):
+    user = new_user()
+    app.register(user)
+    client = make_client(app.client, ["websocket"])
+    if case == "wrong-hash":
+        client.emit("auth", user, "not-the-hash")
+    elif case == "unknown-user":
+        client.emit("auth", "unknown-" + str(user), HASH)
+    else:
+        client.emit("auth", user, "")
+    client.rec.wait("disconnect", timeout=5)
+    app.assert_serving()
+
+
+def test_unauthenticated_socket_receives_nothing(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    anonymous = make_client(app.client, TRANSPORTS[transport])
+    authed = connect_user(make_client, app, user, ["websocket"])
+    app.send(user, "secret")
+    app.post("/broadcast", {"message": "everyone authenticated"})
+    assert json.loads(authed.rec.wait("message", count=2)[0]) == "everyone authenticated"
+    anonymous.rec.assert_none("message")
+    assert anonymous.sio.connected  # not authenticating is not an error
+
+
+def test_second_auth_moves_the_socket(app: Pushinator, make_client, transport):
+    a, b = new_user(), new_user()
+    app.register(a)
+    app.register(b, "hash-b")
+    client = connect_user(make_client, app, a, TRANSPORTS[transport])
+    assert auth(client, b, "hash-b") == {"ok": True}
+    assert app.send(a, "to a").json["delivered"] == 0, "the socket must have left user a"
+    assert app.send(b, "to b").json["delivered"] == 1
+    assert client.rec.wait("message") == ('"to b"',)
+    assert [json.loads(m[0]) for m in client.rec.all("message")] == ["to b"]
+
+
+def test_user_is_kept_after_its_last_connection_closes(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    first = connect_user(make_client, app, user, TRANSPORTS[transport])
+    first.close()
+    wait_until(lambda: app.send(user, "x").json["delivered"] == 0, what="the closed connection to be forgotten")
+    assert str(user) in app.post("/user/list", {}).json["users"]
+    again = connect_user(make_client, app, user, TRANSPORTS[transport])  # no new /user/register
+    assert app.send(user, "back").json["delivered"] == 1
+    assert json.loads(again.rec.wait("message")[0]) == "back"
+
+
+def _reauthing_client(make_client, app: Pushinator, user: int, transports):
+    """A reconnecting client that emits auth (with an ack) on every connect, as client.html does."""
+    client = make_client(app.client, transports, reconnection=True, connect=False)
+
+    def on_connect() -> None:
+        client.rec.record("/", "connect", ())
+        client.sio.emit("auth", (user, HASH), callback=lambda *a: client.rec.record("/", "auth-ack", a))
+
+    client.sio.on("connect", on_connect)
+    client.connect(app.client, transports)
+    assert client.rec.wait("auth-ack") == ({"ok": True},)
+    return client
+
+
+def test_reconnect_after_a_dropped_connection_reauths_without_register(app: Pushinator, make_client):
+    user = new_user()
+    app.register(user)
+    client = _reauthing_client(make_client, app, user, ["websocket"])
+    # drop the TCP connection under the client, as a network failure would (no Engine.IO close packet)
+    raw = client.sio.eio.ws.sock
+    raw.shutdown(socket.SHUT_RDWR)
+    client.rec.wait("disconnect", timeout=10)
+    assert client.rec.wait("auth-ack", count=2, timeout=15) == ({"ok": True},), "re-auth after reconnect failed"
+    assert app.send(user, "after reconnect").json["delivered"] == 1
+    assert json.loads(client.rec.wait("message")[0]) == "after reconnect"
+
+
+def test_unregister_disconnects_the_users_sockets(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    tabs = [connect_user(make_client, app, user, TRANSPORTS[transport]) for _ in range(2)]
+    assert app.post("/user/unregister", {"userId": user}).status == 200
+    for tab in tabs:
+        tab.rec.wait("disconnect", timeout=5)
+    assert app.send(user, "gone").json["delivered"] == 0
+
+
+def test_broadcast_reaches_all_authenticated(app: Pushinator, make_client, transport):
+    users = [new_user() for _ in range(3)]
+    clients = []
+    for user in users:
+        app.register(user)
+        clients.append(connect_user(make_client, app, user, TRANSPORTS[transport]))
+    anonymous = make_client(app.client, TRANSPORTS[transport])
+    reply = app.post("/broadcast", {"message": {"news": 1}})
+    assert reply.status == 200 and reply.json["delivered"] >= 3, reply
+    for client in clients:
+        assert json.loads(client.rec.wait("message")[0]) == {"news": 1}
+    anonymous.rec.assert_none("message")
+
+
+def test_many_messages_arrive_in_order(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    client = connect_user(make_client, app, user, TRANSPORTS[transport])
+    for n in range(50):
+        app.send(user, {"n": n})
+    client.rec.wait("message", count=50, timeout=15)
+    assert [json.loads(m[0])["n"] for m in client.rec.all("message")] == list(range(50))
+
+
+def test_idle_users_expire(start_pushinator):
+    idle = start_pushinator({"users": {"idleTimeout": 1}})
+    idle.register(9)
+    assert idle.post("/user/list", {}).json["users"] == ["9"]
+    wait_until(lambda: idle.post("/user/list", {}).json["users"] == [], timeout=15, interval=0.25,
+               what="the idle user to expire (users.idleTimeout: 1)")
+
+
+def test_idle_timeout_does_not_expire_connected_users(start_pushinator, make_client):
+    idle = start_pushinator({"users": {"idleTimeout": 1}})
+    idle.register(9)
+    client = connect_user(make_client, idle, 9, ["websocket"])
+    threading.Event().wait(3.5)
+    assert idle.post("/user/list", {}).json["users"] == ["9"]
+    assert idle.send(9, "still here").json["delivered"] == 1
+    assert json.loads(client.rec.wait("message")[0]) == "still here"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# transports and CORS
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_websocket_only_transport_config(start_pushinator, make_client):
+    import socketio
+
+    ws_only = start_pushinator({"client": {"socketIoTransports": ["websocket", "flashsocket"]}})
+    ws_only.register(1)
+    connect_user(make_client, ws_only, 1, ["websocket"])
+    polling = make_client(ws_only.client, ["polling"], connect=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        polling.connect(ws_only.client, ["polling"], timeout=5)
+    assert ws_only.running
+
+
+def test_cross_origin_polling_allowed_by_default(app: Pushinator):
+    reply = requests.get(app.client + "/socket.io/?EIO=4&transport=polling",
+                         headers={"Origin": "http://app.example"}, timeout=10)
+    assert reply.status_code == 200
+    assert reply.headers.get("Access-Control-Allow-Origin") in ("http://app.example", "*"), reply.headers
+
+
+def test_client_cors_restricts_origins(start_pushinator):
+    restricted = start_pushinator({"client": {"cors": ["http://app.example"]}})
+    url = restricted.client + "/socket.io/?EIO=4&transport=polling"
+    good = requests.get(url, headers={"Origin": "http://app.example"}, timeout=10)
+    assert good.status_code == 200
+    assert good.headers.get("Access-Control-Allow-Origin") == "http://app.example"
+    bad = requests.get(url, headers={"Origin": "http://evil.example"}, timeout=10)
+    # refused outright, or answered without letting the browser read it
+    assert bad.status_code in (400, 403) or bad.headers.get("Access-Control-Allow-Origin") in (
+        None,
+        "http://app.example",
+    ), (bad.status_code, bad.headers)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# TLS on the client port
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )
+    return key, cert
+
+
+def test_tls_client_port(start_pushinator, make_client, certificate, transport):
+    key, cert = certificate
+    tls = start_pushinator({"client": {"useSSL": True, "sslKey": str(key), "sslCert": str(cert)}})
+    assert tls.client.startswith("https://"), tls.client
+    assert tls.admin.startswith("http://"), tls.admin
+    tls.register(5)
+    client = connect_user(make_client, tls, 5, TRANSPORTS[transport], ssl_verify=False)
+    assert tls.send(5, {"over": "tls"}).json["delivered"] == 1
+    assert json.loads(client.rec.wait("message")[0]) == {"over": "tls"}
+
+
+def test_tls_certificate_is_the_configured_one(start_pushinator, certificate):
+    key, cert = certificate
+    tls = start_pushinator({"client": {"useSSL": True, "sslKey": str(key), "sslCert": str(cert)}})
+    reply = requests.get(tls.client + "/socket.io/?EIO=4&transport=polling", verify=str(cert), timeout=10)
+    assert reply.status_code == 200 and reply.text.startswith("0{"), reply.text
+
+
+def test_tls_without_key_is_a_config_error(tmp_path, certificate):
+    from pushinator_support import require_binary, write_config
+
+    _, cert = certificate
+    config = write_config(tmp_path, {"client": {"useSSL": True, "sslCert": str(cert), "sslKey": ""}})
+    done = subprocess.run([str(require_binary()), "-c", str(config), "--admin-port", "0", "--client-port", "0"],
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "sslKey" in done.stderr or "sslKey" in done.stdout, done
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The official JS client (socket.io 4.8.1) in Chromium, page on another origin
+# ---------------------------------------------------------------------------------------------------------------------
+
+SOCKET_IO_JS = Path(os.environ.get("SOCKET_IO_JS", str(CACHE / "socket.io.min.js")))
+
+
+@pytest.fixture(scope="module")
+def chromium_page():
+    if not SOCKET_IO_JS.is_file():
+        pytest.fail(f"{SOCKET_IO_JS} is missing: run scripts/install-test-deps.sh", pytrace=False)
+    head = SOCKET_IO_JS.read_text(errors="replace")[:200]
+    assert re.search(r"Socket\.IO v4\.8\.", head), head
+    with PageServer(SOCKET_IO_JS) as pages:
+        try:
+            browser = Chromium()
+            browser.start()
+        except BrowserError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        try:
+            yield browser, pages
+        finally:
+            browser.stop()
+
+
+@pytest.mark.parametrize("transports", ['["polling"]', '["polling", "websocket"]', '["websocket"]'],
+                         ids=["polling", "default", "websocket"])
+def test_official_js_client_from_another_origin(app: Pushinator, chromium_page, transports):
+    browser, pages = chromium_page
+    assert pages.url != app.client
+    browser.open(pages.url + "/index.html")
+    user = new_user()
+    app.register(user)
+    ack = browser.evaluate(
+        f"""(async () => {{
+  const s = __track(io({json.dumps(app.client)}, {{ reconnection: false, transports: {transports} }}));
+  window.__messages = [];
+  s.on("message", (m) => window.__messages.push(m));
+  await __within(8000, "connect", (ok, fail) => {{
+    s.once("connect", ok);
+    s.once("connect_error", (e) => fail(new Error("connect_error: " + e.message)));
+  }});
+  return await __within(5000, "auth ack", (ok) => s.emit("auth", {user}, {json.dumps(HASH)}, ok));
+}})()""",
+        timeout=20,
+    )
+    assert ack == {"ok": True}
+    assert app.send(user, {"text": "hello browser", "n": [1, 2]}).json["delivered"] == 1
+    result = browser.evaluate(
+        """__within(5000, "message", (ok) => {
+  const poll = () => window.__messages.length ? ok(window.__messages) : setTimeout(poll, 20);
+  poll();
+}).then((ms) => ({ raw: ms[0], type: typeof ms[0], parsed: JSON.parse(ms[0]), origin: location.origin }))""",
+        timeout=15,
+    )
+    assert result["type"] == "string"
+    assert result["parsed"] == {"text": "hello browser", "n": [1, 2]}
+    assert result["origin"] == pages.url
+    browser.evaluate("window.__closeAll(); true", timeout=5)
+
+
+def test_browser_page_cannot_call_the_admin_api(app: Pushinator, chromium_page):
+    browser, pages = chromium_page
+    browser.open(pages.url + "/index.html")
+    user = new_user()
+    status = browser.evaluate(
+        f"""fetch({json.dumps(app.admin + "/user/register")}, {{
+  method: "POST", mode: "no-cors", headers: {{ "Content-Type": "text/plain" }},
+  body: JSON.stringify({{ userId: {user}, hash: "forged" }})
+}}).then(() => "sent", (e) => "failed: " + e.message)""",
+        timeout=15,
+    )
+    assert status in ("sent",) or status.startswith("failed"), status
+    assert str(user) not in app.post("/user/list", {}).json["users"], "a cross-origin page registered a user"
