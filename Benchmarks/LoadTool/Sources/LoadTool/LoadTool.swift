@@ -1,0 +1,373 @@
+// loadtool: drives any server that follows the pushinator contract (admin `/user/register`, `/user/send`,
+// `/broadcast`; Socket.IO client `auth` -> `message` events) and measures it. See Benchmarks/README.md.
+import ArgumentParser
+import Foundation
+import Histogram
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+// MARK: /proc readings
+
+let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+/// utime + stime of a process in clock ticks (from /proc/<pid>/stat).
+func cpuTicks(_ pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 12 else { return 0 }
+    return (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+}
+
+/// VmRSS of a process in bytes (from /proc/<pid>/status).
+func rssBytes(_ pid: Int32) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
+    }
+    return 0
+}
+
+/// CPU use of the server and of this process over an interval, in % of one core.
+struct Meter {
+    let serverPid: Int32?
+    let start = nowNs()
+    let server: Double
+    let client: Double
+    init(serverPid: Int32?) {
+        self.serverPid = serverPid
+        server = serverPid.map(cpuTicks) ?? 0
+        client = cpuTicks(getpid())
+    }
+    func stop(at end: UInt64 = nowNs()) -> (seconds: Double, serverCPU: Double, clientCPU: Double) {
+        let seconds = Double(end - start) / 1e9
+        let serverCPU = serverPid.map { (cpuTicks($0) - server) / clockTicks / seconds * 100 } ?? -1
+        let clientCPU = (cpuTicks(getpid()) - client) / clockTicks / seconds * 100
+        return (seconds, serverCPU, clientCPU)
+    }
+}
+
+func saturated(server: Double, client: Double) -> String {
+    if server >= 90 { return client >= 90 ? "both" : "server" }
+    if client >= 90 { return "client" }
+    return "neither"
+}
+
+// MARK: results
+
+struct CPU: Codable { var server: Double; var client: Double; var saturated: String }
+struct ConnectResult: Codable {
+    var clients: Int; var authenticated: Int; var failed: Int; var seconds: Double; var perSecond: Double; var cpu: CPU
+    var firstError: String?
+}
+struct MemoryResult: Codable {
+    var baselineRSS: Int; var registeredRSS: Int; var connectedRSS: Int; var bytesPerConnection: Double
+    var bytesPerConnectionInclUser: Double
+}
+struct FanoutResult: Codable {
+    var clients: Int; var broadcasts: Int; var expected: Int; var delivered: Int; var lost: Int
+    var seconds: Double; var deliveriesPerSecond: Double; var triggerToFirstMs: Double; var triggerToLastMs: Double
+    var postsSeconds: Double; var cpu: CPU
+}
+struct LatencyResult: Codable {
+    var clients: Int; var targetRate: Int; var achievedRate: Double; var sent: Int; var delivered: Int; var errors: Int
+    var p50Ms: Double; var p90Ms: Double; var p99Ms: Double; var p999Ms: Double; var maxMs: Double; var cpu: CPU
+}
+struct RunResult: Codable {
+    var label: String; var clients: Int; var date: String
+    var registerPerSecond: Double?
+    var connect: ConnectResult?; var memory: MemoryResult?; var fanout: FanoutResult?; var latency: LatencyResult?
+}
+
+// MARK: helpers on the loop
+
+/// Runs `count` operations with at most `window` in flight; succeeds when all finished (failures are counted by them).
+func bounded(_ count: Int, window: Int, _ operation: @escaping (Int) -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+    let done = loop.makePromise(of: Void.self)
+    var next = 0
+    var finished = 0
+    func start() {
+        guard next < count else { return }
+        let index = next
+        next += 1
+        operation(index).whenComplete { _ in
+            finished += 1
+            if finished == count { done.succeed(()) } else { start() }
+        }
+    }
+    if count == 0 { done.succeed(()) }
+    for _ in 0..<min(window, count) { start() }
+    return done.futureResult
+}
+
+func onLoop<T>(_ body: @escaping () -> EventLoopFuture<T>) throws -> T {
+    try loop.flatSubmit(body).wait()
+}
+
+// MARK: the command
+
+@main
+struct LoadTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtool",
+        abstract: "Socket.IO load generator for the pushinator contract: connect rate, idle memory, fan-out, latency."
+    )
+
+    @Option(help: "Server address.") var host = "127.0.0.1"
+    @Option(help: "Admin HTTP port.") var adminPort: Int
+    @Option(help: "Socket.IO client port.") var clientPort: Int
+    @Option(help: "Server PID (for CPU and RSS from /proc).") var serverPid: Int32?
+    @Option(name: .shortAndLong, help: "Number of Socket.IO clients.") var clients = 1000
+    @Option(help: "First user id.") var firstUser = 1
+    @Option(help: "Spread connections over source addresses 127.0.0.1 ... 127.0.0.<sources>.") var sources = 8
+    @Option(help: "Connections in handshake at once.") var connectWindow = 256
+    @Option(help: "Keep-alive admin connections.") var adminConnections = 4
+    @Option(help: "Pipelined requests per admin connection.") var adminDepth = 8
+    @Option(help: "Broadcasts in the fan-out scenario (0: 500000 / clients, at least 10).") var broadcasts = 0
+    @Option(help: "Per-user sends per second in the latency scenario.") var latencyRate = 10_000
+    @Option(help: "Seconds of the latency scenario.") var latencySeconds = 10.0
+    @Option(help: "Seconds to wait for deliveries after the last trigger.") var drainTimeout = 60.0
+    @Option(help: "Scenarios, comma-separated: connect,memory,fanout,latency.") var scenarios = "connect,memory,fanout,latency"
+    @Option(help: "A name for the server in the output.") var label = "server"
+    @Option(help: "Write the JSON result here.") var json: String?
+
+    func run() throws {
+        let wanted = Set(scenarios.split(separator: ",").map(String.init))
+        let stats = Stats()
+        let pid = serverPid
+        var result = RunResult(label: label, clients: clients, date: ISO8601DateFormatter().string(from: Date()))
+        defer { try? group.syncShutdownGracefully() }
+
+        // Admin connections.
+        var admins: [AdminConnection] = []
+        for index in 0..<adminConnections {
+            let admin = AdminConnection(host: "\(host):\(adminPort)")
+            _ = try ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(to: try SocketAddress(ipAddress: "127.0.0.\(1 + index % max(1, sources))", port: 0))
+                .channelInitializer { channel in
+                    channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(admin) }
+                }
+                .connect(host: host, port: adminPort).wait()
+            admins.append(admin)
+        }
+        func admin(_ index: Int) -> AdminConnection {
+            var best = admins[index % admins.count]
+            for candidate in admins where candidate.inFlight < best.inFlight { best = candidate }
+            return best
+        }
+        let adminWindow = adminConnections * adminDepth
+
+        let baseline = pid.map(rssBytes) ?? 0
+
+        // Register the users.
+        let registerStart = nowNs()
+        let firstUser = self.firstUser
+        try onLoop {
+            bounded(clients, window: adminWindow) { index in
+                let uid = firstUser + index
+                return admin(index).post("/user/register", json: #"{"userId":\#(uid),"hash":"h\#(uid)"}"#).map { _ in }
+            }
+        }
+        let registerSeconds = Double(nowNs() - registerStart) / 1e9
+        result.registerPerSecond = Double(clients) / registerSeconds
+        let registered = pid.map(rssBytes) ?? 0
+        log("registered \(clients) users in \(fmt(registerSeconds)) s")
+
+        // Connect and authenticate (the connect-rate scenario).
+        var handlers: [SocketIOClient] = []
+        handlers.reserveCapacity(clients)
+        let (host, port, sources) = (self.host, clientPort, max(1, self.sources))
+        let noPort = ChannelOptions.Types.SocketOption(level: .init(rawValue: IPPROTO_IP), name: .init(rawValue: 24))  // IP_BIND_ADDRESS_NO_PORT
+        var firstError: String?
+        let connectMeter = Meter(serverPid: pid)
+        try onLoop {
+            bounded(clients, window: connectWindow) { index in
+                let uid = firstUser + index
+                let promise = loop.makePromise(of: Void.self)
+                let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", stats: stats, promise: promise)
+                handlers.append(handler)
+                let source = try! SocketAddress(ipAddress: "127.0.0.\(1 + index % sources)", port: 0)
+                ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelOption(noPort, value: 1)
+                    .bind(to: source)
+                    .connectTimeout(.seconds(20))
+                    .channelInitializer { $0.pipeline.addHandler(handler) }
+                    .connect(host: host, port: port)
+                    .whenFailure { promise.fail($0) }
+                return promise.futureResult.flatMapErrorThrowing { error in
+                    if firstError == nil { firstError = "\(error)" }
+                    if stats.failed == 0 { stats.failed += 1 }  // a connect failure never reached the handler
+                }
+            }
+        }
+        let connected = connectMeter.stop()
+        let (authenticated, failed) = try loop.submit { (stats.authenticated, stats.failed) }.wait()
+        if wanted.contains("connect") {
+            result.connect = ConnectResult(
+                clients: clients, authenticated: authenticated, failed: clients - authenticated,
+                seconds: connected.seconds, perSecond: Double(authenticated) / connected.seconds,
+                cpu: CPU(server: connected.serverCPU, client: connected.clientCPU,
+                         saturated: saturated(server: connected.serverCPU, client: connected.clientCPU)),
+                firstError: firstError
+            )
+        }
+        _ = failed
+        log("authenticated \(authenticated)/\(clients) in \(fmt(connected.seconds)) s\(firstError.map { " first error: \($0)" } ?? "")")
+        let live = authenticated
+
+        // Idle memory.
+        if wanted.contains("memory"), let pid {
+            Thread.sleep(forTimeInterval: 2)
+            let rss = rssBytes(pid)
+            result.memory = MemoryResult(
+                baselineRSS: baseline, registeredRSS: registered, connectedRSS: rss,
+                bytesPerConnection: Double(rss - registered) / Double(max(1, live)),
+                bytesPerConnectionInclUser: Double(rss - baseline) / Double(max(1, live))
+            )
+        }
+
+        // Fan-out: M broadcasts, every authenticated client must get every one.
+        if wanted.contains("fanout") {
+            let count = broadcasts > 0 ? broadcasts : max(10, 500_000 / max(1, clients))
+            let expected = count * live
+            let all = loop.makePromise(of: Void.self)
+            try loop.submit { stats.reset(expecting: expected, promise: all) }.wait()
+            let meter = Meter(serverPid: pid)
+            let trigger = meter.start
+            var postsDone: UInt64 = 0
+            let posts = onLoopFuture {
+                bounded(count, window: adminWindow) { index in
+                    admin(index).post("/broadcast", json: #"{"message":{"t":\#(nowNs()),"seq":\#(index),"text":"hello"}}"#)
+                        .map { _ in }
+                }.map { postsDone = nowNs() }
+            }
+            let deadline = NIODeadline.now() + .milliseconds(Int64(drainTimeout * 1000))
+            let timeout = loop.scheduleTask(deadline: deadline) { all.fail(ClientError.closed) }
+            _ = try? all.futureResult.wait()
+            timeout.cancel()
+            _ = try? posts.wait()
+            let (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
+            let end = delivered >= expected ? last : nowNs()
+            let usage = meter.stop(at: end)
+            let seconds = Double(last > trigger ? last - trigger : 1) / 1e9
+            result.fanout = FanoutResult(
+                clients: live, broadcasts: count, expected: expected, delivered: delivered, lost: max(0, expected - delivered),
+                seconds: seconds, deliveriesPerSecond: Double(delivered) / seconds,
+                triggerToFirstMs: Double(first > trigger ? first - trigger : 0) / 1e6,
+                triggerToLastMs: Double(last > trigger ? last - trigger : 0) / 1e6,
+                postsSeconds: Double(postsDone > trigger ? postsDone - trigger : 0) / 1e9,
+                cpu: CPU(server: usage.serverCPU, client: usage.clientCPU,
+                         saturated: saturated(server: usage.serverCPU, client: usage.clientCPU))
+            )
+            log("fan-out: \(delivered)/\(expected) deliveries in \(fmt(seconds)) s")
+        }
+
+        // Latency: per-user sends at a fixed rate, open loop; each message carries its intended send time.
+        if wanted.contains("latency"), live > 0 {
+            let rate = latencyRate
+            let total = Int(Double(rate) * latencySeconds)
+            let all = loop.makePromise(of: Void.self)
+            try loop.submit {
+                stats.reset(expecting: Int.max, promise: nil)
+                stats.recordLatency = true
+                stats.latency.reset()
+            }.wait()
+            let meter = Meter(serverPid: pid)
+            let start = meter.start
+            let end = start + UInt64(latencySeconds * 1e9)
+            var sent = 0
+            var errors = 0
+            let maxInFlight = 4096
+            let sendingDone = loop.makePromise(of: Void.self)
+            var rng = SystemRandomNumberGenerator()
+            let users = clients
+            let interval = 1e9 / Double(rate)
+            let ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .microseconds(500)) { task in
+                let now = nowNs()
+                let due = min(total, Int(Double(now - start) / interval) + 1)
+                var touched: Set<ObjectIdentifier> = []
+                var batch: [AdminConnection] = []
+                while sent < due, now < end || sent < due {
+                    let connection = admin(sent)
+                    if connection.inFlight * admins.count >= maxInFlight { break }
+                    let intended = start + UInt64(Double(sent) * interval)
+                    let uid = firstUser + Int.random(in: 0..<users, using: &rng)
+                    connection.post("/user/send", json: #"{"userId":\#(uid),"message":{"t":\#(intended),"seq":\#(sent)}}"#, flush: false)
+                        .whenComplete { result in
+                            if case .success((let status, _)) = result, status == 200 {} else { errors += 1 }
+                        }
+                    if touched.insert(ObjectIdentifier(connection)).inserted { batch.append(connection) }
+                    sent += 1
+                }
+                for connection in batch { connection.flush() }
+                if sent >= total || now >= end {
+                    task.cancel()
+                    sendingDone.succeed(())
+                }
+            }
+            try sendingDone.futureResult.wait()
+            _ = ticker
+            let sentTotal = try loop.submit { sent }.wait()
+            try loop.submit {
+                stats.expected = sentTotal
+                if stats.received >= sentTotal { all.succeed(()) } else { stats.expectation = all }
+            }.wait()
+            let timeout = loop.scheduleTask(in: .seconds(10)) { all.fail(ClientError.closed) }
+            _ = try? all.futureResult.wait()
+            timeout.cancel()
+            let usage = meter.stop(at: min(nowNs(), end))
+            let (delivered, histogram, errorCount) = try loop.submit { (stats.received, stats.latency, errors) }.wait()
+            try loop.submit { stats.recordLatency = false }.wait()
+            func ms(_ p: Double) -> Double { Double(histogram.valueAtPercentile(p)) / 1000 }
+            result.latency = LatencyResult(
+                clients: live, targetRate: rate, achievedRate: Double(sentTotal) / latencySeconds, sent: sentTotal,
+                delivered: delivered, errors: errorCount,
+                p50Ms: ms(50), p90Ms: ms(90), p99Ms: ms(99), p999Ms: ms(99.9), maxMs: Double(histogram.max) / 1000,
+                cpu: CPU(server: usage.serverCPU, client: usage.clientCPU,
+                         saturated: saturated(server: usage.serverCPU, client: usage.clientCPU))
+            )
+            log("latency: \(delivered)/\(sentTotal) delivered")
+        }
+
+        // Close everything.
+        try loop.submit { for handler in handlers { handler.channel?.close(promise: nil) } }.wait()
+
+        printTable(result)
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+        }
+        if wanted.contains("fanout"), let fanout = result.fanout, fanout.lost > 0 || live < clients {
+            throw ExitCode(3)
+        }
+    }
+}
+
+func onLoopFuture<T>(_ body: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> { loop.flatSubmit(body) }
+
+func log(_ text: String) {
+    FileHandle.standardError.write(Data("[loadtool] \(text)\n".utf8))
+}
+
+func fmt(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
+
+func printTable(_ r: RunResult) {
+    var lines = ["| \(r.label) N=\(r.clients) | value | server CPU % | client CPU % | saturated |", "|---|---|---|---|---|"]
+    if let c = r.connect {
+        lines.append("| connect rate | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) | \(fmt(c.cpu.client, 0)) | \(c.cpu.saturated) |")
+    }
+    if let m = r.memory {
+        lines.append("| idle memory | \(fmt(m.bytesPerConnection / 1024)) KB/conn (\(fmt(m.bytesPerConnectionInclUser / 1024)) KB incl. user record; RSS \(m.connectedRSS / 1_048_576) MB) | | | |")
+    }
+    if let f = r.fanout {
+        lines.append("| fan-out | \(fmt(f.deliveriesPerSecond, 0)) deliveries/s (\(f.broadcasts) x \(f.clients), lost \(f.lost), last after \(fmt(f.triggerToLastMs, 1)) ms) | \(fmt(f.cpu.server, 0)) | \(fmt(f.cpu.client, 0)) | \(f.cpu.saturated) |")
+    }
+    if let l = r.latency {
+        lines.append("| latency | p50 \(fmt(l.p50Ms)) p99 \(fmt(l.p99Ms)) p99.9 \(fmt(l.p999Ms)) max \(fmt(l.maxMs)) ms at \(fmt(l.achievedRate, 0))/s (\(l.delivered)/\(l.sent)) | \(fmt(l.cpu.server, 0)) | \(fmt(l.cpu.client, 0)) | \(l.cpu.saturated) |")
+    }
+    print(lines.joined(separator: "\n"))
+}
