@@ -8,6 +8,7 @@ import NIOCore
 import PushinatorHTTP
 import PushinatorJSON
 import PushinatorSocketIO
+import PushinatorTLS
 import ServiceLifecycle
 import UnixSignals
 
@@ -108,7 +109,8 @@ struct InteropServer: AsyncParsableCommand {
     }
 
     static func security(certificate: String?, key: String?) throws -> (any ListenerSecurity)? {
-        nil
+        guard let certificate, let key else { return nil }
+        return try TLSSecurity(certificateChainPath: certificate, privateKeyPath: key)
     }
 }
 

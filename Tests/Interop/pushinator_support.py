@@ -157,6 +157,7 @@ class Pushinator:
         self.proc: subprocess.Popen[bytes] | None = None
         self.admin = ""
         self.client = ""
+        self.announced: dict[str, str] = {}  # the LISTENING lines' URLs, as printed
 
     def start(self, timeout: float = START_TIMEOUT) -> "Pushinator":
         cmd = [str(require_binary()), *self.args]
@@ -172,7 +173,9 @@ class Pushinator:
             for line in self.stdout_path.read_text(errors="replace").splitlines():
                 parts = line.strip().split()
                 if len(parts) == 3 and parts[0] == "LISTENING" and parts[1] in ("admin", "client"):
-                    setattr(self, parts[1], parts[2].rstrip("/"))
+                    self.announced[parts[1]] = parts[2]
+                    # a wildcard address is not a URL to connect to: use loopback (test_listening_urls checks it)
+                    setattr(self, parts[1], parts[2].rstrip("/").replace("://0.0.0.0:", "://127.0.0.1:"))
             if self.admin and self.client:
                 return self
             if self.proc.poll() is not None:

@@ -323,7 +323,10 @@ def test_tls_client_port(start_pushinator, make_client, certificate, transport):
     assert tls.client.startswith("https://"), tls.client
     assert tls.admin.startswith("http://"), tls.admin
     tls.register(5)
-    client = connect_user(make_client, tls, 5, TRANSPORTS[transport], ssl_verify=False)
+    http = requests.Session()
+    http.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
+    http.verify = str(cert)  # python-engineio also hands this CA file to websocket-client
+    client = connect_user(make_client, tls, 5, TRANSPORTS[transport], http_session=http)
     assert tls.send(5, {"over": "tls"}).json["delivered"] == 1
     assert json.loads(client.rec.wait("message")[0]) == {"over": "tls"}
 

@@ -348,6 +348,12 @@ public final class EngineIOSession: @unchecked Sendable {
     }
 
     fileprivate func receivedFrame(_ message: WebSocketMessage, connection: WebSocketConnection) {
+        guard !isClosed else {
+            // A probe that outlived its session (see `close`): the client switched to it, so cut it to make the
+            // client notice and reconnect.
+            connection.abort()
+            return
+        }
         let packet: EngineIOPacket
         do {
             switch message {
@@ -458,8 +464,13 @@ public final class EngineIOSession: @unchecked Sendable {
             }
             connection.close(code: reason == .serverShuttingDown ? .goingAway : .normalClosure)
         }
-        probe?.close(code: .normalClosure)
-        probe = nil
+        if let probe {
+            // Closing a probe makes a client that already paused polling wait forever (engine.io-client ignores
+            // the failed probe but stays paused). Let it send `5` and switch, then cut it (receivedFrame), or
+            // cut it after the upgrade timeout.
+            eventLoop.scheduleTask(in: TimeAmount(configuration.upgradeTimeout)) { probe.abort() }
+            self.probe = nil
+        }
         queue.removeAll()
         queuedBytes = 0
         logger.debug("session closed", metadata: ["eio.sid": "\(id)", "eio.reason": "\(reason)"])

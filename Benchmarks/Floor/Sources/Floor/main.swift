@@ -177,10 +177,21 @@ final class ClientHandler: ChannelInboundHandler {
     var dirty = false
     let sid: String
 
-    init(sid: String) { self.sid = sid }
+    let raw: RawWriter
+
+    init(sid: String, raw: RawWriter) {
+        self.sid = sid
+        self.raw = raw
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+        self.context = raw.context
+    }
+
+    /// The upgrade finished (HTTP handlers gone): send the Engine.IO open packet.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is HTTPServerUpgradeEvents else { return context.fireUserInboundEventTriggered(event) }
+        let context = raw.context!
         let open = #"0{"sid":"\#(sid)","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
         context.writeAndFlush(wrapOutboundOut(textFrame(Array(open.utf8), allocator: context.channel.allocator)), promise: nil)
     }
@@ -209,13 +220,14 @@ final class ClientHandler: ChannelInboundHandler {
             var payload = frame.unmaskedData
             pong.writeInteger(UInt8(payload.readableBytes))
             pong.writeBuffer(&payload)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            raw.context?.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         default:
             break
         }
     }
 
     private func reply(_ text: String, context: ChannelHandlerContext) {
+        let context = raw.context!
         context.writeAndFlush(wrapOutboundOut(textFrame(Array(text.utf8), allocator: context.channel.allocator)), promise: nil)
     }
 
@@ -255,6 +267,14 @@ final class ClientHandler: ChannelInboundHandler {
     }
 }
 
+/// Writes pre-encoded WebSocket frames straight to the socket (it is the first handler of the pipeline).
+final class RawWriter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var context: ChannelHandlerContext?
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+}
+
 final class RefuseHTTP: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -275,12 +295,12 @@ let upgrader = NIOWebSocketServerUpgrader(
         channel.eventLoop.makeSucceededFuture(head.uri.hasPrefix("/socket.io/") ? HTTPHeaders() : nil)
     },
     upgradePipelineHandler: { channel, _ in
-        // The frame encoder is dropped: the handler writes pre-encoded frames (one shared buffer per broadcast).
-        channel.pipeline.context(handlerType: WebSocketFrameEncoder.self).flatMap { context in
-            channel.pipeline.removeHandler(context: context)
-        }.flatMap {
-            registry.nextSid += 1
-            return channel.pipeline.addHandler(ClientHandler(sid: "floor\(registry.nextSid)"))
+        // Frames are written pre-encoded (one shared buffer per broadcast) through `RawWriter`, which sits at the
+        // head of the pipeline, so they bypass WebSocketFrameEncoder.
+        registry.nextSid += 1
+        let raw = RawWriter()
+        return channel.pipeline.addHandler(raw, position: .first).flatMap {
+            channel.pipeline.addHandler(ClientHandler(sid: "floor\(registry.nextSid)", raw: raw))
         }
     }
 )

@@ -23,8 +23,7 @@ let app = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: port)),
     onServerRunning: { channel in
-        print("LISTENING http://127.0.0.1:\(channel.localAddress?.port ?? port)")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("LISTENING http://127.0.0.1:\(channel.localAddress?.port ?? port)\n".utf8))
     },
     eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: 1)),
     logger: logger

@@ -57,6 +57,5 @@ let channel = try await ServerBootstrap(group: group)
         }
     }
     .bind(host: "127.0.0.1", port: port).get()
-print("LISTENING http://127.0.0.1:\(channel.localAddress?.port ?? port)")
-fflush(stdout)
+FileHandle.standardOutput.write(Data("LISTENING http://127.0.0.1:\(channel.localAddress?.port ?? port)\n".utf8))
 try await channel.closeFuture.get()

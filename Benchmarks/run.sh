@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Socket.IO benchmarks of issue 5: pushinator beside python-socketio and the floor server, in one run.
+#
+#   Benchmarks/run.sh                 # build (release), run 1k, 5k, 10k clients on every server, table + chart
+#   SIZES="1000 5000 10000 19000" Benchmarks/run.sh
+#   SERVERS="pushinator floor" Benchmarks/run.sh
+#   Benchmarks/run.sh --smoke         # < 2 minutes: 50 clients, asserts every message was delivered, not how fast
+#
+# Each server gets a fresh process per N, pinned to core 0 (taskset); the load tool runs on core 1.
+# Results: Benchmarks/results/<server>-<N>.json, summary.md, summary.json, socketio.png.
+# Environment: SIZES, SERVERS, BROADCASTS (0 = 500000/N), LATENCY_RATE (10000), LATENCY_SECONDS (10),
+# FLOOR_FLUSH_EVERY (8), SKIP_BUILD=1, NO_PIN=1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH="$ROOT/Benchmarks"
+RESULTS="$BENCH/results"
+TMP="$RESULTS/tmp"
+SMOKE=0
+[[ "${1:-}" == "--smoke" ]] && SMOKE=1
+
+SIZES=${SIZES:-"1000 5000 10000"}
+SERVERS=${SERVERS:-"pushinator python floor"}
+BROADCASTS=${BROADCASTS:-0}
+LATENCY_RATE=${LATENCY_RATE:-10000}
+LATENCY_SECONDS=${LATENCY_SECONDS:-10}
+FLOOR_FLUSH_EVERY=${FLOOR_FLUSH_EVERY:-8}
+if [[ $SMOKE == 1 ]]; then
+    SIZES=50; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2
+    RESULTS="$TMP/smoke"
+fi
+mkdir -p "$RESULTS" "$TMP"
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+SERVER_CPU="taskset -c 0"
+CLIENT_CPU="taskset -c 1"
+if [[ -n "${NO_PIN:-}" ]] || ! command -v taskset >/dev/null || [[ $(nproc) -lt 2 ]]; then
+    SERVER_CPU=""; CLIENT_CPU=""
+fi
+
+log() { echo "[run.sh] $*" >&2; }
+
+# --- build ------------------------------------------------------------------------------------------------
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    log "building (release)"
+    (cd "$BENCH/LoadTool" && swift build -c release 2>&1 | tail -1)
+    (cd "$BENCH/Floor" && swift build -c release 2>&1 | tail -1)
+    if [[ " $SERVERS " == *" pushinator "* ]]; then
+        (cd "$ROOT" && swift build -c release --product pushinator 2>&1 | tail -1)
+    fi
+fi
+LOADTOOL="$BENCH/LoadTool/.build/release/LoadTool"
+FLOOR="$BENCH/Floor/.build/release/Floor"
+PUSHINATOR="$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/pushinator"
+python3 -c "import socketio, aiohttp" 2>/dev/null || pip install -q "python-socketio>=5,<6" aiohttp
+
+# --- servers ----------------------------------------------------------------------------------------------
+SERVER_PID=""
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_server() {  # name admin-port client-port
+    local name=$1 admin=$2 client=$3 out="$TMP/$1.out"
+    case $name in
+        pushinator)
+            cat > "$TMP/pushinator.json" <<EOF
+{"admin": {"host": "127.0.0.1", "port": $admin}, "client": {"host": "127.0.0.1", "port": $client},
+ "log": {"debug": false}}
+EOF
+            $SERVER_CPU "$PUSHINATOR" -c "$TMP/pushinator.json" --admin-port "$admin" --client-port "$client" >"$out" 2>&1 &
+            ;;
+        python)
+            $SERVER_CPU python3 "$BENCH/peers/python_socketio_pushinator.py" --admin-port "$admin" --client-port "$client" >"$out" 2>&1 &
+            ;;
+        floor)
+            $SERVER_CPU "$FLOOR" --admin-port "$admin" --client-port "$client" --flush-every "$FLOOR_FLUSH_EVERY" >"$out" 2>&1 &
+            ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do
+        if port_open "$admin" && port_open "$client"; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "$name did not start:"; cat "$out" >&2
+    stop_server
+    return 1
+}
+
+stop_server() {
+    [[ -z "$SERVER_PID" ]] && return 0
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+trap stop_server EXIT
+
+ports_for() {  # name -> "admin client"
+    case $1 in pushinator) echo "19600 19601" ;; python) echo "19610 19611" ;; floor) echo "19620 19621" ;; esac
+}
+
+# --- run --------------------------------------------------------------------------------------------------
+rm -f "$RESULTS"/*-*.json
+echo "{\"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+dirty')\", \"machine\": \"$(nproc) cores, $(uname -r), server on core 0, load tool on core 1\"}" > "$RESULTS/meta.json"
+FAILED=0
+for n in $SIZES; do
+    for server in $SERVERS; do
+        if [[ $server == pushinator && ! -x "$PUSHINATOR" ]]; then log "no pushinator binary: skipped"; continue; fi
+        read -r admin client < <(ports_for "$server")
+        log "$server N=$n"
+        start_server "$server" "$admin" "$client" || { FAILED=1; continue; }
+        window=256
+        if ! $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$SERVER_PID" \
+            -n "$n" --broadcasts "$BROADCASTS" --latency-rate "$LATENCY_RATE" --latency-seconds "$LATENCY_SECONDS" \
+            --connect-window "$window" --label "$server" --json "$RESULTS/$server-$n.json"; then
+            log "$server N=$n: loadtool reported lost deliveries or failed clients"
+            FAILED=1
+        fi
+        stop_server
+        sleep 1
+    done
+done
+
+if [[ $SMOKE == 1 ]]; then
+    python3 - "$RESULTS" <<'EOF'
+import glob, json, sys
+ok = True
+for path in sorted(glob.glob(sys.argv[1] + "/*-*.json")):
+    r = json.load(open(path))
+    f, l = r.get("fanout") or {}, r.get("latency") or {}
+    good = f.get("delivered", 0) > 0 and f.get("lost", 1) == 0 and l.get("delivered", 0) > 0
+    print(f"{r['label']}: fan-out {f.get('delivered')}/{f.get('expected')}, latency {l.get('delivered')}/{l.get('sent')}",
+          "ok" if good else "FAILED")
+    ok &= good
+sys.exit(0 if ok else 1)
+EOF
+    exit $?
+fi
+python3 "$BENCH/report.py"
+exit $FAILED
