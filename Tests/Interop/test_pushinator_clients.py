@@ -256,7 +256,7 @@ def test_idle_timeout_does_not_expire_connected_users(start_pushinator, make_cli
     idle = start_pushinator({"users": {"idleTimeout": 1}})
     idle.register(9)
     client = connect_user(make_client, idle, 9, ["websocket"])
-    threading.Event().wait(3.5)
+    threading.Event().wait(6.5)  # expiry sweeps run every 5 s: at least one runs after the 1 s timeout
     assert idle.post("/user/list", {}).json["users"] == ["9"]
     assert idle.send(9, "still here").json["delivered"] == 1
     assert json.loads(client.rec.wait("message")[0]) == "still here"
@@ -423,3 +423,62 @@ def test_browser_page_cannot_call_the_admin_api(app: Pushinator, chromium_page):
     )
     assert status in ("sent",) or status.startswith("failed"), status
     assert str(user) not in app.post("/user/list", {}).json["users"], "a cross-origin page registered a user"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Examples/Pushinator: run.sh and client.html
+# ---------------------------------------------------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "Examples" / "Pushinator"
+
+
+def test_example_run_sh_and_client_html(app: Pushinator, chromium_page, tmp_path):
+    import http.server
+    import shutil
+    import socketserver
+
+    browser, _ = chromium_page
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(EXAMPLES / "client.html", site / "client.html")
+    shutil.copy(SOCKET_IO_JS, site / "socket.io.min.js")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    httpd = Server(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        user = new_user()
+        app.register(user, "example-hash")
+        page = f"http://127.0.0.1:{httpd.server_address[1]}/client.html?server={app.client}&user={user}&hash=example-hash"
+        browser.send("Page.navigate", {"url": page})
+        status = lambda: browser.evaluate("document.getElementById('status') && document.getElementById('status').textContent", timeout=5)  # noqa: E731
+        wait_until(lambda: (status() or "").startswith("authenticated"), timeout=15, what=f"client.html to authenticate ({browser.console[-5:]})")
+        done = subprocess.run(
+            ["bash", str(EXAMPLES / "run.sh")],
+            env={**os.environ, "ADMIN": app.admin, "USER_ID": str(user), "HASH": "example-hash"},
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done
+        assert done.stdout.count('"result":"OK"') == 2, done.stdout
+        assert '"delivered":1' in done.stdout, done.stdout
+        items = lambda: browser.evaluate("[...document.querySelectorAll('#messages li')].map(li => li.textContent)", timeout=5)  # noqa: E731
+        shown = wait_until(items, timeout=10, what="the message in client.html")
+        assert '{"text":"Hey there!"}' in shown[0], shown
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+        try:
+            browser.evaluate("location.href = 'about:blank'; true", timeout=5)
+        except BrowserError:
+            pass

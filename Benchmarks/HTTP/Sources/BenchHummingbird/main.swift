@@ -1,6 +1,7 @@
 // Hummingbird 2 with the same routes as BenchPushinator. One event loop thread.
 import Foundation
 import Hummingbird
+import Logging
 import NIOPosix
 
 let arguments = CommandLine.arguments

@@ -1,0 +1,142 @@
+"""Hostile input over raw sockets: each attack gets the spec'd error while a legitimate client keeps receiving.
+
+Complements the malformed-packet, oversize-POST and handshake-flood tests in test_socketio_python.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import websocket
+
+from conftest import IS_REFERENCE, parse_open_packet, ws_url
+
+EIO_PATH = "/socket.io/"
+
+pytestmark = pytest.mark.skipif(IS_REFERENCE, reason="exact error behaviour is specified for the Swift server")
+
+
+def _connect(url: str) -> websocket.WebSocket:
+    ws = websocket.create_connection(ws_url(url) + EIO_PATH + "?EIO=4&transport=websocket", timeout=5)
+    parse_open_packet(ws.recv())
+    ws.send("40")
+    assert ws.recv().startswith("40")
+    ws.recv()  # welcome
+    return ws
+
+
+def _wait_closed(ws: websocket.WebSocket, seconds: float = 5) -> tuple[bool, int | None, list]:
+    """Reads until the server closes; returns (closed, close status, frames seen)."""
+    ws.settimeout(0.2)
+    seen: list = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            opcode, data = ws.recv_data(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            continue
+        except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+            return True, None, seen
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            status = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+            return True, status, seen
+        seen.append(data)
+    return False, None, seen
+
+
+def _still_served(make_client, server_url, tag: str) -> None:
+    good = make_client(server_url, None)
+    good.rec.wait("welcome")
+    good.emit("echo", tag)
+    assert good.rec.wait("echo") == (tag,)
+
+
+def test_malformed_engineio_packet_closes_only_that_client(server_url, make_client):
+    good = make_client(server_url, None)
+    good.rec.wait("welcome")
+    ws = _connect(server_url)
+    ws.send("9unknown-type")
+    closed, _, _ = _wait_closed(ws)
+    assert closed, "an unknown Engine.IO packet type must close the session"
+    good.emit("echo", "unaffected")
+    assert good.rec.wait("echo") == ("unaffected",)
+
+
+def test_oversize_websocket_message_closes_with_1009(start_server, make_client):
+    server = start_server("--max-payload", "1000")
+    ws = _connect(server.url)
+    ws.send('42["echo","' + "x" * 5000 + '"]')
+    closed, status, seen = _wait_closed(ws)
+    assert closed and status == 1009, (closed, status)
+    assert not any(b"xxxxx" in frame for frame in seen), "the oversize event was processed"
+    _still_served(make_client, server.url, "after-oversize")
+
+
+def test_binary_placeholder_without_attachment_closes_client(server_url, make_client):
+    ws = _connect(server_url)
+    # announces one attachment but the placeholder points at attachment 3
+    ws.send('451-["echo",{"_placeholder":true,"num":3}]')
+    ws.send_binary(b"\x01\x02")
+    closed, _, seen = _wait_closed(ws)
+    assert closed, "a placeholder that matches no attachment must close the client"
+    assert not any(frame.startswith(b"42") or frame.startswith(b"45") for frame in seen)
+    _still_served(make_client, server_url, "after-placeholder")
+
+
+def test_binary_frame_without_announcement_closes_client(server_url, make_client):
+    ws = _connect(server_url)
+    ws.send_binary(b"\x00\x01\x02")
+    closed, _, _ = _wait_closed(ws)
+    assert closed, "an attachment nobody announced must close the client"
+    _still_served(make_client, server_url, "after-stray-binary")
+
+
+def test_unmasked_websocket_frame_is_a_protocol_error(server_url, make_client):
+    host, port = server_url.split("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock.sendall(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    data = b""
+    deadline = time.monotonic() + 5
+    while b"\r\n\r\n" not in data and time.monotonic() < deadline:
+        data += sock.recv(4096)
+    assert data.startswith(b"HTTP/1.1 101"), data[:80]
+    sock.sendall(b"\x81\x02" + b"40")  # FIN + text, no mask bit
+    received = b""
+    sock.settimeout(0.5)
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    # the server's close frame (opcode 8) carries 1002
+    index = received.find(b"\x88\x02")
+    assert index >= 0 and received[index + 2 : index + 4] == (1002).to_bytes(2, "big"), received[-40:]
+    _still_served(make_client, server_url, "after-unmasked")
+
+
+def test_unanswered_server_ack_does_not_hurt(server_url, make_client):
+    """A client that never answers `ask` gets the timeout result while others keep being served."""
+    ws = _connect(server_url)
+    ws.send('42["server-ack",{"q":1}]')
+    ws.settimeout(8)
+    frames = []
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+            continue
+        frames.append(frame)
+        if frame.startswith('42["ask-result"'):
+            break
+    assert frames[-1] == '42["ask-result",{"error":"timeout"}]', frames
+    _still_served(make_client, server_url, "after-unanswered-ack")
