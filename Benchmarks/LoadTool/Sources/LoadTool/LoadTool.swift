@@ -179,7 +179,7 @@ struct LoadTool: ParsableCommand {
         var handlers: [SocketIOClient] = []
         handlers.reserveCapacity(clients)
         let (host, port, sources) = (self.host, clientPort, max(1, self.sources))
-        let noPort = ChannelOptions.Types.SocketOption(level: .init(rawValue: IPPROTO_IP), name: .init(rawValue: 24))  // IP_BIND_ADDRESS_NO_PORT
+        let noPort = ChannelOptions.Types.SocketOption(level: .init(rawValue: CInt(IPPROTO_IP)), name: .init(rawValue: 24))  // IP_BIND_ADDRESS_NO_PORT
         var firstError: String?
         let connectMeter = Meter(serverPid: pid)
         try onLoop {
