@@ -60,6 +60,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start_server() {  # name admin-port client-port
     local name=$1 admin=$2 client=$3 out="$TMP/$1.out"
+    if port_open "$admin" || port_open "$client"; then log "port $admin or $client busy: is an old server running?"; return 1; fi
     case $name in
         pushinator)
             cat > "$TMP/pushinator.json" <<EOF

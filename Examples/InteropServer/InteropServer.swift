@@ -29,6 +29,15 @@ struct InteropServer: AsyncParsableCommand {
     @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
     @Flag(help: "Debug logging.") var verbose = false
+    @Option(help: "How long a client may take to send a request head, in milliseconds.")
+    var requestHeadTimeoutMs = 10_000
+    @Option(help: "The most simultaneous connections.") var maxConnections = 16_384
+    @Option(help: "The most simultaneous connections from one address (default: no limit).")
+    var maxConnectionsPerAddress: Int?
+    @Option(help: "How long graceful shutdown waits for connections to finish, in milliseconds.")
+    var gracefulShutdownTimeoutMs = 10_000
+    @Option(help: "The most bytes queued for a client that does not read; past it the session is closed.")
+    var maxBufferedBytes = 4 << 20
 
     func run() async throws {
         var logger = Logger(label: "interop-server")
@@ -39,7 +48,8 @@ struct InteropServer: AsyncParsableCommand {
             pingTimeout: .milliseconds(pingTimeout),
             maxPayload: maxPayload,
             transports: transports.split(separator: ",").map { $0 == "websocket" ? .websocket : .polling },
-            allowEIO3: eio3
+            allowEIO3: eio3,
+            maxBufferedBytes: maxBufferedBytes
         )
         let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
         configureMain(io.of("/"))
@@ -51,9 +61,16 @@ struct InteropServer: AsyncParsableCommand {
         }
         let security = try Self.security(certificate: tlsCert, key: tlsKey)
         let scheme = security == nil ? "http" : "https"
+        let limits = HTTPServerConfiguration(
+            requestHeadTimeout: .milliseconds(requestHeadTimeoutMs),
+            gracefulShutdownTimeout: .milliseconds(gracefulShutdownTimeoutMs),
+            maxConnections: maxConnections,
+            maxConnectionsPerAddress: maxConnectionsPerAddress
+        )
         let server = HTTPServer(
             responder: router,
             listeners: [Listener(.hostname(host, port: port), security: security)],
+            configuration: limits,
             logger: logger
         ) { addresses in
             StandardOutput.writeLine("LISTENING \(scheme)://\(addresses[0].hostAndPort)")

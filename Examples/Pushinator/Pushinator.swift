@@ -88,10 +88,10 @@ struct Pushinator: AsyncParsableCommand {
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
         let admin = HTTPServer(responder: app.adminRouter(logger: logger), listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], logger: logger) {
-            if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].hostAndPort)") }
+            if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
         }
         let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], logger: logger) {
-            if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].hostAndPort)") }
+            if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
         let upkeep = Upkeep(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
         try await ServiceGroup(services: [admin, client, io, upkeep], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

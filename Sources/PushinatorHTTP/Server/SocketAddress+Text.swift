@@ -13,3 +13,15 @@ extension SocketAddress {
         }
     }
 }
+
+extension SocketAddress {
+    /// Like ``hostAndPort``, but an unspecified address (`0.0.0.0`, `::`) becomes loopback, so that the text is a
+    /// URL authority a local client can connect to.
+    public var connectableHostAndPort: String {
+        switch (self, ipAddress) {
+        case (.v4, "0.0.0.0"): "127.0.0.1:\(port ?? 0)"
+        case (.v6, "::"): "[::1]:\(port ?? 0)"
+        default: hostAndPort
+        }
+    }
+}

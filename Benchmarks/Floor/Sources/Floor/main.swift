@@ -191,7 +191,7 @@ final class ClientHandler: ChannelInboundHandler {
     /// The upgrade finished (HTTP handlers gone): send the Engine.IO open packet.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is HTTPServerUpgradeEvents else { return context.fireUserInboundEventTriggered(event) }
-        let context = raw.context!
+        guard let context = raw.context else { return }
         let open = #"0{"sid":"\#(sid)","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
         context.writeAndFlush(wrapOutboundOut(textFrame(Array(open.utf8), allocator: context.channel.allocator)), promise: nil)
     }
@@ -227,7 +227,7 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     private func reply(_ text: String, context: ChannelHandlerContext) {
-        let context = raw.context!
+        guard let context = raw.context else { return }
         context.writeAndFlush(wrapOutboundOut(textFrame(Array(text.utf8), allocator: context.channel.allocator)), promise: nil)
     }
 

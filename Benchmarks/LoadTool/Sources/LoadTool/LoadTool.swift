@@ -118,7 +118,7 @@ struct LoadTool: ParsableCommand {
     @Option(help: "Admin HTTP port.") var adminPort: Int
     @Option(help: "Socket.IO client port.") var clientPort: Int
     @Option(help: "Server PID (for CPU and RSS from /proc).") var serverPid: Int32?
-    @Option(name: .shortAndLong, help: "Number of Socket.IO clients.") var clients = 1000
+    @Option(name: [.customShort("n"), .long], help: "Number of Socket.IO clients.") var clients = 1000
     @Option(help: "First user id.") var firstUser = 1
     @Option(help: "Spread connections over source addresses 127.0.0.1 ... 127.0.0.<sources>.") var sources = 8
     @Option(help: "Connections in handshake at once.") var connectWindow = 256

@@ -1,0 +1,13 @@
+// Fuzzes PushinatorRuntime's ConfigFileReader (plain JSON and node's `module.exports = {...}` object literal):
+// it must throw a ConfigError or return a value, never trap, hang or blow the stack.
+import PushinatorRuntime
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzConfigFile(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let bytes = Array(UnsafeRawBufferPointer(start: start, count: count))
+    let reader = ConfigFileReader(maximumDepth: 32)
+    if let value = try? reader.parse(bytes, source: "fuzz.conf") {
+        _ = value.jsonString
+    }
+    return 0
+}

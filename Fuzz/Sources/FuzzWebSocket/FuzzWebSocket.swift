@@ -1,0 +1,54 @@
+// Fuzzes the WebSocket message layer we own: raw client bytes go through the pipeline an upgraded connection
+// gets (NIO's frame decoder and protocol error handler, then our WebSocketFrameValidator, the fragment
+// aggregator and WebSocketChannelHandler) into a WebSocketConnection. Whatever the bytes, the pipeline must
+// deliver valid messages, answer or close, and never trap.
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+@testable import PushinatorHTTP
+
+final class Sink: WebSocketDelegate {
+    var messages = 0
+    func webSocket(_ connection: WebSocketConnection, didReceive message: WebSocketMessage) {
+        if case .text(let buffer) = message {
+            precondition(String(validating: buffer.readableBytesView, as: UTF8.self) != nil, "invalid UTF-8 delivered")
+        }
+        precondition(message.buffer.readableBytes <= 4096, "a message over the limit was delivered")
+        messages += 1
+    }
+    func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {}
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzWebSocket(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let input = UnsafeRawBufferPointer(start: start, count: count)
+    let configuration = WebSocketConfiguration(maxMessageSize: 4096, maxBufferedBytes: 1 << 16)
+    let channel = EmbeddedChannel()
+    let sink = Sink()
+    do {
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
+        try sync.addHandler(WebSocketFrameEncoder())
+        try sync.addHandler(WebSocketProtocolErrorHandler())
+        try sync.addHandler(WebSocketFrameValidator())
+        try sync.addHandler(
+            NIOWebSocketFrameAggregator(
+                minNonFinalFragmentSize: 0,
+                maxAccumulatedFrameCount: 1 << 16,
+                maxAccumulatedFrameSize: configuration.maxMessageSize
+            )
+        )
+        let connection = WebSocketConnection(channel: channel, configuration: configuration)
+        try sync.addHandler(WebSocketChannelHandler(connection: connection))
+        connection.delegate = sink
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        // deliver in two reads, so that frames split across reads are covered too
+        let cut = input.isEmpty ? 0 : Int(input[0]) % (input.count + 1)
+        try? channel.writeInbound(ByteBuffer(bytes: input[..<cut]))
+        if channel.isActive { try? channel.writeInbound(ByteBuffer(bytes: input[cut...])) }
+        channel.embeddedEventLoop.run()
+        while let _ = try? channel.readOutbound(as: ByteBuffer.self) {}
+    } catch {}
+    _ = try? channel.finish(acceptAlreadyClosed: true)
+    return 0
+}
