@@ -31,6 +31,8 @@ struct InteropServer: AsyncParsableCommand {
     @Flag(help: "Debug logging.") var verbose = false
     @Option(help: "How long a client may take to send a request head, in milliseconds.")
     var requestHeadTimeoutMs = 10_000
+    @Option(help: "How long an idle keep-alive connection (or a stalled request body) is kept, in milliseconds.")
+    var idleTimeoutMs = 60_000
     @Option(help: "The most simultaneous connections.") var maxConnections = 16_384
     @Option(help: "The most simultaneous connections from one address (default: no limit).")
     var maxConnectionsPerAddress: Int?
@@ -63,6 +65,7 @@ struct InteropServer: AsyncParsableCommand {
         let scheme = security == nil ? "http" : "https"
         let limits = HTTPServerConfiguration(
             requestHeadTimeout: .milliseconds(requestHeadTimeoutMs),
+            idleTimeout: .milliseconds(idleTimeoutMs),
             gracefulShutdownTimeout: .milliseconds(gracefulShutdownTimeoutMs),
             maxConnections: maxConnections,
             maxConnectionsPerAddress: maxConnectionsPerAddress

@@ -174,6 +174,36 @@ struct ServerTests {
         }
     }
 
+    @Test func stalledRequestBodyIsCutOffAfterTheIdleTimeout() async throws {
+        // a body shorter than its Content-Length used to hold the connection open forever
+        let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1), idleTimeout: .seconds(1))
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port, timeout: 5)
+            let start = ContinuousClock.now
+            try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+            _ = try await client.readUntilClose()
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(900))
+            #expect(elapsed < .seconds(4))
+        }
+    }
+
+    @Test func slowlyArrivingBodyIsNotCutOff() async throws {
+        let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1), idleTimeout: .seconds(1))
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port, timeout: 5)
+            try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")
+            for byte in "abcd" {  // 1.6 s in all, each pause under the idle timeout
+                try await Task.sleep(for: .milliseconds(400))
+                try await client.send(String(byte))
+            }
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "abcd")
+            await client.close()
+        }
+    }
+
     @Test func gracefulShutdownFinishesInFlightRequestAndRefusesNewConnections() async throws {
         let started = Trace()
         let router = Router {

@@ -118,7 +118,7 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         if let allowRequest = configuration.allowRequest, let refusal = await allowRequest(request, context).refusal {
             throw EngineIOHTTPError.forbidden(refusal)
         }
-        let sid = SessionID.make()
+        let sid = RandomIdentifier.make()
         var headers: HTTPFields = [:]
         if let cookie = configuration.cookie {
             var value = "\(cookie.name)=\(sid); Path=\(cookie.path); SameSite=\(cookie.sameSite)"
@@ -189,11 +189,13 @@ public final class EngineIOServer: HTTPResponder, Sendable {
     }
 }
 
-/// Session ids: 20 characters of URL-safe base64 from 15 random bytes.
-enum SessionID {
+/// Unguessable identifiers (Engine.IO session ids, Socket.IO socket ids): 20 characters of URL-safe base64,
+/// 120 bits from the system's secure random generator.
+public enum RandomIdentifier {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func make() -> String {
+    /// A new identifier.
+    public static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes: [UInt8] = []
         bytes.reserveCapacity(20)

@@ -527,9 +527,3 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .milliseconds(duration.milliseconds)
-    }
-}

@@ -16,9 +16,9 @@ public struct Request: Sendable {
     public init(head: HTTPRequest, body: RequestBody = .init()) {
         self.head = head
         let target = head.path ?? "/"
-        if let questionMark = target.firstIndex(of: "?") {
+        if let questionMark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             self.path = target[..<questionMark]
-            self.rawQuery = target[target.index(after: questionMark)...]
+            self.rawQuery = target[target.utf8.index(after: questionMark)...]
         } else {
             self.path = target[...]
             self.rawQuery = ""

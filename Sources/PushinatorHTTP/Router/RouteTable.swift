@@ -107,18 +107,20 @@ public struct RouteTable: Sendable {
     }
 
     func match(method: HTTPRequest.Method, path: Substring) -> Match {
+        // Split on the UTF-8 view: Character iteration is far slower, and `/` is always one byte.
         var segments: [Substring] = []
         segments.reserveCapacity(8)
-        var start = path.startIndex
-        var index = path.startIndex
-        while index != path.endIndex {
-            if path[index] == "/" {
+        let utf8 = path.utf8
+        var start = utf8.startIndex
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: "/") {
                 if start != index { segments.append(path[start..<index]) }
-                start = path.index(after: index)
+                start = utf8.index(after: index)
             }
-            index = path.index(after: index)
+            index = utf8.index(after: index)
         }
-        if start != path.endIndex { segments.append(path[start...]) }
+        if start != utf8.endIndex { segments.append(path[start...]) }
 
         var values: [Substring] = []
         var allowed: [HTTPRequest.Method]? = nil
@@ -165,6 +167,7 @@ public struct RouteTable: Sendable {
                 return found
             }
         }
+        guard node.catchAll != nil || node.mount != nil else { return nil }
         let rest = Self.rest(of: path, after: position, segments: segments)
         if let endpoint = node.catchAll {
             if let handler = Self.handler(in: endpoint, for: method) {

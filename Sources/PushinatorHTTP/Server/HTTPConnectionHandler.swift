@@ -103,6 +103,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .end:
             switch state {
             case .receiving(let request, let info, let body):
+                handlers.timer?.bodyReceived()
                 state = .responding(info)
                 dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())), context: context)
             case .discarding:
@@ -238,9 +239,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             var info = info
             if !info.acceptsChunked { info.keepAlive = false }  // HTTP/1.0: the end of the body is the close
             var head = responseHead(response, keepAlive: info.keepAlive)
-            head.headers.remove(name: "content-length")
             if info.acceptsChunked, !info.isHead, Self.mayHaveBody(response.status.code) {
-                head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+                head.headers.add(name: "transfer-encoding", value: "chunked")
             }
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
             guard !info.isHead, Self.mayHaveBody(response.status.code) else {
@@ -256,14 +256,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Writes the head and the in-memory body of `response` (not the end).
     private func writeHeadAndBuffer(_ response: Response, info: RequestInfo, context: ChannelHandlerContext) {
         let buffer = response.body.buffer ?? ByteBuffer()
-        var head = responseHead(response, keepAlive: info.keepAlive)
         let status = response.status.code
-        head.headers.remove(name: "transfer-encoding")
-        if Self.mayHaveBody(status) {
-            // A HEAD response may advertise the length a GET would have had.
-            if !(info.isHead && buffer.readableBytes == 0 && head.headers.contains(name: "content-length")) {
-                head.headers.replaceOrAdd(name: "content-length", value: String(buffer.readableBytes))
-            }
+        // A HEAD response may advertise the length a GET would have had.
+        let keepsLength = info.isHead && buffer.readableBytes == 0
+        var head = responseHead(response, keepAlive: info.keepAlive, dropLength: !keepsLength)
+        if Self.mayHaveBody(status), !(keepsLength && head.headers.contains(name: "content-length")) {
+            head.headers.add(name: "content-length", value: String(buffer.readableBytes))
         }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !info.isHead, buffer.readableBytes > 0, Self.mayHaveBody(status) {
@@ -271,10 +269,15 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    private func responseHead(_ response: Response, keepAlive: Bool) -> HTTPResponseHead {
+    /// The NIO head for `response`; framing fields (`Transfer-Encoding`, and `Content-Length` when `dropLength`)
+    /// are left out for the caller to set.
+    private func responseHead(_ response: Response, keepAlive: Bool, dropLength: Bool = true) -> HTTPResponseHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(response.headers.count + 3)
-        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
+        for field in response.headers {
+            if field.name == .transferEncoding || (dropLength && field.name == .contentLength) { continue }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         if let serverName = configuration.serverName { headers.replaceOrAdd(name: "server", value: serverName) }
         return HTTPResponseHead(

@@ -7,7 +7,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// How long a client may take to send a complete request head once it started; then the connection is closed
     /// (slowloris protection). Default 10 s.
     public var requestHeadTimeout: Duration
-    /// How long an idle keep-alive connection stays open. Default 60 s.
+    /// How long an idle keep-alive connection stays open, and the longest pause while a request body is being
+    /// received (a body shorter than its `Content-Length` does not hold the connection forever). Default 60 s.
     public var idleTimeout: Duration
     /// How long graceful shutdown waits for in-flight requests before closing connections. Default 10 s.
     public var gracefulShutdownTimeout: Duration

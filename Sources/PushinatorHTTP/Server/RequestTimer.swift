@@ -1,9 +1,12 @@
 import NIOCore
 
-/// Closes connections that send a request head too slowly (slowloris) or stay idle too long between requests.
+/// Closes connections that send a request head too slowly (slowloris), stall while sending a request body, or
+/// stay idle too long between requests.
 ///
 /// Sits in front of the HTTP decoder and sees raw bytes: the first byte of a request arms the head deadline,
-/// ``headReceived()`` disarms it, ``requestFinished()`` arms the idle deadline.
+/// ``headReceived()`` replaces it with the idle deadline, which every byte of the body moves on (a body shorter
+/// than its `Content-Length` cannot hold the connection forever), ``bodyReceived()`` disarms it while the request
+/// is handled, and ``requestFinished()`` arms the idle deadline again.
 ///
 /// Arming only stores a deadline: one scheduled check per connection fires at the deadline or one head timeout
 /// from now, whichever is first, and re-schedules itself while the deadline lies ahead, so the per-request cost
@@ -21,6 +24,7 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     private var scheduled: (task: Scheduled<Void>, at: NIODeadline)?
     private var awaitingHead = true
     private var headDeadlineArmed = false
+    private var receivingBody = false
 
     init(headTimeout: Duration, idleTimeout: Duration) {
         self.headTimeout = TimeAmount(headTimeout)
@@ -43,14 +47,23 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
         if awaitingHead, !headDeadlineArmed {
             headDeadlineArmed = true
             arm(headTimeout)
+        } else if receivingBody {
+            arm(idleTimeout)
         }
         context.fireChannelRead(data)
     }
 
-    /// The decoder produced a complete head: no deadline while the request is handled.
+    /// The decoder produced a complete head: the body must keep coming, with pauses of at most the idle timeout.
     func headReceived() {
         awaitingHead = false
         headDeadlineArmed = false
+        receivingBody = true
+        arm(idleTimeout)
+    }
+
+    /// The request is complete: no deadline while it is handled.
+    func bodyReceived() {
+        receivingBody = false
         deadline = nil
     }
 
@@ -58,6 +71,7 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     func requestFinished() {
         awaitingHead = true
         headDeadlineArmed = false
+        receivingBody = false
         arm(idleTimeout)
     }
 
@@ -90,12 +104,5 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             schedule(at: deadline)
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -29,7 +29,10 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
         case .binary:
             connection.received(.binary(frame.unmaskedData))
         case .ping:
-            guard !connection.hasSentClose else { return }
+            // A peer that floods pings without reading the pongs must not grow our memory: while the outbound
+            // buffer is over its high-water mark the pong is skipped (RFC 6455 5.5.3 allows answering only the
+            // most recent ping).
+            guard !connection.hasSentClose, context.channel.isWritable else { return }
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .pong:
             break

@@ -105,8 +105,7 @@ public final class Socket: Sendable, CustomStringConvertible {
                 return
             }
             client.session.send(packets)
-            eventLoop.scheduleTask(in: .milliseconds(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)) {
-                [weak self] in
+            eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
                 self?.resolveAck(id, with: .failure(AckError.timeout))
             }
         }

@@ -35,8 +35,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
             connect(to: "/", auth: .object([:]))
         }
         let timeout = server.configuration.connectTimeout
-        connectTimer = session.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
-            [weak self] in
+        connectTimer = session.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
             guard let self, self.sockets.isEmpty else { return }
             self.logger.debug("no namespace joined in time", metadata: ["eio.sid": "\(self.session.id)"])
             self.session.close(reason: .forcedClose)
@@ -116,7 +115,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
             time: .now,
             isSecure: session.handshake.head.scheme == "https"
         )
-        let socket = Socket(id: SocketIOID.make(), namespace: namespace, handshake: handshake, client: self)
+        let socket = Socket(id: RandomIdentifier.make(), namespace: namespace, handshake: handshake, client: self)
         let middleware = namespace.middleware
         guard !middleware.isEmpty else {
             accept(socket)
@@ -223,15 +222,3 @@ final class AckOnce: Sendable {
     func claim() -> Bool { claimed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged }
 }
 
-/// Socket ids: 20 characters of URL-safe base64.
-enum SocketIOID {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(20)
-        for _ in 0..<20 { bytes.append(alphabet[Int(generator.next() & 63)]) }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}

@@ -20,6 +20,19 @@ func cpuTicks(_ pid: Int32) -> Double {
     return (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
 }
 
+/// Nanoseconds a process spent waiting on a run queue (runnable but not running), from /proc/<pid>/schedstat:
+/// the sign that the machine, not the process, was the limit.
+func runQueueWaitNs(_ pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/schedstat", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return fields.count > 1 ? Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 : 0
+}
+
+func loadAverage() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return -1 }
+    return Double(text.split(separator: " ")[0]) ?? -1
+}
+
 /// VmRSS of a process in bytes (from /proc/<pid>/status).
 func rssBytes(_ pid: Int32) -> Int {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
@@ -35,28 +48,52 @@ struct Meter {
     let start = nowNs()
     let server: Double
     let client: Double
+    let serverWait: Double
+    let clientWait: Double
     init(serverPid: Int32?) {
         self.serverPid = serverPid
         server = serverPid.map(cpuTicks) ?? 0
         client = cpuTicks(getpid())
+        serverWait = serverPid.map(runQueueWaitNs) ?? 0
+        clientWait = runQueueWaitNs(getpid())
     }
-    func stop(at end: UInt64 = nowNs()) -> (seconds: Double, serverCPU: Double, clientCPU: Double) {
+    func stop(at end: UInt64 = nowNs()) -> (seconds: Double, serverCPU: Double, clientCPU: Double, cpu: CPU) {
         let seconds = Double(end - start) / 1e9
         let serverCPU = serverPid.map { (cpuTicks($0) - server) / clockTicks / seconds * 100 } ?? -1
         let clientCPU = (cpuTicks(getpid()) - client) / clockTicks / seconds * 100
-        return (seconds, serverCPU, clientCPU)
+        let serverWaitPct = serverPid.map { (runQueueWaitNs($0) - serverWait) / 1e9 / seconds * 100 } ?? -1
+        let clientWaitPct = (runQueueWaitNs(getpid()) - clientWait) / 1e9 / seconds * 100
+        let cpu = CPU(server: serverCPU, client: clientCPU, serverRunQueueWait: serverWaitPct,
+                      clientRunQueueWait: clientWaitPct, loadAverage: loadAverage(),
+                      saturated: saturated(server: serverCPU, client: clientCPU, serverWait: serverWaitPct, clientWait: clientWaitPct))
+        return (seconds, serverCPU, clientCPU, cpu)
     }
 }
 
-func saturated(server: Double, client: Double) -> String {
-    if server >= 90 { return client >= 90 ? "both" : "server" }
-    if client >= 90 { return "client" }
-    return "neither"
+/// Which side was the limit: a side that ran >= 90 % of a core, or ran + waited for a CPU >= 90 % (then the
+/// machine's other load starved it: "server (starved)").
+func saturated(server: Double, client: Double, serverWait: Double, clientWait: Double) -> String {
+    func side(_ cpu: Double, _ wait: Double) -> String? {
+        if cpu >= 90 { return "" }
+        if cpu + wait >= 90 { return " (starved)" }
+        return nil
+    }
+    switch (side(server, serverWait), side(client, clientWait)) {
+    case (let s?, let c?): return "both: server\(s), client\(c)"
+    case (let s?, nil): return "server\(s)"
+    case (nil, let c?): return "client\(c)"
+    default: return "neither"
+    }
 }
 
 // MARK: results
 
-struct CPU: Codable { var server: Double; var client: Double; var saturated: String }
+/// CPU use in % of one core over the scenario, time spent runnable but waiting for a CPU (% of the interval),
+/// the machine's 1-minute load average at the end.
+struct CPU: Codable {
+    var server: Double; var client: Double; var serverRunQueueWait: Double; var clientRunQueueWait: Double
+    var loadAverage: Double; var saturated: String
+}
 struct ConnectResult: Codable {
     var clients: Int; var authenticated: Int; var failed: Int; var seconds: Double; var perSecond: Double; var cpu: CPU
     var firstError: String?
@@ -209,8 +246,7 @@ struct LoadTool: ParsableCommand {
             result.connect = ConnectResult(
                 clients: clients, authenticated: authenticated, failed: clients - authenticated,
                 seconds: connected.seconds, perSecond: Double(authenticated) / connected.seconds,
-                cpu: CPU(server: connected.serverCPU, client: connected.clientCPU,
-                         saturated: saturated(server: connected.serverCPU, client: connected.clientCPU)),
+                cpu: connected.cpu,
                 firstError: firstError
             )
         }
@@ -244,11 +280,11 @@ struct LoadTool: ParsableCommand {
                         .map { _ in }
                 }.map { postsDone = nowNs() }
             }
+            _ = try? posts.wait()
             let deadline = NIODeadline.now() + .milliseconds(Int64(drainTimeout * 1000))
             let timeout = loop.scheduleTask(deadline: deadline) { all.fail(ClientError.closed) }
             _ = try? all.futureResult.wait()
             timeout.cancel()
-            _ = try? posts.wait()
             let (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
             let end = delivered >= expected ? last : nowNs()
             let usage = meter.stop(at: end)
@@ -259,8 +295,7 @@ struct LoadTool: ParsableCommand {
                 triggerToFirstMs: Double(first > trigger ? first - trigger : 0) / 1e6,
                 triggerToLastMs: Double(last > trigger ? last - trigger : 0) / 1e6,
                 postsSeconds: Double(postsDone > trigger ? postsDone - trigger : 0) / 1e9,
-                cpu: CPU(server: usage.serverCPU, client: usage.clientCPU,
-                         saturated: saturated(server: usage.serverCPU, client: usage.clientCPU))
+                cpu: usage.cpu
             )
             log("fan-out: \(delivered)/\(expected) deliveries in \(fmt(seconds)) s")
         }
@@ -326,8 +361,7 @@ struct LoadTool: ParsableCommand {
                 clients: live, targetRate: rate, achievedRate: Double(sentTotal) / latencySeconds, sent: sentTotal,
                 delivered: delivered, errors: errorCount,
                 p50Ms: ms(50), p90Ms: ms(90), p99Ms: ms(99), p999Ms: ms(99.9), maxMs: Double(histogram.max) / 1000,
-                cpu: CPU(server: usage.serverCPU, client: usage.clientCPU,
-                         saturated: saturated(server: usage.serverCPU, client: usage.clientCPU))
+                cpu: usage.cpu
             )
             log("latency: \(delivered)/\(sentTotal) delivered")
         }

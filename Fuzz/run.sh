@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a given time and prints a summary (target, executions, crashes).
+#
+#   Fuzz/run.sh [seconds-per-target]          # default 60
+#   FUZZ_TARGETS="FuzzJSON FuzzWebSocket" Fuzz/run.sh 600
+#   FUZZ_RUNS=10000000 Fuzz/run.sh 3600       # stop each target after 10 million executions
+#   FUZZ_SKIP_BUILD=1 Fuzz/run.sh 30          # use the binaries already in Fuzz/.build-fuzz
+#   FUZZ_JOBS=2 Fuzz/run.sh 600               # run two targets at a time
+#
+# Seeds come from Fuzz/Corpus/<target> (kept small, in git); the growing corpus, logs and crash artifacts are
+# in Fuzz/.build-fuzz/{corpus,logs,artifacts}/<target> (ignored). A crash input becomes a regression test in
+# Tests/<Module>Tests; reproduce one with `Fuzz/.build-fuzz/debug/<target> <crash-file>`.
+set -uo pipefail
+cd "$(dirname "$0")"
+SECONDS_PER_TARGET="${1:-60}"
+ALL_TARGETS="FuzzJSON FuzzConfigFile FuzzEngineIOPacket FuzzEngineIOPolling FuzzSocketIODecoder FuzzHTTPRequest FuzzWebSocket"
+TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
+JOBS="${FUZZ_JOBS:-1}"
+WORK=.build-fuzz
+
+if [ -z "${FUZZ_SKIP_BUILD:-}" ]; then
+    ./build.sh >"$WORK.build.log" 2>&1 || { tail -40 "$WORK.build.log"; echo "fuzz build failed" >&2; exit 2; }
+fi
+BIN="$(./build.sh --show-bin-path 2>/dev/null)"
+
+run_target() {
+    local target="$1"
+    mkdir -p "$WORK/corpus/$target" "$WORK/artifacts/$target" "$WORK/logs"
+    local extra=()
+    [ -n "${FUZZ_RUNS:-}" ] && extra+=("-runs=$FUZZ_RUNS")
+    # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: a leak or blow-up is a crash
+    "$BIN/$target" "$WORK/corpus/$target" "Corpus/$target" \
+        -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+        -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$target/" "${extra[@]}" \
+        >"$WORK/logs/$target.log" 2>&1
+    echo $? >"$WORK/logs/$target.status"
+}
+
+running=0
+for target in $TARGETS; do
+    run_target "$target" &
+    running=$((running + 1))
+    if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+printf '%-22s %14s %10s %8s %s\n' target executions exec/s crashes status
+failed=0
+for target in $TARGETS; do
+    log="$WORK/logs/$target.log"
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    crashes=$(find "$WORK/artifacts/$target" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+    status=$(cat "$WORK/logs/$target.status" 2>/dev/null || echo '?')
+    [ "$status" = 0 ] && [ "$crashes" = 0 ] || failed=1
+    printf '%-22s %14s %10s %8s %s\n' "$target" "${runs:-?}" "${speed:-?}" "$crashes" "$( [ "$status" = 0 ] && echo ok || echo "exit $status")"
+done
+exit "$failed"

@@ -1,0 +1,776 @@
+"""Hostile clients, slow consumers, limits and SIGTERM drain (issue 6), against the Swift interop-server.
+
+While each attack runs, a legitimate python-socketio client (`Probe`) emits `echo` every 50 ms and must get every
+echo back with a bounded latency (p99 under HARDENING_P99_MS, default 500 ms: loose on purpose, the suite runs
+on loaded two-core machines). Every wait is bounded and every socket is closed. Complements
+test_socketio_hostile.py (invalid Engine.IO/Socket.IO packets, unmasked frames, oversize WebSocket messages,
+placeholders that do not match, unanswered acks) and test_socketio_python.py (handshake flood, oversize POST).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import requests
+
+from conftest import IS_REFERENCE, ServerFactory, ServerProcess, decode_polling_payload, parse_open_packet
+
+pytestmark = pytest.mark.skipif(IS_REFERENCE, reason="limits and timeouts are specified for the Swift server")
+
+P99_LIMIT = float(os.environ.get("HARDENING_P99_MS", "500")) / 1000
+HEAD_TIMEOUT_MS = 1000
+IDLE_TIMEOUT_MS = 2000
+MAX_BUFFERED = 256 * 1024
+EIO_PATH = "/socket.io/"
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _raise_fd_limit(wanted: int = 8192) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the attacks, with short timeouts and a small per-client buffer."""
+    _raise_fd_limit()  # the server inherits it: 2000 idle connections must fit
+    factory = ServerFactory(tmp_path_factory.mktemp("hardening-logs"))
+    server = factory(
+        "--request-head-timeout-ms", str(HEAD_TIMEOUT_MS),
+        "--idle-timeout-ms", str(IDLE_TIMEOUT_MS),
+        "--max-buffered-bytes", str(MAX_BUFFERED),
+    )  # fmt: skip
+    yield server
+    factory.stop_all()
+
+
+@pytest.fixture
+def url(hardened: ServerProcess) -> str:
+    if not hardened.running:
+        pytest.fail(f"the hardening server died:\n{hardened.logs()}")
+    return hardened.url
+
+
+def host_port(url: str) -> tuple[str, int]:
+    host, port = url.split("//", 1)[1].split(":")
+    return host, int(port)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else 0.0
+
+
+class Probe:
+    """A legitimate client that emits `echo` every 50 ms in the background and times the answers."""
+
+    def __init__(self, url: str, make_client: Callable[..., Any], period: float = 0.05) -> None:
+        self.client = make_client(url, ["websocket"])
+        self.client.rec.wait("welcome")
+        self.period = period
+        self.lock = threading.Lock()
+        self.sent: dict[int, float] = {}
+        self.latency: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.client.sio.on("echo", self._on_echo)
+
+    def _on_echo(self, seq: Any = None, *_: Any) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if isinstance(seq, int) and seq in self.sent:
+                self.latency[seq] = now - self.sent[seq]
+
+    def _run(self) -> None:
+        seq = 0
+        while not self.stop.is_set():
+            with self.lock:
+                self.sent[seq] = time.monotonic()
+            try:
+                self.client.sio.emit("echo", seq)
+            except Exception:  # noqa: BLE001 (a failed emit shows up as a missing echo)
+                pass
+            seq += 1
+            self.stop.wait(self.period)
+
+    def __enter__(self) -> "Probe":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+    def assert_healthy(self, minimum: int = 5) -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.latency) == len(self.sent):
+                    break
+            time.sleep(0.02)
+        with self.lock:
+            missing = sorted(set(self.sent) - set(self.latency))
+            latencies = list(self.latency.values())
+        assert len(self.sent) >= minimum, f"the probe sent only {len(self.sent)} messages"
+        assert not missing, f"the legitimate client lost {len(missing)} of {len(self.sent)} echoes: {missing[:20]}"
+        assert p99(latencies) < P99_LIMIT, (
+            f"legitimate client's p99 latency {p99(latencies) * 1000:.0f} ms over {P99_LIMIT * 1000:.0f} ms "
+            f"(max {max(latencies) * 1000:.0f} ms, {len(latencies)} messages)"
+        )
+
+
+@pytest.fixture
+def probe(url: str, make_client: Callable[..., Any]) -> Iterator[Probe]:
+    with Probe(url, make_client) as running:
+        yield running
+
+
+def connect(url: str, timeout: float = 5, source: str | None = None) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    if source:
+        sock.bind((source, 0))
+    sock.connect(host_port(url))
+    return sock
+
+
+class Sockets:
+    """Closes every socket it made, whatever happens."""
+
+    def __init__(self) -> None:
+        self.all: list[socket.socket] = []
+
+    def add(self, sock: socket.socket) -> socket.socket:
+        self.all.append(sock)
+        return sock
+
+    def close(self) -> None:
+        for sock in self.all:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        self.all.clear()
+
+
+@pytest.fixture
+def sockets() -> Iterator[Sockets]:
+    made = Sockets()
+    yield made
+    made.close()
+
+
+def closed_by_peer(sock: socket.socket, timeout: float) -> tuple[bool, bytes]:
+    """Reads until EOF or reset, at most `timeout` seconds; returns (closed, bytes read)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, min(0.25, deadline - time.monotonic())))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return True, data
+        if not chunk:
+            return True, data
+        data += chunk
+    return False, data
+
+
+def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """Parses the HTTP/1.1 responses (Content-Length bodies) in `data`."""
+    parsed = []
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            return parsed
+        lines = data[:end].decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        if len(data) < end + 4 + length:
+            return parsed
+        parsed.append((int(lines[0].split()[1]), headers, data[end + 4 : end + 4 + length]))
+        data = data[end + 4 + length :]
+
+
+def request_status(url: str, raw: bytes, timeout: float = 5) -> tuple[list[int], bool]:
+    """Sends raw bytes on a new connection; returns the statuses answered and whether the server closed."""
+    sock = connect(url)
+    try:
+        try:
+            sock.sendall(raw)
+        except OSError:
+            pass
+        closed, data = closed_by_peer(sock, timeout)
+        return [status for status, _, _ in responses(data)], closed
+    finally:
+        sock.close()
+
+
+# ---- raw WebSocket -------------------------------------------------------------------------------------------------
+
+
+def frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, mask: bytes = b"\x11\x22\x33\x44") -> bytes:
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    if len(payload) < 126:
+        head += bytes([0x80 | len(payload)])
+    elif len(payload) <= 0xFFFF:
+        head += bytes([0x80 | 126]) + struct.pack(">H", len(payload))
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", len(payload))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class RawWebSocket:
+    """An Engine.IO v4 WebSocket client that writes exact frames and reads frames one by one."""
+
+    def __init__(self, url: str, rcvbuf: int | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(5)
+        self.sock.connect(host_port(url))
+        self.buffer = b""
+        self.sock.sendall(
+            f"GET {EIO_PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            assert chunk, "closed during the WebSocket handshake"
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head[:80]
+        opcode, payload = self.recv()
+        assert opcode == 1
+        parse_open_packet(payload.decode())
+
+    def join_namespace(self) -> None:
+        self.send_text("40")
+        assert self.recv_text().startswith("40")
+        assert self.recv_text().startswith('42["welcome"')
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send_text(self, text: str) -> None:
+        self.sock.sendall(frame(1, text.encode()))
+
+    def recv(self, timeout: float = 5) -> tuple[int, bytes]:
+        deadline = time.monotonic() + timeout
+        while True:
+            parsed = self._parse()
+            if parsed:
+                return parsed
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no WebSocket frame")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buffer += chunk
+
+    def recv_text(self, timeout: float = 5) -> str:
+        while True:
+            opcode, payload = self.recv(timeout)
+            if opcode == 1 and payload != b"2":
+                return payload.decode()
+            if payload == b"2":
+                self.send_text("3")
+
+    def _parse(self) -> tuple[int, bytes] | None:
+        data = self.buffer
+        if len(data) < 2:
+            return None
+        length, offset = data[1] & 0x7F, 2
+        if length == 126:
+            if len(data) < 4:
+                return None
+            length, offset = struct.unpack(">H", data[2:4])[0], 4
+        elif length == 127:
+            if len(data) < 10:
+                return None
+            length, offset = struct.unpack(">Q", data[2:10])[0], 10
+        if len(data) < offset + length:
+            return None
+        self.buffer = data[offset + length :]
+        return data[0] & 0x0F, data[offset : offset + length]
+
+    def wait_close(self, timeout: float = 5) -> tuple[int | None, bool]:
+        """Reads until the server's close frame or EOF; returns (close code, TCP closed)."""
+        deadline = time.monotonic() + timeout
+        code = None
+        while time.monotonic() < deadline:
+            try:
+                opcode, payload = self.recv(deadline - time.monotonic())
+            except (TimeoutError, socket.timeout):
+                return code, False
+            except (ConnectionError, OSError):
+                return code, True
+            if opcode == 8:
+                code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
+        return code, False
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def raw_ws(url: str) -> Iterator[Callable[..., RawWebSocket]]:
+    made: list[RawWebSocket] = []
+
+    def make(**kwargs: Any) -> RawWebSocket:
+        ws = RawWebSocket(url, **kwargs)
+        made.append(ws)
+        return ws
+
+    yield make
+    for ws in made:
+        ws.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------------------------------------------------
+
+POLL = f"{EIO_PATH}?EIO=4&transport=polling"
+
+
+def test_slowloris_headers_are_cut_at_the_head_timeout(url, probe, sockets):
+    socks = [sockets.add(connect(url)) for _ in range(100)]
+    for sock in socks:
+        sock.sendall(f"GET {POLL} HTTP/1.1\r\nHost: x\r\n".encode())
+    start = time.monotonic()
+    open_socks = set(socks)
+    while open_socks and time.monotonic() - start < HEAD_TIMEOUT_MS / 1000 + 5:
+        for sock in list(open_socks):
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")  # a header line every 200 ms, never the blank line
+                sock.setblocking(False)
+                if sock.recv(4096) == b"":
+                    open_socks.discard(sock)
+            except BlockingIOError:
+                pass
+            except OSError:
+                open_socks.discard(sock)
+        time.sleep(0.2)
+    elapsed = time.monotonic() - start
+    assert not open_socks, f"{len(open_socks)} slowloris connections still open after {elapsed:.1f} s"
+    assert elapsed >= HEAD_TIMEOUT_MS / 1000 * 0.8, f"cut after {elapsed:.2f} s, before the head timeout"
+    probe.assert_healthy()
+
+
+def test_oversized_headers_get_431(url, probe):
+    big = f"GET {POLL} HTTP/1.1\r\nHost: x\r\nX-Big: {'a' * 20000}\r\n\r\n".encode()
+    statuses, closed = request_status(url, big)
+    assert statuses == [431] and closed, (statuses, closed)
+    many = f"GET {POLL} HTTP/1.1\r\nHost: x\r\n" + "".join(f"X-H{i}: {'b' * 60}\r\n" for i in range(400)) + "\r\n"
+    statuses, closed = request_status(url, many.encode())
+    assert statuses == [431] and closed, (statuses, closed)
+    probe.assert_healthy()
+
+
+def test_oversized_bodies_get_413(url, probe):
+    by_length = f"POST {POLL}&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n".encode() + b"4" * 65536
+    statuses, closed = request_status(url, by_length)
+    assert statuses == [413] and closed, (statuses, closed)
+    chunk = b"4" * 65536
+    chunked = f"POST {POLL}&sid=x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    chunked += (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 40  # 2.6 MB, over the server's 2 MiB body limit
+    statuses, closed = request_status(url, chunked)
+    assert statuses == [413] and closed, (statuses, closed)
+    probe.assert_healthy()
+
+
+def test_body_shorter_than_content_length_is_closed_eventually(url, probe, sockets):
+    sock = sockets.add(connect(url))
+    sock.sendall(f"POST {POLL}&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n4hello".encode())
+    start = time.monotonic()
+    closed, data = closed_by_peer(sock, IDLE_TIMEOUT_MS / 1000 + 5)
+    assert closed, "a stalled body holds the connection open"
+    assert time.monotonic() - start >= IDLE_TIMEOUT_MS / 1000 * 0.8
+    assert data == b"", f"answered a request whose body never completed: {data[:120]!r}"
+    probe.assert_healthy()
+
+
+def test_body_longer_than_content_length_is_a_new_bad_request(url, probe):
+    raw = f"POST {POLL}&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n".encode() + b"4helloGARBAGE\x01\x02\r\n\r\n"
+    statuses, closed = request_status(url, raw)
+    assert statuses == [400, 400] and closed, (statuses, closed)  # unknown sid (code 1), then the garbage
+    probe.assert_healthy()
+
+
+def test_bad_chunked_encoding_gets_400(url, probe):
+    for body in (b"zz\r\nhello\r\n0\r\n\r\n", b"5\r\nhelloXX\r\n0\r\n\r\n", b"-1\r\nx\r\n", b"fffffffffffffffff\r\nx"):
+        raw = f"POST {POLL}&sid=x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + body
+        statuses, closed = request_status(url, raw)
+        assert statuses == [400] and closed, (body, statuses, closed)
+    probe.assert_healthy()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Content-Length: 4\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked\r\nContent-Length: 4",
+        "Content-Length: 4\r\nContent-Length: 40",
+        "Content-Length: 4, 40",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity",
+        "Transfer-Encoding: xchunked",
+        "Content-Length: +4",
+    ],
+    ids=["cl-te", "te-cl", "two-cl", "cl-list", "two-te", "xchunked", "cl-sign"],
+)
+def test_request_smuggling_attempts_get_400_and_close(url, probe, headers):
+    smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw = f"POST {POLL}&sid=x HTTP/1.1\r\nHost: x\r\n{headers}\r\n\r\n0\r\n\r\n{smuggled}".encode()
+    statuses, closed = request_status(url, raw)
+    assert statuses == [400] and closed, (statuses, closed)
+    probe.assert_healthy(minimum=1)
+
+
+def test_pipelining_flood_is_answered_in_order(url, probe, sockets):
+    count = 1000
+    sock = sockets.add(connect(url))
+    raw = b"".join(f"GET /nothing-here HTTP/1.1\r\nHost: x\r\nOrigin: http://o{i}\r\n\r\n".encode() for i in range(count))
+    sender = threading.Thread(target=lambda: sock.sendall(raw), daemon=True)
+    sender.start()
+    data = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and data.count(b"HTTP/1.1 ") < count:
+        sock.settimeout(1)
+        try:
+            chunk = sock.recv(1 << 16)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    sender.join(5)
+    answered = responses(data)
+    origins = [headers.get("access-control-allow-origin") for _, headers, _ in answered]
+    assert origins == [f"http://o{i}" for i in range(len(answered))], "responses out of order"
+    assert len(answered) == count, f"answered {len(answered)} of {count} pipelined requests"
+    assert all(status == 404 for status, _, _ in answered)
+    probe.assert_healthy()
+
+
+def test_thousands_of_idle_connections(url, probe, make_client, sockets, hardened):
+    _raise_fd_limit()
+    before = rss_kib(hardened.proc.pid)
+    idle = [sockets.add(connect(url)) for _ in range(2000)]
+    newcomer = make_client(url, ["websocket"])  # service goes on while 2000 idle connections are open
+    newcomer.rec.wait("welcome")
+    newcomer.emit("echo", "among-idle")
+    assert newcomer.rec.wait("echo") == ("among-idle",)
+    grown = rss_kib(hardened.proc.pid) - before
+    assert grown < 200 * 1024, f"2000 idle connections cost {grown} KiB"
+    # idle connections are reaped after the idle timeout
+    time.sleep(IDLE_TIMEOUT_MS / 1000)
+    still_open = 0
+    for sock in idle:
+        closed, _ = closed_by_peer(sock, 0.01 if still_open else 3)
+        still_open += not closed
+    assert still_open == 0, f"{still_open} idle connections were not closed after the idle timeout"
+    probe.assert_healthy()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# WebSocket
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_websocket_ping_flood_stays_bounded(url, probe, raw_ws, hardened):
+    ws = raw_ws(rcvbuf=4096)
+    ws.join_namespace()
+    ws.sock.settimeout(0.5)
+    before = rss_kib(hardened.proc.pid)
+    burst = frame(9, b"p" * 125) * 1000  # 135 kB of pings per burst; pongs never read
+    sent = 0
+    start = time.monotonic()
+    while time.monotonic() - start < 3 and sent < 200:
+        try:
+            ws.send(burst)
+        except (socket.timeout, OSError):
+            break  # the server stopped reading or closed: both bound it
+        sent += 1
+    grown = rss_kib(hardened.proc.pid) - before
+    assert grown < 64 * 1024, f"server RSS grew by {grown} KiB under a ping flood of {sent * 1000} pings"
+    probe.assert_healthy()
+
+
+def test_fragmented_control_frame_is_a_protocol_error(raw_ws, probe):
+    ws = raw_ws()
+    ws.join_namespace()
+    ws.send(frame(9, b"part", fin=False))
+    code, _ = ws.wait_close()
+    assert code == 1002, code
+    probe.assert_healthy(minimum=1)
+
+
+@pytest.mark.parametrize(
+    "bad", [frame(3, b"x"), frame(0xB, b"x"), frame(1, b"40", rsv=0x40), frame(0, b"orphan")], ids=["op3", "opB", "rsv1", "cont"]
+)
+def test_reserved_opcodes_and_bits_are_protocol_errors(raw_ws, probe, bad):
+    ws = raw_ws()
+    ws.join_namespace()
+    ws.send(bad)
+    code, _ = ws.wait_close()
+    assert code == 1002, code
+    probe.assert_healthy(minimum=1)
+
+
+def test_no_close_handshake(url, raw_ws, probe, hardened):
+    # clients that vanish without a close frame (some with a reset)
+    for index in range(50):
+        ws = raw_ws()
+        ws.join_namespace()
+        if index % 2:
+            ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ws.close()
+    # a client that sends its close frame but never closes TCP: the server closes it
+    ws = raw_ws()
+    ws.join_namespace()
+    ws.send(frame(8, struct.pack(">H", 1000)))
+    code, tcp_closed = ws.wait_close(5)
+    assert code == 1000 and tcp_closed, (code, tcp_closed)
+    probe.assert_healthy()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Engine.IO
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_concurrent_polling_gets_end_the_session(url, probe):
+    session = requests.Session()
+    opened = parse_open_packet(session.get(url + POLL, timeout=5).text)
+    sid = opened["sid"]
+    assert session.post(f"{url}{POLL}&sid={sid}", data="40", timeout=5).status_code == 200
+    session.get(f"{url}{POLL}&sid={sid}", timeout=5)  # the CONNECT answer and welcome
+    results: list[Any] = [None] * 4
+
+    def poll(index: int) -> None:
+        try:
+            results[index] = requests.get(f"{url}{POLL}&sid={sid}", timeout=8)
+        except requests.RequestException as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(len(results))]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(10)
+    assert all(isinstance(r, requests.Response) for r in results), results
+    statuses = [r.status_code for r in results]
+    assert statuses.count(200) == 1 and statuses.count(400) == 3, statuses
+    first = next(r for r in results if r.status_code == 200)
+    assert "1" in decode_polling_payload(first.text), first.text
+    gone = requests.get(f"{url}{POLL}&sid={sid}", timeout=5)
+    assert gone.status_code == 400 and gone.json()["code"] == 1
+    probe.assert_healthy()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Slow consumer
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_slow_consumer_is_bounded_and_disconnected(url, make_client, raw_ws, hardened):
+    room = "slow-room"
+    slow = raw_ws(rcvbuf=4096)
+    slow.join_namespace()
+    slow.send_text(f'420["join","{room}"]')
+    assert slow.recv_text() == '430["joined"]'
+
+    member = make_client(url, ["websocket"])  # a legitimate room member, timed
+    member.rec.wait("welcome")
+    assert member.call("join", room) == ["joined"]
+    latencies: list[float] = []
+    got = threading.Event()
+    count = 300
+
+    def on_room_message(payload: Any = None, *_: Any) -> None:
+        latencies.append(time.time() - payload["t"])
+        if len(latencies) == count:
+            got.set()
+
+    member.sio.on("room-message", on_room_message)
+    sender = make_client(url, ["websocket"])
+    sender.rec.wait("welcome")
+
+    with Probe(url, make_client) as probe:
+        before = rss_kib(hardened.proc.pid)
+        peak = before
+        filler = "x" * 32768
+        for _ in range(count):  # 9.8 MB for each member; the slow one reads nothing
+            sender.emit("to-room", room, {"t": time.time(), "fill": filler})
+            time.sleep(0.005)
+            peak = max(peak, rss_kib(hardened.proc.pid))
+        assert got.wait(20), f"the fast member got {len(latencies)} of {count} broadcasts"
+        peak = max(peak, rss_kib(hardened.proc.pid))
+    probe.assert_healthy()
+    assert p99(latencies) < P99_LIMIT * 2, f"broadcast p99 {p99(latencies) * 1000:.0f} ms for the fast member"
+    assert peak - before < 100 * 1024, f"server RSS grew by {peak - before} KiB for one slow consumer"
+    # the slow consumer was cut (per policy) rather than buffered: it reaches EOF once it reads what was sent
+    closed, data = closed_by_peer(slow.sock, 10)
+    assert closed, "the slow consumer is still connected"
+    assert len(data) < 8 << 20, f"the slow consumer was sent {len(data)} bytes: it was buffered, not cut"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Limits
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_max_connections_refuses_cleanly_and_recovers(start_server, make_client, sockets):
+    server = start_server("--max-connections", "20")
+    with Probe(server.url, make_client) as probe:  # one connection
+        held = [sockets.add(connect(server.url)) for _ in range(19)]
+        time.sleep(0.3)  # let the server accept them
+        for _ in range(10):
+            extra = sockets.add(connect(server.url))
+            closed, data = closed_by_peer(extra, 3)
+            assert closed and data == b"", "a connection over the limit was served"
+        for sock in held:
+            sock.close()
+        deadline = time.monotonic() + 5
+        while True:  # service resumes as soon as the server saw them close
+            try:
+                newcomer = make_client(server.url, ["websocket"])
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        newcomer.rec.wait("welcome")
+    probe.assert_healthy()
+
+
+def test_max_connections_per_address(start_server, make_client, sockets):
+    server = start_server("--max-connections-per-address", "5")
+    with Probe(server.url, make_client) as probe:  # from 127.0.0.1
+        held = [sockets.add(connect(server.url, source="127.0.0.2")) for _ in range(5)]
+        time.sleep(0.3)
+        extra = sockets.add(connect(server.url, source="127.0.0.2"))
+        closed, _ = closed_by_peer(extra, 3)
+        assert closed, "a sixth connection from one address was kept"
+        for sock in held:
+            closed, _ = closed_by_peer(sock, 0.05)
+            assert not closed
+        other = make_client(server.url, ["websocket"])  # other addresses are unaffected
+        other.rec.wait("welcome")
+    probe.assert_healthy()
+
+
+def test_open_file_limit_refuses_cleanly_and_recovers(start_server, make_client, sockets):
+    server = start_server()
+    pid = server.proc.pid
+    with Probe(server.url, make_client) as probe:
+        time.sleep(0.2)
+        used = len(os.listdir(f"/proc/{pid}/fd"))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (used + 10, used + 10))
+        try:
+            held = []
+            for _ in range(40):  # the kernel accepts them into the backlog; the server runs out of descriptors
+                held.append(sockets.add(connect(server.url)))
+            time.sleep(0.5)
+            cpu_before, start = cpu_seconds(pid), time.monotonic()
+            time.sleep(2)
+            busy = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - start)
+            assert busy < 0.5, f"the server spins at the descriptor limit ({busy:.0%} CPU)"
+            assert server.running
+            for sock in held:
+                sock.close()
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
+        deadline = time.monotonic() + 8
+        while True:  # service resumes once descriptors are free (accept backs off for a moment)
+            try:
+                newcomer = make_client(server.url, ["websocket"])
+                newcomer.rec.wait("welcome")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    probe.assert_healthy()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_sigterm_drains_every_client(start_server, make_client):
+    server = start_server("--graceful-shutdown-timeout-ms", "5000")
+    url = server.url
+    clients = {transport: make_client(url, [transport]) for transport in ("websocket", "polling")}
+    for client in clients.values():
+        client.rec.wait("welcome")
+
+    ws = RawWebSocket(url)
+    ws.join_namespace()
+
+    session = requests.Session()
+    sid = parse_open_packet(session.get(url + POLL, timeout=5).text)["sid"]
+    session.post(f"{url}{POLL}&sid={sid}", data="40", timeout=5)
+    assert "40" in "".join(decode_polling_payload(session.get(f"{url}{POLL}&sid={sid}", timeout=5).text))
+    pending: list[Any] = []
+    poller = threading.Thread(
+        target=lambda: pending.append(session.get(f"{url}{POLL}&sid={sid}", timeout=10)), daemon=True
+    )
+    poller.start()
+    time.sleep(0.3)  # the GET is parked on the server
+
+    start = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    try:
+        code, _ = ws.wait_close(5)
+        poller.join(8)
+        status = server.proc.wait(timeout=5 + 3)
+    finally:
+        ws.close()
+    elapsed = time.monotonic() - start
+    assert code == 1001, f"the WebSocket client got close code {code}, not 1001 (going away)"
+    assert pending and pending[0].status_code == 200, pending
+    assert "1" in decode_polling_payload(pending[0].text), f"the parked poll was not told to go: {pending[0].text!r}"
+    assert status == 0, f"the server exited with {status}"
+    assert elapsed < 5 + 2, f"the drain took {elapsed:.1f} s"
+    for transport, client in clients.items():
+        client.rec.wait("disconnect", timeout=5)
