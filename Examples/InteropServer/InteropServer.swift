@@ -28,6 +28,8 @@ struct InteropServer: AsyncParsableCommand {
     @Flag(help: "Also accept Engine.IO v3 (socket.io 2.x) clients.") var eio3 = false
     @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Flag(help: "Set the Engine.IO session cookie `io` on handshakes.") var cookie = false
+    @Option(help: "Refuse handshakes whose Origin header is this value (allowRequest hook).") var refuseOrigin: String?
     @Flag(help: "Debug logging.") var verbose = false
     @Option(help: "How long a client may take to send a request head, in milliseconds.")
     var requestHeadTimeoutMs = 10_000
@@ -45,13 +47,18 @@ struct InteropServer: AsyncParsableCommand {
         var logger = Logger(label: "interop-server")
         logger.logLevel = verbose ? .debug : .info
 
+        let refused = refuseOrigin
         let engine = EngineIOConfiguration(
             pingInterval: .milliseconds(pingInterval),
             pingTimeout: .milliseconds(pingTimeout),
             maxPayload: maxPayload,
             transports: transports.split(separator: ",").map { $0 == "websocket" ? .websocket : .polling },
             allowEIO3: eio3,
-            maxBufferedBytes: maxBufferedBytes
+            maxBufferedBytes: maxBufferedBytes,
+            cookie: cookie ? EngineIOCookie() : nil,
+            allowRequest: { request, _ in
+                refused != nil && request.headers[.origin] == refused ? .refuse("Origin not allowed") : .allow
+            }
         )
         let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
         configureMain(io.of("/"))

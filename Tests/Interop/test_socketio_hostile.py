@@ -140,3 +140,26 @@ def test_unanswered_server_ack_does_not_hurt(server_url, make_client):
             break
     assert frames[-1] == '42["ask-result",{"error":"timeout"}]', frames
     _still_served(make_client, server_url, "after-unanswered-ack")
+
+
+def test_handshake_cookie_carries_the_session_id(start_server):
+    import requests
+
+    server = start_server("--cookie")
+    r = requests.get(server.url + EIO_PATH, params={"EIO": "4", "transport": "polling"}, timeout=5)
+    sid = parse_open_packet(r.text)["sid"]
+    cookie = r.headers.get("Set-Cookie", "")
+    assert cookie.startswith(f"io={sid};") and "Path=/" in cookie and "HttpOnly" in cookie, cookie
+
+
+def test_allow_request_hook_refuses_with_403_code_4(start_server, make_client):
+    import requests
+
+    server = start_server("--refuse-origin", "https://evil.example")
+    url = server.url + EIO_PATH
+    refused = requests.get(url, params={"EIO": "4", "transport": "polling"}, headers={"Origin": "https://evil.example"}, timeout=5)
+    assert refused.status_code == 403
+    assert refused.json() == {"code": 4, "message": "Origin not allowed"}
+    allowed = requests.get(url, params={"EIO": "4", "transport": "polling"}, headers={"Origin": "https://good.example"}, timeout=5)
+    assert allowed.status_code == 200 and allowed.text.startswith("0{")
+    _still_served(make_client, server.url, "after-refusal")

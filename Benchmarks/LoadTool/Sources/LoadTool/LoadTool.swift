@@ -390,18 +390,18 @@ func log(_ text: String) {
 func fmt(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
 
 func printTable(_ r: RunResult) {
-    var lines = ["| \(r.label) N=\(r.clients) | value | server CPU % | client CPU % | saturated |", "|---|---|---|---|---|"]
+    var lines = ["| \(r.label) N=\(r.clients) | value | server CPU % (+run-queue wait %) | client CPU % (+wait) | saturated |", "|---|---|---|---|---|"]
     if let c = r.connect {
-        lines.append("| connect rate | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) | \(fmt(c.cpu.client, 0)) | \(c.cpu.saturated) |")
+        lines.append("| connect rate | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) (+\(fmt(c.cpu.serverRunQueueWait, 0))) | \(fmt(c.cpu.client, 0)) (+\(fmt(c.cpu.clientRunQueueWait, 0))) | \(c.cpu.saturated) |")
     }
     if let m = r.memory {
         lines.append("| idle memory | \(fmt(m.bytesPerConnection / 1024)) KB/conn (\(fmt(m.bytesPerConnectionInclUser / 1024)) KB incl. user record; RSS \(m.connectedRSS / 1_048_576) MB) | | | |")
     }
     if let f = r.fanout {
-        lines.append("| fan-out | \(fmt(f.deliveriesPerSecond, 0)) deliveries/s (\(f.broadcasts) x \(f.clients), lost \(f.lost), last after \(fmt(f.triggerToLastMs, 1)) ms) | \(fmt(f.cpu.server, 0)) | \(fmt(f.cpu.client, 0)) | \(f.cpu.saturated) |")
+        lines.append("| fan-out | \(fmt(f.deliveriesPerSecond, 0)) deliveries/s (\(f.broadcasts) x \(f.clients), lost \(f.lost), last after \(fmt(f.triggerToLastMs, 1)) ms) | \(fmt(f.cpu.server, 0)) (+\(fmt(f.cpu.serverRunQueueWait, 0))) | \(fmt(f.cpu.client, 0)) (+\(fmt(f.cpu.clientRunQueueWait, 0))) | \(f.cpu.saturated) |")
     }
     if let l = r.latency {
-        lines.append("| latency | p50 \(fmt(l.p50Ms)) p99 \(fmt(l.p99Ms)) p99.9 \(fmt(l.p999Ms)) max \(fmt(l.maxMs)) ms at \(fmt(l.achievedRate, 0))/s (\(l.delivered)/\(l.sent)) | \(fmt(l.cpu.server, 0)) | \(fmt(l.cpu.client, 0)) | \(l.cpu.saturated) |")
+        lines.append("| latency | p50 \(fmt(l.p50Ms)) p99 \(fmt(l.p99Ms)) p99.9 \(fmt(l.p999Ms)) max \(fmt(l.maxMs)) ms at \(fmt(l.achievedRate, 0))/s (\(l.delivered)/\(l.sent)) | \(fmt(l.cpu.server, 0)) (+\(fmt(l.cpu.serverRunQueueWait, 0))) | \(fmt(l.cpu.client, 0)) (+\(fmt(l.cpu.clientRunQueueWait, 0))) | \(l.cpu.saturated) |")
     }
     print(lines.joined(separator: "\n"))
 }
