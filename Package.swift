@@ -109,6 +109,8 @@ let package = Package(
                 "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

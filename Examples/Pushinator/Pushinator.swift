@@ -93,8 +93,12 @@ struct Pushinator: AsyncParsableCommand {
         let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
-        let upkeep = Upkeep(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
-        try await ServiceGroup(services: [admin, client, io, upkeep], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
+        let expiry = UserExpiry(users: app.users, timeout: { app.settings.withLock { $0.usersIdleTimeout > 0 ? .seconds($0.usersIdleTimeout) : nil } }) {
+            logger.info("idle users expired", metadata: ["push.users": "\($0.count)"])
+        }
+        let services: [any Service] = [admin, client, io, ReloadOnHangup(reload: reloader.reload), expiry]
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }
 
@@ -104,36 +108,15 @@ struct ConfigurationFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// SIGHUP reloads the configuration without dropping connections; idle users expire.
-struct Upkeep: Service {
+/// Re-reads the configuration file on SIGHUP; addresses, TLS and transports change only on restart.
+struct Reloader: Sendable {
     let app: PushApp
     let source: String
     let level: LogLevelControl
     let overrides: (admin: Int?, client: Int?)
     let logger: Logger
 
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await self.runUntilCancelled() }
-    }
-
-    private func runUntilCancelled() async {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sighup) { reload() }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(5))
-                    let timeout = app.settings.withLock { $0.usersIdleTimeout }
-                    guard timeout > 0 else { continue }
-                    let expired = app.users.expireIdle(after: .seconds(timeout))
-                    if !expired.isEmpty { logger.info("idle users expired", metadata: ["push.users": "\(expired.count)"]) }
-                }
-            }
-        }
-    }
-
-    private func reload() {
+    func reload() {
         guard source != "embedded defaults" else { return logger.info("reload: no configuration file to read") }
         do {
             var fresh = try PushinatorConfiguration(document: ConfigDocument.load(contentsOf: source, environment: EnvironmentOverrides(prefix: "PUSHINATOR")))
@@ -152,8 +135,4 @@ struct Upkeep: Service {
             logger.error("reload failed; keeping the running configuration", metadata: ["error.message": "\(error)"])
         }
     }
-}
-
-extension Upkeep: CustomStringConvertible {
-    var description: String { "Upkeep(reload on SIGHUP, idle user expiry)" }
 }

@@ -1,5 +1,5 @@
 import CompressNIO
-public import HTTPTypes
+import HTTPTypes
 import Logging
 import NIOCore
 

@@ -20,12 +20,14 @@ func cpuTicks(_ pid: Int32) -> Double {
     return (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
 }
 
-/// Nanoseconds a process spent waiting on a run queue (runnable but not running), from /proc/<pid>/schedstat:
-/// the sign that the machine, not the process, was the limit.
-func runQueueWaitNs(_ pid: Int32) -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/schedstat", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    return fields.count > 1 ? Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 : 0
+/// (busy, total) jiffies of each CPU from /proc/stat: busy = everything but idle and iowait.
+func cpuJiffies() -> [(busy: Double, total: Double)] {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").filter { $0.hasPrefix("cpu") && !$0.hasPrefix("cpu ") }.map { line in
+        let f = line.split(separator: " ").dropFirst().map { Double($0) ?? 0 }
+        let total = f.prefix(8).reduce(0, +)
+        return (total - f[3] - f[4], total)
+    }
 }
 
 func loadAverage() -> Double {
@@ -48,37 +50,39 @@ struct Meter {
     let start = nowNs()
     let server: Double
     let client: Double
-    let serverWait: Double
-    let clientWait: Double
+    let cores: [(busy: Double, total: Double)]
     init(serverPid: Int32?) {
         self.serverPid = serverPid
         server = serverPid.map(cpuTicks) ?? 0
         client = cpuTicks(getpid())
-        serverWait = serverPid.map(runQueueWaitNs) ?? 0
-        clientWait = runQueueWaitNs(getpid())
+        cores = cpuJiffies()
     }
     func stop(at end: UInt64 = nowNs()) -> (seconds: Double, serverCPU: Double, clientCPU: Double, cpu: CPU) {
         let seconds = Double(end - start) / 1e9
         let serverCPU = serverPid.map { (cpuTicks($0) - server) / clockTicks / seconds * 100 } ?? -1
         let clientCPU = (cpuTicks(getpid()) - client) / clockTicks / seconds * 100
-        let serverWaitPct = serverPid.map { (runQueueWaitNs($0) - serverWait) / 1e9 / seconds * 100 } ?? -1
-        let clientWaitPct = (runQueueWaitNs(getpid()) - clientWait) / 1e9 / seconds * 100
-        let cpu = CPU(server: serverCPU, client: clientCPU, serverRunQueueWait: serverWaitPct,
-                      clientRunQueueWait: clientWaitPct, loadAverage: loadAverage(),
-                      saturated: saturated(server: serverCPU, client: clientCPU, serverWait: serverWaitPct, clientWait: clientWaitPct))
+        let now = cpuJiffies()
+        func busy(_ core: Int) -> Double {
+            guard core < now.count, core < cores.count else { return -1 }
+            let total = now[core].total - cores[core].total
+            return total > 0 ? (now[core].busy - cores[core].busy) / total * 100 : -1
+        }
+        let (core0, core1) = (busy(0), busy(1))
+        let cpu = CPU(server: serverCPU, client: clientCPU, core0Busy: core0, core1Busy: core1, loadAverage: loadAverage(),
+                      saturated: saturated(server: serverCPU, client: clientCPU, serverCore: core0, clientCore: core1))
         return (seconds, serverCPU, clientCPU, cpu)
     }
 }
 
-/// Which side was the limit: a side that ran >= 90 % of a core, or ran + waited for a CPU >= 90 % (then the
-/// machine's other load starved it: "server (starved)").
-func saturated(server: Double, client: Double, serverWait: Double, clientWait: Double) -> String {
-    func side(_ cpu: Double, _ wait: Double) -> String? {
+/// Which side was the limit: a side that ran >= 90 % of a core; or whose core (server: 0, client: 1, as run.sh
+/// pins them) was >= 90 % busy with it and other processes: "server (core contended)".
+func saturated(server: Double, client: Double, serverCore: Double, clientCore: Double) -> String {
+    func side(_ cpu: Double, _ core: Double) -> String? {
         if cpu >= 90 { return "" }
-        if cpu + wait >= 90 { return " (starved)" }
+        if core >= 90 { return " (core contended)" }
         return nil
     }
-    switch (side(server, serverWait), side(client, clientWait)) {
+    switch (side(server, serverCore), side(client, clientCore)) {
     case (let s?, let c?): return "both: server\(s), client\(c)"
     case (let s?, nil): return "server\(s)"
     case (nil, let c?): return "client\(c)"
@@ -88,10 +92,10 @@ func saturated(server: Double, client: Double, serverWait: Double, clientWait: D
 
 // MARK: results
 
-/// CPU use in % of one core over the scenario, time spent runnable but waiting for a CPU (% of the interval),
-/// the machine's 1-minute load average at the end.
+/// CPU use in % of one core over the scenario; how busy cores 0 (server) and 1 (load tool) were with everything
+/// (other processes included); the machine's 1-minute load average at the end.
 struct CPU: Codable {
-    var server: Double; var client: Double; var serverRunQueueWait: Double; var clientRunQueueWait: Double
+    var server: Double; var client: Double; var core0Busy: Double; var core1Busy: Double
     var loadAverage: Double; var saturated: String
 }
 struct ConnectResult: Codable {
@@ -390,18 +394,18 @@ func log(_ text: String) {
 func fmt(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
 
 func printTable(_ r: RunResult) {
-    var lines = ["| \(r.label) N=\(r.clients) | value | server CPU % (+run-queue wait %) | client CPU % (+wait) | saturated |", "|---|---|---|---|---|"]
+    var lines = ["| \(r.label) N=\(r.clients) | value | server CPU % (core 0 busy %) | client CPU % (core 1 busy %) | saturated |", "|---|---|---|---|---|"]
     if let c = r.connect {
-        lines.append("| connect rate | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) (+\(fmt(c.cpu.serverRunQueueWait, 0))) | \(fmt(c.cpu.client, 0)) (+\(fmt(c.cpu.clientRunQueueWait, 0))) | \(c.cpu.saturated) |")
+        lines.append("| connect rate | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) (\(fmt(c.cpu.core0Busy, 0))) | \(fmt(c.cpu.client, 0)) (\(fmt(c.cpu.core1Busy, 0))) | \(c.cpu.saturated) |")
     }
     if let m = r.memory {
         lines.append("| idle memory | \(fmt(m.bytesPerConnection / 1024)) KB/conn (\(fmt(m.bytesPerConnectionInclUser / 1024)) KB incl. user record; RSS \(m.connectedRSS / 1_048_576) MB) | | | |")
     }
     if let f = r.fanout {
-        lines.append("| fan-out | \(fmt(f.deliveriesPerSecond, 0)) deliveries/s (\(f.broadcasts) x \(f.clients), lost \(f.lost), last after \(fmt(f.triggerToLastMs, 1)) ms) | \(fmt(f.cpu.server, 0)) (+\(fmt(f.cpu.serverRunQueueWait, 0))) | \(fmt(f.cpu.client, 0)) (+\(fmt(f.cpu.clientRunQueueWait, 0))) | \(f.cpu.saturated) |")
+        lines.append("| fan-out | \(fmt(f.deliveriesPerSecond, 0)) deliveries/s (\(f.broadcasts) x \(f.clients), lost \(f.lost), last after \(fmt(f.triggerToLastMs, 1)) ms) | \(fmt(f.cpu.server, 0)) (\(fmt(f.cpu.core0Busy, 0))) | \(fmt(f.cpu.client, 0)) (\(fmt(f.cpu.core1Busy, 0))) | \(f.cpu.saturated) |")
     }
     if let l = r.latency {
-        lines.append("| latency | p50 \(fmt(l.p50Ms)) p99 \(fmt(l.p99Ms)) p99.9 \(fmt(l.p999Ms)) max \(fmt(l.maxMs)) ms at \(fmt(l.achievedRate, 0))/s (\(l.delivered)/\(l.sent)) | \(fmt(l.cpu.server, 0)) (+\(fmt(l.cpu.serverRunQueueWait, 0))) | \(fmt(l.cpu.client, 0)) (+\(fmt(l.cpu.clientRunQueueWait, 0))) | \(l.cpu.saturated) |")
+        lines.append("| latency | p50 \(fmt(l.p50Ms)) p99 \(fmt(l.p99Ms)) p99.9 \(fmt(l.p999Ms)) max \(fmt(l.maxMs)) ms at \(fmt(l.achievedRate, 0))/s (\(l.delivered)/\(l.sent)) | \(fmt(l.cpu.server, 0)) (\(fmt(l.cpu.core0Busy, 0))) | \(fmt(l.cpu.client, 0)) (\(fmt(l.cpu.core1Busy, 0))) | \(l.cpu.saturated) |")
     }
     print(lines.joined(separator: "\n"))
 }
