@@ -1,4 +1,5 @@
 public import NIOCore
+import PushinatorHTTP
 
 /// An Engine.IO packet already in its wire form, ready to be handed to many sessions without re-encoding.
 ///
@@ -12,6 +13,16 @@ public struct EngineIOEncodedPacket: Sendable {
     }
 
     let kind: Kind
+    /// The WebSocket frame of this packet (Engine.IO v4 form), encoded once for every WebSocket recipient.
+    let frame: WebSocketEncodedFrame
+
+    init(kind: Kind) {
+        self.kind = kind
+        switch kind {
+        case .text(let text): frame = WebSocketEncodedFrame(text: text)
+        case .binary(let bytes): frame = WebSocketEncodedFrame(binary: bytes)
+        }
+    }
 
     /// A message packet whose text `writeText` writes after the `4` type digit.
     ///

@@ -140,10 +140,8 @@ public final class EngineIOSession: @unchecked Sendable {
 
     private func write(_ packet: EngineIOEncodedPacket, to connection: WebSocketConnection) {
         switch (packet.kind, version) {
-        case (.text(let buffer), _):
-            connection.write(.text(buffer))
-        case (.binary(let bytes), .v4):
-            connection.write(.binary(bytes))
+        case (.text, _), (.binary, .v4):
+            connection.write(packet.frame)
         case (.binary(let bytes), .v3):
             var framed = ByteBuffer()
             framed.reserveCapacity(bytes.readableBytes + 1)

@@ -364,6 +364,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                         )
                     )
                     let connection = WebSocketConnection(channel: channel, configuration: configuration)
+                    let encodedWriter = EncodedFrameWriter()
+                    try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
+                    connection.encodedWriter = encodedWriter
                     try sync.addHandler(WebSocketChannelHandler(connection: connection))
                     channel.setOption(
                         .writeBufferWaterMark,

@@ -35,6 +35,9 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
     var _delegate: (any WebSocketDelegate)?
 
+    /// Writes pre-encoded frames past the frame encoder; set once when the pipeline is built.
+    var encodedWriter: EncodedFrameWriter?
+
     init(channel: any Channel, configuration: WebSocketConfiguration) {
         self.channel = channel
         self.eventLoop = channel.eventLoop
@@ -86,6 +89,27 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
+    /// Queues a frame encoded once for many connections; pair with ``scheduleFlush()``.
+    ///
+    /// The cheapest way to send one message to many clients: no per-connection encoding or allocation.
+    public func write(_ frame: WebSocketEncodedFrame) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.write(frame) }
+            return
+        }
+        guard !closeSent, let context = encodedWriter?.context else { return }
+        if !channel.isWritable {
+            switch configuration.slowConsumerPolicy.kind {
+            case .drop:
+                return
+            case .disconnect:
+                close(code: .policyViolation)
+                return
+            }
+        }
+        context.write(NIOAny(frame.bytes), promise: nil)
+    }
+
     /// Flushes queued messages now.
     public func flush() {
         guard eventLoop.inEventLoop else {
@@ -104,11 +128,16 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
         guard !flushScheduled else { return }
         flushScheduled = true
-        eventLoop.execute {
-            self.flushScheduled = false
-            self.channel.flush()
-        }
+        Self.flushBatch.currentValue.add(self, on: eventLoop)
     }
+
+    func flushNow() {
+        flushScheduled = false
+        channel.flush()
+    }
+
+    /// The flush batch of each event-loop thread.
+    private static let flushBatch = PerThread<FlushBatch> { FlushBatch() }
 
     /// Sends a close frame with `code` and closes the connection.
     public func close(code: WebSocketCloseCode = .normalClosure) {

@@ -85,17 +85,20 @@ enum SocketIOWire {
             sockets[0].client.session.send(packets)
             return
         }
-        var groups: [ObjectIdentifier: (loop: any EventLoop, sessions: [EngineIOSession])] = [:]
+        // A handful of event loops: a linear search beats hashing per recipient.
+        var groups: [(loop: any EventLoop, sessions: [EngineIOSession])] = []
         for socket in sockets {
             let session = socket.client.session
-            let key = ObjectIdentifier(session.eventLoop)
-            if groups[key] == nil {
-                groups[key] = (session.eventLoop, [session])
+            if let index = groups.firstIndex(where: { $0.loop === session.eventLoop }) {
+                groups[index].sessions.append(session)
             } else {
-                groups[key]!.sessions.append(session)
+                var sessions: [EngineIOSession] = []
+                sessions.reserveCapacity(sockets.count)
+                sessions.append(session)
+                groups.append((session.eventLoop, sessions))
             }
         }
-        for (_, group) in groups {
+        for group in groups {
             let sessions = group.sessions
             if group.loop.inEventLoop {
                 for session in sessions { session.send(packets) }

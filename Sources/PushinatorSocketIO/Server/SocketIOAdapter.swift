@@ -24,11 +24,14 @@ public protocol SocketIOAdapter: Sendable {
 }
 
 /// The in-process ``SocketIOAdapter``: dictionaries behind one lock.
+///
+/// Rooms hold the sockets themselves (keyed by identity), so selecting the recipients of a broadcast to one room
+/// is a copy of that room's values, with no lookup per socket.
 public final class InMemoryAdapter: SocketIOAdapter {
     private struct State {
-        var sockets: [String: Socket] = [:]
-        var rooms: [String: Set<String>] = [:]
-        var socketRooms: [String: Set<String>] = [:]
+        var sockets: [ObjectIdentifier: Socket] = [:]
+        var rooms: [String: [ObjectIdentifier: Socket]] = [:]
+        var socketRooms: [ObjectIdentifier: Set<String>] = [:]
     }
 
     private let state = Mutex(State())
@@ -37,63 +40,73 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public init() {}
 
     public func add(_ socket: Socket) {
+        let key = ObjectIdentifier(socket)
         state.withLock { state in
-            state.sockets[socket.id] = socket
-            state.socketRooms[socket.id] = [socket.id]
-            state.rooms[socket.id, default: []].insert(socket.id)
+            state.sockets[key] = socket
+            state.socketRooms[key] = [socket.id]
+            state.rooms[socket.id, default: [:]][key] = socket
         }
     }
 
     public func remove(_ socket: Socket) {
+        let key = ObjectIdentifier(socket)
         state.withLock { state in
-            state.sockets[socket.id] = nil
-            for room in state.socketRooms.removeValue(forKey: socket.id) ?? [] {
-                state.rooms[room]?.remove(socket.id)
+            state.sockets[key] = nil
+            for room in state.socketRooms.removeValue(forKey: key) ?? [] {
+                state.rooms[room]?[key] = nil
                 if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
             }
         }
     }
 
     public func join(_ socket: Socket, rooms: [String]) {
+        let key = ObjectIdentifier(socket)
         state.withLock { state in
-            guard state.sockets[socket.id] != nil else { return }
+            guard state.sockets[key] != nil else { return }
             for room in rooms {
-                state.socketRooms[socket.id, default: []].insert(room)
-                state.rooms[room, default: []].insert(socket.id)
+                state.socketRooms[key, default: []].insert(room)
+                state.rooms[room, default: [:]][key] = socket
             }
         }
     }
 
     public func leave(_ socket: Socket, room: String) {
+        let key = ObjectIdentifier(socket)
         state.withLock { state in
-            state.socketRooms[socket.id]?.remove(room)
-            state.rooms[room]?.remove(socket.id)
+            state.socketRooms[key]?.remove(room)
+            state.rooms[room]?[key] = nil
             if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
         }
     }
 
     public func rooms(of socket: Socket) -> Set<String> {
-        state.withLock { $0.socketRooms[socket.id] ?? [] }
+        state.withLock { $0.socketRooms[ObjectIdentifier(socket)] ?? [] }
     }
 
     public func sockets(in rooms: Set<String>, except exceptRooms: Set<String>) -> [Socket] {
         state.withLock { state in
-            var excluded = Set<String>()
-            for room in exceptRooms { excluded.formUnion(state.rooms[room] ?? []) }
+            var excluded = Set<ObjectIdentifier>()
+            for room in exceptRooms { excluded.formUnion(state.rooms[room]?.keys ?? [:].keys) }
             if rooms.isEmpty {
                 guard !excluded.isEmpty else { return Array(state.sockets.values) }
-                return state.sockets.values.filter { !excluded.contains($0.id) }
+                return state.sockets.compactMap { excluded.contains($0.key) ? nil : $0.value }
             }
             if rooms.count == 1, let only = rooms.first {
-                return (state.rooms[only] ?? []).compactMap { excluded.contains($0) ? nil : state.sockets[$0] }
+                guard let members = state.rooms[only] else { return [] }
+                guard !excluded.isEmpty else { return Array(members.values) }
+                return members.compactMap { excluded.contains($0.key) ? nil : $0.value }
             }
-            var ids = Set<String>()
-            for room in rooms { ids.formUnion(state.rooms[room] ?? []) }
-            return ids.compactMap { excluded.contains($0) ? nil : state.sockets[$0] }
+            var selected: [ObjectIdentifier: Socket] = [:]
+            for room in rooms {
+                for (key, socket) in state.rooms[room] ?? [:] where !excluded.contains(key) { selected[key] = socket }
+            }
+            return Array(selected.values)
         }
     }
 
-    public func allRooms() -> [String: Set<String>] { state.withLock { $0.rooms } }
+    public func allRooms() -> [String: Set<String>] {
+        state.withLock { state in state.rooms.mapValues { Set($0.values.map(\.id)) } }
+    }
 
     public var count: Int { state.withLock { $0.sockets.count } }
 }
