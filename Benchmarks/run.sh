@@ -9,7 +9,7 @@
 # Each server gets a fresh process per N, pinned to core 0 (taskset); the load tool runs on core 1.
 # Results: Benchmarks/results/<server>-<N>.json, summary.md, summary.json, socketio.png.
 # Environment: SIZES, SERVERS, BROADCASTS (0 = 500000/N), LATENCY_RATE (10000), LATENCY_SECONDS (10),
-# FLOOR_FLUSH_EVERY (8), SKIP_BUILD=1, NO_PIN=1.
+# FLOOR_FLUSH_EVERY (8), SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,12 +46,13 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
     (cd "$BENCH/LoadTool" && swift build -c release 2>&1 | tail -1)
     (cd "$BENCH/Floor" && swift build -c release 2>&1 | tail -1)
     if [[ " $SERVERS " == *" pushinator "* ]]; then
-        (cd "$ROOT" && swift build -c release --product pushinator 2>&1 | tail -1)
+        # its own scratch path, so a release build never waits on (or invalidates) the debug builds in .build
+        (cd "$ROOT" && swift build -c release --product pushinator --scratch-path .build-bench 2>&1 | tail -1)
     fi
 fi
 LOADTOOL="$BENCH/LoadTool/.build/release/LoadTool"
 FLOOR="$BENCH/Floor/.build/release/Floor"
-PUSHINATOR="$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/pushinator"
+PUSHINATOR=${PUSHINATOR_BIN:-"$ROOT/.build-bench/release/pushinator"}
 python3 -c "import socketio, aiohttp" 2>/dev/null || pip install -q "python-socketio>=5,<6" aiohttp
 
 # --- servers ----------------------------------------------------------------------------------------------
