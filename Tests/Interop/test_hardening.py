@@ -128,6 +128,15 @@ class Probe:
         self.thread.join(5)
 
     def assert_healthy(self, minimum: int = 5) -> None:
+        """Stops the probe (once it sent at least `minimum` messages) and checks its deliveries and latency."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.sent) >= minimum:
+                    break
+            time.sleep(self.period)
+        self.stop.set()
+        self.thread.join(5)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             with self.lock:
@@ -611,9 +620,12 @@ def test_concurrent_polling_gets_end_the_session(url, probe):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def test_slow_consumer_is_bounded_and_disconnected(url, make_client, raw_ws, hardened):
+def test_slow_consumer_is_bounded_and_disconnected(start_server, make_client):
+    # 1 MiB per client: room enough for a busy python client, far less than what the slow one is sent
+    hardened = start_server("--max-buffered-bytes", str(1 << 20))
+    url = hardened.url
     room = "slow-room"
-    slow = raw_ws(rcvbuf=4096)
+    slow = RawWebSocket(url, rcvbuf=4096)
     slow.join_namespace()
     slow.send_text(f'420["join","{room}"]')
     assert slow.recv_text() == '430["joined"]'
@@ -623,7 +635,7 @@ def test_slow_consumer_is_bounded_and_disconnected(url, make_client, raw_ws, har
     assert member.call("join", room) == ["joined"]
     latencies: list[float] = []
     got = threading.Event()
-    count = 300
+    count = 500
 
     def on_room_message(payload: Any = None, *_: Any) -> None:
         latencies.append(time.time() - payload["t"])
@@ -637,20 +649,28 @@ def test_slow_consumer_is_bounded_and_disconnected(url, make_client, raw_ws, har
     with Probe(url, make_client) as probe:
         before = rss_kib(hardened.proc.pid)
         peak = before
-        filler = "x" * 32768
-        for _ in range(count):  # 9.8 MB for each member; the slow one reads nothing
+        filler = "x" * 16384
+        for _ in range(count):  # 8 MB for each member at 1.6 MB/s; the slow one reads nothing
             sender.emit("to-room", room, {"t": time.time(), "fill": filler})
-            time.sleep(0.005)
+            time.sleep(0.01)
             peak = max(peak, rss_kib(hardened.proc.pid))
-        assert got.wait(20), f"the fast member got {len(latencies)} of {count} broadcasts"
+        assert got.wait(20), (
+            f"the fast member got {len(latencies)} of {count} broadcasts; its events: "
+            f"{[(e, a) for (_, e, a) in member.rec.events if e != 'room-message'][:10]}"
+        )
         peak = max(peak, rss_kib(hardened.proc.pid))
     probe.assert_healthy()
-    assert p99(latencies) < P99_LIMIT * 2, f"broadcast p99 {p99(latencies) * 1000:.0f} ms for the fast member"
+    # 16 kB messages at 1.6 MB/s through a python client on a loaded machine: a looser bound than the echoes,
+    # but a member held up by the slow one would lag by the whole run (and lose messages)
+    assert p99(latencies) < P99_LIMIT * 4, f"broadcast p99 {p99(latencies) * 1000:.0f} ms for the fast member"
     assert peak - before < 100 * 1024, f"server RSS grew by {peak - before} KiB for one slow consumer"
     # the slow consumer was cut (per policy) rather than buffered: it reaches EOF once it reads what was sent
-    closed, data = closed_by_peer(slow.sock, 10)
+    try:
+        closed, data = closed_by_peer(slow.sock, 10)
+    finally:
+        slow.close()
     assert closed, "the slow consumer is still connected"
-    assert len(data) < 8 << 20, f"the slow consumer was sent {len(data)} bytes: it was buffered, not cut"
+    assert len(data) < 6 << 20, f"the slow consumer was sent {len(data)} bytes: it was buffered, not cut"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -699,26 +719,26 @@ def test_max_connections_per_address(start_server, make_client, sockets):
 
 
 def test_open_file_limit_refuses_cleanly_and_recovers(start_server, make_client, sockets):
-    server = start_server()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))  # the server inherits 64 descriptors
+    try:
+        server = start_server()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     pid = server.proc.pid
     with Probe(server.url, make_client) as probe:
-        time.sleep(0.2)
-        used = len(os.listdir(f"/proc/{pid}/fd"))
-        resource.prlimit(pid, resource.RLIMIT_NOFILE, (used + 10, used + 10))
-        try:
-            held = []
-            for _ in range(40):  # the kernel accepts them into the backlog; the server runs out of descriptors
-                held.append(sockets.add(connect(server.url)))
-            time.sleep(0.5)
-            cpu_before, start = cpu_seconds(pid), time.monotonic()
-            time.sleep(2)
-            busy = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - start)
-            assert busy < 0.5, f"the server spins at the descriptor limit ({busy:.0%} CPU)"
-            assert server.running
-            for sock in held:
-                sock.close()
-        finally:
-            resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
+        held = []
+        for _ in range(80):  # the kernel accepts them into the backlog; the server runs out of descriptors
+            held.append(sockets.add(connect(server.url)))
+        time.sleep(0.5)
+        cpu_before, start = cpu_seconds(pid), time.monotonic()
+        time.sleep(2)
+        busy = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - start)
+        assert busy < 0.5, f"the server spins at the descriptor limit ({busy:.0%} CPU)"
+        assert server.running
+        assert len(os.listdir(f"/proc/{pid}/fd")) <= 64
+        for sock in held:
+            sock.close()
         deadline = time.monotonic() + 8
         while True:  # service resumes once descriptors are free (accept backs off for a moment)
             try:

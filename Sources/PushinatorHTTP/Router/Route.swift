@@ -11,6 +11,8 @@ public struct Route: RouterComponent {
     /// The path pattern, relative to the enclosing groups.
     public let path: String
     let responder: any HTTPResponder
+    /// The handler when it does not suspend: it then runs on the event loop without a task.
+    let synchronous: (@Sendable (Request, RequestContext) throws -> Response)?
 
     /// Creates a route from a handler that returns any ``ResponseGenerator``.
     public init<Output: ResponseGenerator>(
@@ -23,6 +25,23 @@ public struct Route: RouterComponent {
         self.responder = ClosureResponder { request, context in
             try await handler(request, context).response(for: request, context: context)
         }
+        self.synchronous = nil
+    }
+
+    /// Creates a route from a handler that does not suspend (no `await`); such a handler runs directly on the
+    /// event loop, without creating a task, when no middleware surrounds it.
+    public init<Output: ResponseGenerator>(
+        _ method: HTTPRequest.Method,
+        _ path: String = "",
+        handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+    ) {
+        let synchronous: @Sendable (Request, RequestContext) throws -> Response = { request, context in
+            try handler(request, context).response(for: request, context: context)
+        }
+        self.method = method
+        self.path = path
+        self.responder = ClosureResponder { request, context in try synchronous(request, context) }
+        self.synchronous = synchronous
     }
 
     /// Creates a route that hands requests to `responder`.
@@ -30,13 +49,15 @@ public struct Route: RouterComponent {
         self.method = method
         self.path = path
         self.responder = responder
+        self.synchronous = nil
     }
 
     public func register(into table: inout RouteTable, scope: RouteScope) {
         table.add(
             method: method,
             pattern: scope.prefix + RoutePath.segments(of: path),
-            responder: scope.middleware.wrapping(responder)
+            responder: scope.middleware.wrapping(responder),
+            synchronous: scope.middleware.isEmpty ? synchronous : nil
         )
     }
 }
@@ -81,4 +102,50 @@ public func Head<Output: ResponseGenerator>(
 public func Options<Output: ResponseGenerator>(
     _ path: String = "",
     handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.options, path, handler: handler) }
+
+// MARK: Handlers that do not suspend
+//
+// The same verbs for closures without `await`: Swift picks these, and the route runs without a task.
+
+/// A `GET` route (also answers `HEAD` unless a `HEAD` route exists) whose handler does not suspend.
+public func Get<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+) -> Route { Route(.get, path, handler: handler) }
+
+/// A `POST` route whose handler does not suspend.
+public func Post<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+) -> Route { Route(.post, path, handler: handler) }
+
+/// A `PUT` route whose handler does not suspend.
+public func Put<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+) -> Route { Route(.put, path, handler: handler) }
+
+/// A `PATCH` route whose handler does not suspend.
+public func Patch<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+) -> Route { Route(.patch, path, handler: handler) }
+
+/// A `DELETE` route whose handler does not suspend.
+public func Delete<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+) -> Route { Route(.delete, path, handler: handler) }
+
+/// A `HEAD` route whose handler does not suspend.
+public func Head<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
+) -> Route { Route(.head, path, handler: handler) }
+
+/// An `OPTIONS` route (without one the router answers `OPTIONS` with `Allow`) whose handler does not suspend.
+public func Options<Output: ResponseGenerator>(
+    _ path: String = "",
+    handler: @escaping @Sendable (Request, RequestContext) throws -> Output
 ) -> Route { Route(.options, path, handler: handler) }

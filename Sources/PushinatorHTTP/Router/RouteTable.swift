@@ -18,6 +18,8 @@ public struct RouteTable: Sendable {
 
     struct Handler: Sendable {
         let responder: any HTTPResponder
+        /// The handler itself when it does not suspend and no middleware surrounds it.
+        var synchronous: (@Sendable (Request, RequestContext) throws -> Response)? = nil
         /// Parameter names in order of their position in the pattern.
         let parameterNames: [Substring]
     }
@@ -39,7 +41,12 @@ public struct RouteTable: Sendable {
 
     init() {}
 
-    mutating func add(method: HTTPRequest.Method, pattern: [Substring], responder: any HTTPResponder) {
+    mutating func add(
+        method: HTTPRequest.Method,
+        pattern: [Substring],
+        responder: any HTTPResponder,
+        synchronous: (@Sendable (Request, RequestContext) throws -> Response)? = nil
+    ) {
         var node = root
         var names: [Substring] = []
         var catchAll = false
@@ -51,7 +58,7 @@ public struct RouteTable: Sendable {
             }
             node = child(of: node, for: segment, names: &names)
         }
-        let handler = Handler(responder: responder, parameterNames: names)
+        let handler = Handler(responder: responder, synchronous: synchronous, parameterNames: names)
         if catchAll {
             var endpoint = node.catchAll ?? Endpoint()
             endpoint.handlers[method] = handler

@@ -21,6 +21,8 @@ public import Logging
 public struct Router: HTTPResponder, Sendable {
     let table: RouteTable
     let pipeline: any HTTPResponder
+    /// Whether router-level middleware exists (then every request takes the async pipeline).
+    let hasMiddleware: Bool
 
     /// Creates a router.
     /// - Parameter content: Router-level middleware, routes, groups and mounts.
@@ -33,6 +35,7 @@ public struct Router: HTTPResponder, Sendable {
         for component in elements.components { component.register(into: &table, scope: .root) }
         self.table = table
         self.pipeline = elements.middleware.wrapping(RouteDispatcher(table: table))
+        self.hasMiddleware = !elements.middleware.isEmpty
     }
 
     /// The registered routes, one line each (`GET /rooms/:room`).
@@ -40,6 +43,25 @@ public struct Router: HTTPResponder, Sendable {
 
     public func respond(to request: Request, context: RequestContext) async throws -> Response {
         try await pipeline.respond(to: request, context: context)
+    }
+
+    /// Answers without a task when nothing on the request's path can suspend: no router-level middleware, and a
+    /// route whose handler does not suspend (or no route: 404/405). `nil` means "use ``respond(to:context:)``".
+    func respondSynchronously(to request: Request, context: RequestContext) -> Response? {
+        guard !hasMiddleware else { return nil }
+        var context = context
+        let match = table.match(method: request.method, path: context.remainingPath)
+        if case .found(let handler, _, _, _) = match, handler.synchronous == nil { return nil }
+        do {
+            switch try RouteDispatcher.resolve(match, request: request, context: &context) {
+            case .handler(let handler):
+                return try handler.synchronous!(request, context)
+            case .response(let response):
+                return response
+            }
+        } catch {
+            return ErrorRendering.response(for: error, request: request, logger: context.logger)
+        }
     }
 }
 
@@ -50,25 +72,41 @@ struct RouteDispatcher: HTTPResponder {
     func respond(to request: Request, context: RequestContext) async throws -> Response {
         var context = context
         do {
-            switch table.match(method: request.method, path: context.remainingPath) {
-            case .found(let handler, let values, let catchAll, let remainingPath):
-                if !values.isEmpty || catchAll != nil {
-                    for (name, value) in zip(handler.parameterNames, values) { context.parameters.append(name, value) }
-                    context.parameters.catchAll = catchAll
-                }
-                if let remainingPath { context.remainingPath = remainingPath }
+            switch try Self.resolve(table.match(method: request.method, path: context.remainingPath), request: request, context: &context) {
+            case .handler(let handler):
                 return try await handler.responder.respond(to: request, context: context)
-            case .methodNotAllowed(let allowed):
-                let allow = allowed.map(\.rawValue).joined(separator: ", ")
-                if request.method == .options {
-                    return Response(status: .noContent, headers: [.allow: allow])
-                }
-                throw HTTPError(.methodNotAllowed, message: "Method Not Allowed", headers: [.allow: allow])
-            case .notFound:
-                throw HTTPError(.notFound, message: "Not Found")
+            case .response(let response):
+                return response
             }
         } catch {
             return ErrorRendering.response(for: error, request: request, logger: context.logger)
+        }
+    }
+
+    enum Resolution {
+        case handler(RouteTable.Handler)
+        case response(Response)
+    }
+
+    /// The handler for a match, with its parameters put into `context`; or the router's own answer
+    /// (OPTIONS), or a thrown 404/405.
+    static func resolve(_ match: RouteTable.Match, request: Request, context: inout RequestContext) throws -> Resolution {
+        switch match {
+        case .found(let handler, let values, let catchAll, let remainingPath):
+            if !values.isEmpty || catchAll != nil {
+                for (name, value) in zip(handler.parameterNames, values) { context.parameters.append(name, value) }
+                context.parameters.catchAll = catchAll
+            }
+            if let remainingPath { context.remainingPath = remainingPath }
+            return .handler(handler)
+        case .methodNotAllowed(let allowed):
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            if request.method == .options {
+                return .response(Response(status: .noContent, headers: [.allow: allow]))
+            }
+            throw HTTPError(.methodNotAllowed, message: "Method Not Allowed", headers: [.allow: allow])
+        case .notFound:
+            throw HTTPError(.notFound, message: "Not Found")
         }
     }
 }

@@ -54,6 +54,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private let responder: any HTTPResponder
+    /// The responder when it is a ``Router``, which can answer some requests without a task.
+    private let router: Router?
     private let configuration: HTTPServerConfiguration
     private let logger: Logger
     private let isSecure: Bool
@@ -69,6 +71,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         handlers: HTTPHandlers
     ) {
         self.responder = responder
+        self.router = responder as? Router
         self.configuration = configuration
         self.logger = logger
         self.isSecure = isSecure
@@ -187,6 +190,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             isSecure: isSecure
         )
         requestContext.remainingPath = request.path
+        if let router, let response = router.respondSynchronously(to: request, context: requestContext) {
+            finish(response, context: context)
+            return
+        }
         let responder = self.responder
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
