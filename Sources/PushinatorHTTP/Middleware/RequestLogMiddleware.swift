@@ -1,10 +1,11 @@
 public import HTTPTypes
 public import Logging
+import Synchronization
 
 /// Logs one line per request with its method, path, status, duration and request id.
 ///
 /// The request id is taken from the request's `X-Request-Id` header when it looks sane (at most 128 visible ASCII
-/// characters), otherwise generated (32 hex digits). It is returned in the response's `X-Request-Id` header and
+/// characters), otherwise generated (16 random hex digits per process, then a counter). It is returned in the response's `X-Request-Id` header and
 /// added to ``RequestContext/logger`` as `http.request_id`, so every log line of the handlers carries it.
 ///
 /// Put it at the top of a ``Router`` to log every request, 404s included:
@@ -67,19 +68,25 @@ public struct RequestLogMiddleware: Middleware {
         return id
     }
 
-    /// 128 random bits as 32 hex digits.
+    /// A process-unique id: 64 random bits drawn once per process, then a counter (`5f0c9a1e2b3d4c6f-0000001a`).
+    /// Drawing fresh random bits per request costs a system call.
     static func makeRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
+        let number = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        var bytes = requestIDPrefix
+        bytes.reserveCapacity(bytes.count + 9)
+        bytes.append(UInt8(ascii: "-"))
         let digits = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in 0..<16 {
-            bytes[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
-            bytes[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
-        }
+        for shift in stride(from: 28, through: 0, by: -4) { bytes.append(digits[Int((number >> UInt64(shift)) & 0xF)]) }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    private static let requestCounter = Atomic<UInt64>(0)
+    private static let requestIDPrefix: [UInt8] = {
+        var generator = SystemRandomNumberGenerator()
+        let random = generator.next() as UInt64
+        let digits = Array("0123456789abcdef".utf8)
+        return (0..<16).map { digits[Int((random >> (60 - 4 * UInt64($0))) & 0xF)] }
+    }()
 }
 
 extension HTTPField.Name {
