@@ -4,22 +4,22 @@
 import PackageDescription
 
 let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
-    ("FuzzJSON", [.product(name: "PushinatorJSON", package: "main")]),
-    ("FuzzConfigFile", [.product(name: "PushinatorRuntime", package: "main")]),
-    ("FuzzEngineIOPacket", [.product(name: "EngineIO", package: "main"), .product(name: "NIOCore", package: "swift-nio")]),
-    ("FuzzEngineIOPolling", [.product(name: "EngineIO", package: "main"), .product(name: "NIOCore", package: "swift-nio")]),
+    ("FuzzJSON", [.product(name: "PushinatorJSON", package: "pushinator")]),
+    ("FuzzConfigFile", [.product(name: "PushinatorRuntime", package: "pushinator")]),
+    ("FuzzEngineIOPacket", [.product(name: "EngineIO", package: "pushinator"), .product(name: "NIOCore", package: "swift-nio")]),
+    ("FuzzEngineIOPolling", [.product(name: "EngineIO", package: "pushinator"), .product(name: "NIOCore", package: "swift-nio")]),
     (
         "FuzzSocketIODecoder",
         [
-            .product(name: "PushinatorSocketIO", package: "main"),
-            .product(name: "PushinatorJSON", package: "main"),
+            .product(name: "PushinatorSocketIO", package: "pushinator"),
+            .product(name: "PushinatorJSON", package: "pushinator"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]
     ),
     (
         "FuzzHTTPRequest",
         [
-            .product(name: "PushinatorHTTP", package: "main"),
+            .product(name: "PushinatorHTTP", package: "pushinator"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -29,7 +29,7 @@ let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
     (
         "FuzzWebSocket",
         [
-            .product(name: "PushinatorHTTP", package: "main"),
+            .product(name: "PushinatorHTTP", package: "pushinator"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -42,10 +42,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: fuzzers.map { .executable(name: $0.name, targets: [$0.name]) },
     dependencies: [
-        .package(name: "main", path: ".."),
+        .package(name: "pushinator", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
-    targets: fuzzers.map { .executableTarget(name: $0.name, dependencies: $0.dependencies) }
+    targets: [.target(name: "FuzzSupport")]
+        + fuzzers.map { .executableTarget(name: $0.name, dependencies: ["FuzzSupport"] + $0.dependencies) }
 )

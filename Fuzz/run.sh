@@ -9,7 +9,7 @@
 #
 # Seeds come from Fuzz/Corpus/<target> (kept small, in git); the growing corpus, logs and crash artifacts are
 # in Fuzz/.build-fuzz/{corpus,logs,artifacts}/<target> (ignored). A crash input becomes a regression test in
-# Tests/<Module>Tests; reproduce one with `Fuzz/.build-fuzz/debug/<target> <crash-file>`.
+# Tests/<Module>Tests; reproduce one with `SWIFT_BACKTRACE=enable=no Fuzz/.build-fuzz/release/<target> <crash-file>`.
 set -uo pipefail
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET="${1:-60}"
@@ -29,6 +29,8 @@ run_target() {
     local extra=()
     [ -n "${FUZZ_RUNS:-}" ] && extra+=("-runs=$FUZZ_RUNS")
     # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: a leak or blow-up is a crash
+    # Swift's own backtracer deadlocks with ASan's signal handling: let libFuzzer report crashes alone
+    SWIFT_BACKTRACE=enable=no timeout -s KILL $((SECONDS_PER_TARGET + 120)) \
     "$BIN/$target" "$WORK/corpus/$target" "Corpus/$target" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$target/" "${extra[@]}" \

@@ -18,6 +18,18 @@ struct EngineIOPollingV3Tests {
         #expect(String(buffer: buffer) == "3:4𝄞2:4é")
     }
 
+    @Test func binaryPayloadStringPacketWithInvalidUTF8IsRejected() {
+        // found by Fuzz/FuzzEngineIOPolling: the packet was accepted, then re-encoded with a wrong UTF-16 length
+        let body = ByteBuffer(bytes: [0x00, 0x06, 0xFF, 0x34, 0x92, 0x65, 0x6C, 0x01, 0x00])
+        #expect(throws: EngineIOParseError.self) { try codec.decode(body) }
+    }
+
+    @Test func textPayloadWithOverlongUTF8IsRejected() {
+        // found by Fuzz/FuzzEngineIOPolling: `e0 82 ac` (an overlong euro sign) passed the length walk
+        let body = ByteBuffer(bytes: Array("6:4hetlo2:4".utf8) + [0xE0, 0x82, 0xAC] + Array("10:b4aQIDBA==".utf8))
+        #expect(throws: EngineIOParseError.self) { try codec.decode(body) }
+    }
+
     @Test func encodesTextPayload() {
         var buffer = ByteBuffer()
         let format = codec.encode([.message("hello"), .message("€")], into: &buffer)

@@ -39,6 +39,12 @@ struct SocketIOPacketDecoderTests {
         #expect(try Self.decodeOne(text) == expected)
     }
 
+    @Test func eventNamedByAnInfiniteNumberIsRejected() {
+        // found by Fuzz/FuzzSocketIODecoder: accepted, then encoded again as `2[null]`, which is not an event
+        var decoder = SocketIOPacketDecoder()
+        #expect(throws: SocketIOParseError.self) { try decoder.decode(text: "236[-30069e832]") }
+    }
+
     @Test func decodesFromByteBufferSlice() throws {
         var message = ByteBuffer(string: #"42["hello",1]"#)
         message.moveReaderIndex(forwardBy: 1)  // the Engine.IO prefix

@@ -1,10 +1,12 @@
 // Fuzzes the Engine.IO WebSocket frame codec: text and binary frames, v4 and v3. The first input byte picks the
 // frame kind and version; a decoded packet must encode back without trapping.
+import FuzzSupport
 import EngineIO
 import NIOCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzEngineIOPacket(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+public func fuzzEngineIOPacket(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
     guard let selector = input.first else { return 0 }
     let frame = ByteBuffer(bytes: input.dropFirst())
@@ -20,4 +22,9 @@ public func fuzzEngineIOPacket(_ start: UnsafeRawPointer, _ count: Int) -> CInt 
         packet.writeWebSocketFrame(to: &out, version: version)
     }
     return 0
+}
+
+@_cdecl("FuzzEngineIOPacket_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzEngineIOPacket)
 }

@@ -1,10 +1,12 @@
 // Fuzzes EngineIOPollingCodec.decode: the v4 record-separated payload, and v3's text (`<length>:<packet>`) and
 // XHR2 binary formats. The first input byte picks the version; decoded packets must encode back.
+import FuzzSupport
 import EngineIO
 import NIOCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzEngineIOPolling(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+public func fuzzEngineIOPolling(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
     guard let selector = input.first else { return 0 }
     let version: EngineIOVersion = selector & 1 == 0 ? .v4 : .v3
@@ -19,4 +21,9 @@ public func fuzzEngineIOPolling(_ start: UnsafeRawPointer, _ count: Int) -> CInt
         fatalError("the codec cannot read back what it wrote: \(String(buffer: out))")
     }
     return 0
+}
+
+@_cdecl("FuzzEngineIOPolling_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzEngineIOPolling)
 }

@@ -1,5 +1,6 @@
 // Fuzzes the request parsing PushinatorHTTP does itself: the request target split into path and query, query
 // and cookie percent-decoding, and route matching in the compiled trie (static, `:param`, `*`, `**`, mounts).
+import FuzzSupport
 import HTTPTypes
 import Logging
 import NIOCore
@@ -28,7 +29,8 @@ let table: RouteTable = {
 let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .options, .patch]
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzHTTPRequest(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+public func fuzzHTTPRequest(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
     guard let selector = input.first else { return 0 }
     let text = String(decoding: input.dropFirst(), as: UTF8.self)
@@ -57,4 +59,9 @@ public func fuzzHTTPRequest(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     _ = cookies["io"]
     _ = cookies.count
     return 0
+}
+
+@_cdecl("FuzzHTTPRequest_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzHTTPRequest)
 }

@@ -1,12 +1,14 @@
 // Fuzzes SocketIOPacketDecoder with sequences of messages, so that binary attachment reconstruction is reached:
 // the input is split at 0x1E bytes; a part starting with 0x01 is a binary attachment (the rest of the part),
 // any other part is a text message. Errors are fine; traps are not. Completed packets are encoded again.
+import FuzzSupport
 import NIOCore
 import PushinatorJSON
 import PushinatorSocketIO
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSocketIODecoder(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+public func fuzzSocketIODecoder(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
     var decoder = SocketIOPacketDecoder(configuration: .init(maxAttachments: 4, jsonOptions: .init(maxDepth: 32)))
     for part in input.split(separator: 0x1E, omittingEmptySubsequences: false) {
@@ -31,4 +33,9 @@ public func fuzzSocketIODecoder(_ start: UnsafeRawPointer, _ count: Int) -> CInt
         }
     }
     return 0
+}
+
+@_cdecl("FuzzSocketIODecoder_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzSocketIODecoder)
 }

@@ -2,6 +2,7 @@
 // gets (NIO's frame decoder and protocol error handler, then our WebSocketFrameValidator, the fragment
 // aggregator and WebSocketChannelHandler) into a WebSocketConnection. Whatever the bytes, the pipeline must
 // deliver valid messages, answer or close, and never trap.
+import FuzzSupport
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
@@ -20,7 +21,8 @@ final class Sink: WebSocketDelegate {
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzWebSocket(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+public func fuzzWebSocket(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    guard let start else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
     let configuration = WebSocketConfiguration(maxMessageSize: 4096, maxBufferedBytes: 1 << 16)
     let channel = EmbeddedChannel()
@@ -44,11 +46,16 @@ public func fuzzWebSocket(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         // deliver in two reads, so that frames split across reads are covered too
         let cut = input.isEmpty ? 0 : Int(input[0]) % (input.count + 1)
-        try? channel.writeInbound(ByteBuffer(bytes: input[..<cut]))
-        if channel.isActive { try? channel.writeInbound(ByteBuffer(bytes: input[cut...])) }
+        _ = try? channel.writeInbound(ByteBuffer(bytes: input[..<cut]))
+        if channel.isActive { _ = try? channel.writeInbound(ByteBuffer(bytes: input[cut...])) }
         channel.embeddedEventLoop.run()
         while let _ = try? channel.readOutbound(as: ByteBuffer.self) {}
     } catch {}
     _ = try? channel.finish(acceptAlreadyClosed: true)
     return 0
+}
+
+@_cdecl("FuzzWebSocket_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzWebSocket)
 }

@@ -33,6 +33,11 @@ enum EngineIOPayloadV3Binary {
             }
             guard packets.count < limit else { throw .tooManyPackets(limit) }
             if kind == 0 {
+                // a string packet is UTF-8 text, as a WebSocket text frame is: what is not cannot be relayed,
+                // nor re-encoded with a UTF-16 length prefix
+                guard String(validating: data.readableBytesView, as: UTF8.self) != nil else {
+                    throw EngineIOParseError(.invalidUTF8, "string packet is not valid UTF-8 in binary payload")
+                }
                 packets.append(try EngineIOPacket.decodeText(data, version: .v3))
             } else {
                 guard let byte = data.readInteger(as: UInt8.self) else {

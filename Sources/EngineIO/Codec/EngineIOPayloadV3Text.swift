@@ -29,6 +29,10 @@ enum EngineIOPayloadV3Text {
             guard packets.count < limit else { throw .tooManyPackets(limit) }
             if length > 0 {
                 let slice = body.getSlice(at: packetStart, length: index - packetStart)!
+                // `advance` only counts: overlong forms and surrogates are caught here
+                guard String(validating: slice.readableBytesView, as: UTF8.self) != nil else {
+                    throw EngineIOParseError(.invalidUTF8, "payload is not valid UTF-8")
+                }
                 packets.append(try EngineIOPacket.decodeText(slice, version: .v3))
             }
         }

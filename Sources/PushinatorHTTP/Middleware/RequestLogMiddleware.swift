@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// The request id is taken from the request's `X-Request-Id` header when it looks sane (at most 128 visible ASCII
 /// characters), otherwise generated (16 random hex digits per process, then a counter). It is returned in the response's `X-Request-Id` header and
-/// added to ``RequestContext/logger`` as `http.request_id`, so every log line of the handlers carries it.
+/// added to ``RequestContext/logger`` as `http.request_id` (when the request line is logged at the logger's level), so every log line of the handlers carries it.
 ///
 /// Put it at the top of a ``Router`` to log every request, 404s included:
 ///
@@ -35,8 +35,15 @@ public struct RequestLogMiddleware: Middleware {
     }
 
     public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
-        let start = ContinuousClock.now
         let requestID = request.headers[requestIDHeader].flatMap(Self.validated) ?? Self.makeRequestID()
+        guard context.logger.logLevel <= level else {
+            // The request line would not be written: skip the timing and the metadata (setting logger metadata
+            // re-renders it in most handlers), keep the id for the client.
+            var response = try await next(request, context)
+            response.headers[requestIDHeader] = requestID
+            return response
+        }
+        let start = ContinuousClock.now
         var context = context
         context.logger[metadataKey: "http.request_id"] = "\(requestID)"
         var response: Response

@@ -7,6 +7,12 @@ public import NIOPosix
 import NIOWebSocket
 public import ServiceLifecycle
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// An HTTP/1.1 server with WebSocket upgrades, run as a swift-service-lifecycle `Service`.
 ///
 /// ```swift
@@ -52,9 +58,25 @@ public final class HTTPServer: Service, Sendable {
         self.logger = logger
         self.onListening = onListening
         self.connections = ConnectionRegistry(
-            maxConnections: configuration.maxConnections,
+            maxConnections: min(configuration.maxConnections, Self.connectionsWithinDescriptorLimit()),
             maxPerAddress: configuration.maxConnectionsPerAddress
         )
+    }
+
+    /// The most connections that leave descriptors for everything else (an eighth of the open-file limit, at least
+    /// 32). Connections over the limit are accepted and closed at once; if accept(2) itself hit the open-file
+    /// limit, the connection would stay queued and the listener readable: a busy loop.
+    static func connectionsWithinDescriptorLimit() -> Int {
+        #if canImport(Glibc)
+            let resource = Int32(RLIMIT_NOFILE.rawValue)
+        #else
+            let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        // RLIM_INFINITY is the largest value: it fails the second test
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < rlim_t(Int32.max) else { return .max }
+        let descriptors = Int(limit.rlim_cur)
+        return max(1, descriptors - max(32, descriptors / 8))
     }
 
     /// The bound addresses, once the server listens.
@@ -128,6 +150,13 @@ public final class HTTPServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                // At the open-file limit accept(2) fails while the connection stays queued, so the listener is
+                // readable again at once: without a back-off that is a busy loop. Wait a second, then retry.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
+                }
+            }
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)

@@ -14,7 +14,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var gracefulShutdownTimeout: Duration
     /// The listen backlog. Default 256.
     public var backlog: Int32
-    /// The most simultaneous connections; further ones are closed on accept. Default 16 384.
+    /// The most simultaneous connections; further ones are closed on accept. Default 16 384. The server also keeps
+    /// it under the process's open-file limit (minus an eighth, at least 32, for everything else).
     public var maxConnections: Int
     /// The most simultaneous connections from one IP address. Default: no limit beyond `maxConnections`.
     public var maxConnectionsPerAddress: Int?

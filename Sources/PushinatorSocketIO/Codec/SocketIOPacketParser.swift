@@ -90,7 +90,8 @@ struct SocketIOPacketParser {
                 throw invalidPayload(packet, "must be a non-empty array")
             }
             switch first {
-            case .integer, .double: break
+            case .integer: break
+            case .double(let number) where number.isFinite: break  // `1e400` would be sent back as `null`
             case .string(let name) where !reservedEvents.contains(name): break
             case .string(let name): throw invalidPayload(packet, "uses the reserved event name \"\(name)\"")
             default: throw invalidPayload(packet, "must start with an event name")
