@@ -112,16 +112,21 @@ class ServerProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def logs(self, limit: int = 6000) -> str:
-        parts = []
-        for path in (self.stdout_path, self.stderr_path):
-            try:
-                text = path.read_text(errors="replace")
-            except OSError:
-                text = ""
-            if len(text) > limit:
-                text = "...\n" + text[-limit:]
-            parts.append(f"--- {path} ---\n{text}")
-        return "\n".join(parts)
+        return read_logs((self.stdout_path, self.stderr_path), limit)
+
+
+def read_logs(paths: "tuple[Path, ...]", limit: int = 6000) -> str:
+    """The tails of a process's log files, for failure reports."""
+    parts = []
+    for path in paths:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        if len(text) > limit:
+            text = "...\n" + text[-limit:]
+        parts.append(f"--- {path} ---\n{text}")
+    return "\n".join(parts)
 
 
 class ServerFactory:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from conftest import IS_REFERENCE, REPO, START_TIMEOUT, STOP_TIMEOUT, _ACTIVE_SERVERS
+from conftest import IS_REFERENCE, REPO, START_TIMEOUT, STOP_TIMEOUT, _ACTIVE_SERVERS, read_logs
 
 # The pushinator tests need the Swift app itself: there is no python reference for it.
 requires_app = pytest.mark.skipif(IS_REFERENCE, reason="pushinator tests run only against the Swift app")
@@ -212,16 +212,7 @@ class Pushinator:
         return self.stderr_path.read_text(errors="replace")
 
     def logs(self, limit: int = 6000) -> str:
-        parts = []
-        for path in (self.stdout_path, self.stderr_path):
-            try:
-                text = path.read_text(errors="replace")
-            except OSError:
-                text = ""
-            if len(text) > limit:
-                text = "...\n" + text[-limit:]
-            parts.append(f"--- {path} ---\n{text}")
-        return "\n".join(parts)
+        return read_logs((self.stdout_path, self.stderr_path), limit)
 
     # -- admin API ----------------------------------------------------------------------------------------------------
 

@@ -67,16 +67,7 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.write(message, flush: flush) }
             return
         }
-        guard !closeSent, channel.isActive else { return }
-        if !channel.isWritable {
-            switch configuration.slowConsumerPolicy.kind {
-            case .drop:
-                return
-            case .disconnect:
-                close(code: .policyViolation)
-                return
-            }
-        }
+        guard !closeSent, channel.isActive, admitsWrite() else { return }
         let frame: WebSocketFrame =
             switch message {
             case .text(let buffer): WebSocketFrame(fin: true, opcode: .text, data: buffer)
@@ -97,17 +88,15 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.write(frame) }
             return
         }
-        guard !closeSent, let context = encodedWriter?.context else { return }
-        if !channel.isWritable {
-            switch configuration.slowConsumerPolicy.kind {
-            case .drop:
-                return
-            case .disconnect:
-                close(code: .policyViolation)
-                return
-            }
-        }
+        guard !closeSent, let context = encodedWriter?.context, admitsWrite() else { return }
         context.write(NIOAny(frame.bytes), promise: nil)
+    }
+
+    /// Whether the outbound queue has room; when it has not, applies the ``SlowConsumerPolicy``.
+    private func admitsWrite() -> Bool {
+        guard !channel.isWritable else { return true }
+        if case .disconnect = configuration.slowConsumerPolicy.kind { close(code: .policyViolation) }
+        return false
     }
 
     /// Flushes queued messages now.
