@@ -6,6 +6,8 @@
 #   FUZZ_RUNS=10000000 Fuzz/run.sh 3600       # stop each target after 10 million executions
 #   FUZZ_SKIP_BUILD=1 Fuzz/run.sh 30          # use the binaries already in Fuzz/.build-fuzz
 #   FUZZ_JOBS=2 Fuzz/run.sh 600               # run two targets at a time
+#   FUZZ_TIMEOUT=900 Fuzz/run.sh 3600         # an input running longer is a hang (default 10 s; raise it when the
+#                                             # run may be paused with SIGSTOP, e.g. while benchmarks run)
 #
 # Seeds come from Fuzz/Corpus/<target> (kept small, in git); the growing corpus, logs and crash artifacts are
 # in Fuzz/.build-fuzz/{corpus,logs,artifacts}/<target> (ignored). A crash input becomes a regression test in
@@ -28,11 +30,11 @@ run_target() {
     mkdir -p "$WORK/corpus/$target" "$WORK/artifacts/$target" "$WORK/logs"
     local extra=()
     [ -n "${FUZZ_RUNS:-}" ] && extra+=("-runs=$FUZZ_RUNS")
-    # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: a leak or blow-up is a crash
+    # -timeout: an input taking longer is a hang (inputs over 10 s are reported as slow units either way); -rss_limit_mb: a leak or blow-up is a crash
     # Swift's own backtracer deadlocks with ASan's signal handling: let libFuzzer report crashes alone
     SWIFT_BACKTRACE=enable=no timeout -s KILL $((SECONDS_PER_TARGET + 120)) \
     "$BIN/$target" "$WORK/corpus/$target" "Corpus/$target" \
-        -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+        -max_total_time="$SECONDS_PER_TARGET" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$target/" "${extra[@]}" \
         >"$WORK/logs/$target.log" 2>&1
     echo $? >"$WORK/logs/$target.status"

@@ -8,6 +8,8 @@ struct ServerTests {
     static let router = Router {
         Get("hello") { _, _ in "Hello!" }
         Post("echo") { request, _ in request.body.buffer }
+        Get("bye") { _, _ in Response(headers: [.connection: "close"], body: .string("bye")) }
+        Get("large") { _, _ in String(repeating: "x", count: 100_000) }
         Get("slow/:ms") { _, context in
             try await Task.sleep(for: .milliseconds(try context.parameters.require("ms", as: Int.self)))
             return "slow done"
@@ -52,6 +54,42 @@ struct ServerTests {
             #expect(try await client.readResponse().text == "slow done")
             #expect(try await client.readResponse().text == "first")
             #expect(try await client.readResponse().text == "Hello!")
+            await client.close()
+        }
+    }
+
+    @Test func malformedRequestBehindASlowOneIsAnsweredAfterIt() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /slow/100 HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\u{1}LINE\r\n\r\n")
+            #expect(try await client.readResponse().text == "slow done")
+            let error = try await client.readResponse()
+            #expect(error.status == 400)
+            #expect(error.header("connection") == "close")
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func handlerAskingToCloseClosesTheConnection() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /bye HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.text == "bye")
+            #expect(response.header("connection") == "close")
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func largeBodyFollowsItsHeadIntact() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            for _ in 0..<2 {
+                try await client.send("GET /large HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = try await client.readResponse()
+                #expect(response.header("content-length") == "100000")
+                #expect(response.text == String(repeating: "x", count: 100_000))
+            }
             await client.close()
         }
     }

@@ -3,14 +3,22 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
-import NIOWebSocket
 
-/// Turns the request parts of one connection into ``Request`` values, runs the responder, writes responses, and
-/// switches the connection to WebSocket when a route accepts an upgrade.
+/// Serves the requests of one connection: turns the decoder's request parts into ``Request`` values, runs the
+/// responder, writes the responses as bytes, answers malformed input, and switches the connection to WebSocket
+/// when a route accepts an upgrade.
 ///
-/// `HTTPServerPipelineHandler` in front of it delivers one request at a time, so responses leave in order.
-/// Bodies are collected up to the configured limit (413 beyond it). A handler that does not suspend runs
-/// synchronously on the event loop (`Task.immediate`), which keeps the common path free of thread hops.
+/// The pipeline is `[TLS] → RequestTimer → HTTP decoder → this handler`. This handler does what NIO's response
+/// encoder, pipelining handler and protocol error handler would, on one object, so a response costs one write
+/// through one handler:
+/// - pipelining: parts that arrive while a response is pending are queued and reading stops until it is sent,
+///   so responses leave in order and a flood of pipelined requests costs at most one read's worth of memory;
+/// - errors: input the decoder cannot parse gets a JSON 400 (431 for a head over the limit), then the close;
+/// - graceful shutdown (`ChannelShouldQuiesceEvent`): an idle connection closes at once, a busy one after its
+///   current response, which says `Connection: close`.
+///
+/// A handler that does not suspend runs synchronously on the event loop (`Task.immediate`, or no task at all for
+/// synchronous routes), which keeps the common path free of thread hops.
 ///
 /// Upgrades are handled here rather than by NIO's `HTTPServerUpgradeHandler`, so that:
 /// - the router runs exactly once per request, upgrade or not;
@@ -20,21 +28,19 @@ import NIOWebSocket
 ///   (swift-nio #2632);
 /// - bytes sent right behind the handshake stay in the HTTP decoder and are forwarded to the WebSocket frame
 ///   decoder when the HTTP decoder leaves the pipeline (swift-nio #1003).
-final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    /// The HTTP handlers of the connection, removed when it switches to WebSocket.
+    /// The other HTTP handlers of the connection, removed when it switches to WebSocket.
     struct HTTPHandlers {
         let timer: RequestTimer?
-        let encoder: HTTPResponseEncoder
         let decoder: ByteToMessageHandler<HTTPRequestDecoder>
-        let pipelining: HTTPServerPipelineHandler
-        let errors: HTTPProtocolErrorHandler
     }
 
     /// What the response to the current request needs to know about it.
-    private struct RequestInfo {
+    struct RequestInfo {
         var keepAlive: Bool
         var isHead: Bool
         /// Whether the client understands chunked bodies (HTTP/1.1).
@@ -43,25 +49,41 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         var upgradeHead: HTTPRequestHead?
     }
 
-    private enum State {
+    enum State {
         case idle
         case receiving(HTTPRequest, RequestInfo, body: ByteBuffer?)
         /// A response for the current request was already sent (413, 431, ...); the rest of the request is ignored.
         case discarding
+        /// The request is complete and its response is being produced or streamed.
         case responding(RequestInfo)
         /// The connection speaks WebSocket now.
         case upgraded
+        /// The connection is closing: nothing more is read or answered.
+        case closing
     }
 
-    private let responder: any HTTPResponder
+    /// An inbound event held back while a response is pending.
+    private enum Pending {
+        case part(HTTPServerRequestPart)
+        case error(HTTPParserError)
+    }
+
+    let responder: any HTTPResponder
     /// The responder when it is a ``Router``, which can answer some requests without a task.
-    private let router: Router?
-    private let configuration: HTTPServerConfiguration
-    private let logger: Logger
-    private let isSecure: Bool
-    private let handlers: HTTPHandlers
-    private var state = State.idle
+    let router: Router?
+    let configuration: HTTPServerConfiguration
+    let logger: Logger
+    let isSecure: Bool
+    let handlers: HTTPHandlers
+    var state = State.idle
+    /// Set by a graceful shutdown: the current response is the last one.
+    var quiescing = false
     private var remoteAddress: SocketAddress?
+    private var pending = CircularBuffer<Pending>(initialCapacity: 0)
+    /// A `read` held back while a response is pending.
+    private var readPending = false
+    /// Whether ``drainPending(context:)`` is on the stack (a response finished synchronously while draining).
+    private var draining = false
 
     init(
         responder: any HTTPResponder,
@@ -82,17 +104,39 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         remoteAddress = context.channel.remoteAddress
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Leaving for WebSocket: a read held back while the upgrade was answered must happen now.
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Reading
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        switch state {
+        case .closing, .upgraded:
+            return
+        case .responding:
+            pending.append(.part(part))
+        case .idle, .receiving, .discarding:
+            if pending.isEmpty { handle(part, context: context) } else { pending.append(.part(part)) }
+        }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             receivedHead(head, context: context)
-        case .body(var part):
+        case .body(var bytes):
             guard case .receiving(let request, let info, var body) = state else { return }
             state = .idle  // let `body` be uniquely referenced while appending
             if body == nil {
-                body = part
+                body = bytes
             } else {
-                body!.writeBuffer(&part)
+                body!.writeBuffer(&bytes)
             }
             if body!.readableBytes > configuration.maxRequestBodySize {
                 refuse(
@@ -110,8 +154,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 state = .responding(info)
                 dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())), context: context)
             case .discarding:
-                state = .idle
-            case .idle, .responding, .upgraded:
+                state = .closing  // the refusal closes the connection; later requests are not answered
+            case .idle, .responding, .upgraded, .closing:
                 break
             }
         }
@@ -153,34 +197,50 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             upgradeHead: asksForUpgrade ? head : nil
         )
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
-            context.writeAndFlush(
-                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
-                promise: nil
-            )
+            var interim = context.channel.allocator.buffer(capacity: 32)
+            interim.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+            context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
         }
         state = .receiving(request, info, body: nil)
     }
 
-    /// Answers the current request with an error before its body was read, then closes the connection.
-    ///
-    /// The connection is half-closed first, so a client still sending its body reads the response instead of
-    /// seeing a reset; it is closed fully when the client closes or after a short grace period.
-    private func refuse(_ status: HTTPResponse.Status, message: String, context: ChannelHandlerContext) {
-        state = .discarding
-        let info = RequestInfo(keepAlive: false, isHead: false, acceptsChunked: true, upgradeHead: nil)
-        let response = HTTPError(status, message: message).response(for: Self.placeholderRequest)
-        writeHeadAndBuffer(response, info: info, context: context)
-        handlers.timer?.requestFinished()
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
-            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    /// Hands the queued parts to ``handle(_:context:)`` until a response is pending again, then lets reading
+    /// resume once the queue is empty.
+    func drainPending(context: ChannelHandlerContext) {
+        guard !draining else { return }  // the loop further up the stack goes on
+        draining = true
+        defer { draining = false }
+        while let next = pending.first {
+            switch state {
+            case .responding, .upgraded, .closing:
+                return
+            case .idle, .receiving, .discarding:
+                break
+            }
+            pending.removeFirst()
+            switch next {
+            case .part(let part): handle(part, context: context)
+            case .error(let error): answerParserError(error, context: context)
+            }
+        }
+        if readPending {
+            readPending = false
+            context.read()
         }
     }
 
-    private static let placeholderRequest = Request(
-        head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
-    )
+    func read(context: ChannelHandlerContext) {
+        switch state {
+        case .responding:
+            readPending = true
+        case .closing:
+            return
+        case .idle, .receiving, .discarding, .upgraded:
+            if pending.isEmpty { context.read() } else { readPending = true }
+        }
+    }
+
+    // MARK: Dispatch
 
     private func dispatch(_ request: Request, context: ChannelHandlerContext) {
         var requestContext = RequestContext(
@@ -234,202 +294,87 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         write(response, info: info, context: context)
     }
 
-    // MARK: Writing responses
+    static let placeholderRequest = Request(
+        head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
+    )
 
-    private func write(_ response: Response, info: RequestInfo, context: ChannelHandlerContext) {
-        switch response.body.storage {
-        case .buffer:
-            state = .idle
-            writeHeadAndBuffer(response, info: info, context: context)
-            writeEnd(keepAlive: info.keepAlive, context: context)
-        case .stream(let produce):
-            var info = info
-            if !info.acceptsChunked { info.keepAlive = false }  // HTTP/1.0: the end of the body is the close
-            var head = responseHead(response, keepAlive: info.keepAlive)
-            if info.acceptsChunked, !info.isHead, Self.mayHaveBody(response.status.code) {
-                head.headers.add(name: "transfer-encoding", value: "chunked")
-            }
-            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-            guard !info.isHead, Self.mayHaveBody(response.status.code) else {
-                state = .idle
-                writeEnd(keepAlive: info.keepAlive, context: context)
-                return
-            }
-            state = .responding(info)
-            streamBody(produce, keepAlive: info.keepAlive, context: context)
+    // MARK: Errors and refusals
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        switch state {
+        case .responding:
+            pending.append(.error(parserError))  // answered after the responses before it
+        case .upgraded, .closing:
+            return
+        case .idle, .receiving, .discarding:
+            answerParserError(parserError, context: context)
         }
     }
 
-    /// Writes the head and the in-memory body of `response` (not the end).
-    private func writeHeadAndBuffer(_ response: Response, info: RequestInfo, context: ChannelHandlerContext) {
-        let buffer = response.body.buffer ?? ByteBuffer()
-        let status = response.status.code
-        // A HEAD response may advertise the length a GET would have had.
-        let keepsLength = info.isHead && buffer.readableBytes == 0
-        var head = responseHead(response, keepAlive: info.keepAlive, dropLength: !keepsLength)
-        if Self.mayHaveBody(status), !(keepsLength && head.headers.contains(name: "content-length")) {
-            head.headers.add(name: "content-length", value: String(buffer.readableBytes))
+    /// Answers input the decoder cannot parse with a JSON error, then closes the connection.
+    private func answerParserError(_ error: HTTPParserError, context: ChannelHandlerContext) {
+        if case .discarding = state {  // a response to this request went out already
+            state = .closing
+            context.close(promise: nil)
+            return
         }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !info.isHead, buffer.readableBytes > 0, Self.mayHaveBody(status) {
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-    }
-
-    /// The NIO head for `response`; framing fields (`Transfer-Encoding`, and `Content-Length` when `dropLength`)
-    /// are left out for the caller to set.
-    private func responseHead(_ response: Response, keepAlive: Bool, dropLength: Bool = true) -> HTTPResponseHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 3)
-        for field in response.headers {
-            if field.name == .transferEncoding || (dropLength && field.name == .contentLength) { continue }
-            headers.add(name: field.name.rawName, value: field.value)
-        }
-        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        if let serverName = configuration.serverName { headers.replaceOrAdd(name: "server", value: serverName) }
-        return HTTPResponseHead(
-            version: .http1_1,
-            status: HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase),
-            headers: headers
-        )
-    }
-
-    private static func mayHaveBody(_ status: Int) -> Bool {
-        status >= 200 && status != 204 && status != 304
-    }
-
-    private func writeEnd(keepAlive: Bool, context: ChannelHandlerContext) {
-        if keepAlive {
-            // Arm the idle deadline before the end goes out: writing it may deliver the next pipelined request,
-            // whose head disarms the deadline again.
-            handlers.timer?.requestFinished()
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        } else {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-        }
-    }
-
-    private func streamBody(
-        _ produce: @escaping @Sendable (inout ResponseBodyWriter) async throws -> Void,
-        keepAlive: Bool,
-        context: ChannelHandlerContext
-    ) {
-        let eventLoop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        let logger = self.logger
-        Task {
-            var writer = ResponseBodyWriter { part in
-                try await eventLoop.flatSubmit {
-                    let (handler, context) = bound.value
-                    guard case .responding = handler.state else {
-                        return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
-                    }
-                    return context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(part))))
-                }.get()
+        let (status, message): (HTTPResponse.Status, String) =
+            if case .headerOverflow = error {
+                (.requestHeaderFieldsTooLarge, "Request header fields too large")
+            } else {
+                (.badRequest, "Malformed HTTP request: \(error)")
             }
-            let failed: Bool
-            do {
-                try await produce(&writer)
-                failed = false
-            } catch {
-                failed = true
-                logger.error("streamed response body failed", metadata: ["error.message": "\(error)"])
-            }
-            eventLoop.execute {
-                let (handler, context) = bound.value
-                guard case .responding = handler.state else { return }
-                handler.state = .idle
-                if failed {
-                    context.close(promise: nil)  // the client must not mistake a cut body for a complete one
-                } else {
-                    handler.writeEnd(keepAlive: keepAlive, context: context)
-                }
-            }
-        }
-    }
-
-    // MARK: WebSocket upgrade
-
-    private func performUpgrade(_ upgrade: WebSocketUpgrade, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let configuration = upgrade.configuration ?? self.configuration.webSocket
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: configuration.maxMessageSize,
-            automaticErrorHandling: true,
-            shouldUpgrade: { channel, _ in
-                channel.eventLoop.makeSucceededFuture(HTTPHeaders(upgrade.headers))
-            },
-            upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(WebSocketFrameValidator())
-                    try sync.addHandler(
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 0,
-                            maxAccumulatedFrameCount: 1 << 16,
-                            maxAccumulatedFrameSize: configuration.maxMessageSize
-                        )
-                    )
-                    let connection = WebSocketConnection(channel: channel, configuration: configuration)
-                    let encodedWriter = EncodedFrameWriter()
-                    try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
-                    connection.encodedWriter = encodedWriter
-                    try sync.addHandler(WebSocketChannelHandler(connection: connection))
-                    channel.setOption(
-                        .writeBufferWaterMark,
-                        value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
-                    ).whenComplete { _ in }
-                    upgrade.onUpgrade(connection)
-                }
-            }
-        )
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: head, initialResponseHeaders: [:])
-            .hop(to: context.eventLoop)
-            .whenComplete { result in
-                let (handler, context) = bound.value
-                guard case .responding(let info) = handler.state else { return }
-                switch result {
-                case .failure:
-                    let refusal = HTTPError(.badRequest, message: "Invalid WebSocket handshake")
-                        .response(for: Self.placeholderRequest)
-                    handler.write(refusal, info: info, context: context)
-                case .success(let headers):
-                    handler.switchToWebSocket(upgrader: upgrader, head: head, headers: headers, context: context)
-                }
-            }
-    }
-
-    private func switchToWebSocket(
-        upgrader: NIOWebSocketServerUpgrader,
-        head: HTTPRequestHead,
-        headers: HTTPHeaders,
-        context: ChannelHandlerContext
-    ) {
-        state = .upgraded
+        let response = HTTPError(status, message: message).response(for: Self.placeholderRequest)
+        state = .closing
+        pending.removeAll()
+        let buffer = encode(response, keepAlive: false, isHead: false, context: context)
         let channel = context.channel
-        context.writeAndFlush(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))),
-            promise: nil
-        )
-        let sync = context.pipeline.syncOperations
-        if let timer = handlers.timer { sync.removeHandler(timer, promise: nil) }
-        sync.removeHandler(handlers.pipelining, promise: nil)
-        sync.removeHandler(handlers.errors, promise: nil)
-        sync.removeHandler(handlers.encoder, promise: nil)
-        // Adds the frame codec at the end of the pipeline, then our WebSocket handlers.
-        upgrader.upgrade(context: context, upgradeRequest: head).whenFailure { _ in
-            channel.close(promise: nil)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Answers the current request with an error before its body was read, then closes the connection.
+    ///
+    /// The connection is half-closed first, so a client still sending its body reads the response instead of
+    /// seeing a reset; it is closed fully when the client closes or after a short grace period.
+    private func refuse(_ status: HTTPResponse.Status, message: String, context: ChannelHandlerContext) {
+        state = .discarding
+        let response = HTTPError(status, message: message).response(for: Self.placeholderRequest)
+        let buffer = encode(response, keepAlive: false, isHead: false, context: context)
+        handlers.timer?.requestFinished()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
-        sync.removeHandler(context: context, promise: nil)
-        // The decoder leaves last: bytes it holds beyond the handshake go on to the frame decoder.
-        sync.removeHandler(handlers.decoder, promise: nil)
     }
 
     // MARK: Channel events
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        quiescing = true
+        switch state {
+        case .idle, .discarding:
+            state = .closing
+            pending.removeAll()
+            context.close(promise: nil)
+        case .receiving, .responding:
+            break  // closed after this response (see `writeEnd`)
+        case .upgraded, .closing:
+            break
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        state = .idle
+        state = .closing
+        pending.removeAll()
         context.fireChannelInactive()
     }
 }

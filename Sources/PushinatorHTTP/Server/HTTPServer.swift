@@ -191,17 +191,11 @@ public final class HTTPServer: Service, Sendable {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = max(configuration.maxHeaderSize, 1024)
         limits.maxHeaderFieldSize = max(configuration.maxHeaderSize, 1024)
-        // The connection handler sets Content-Length / Transfer-Encoding itself (and none for HEAD bodies).
-        var encoderConfiguration = HTTPResponseEncoder.Configuration()
-        encoderConfiguration.automaticallySetFramingHeaders = false
         let handlers = HTTPConnectionHandler.HTTPHandlers(
             timer: RequestTimer(headTimeout: configuration.requestHeadTimeout, idleTimeout: configuration.idleTimeout),
-            encoder: HTTPResponseEncoder(configuration: encoderConfiguration),
             decoder: ByteToMessageHandler(
                 HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)
-            ),
-            pipelining: HTTPServerPipelineHandler(),
-            errors: HTTPProtocolErrorHandler()
+            )
         )
         let httpHandler = HTTPConnectionHandler(
             responder: responder,
@@ -210,11 +204,10 @@ public final class HTTPServer: Service, Sendable {
             isSecure: security != nil,
             handlers: handlers
         )
+        // The connection handler writes responses as bytes, and does the pipelining and the answers to malformed
+        // requests itself: no encoder, pipelining or error handler sits on the write path.
         if let timer = handlers.timer { try sync.addHandler(timer) }
-        try sync.addHandler(handlers.encoder)
         try sync.addHandler(handlers.decoder)
-        try sync.addHandler(handlers.pipelining)
-        try sync.addHandler(handlers.errors)
         try sync.addHandler(httpHandler)
     }
 }

@@ -1,0 +1,79 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// Switching a connection to WebSocket when its route accepted the upgrade.
+extension HTTPConnectionHandler {
+    func performUpgrade(_ upgrade: WebSocketUpgrade, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let configuration = upgrade.configuration ?? self.configuration.webSocket
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maxMessageSize,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, _ in
+                channel.eventLoop.makeSucceededFuture(HTTPHeaders(upgrade.headers))
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(WebSocketFrameValidator())
+                    try sync.addHandler(
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 0,
+                            maxAccumulatedFrameCount: 1 << 16,
+                            maxAccumulatedFrameSize: configuration.maxMessageSize
+                        )
+                    )
+                    let connection = WebSocketConnection(channel: channel, configuration: configuration)
+                    let encodedWriter = EncodedFrameWriter()
+                    try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
+                    connection.encodedWriter = encodedWriter
+                    try sync.addHandler(WebSocketChannelHandler(connection: connection))
+                    channel.setOption(
+                        .writeBufferWaterMark,
+                        value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
+                    ).whenComplete { _ in }
+                    upgrade.onUpgrade(connection)
+                }
+            }
+        )
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: head, initialResponseHeaders: [:])
+            .hop(to: context.eventLoop)
+            .whenComplete { result in
+                let (handler, context) = bound.value
+                guard case .responding(let info) = handler.state else { return }
+                switch result {
+                case .failure:
+                    let refusal = HTTPError(.badRequest, message: "Invalid WebSocket handshake")
+                        .response(for: Self.placeholderRequest)
+                    handler.write(refusal, info: info, context: context)
+                case .success(let headers):
+                    handler.switchToWebSocket(upgrader: upgrader, head: head, headers: headers, context: context)
+                }
+            }
+    }
+
+    private func switchToWebSocket(
+        upgrader: NIOWebSocketServerUpgrader,
+        head: HTTPRequestHead,
+        headers: HTTPHeaders,
+        context: ChannelHandlerContext
+    ) {
+        state = .upgraded
+        let channel = context.channel
+        var response = context.channel.allocator.buffer(capacity: 256)
+        HTTPResponseHeadWriter.write(status: .switchingProtocols, headers: headers, into: &response)
+        context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+        let sync = context.pipeline.syncOperations
+        if let timer = handlers.timer { sync.removeHandler(timer, promise: nil) }
+        // Adds the frame codec at the end of the pipeline, then our WebSocket handlers.
+        upgrader.upgrade(context: context, upgradeRequest: head).whenFailure { _ in
+            channel.close(promise: nil)
+        }
+        sync.removeHandler(context: context, promise: nil)
+        // The decoder leaves last: bytes it holds beyond the handshake go on to the frame decoder.
+        sync.removeHandler(handlers.decoder, promise: nil)
+    }
+}
