@@ -6,7 +6,7 @@ public import PushinatorHTTP
 /// A page on any website can make a visitor's browser POST to `http://127.0.0.1:9600`; such requests carry an
 /// `Origin` header, so every `Origin` not listed is refused with 403. Backends (curl, PHP, Python...) send no
 /// `Origin` and are unaffected.
-public struct AdminGuard: Middleware {
+public struct AdminGuard: SynchronousMiddleware {
     /// The current token and allowed origins (they can change on reload).
     let settings: @Sendable () -> (token: String?, allowedOrigins: [String])
 
@@ -15,7 +15,7 @@ public struct AdminGuard: Middleware {
         self.settings = settings
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
+    public func handleRequest(_ request: Request, context: inout RequestContext) throws -> Response? {
         let (token, allowedOrigins) = settings()
         if let origin = request.headers[.origin], !allowedOrigins.contains(origin) {
             throw HTTPError(.forbidden, message: "Origin \(origin) may not call the admin API")
@@ -26,6 +26,6 @@ public struct AdminGuard: Middleware {
                 throw HTTPError(.unauthorized, message: "Unauthorized", headers: [.wwwAuthenticate: "Bearer"])
             }
         }
-        return try await next(request, context)
+        return nil
     }
 }

@@ -147,6 +147,63 @@ struct MiddlewareTests {
         }
     }
 
+    /// Appends its name to `X-Trace` on the way in (as a header the handler echoes) and on the way out.
+    struct Tag: SynchronousMiddleware {
+        let name: String
+        func handleRequest(_ request: Request, context: inout RequestContext) throws -> Response? {
+            if request.headers[.init("X-Stop")!] == name { return Response.text("stopped by \(name)") }
+            if request.headers[.init("X-Fail")!] == name { throw HTTPError(.forbidden, message: "refused by \(name)") }
+            context.storage[TraceKey.self] = (context.storage[TraceKey.self] ?? []) + ["in " + name]
+            return nil
+        }
+        func handleResponse(_ response: inout Response, request: Request, context: RequestContext) {
+            response.headers.append(HTTPField(name: .init("X-Trace")!, value: "out " + name))
+        }
+    }
+    enum TraceKey: ContextStorageKey { typealias Value = [String] }
+
+    /// Where a handler runs: on the event loop without a task, or in a task.
+    static func whereAmI(_ context: RequestContext) -> String {
+        let place = withUnsafeCurrentTask { $0 == nil } ? "event loop" : "task"
+        return place + ": " + (context.storage[TraceKey.self] ?? []).joined(separator: ", ")
+    }
+
+    @Test func synchronousMiddlewareKeepsSynchronousRoutesOffTasks() async throws {
+        let router = Router {
+            Tag(name: "outer")
+            RouteGroup("group") {
+                Tag(name: "inner")
+                Get("sync") { _, context in Self.whereAmI(context) }
+                Get("async") { _, context in
+                    await Task.yield()
+                    return Self.whereAmI(context)
+                }
+            }
+            RouteGroup("mixed") {
+                ClosureMiddleware { request, context, next in try await next(request, context) }
+                Get("sync") { _, context in Self.whereAmI(context) }
+            }
+        }
+        try await TestServer.with(router) { (server: TestServer) async throws in
+            let sync = try await request(server, "/group/sync")
+            #expect(sync.text == "event loop: in outer, in inner")
+            #expect(sync.headers("x-trace") == ["out inner", "out outer"])
+            #expect(try await request(server, "/group/async").text == "task: in outer, in inner")
+            #expect(try await request(server, "/mixed/sync").text == "task: in outer")
+
+            let stopped = try await request(server, "/group/sync", headers: "X-Stop: inner\r\n")
+            #expect(stopped.text == "stopped by inner")
+            #expect(stopped.headers("x-trace") == ["out outer"])
+            let refused = try await request(server, "/group/sync", headers: "X-Fail: inner\r\n")
+            #expect(refused.status == 403)
+            #expect(refused.text == #"{"error":"refused by inner","status":403}"#)
+            #expect(refused.headers("x-trace") == ["out outer"])
+            let missing = try await request(server, "/nothing")
+            #expect(missing.status == 404)
+            #expect(missing.headers("x-trace") == ["out outer"])
+        }
+    }
+
     struct Push: Decodable {
         var room: String
         var count: Int

@@ -1,5 +1,5 @@
 // Fuzzes the WebSocket message layer we own: raw client bytes go through the pipeline an upgraded connection
-// gets (NIO's frame decoder and protocol error handler, then our WebSocketFrameValidator, the fragment
+// gets (NIO's frame decoder, then our WebSocketFrameValidator, the fragment
 // aggregator and WebSocketChannelHandler) into a WebSocketConnection. Whatever the bytes, the pipeline must
 // deliver valid messages, answer or close, and never trap.
 import FuzzSupport
@@ -31,7 +31,6 @@ public func fuzzWebSocket(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
         try sync.addHandler(WebSocketFrameEncoder())
-        try sync.addHandler(WebSocketProtocolErrorHandler())
         try sync.addHandler(WebSocketFrameValidator())
         try sync.addHandler(
             NIOWebSocketFrameAggregator(

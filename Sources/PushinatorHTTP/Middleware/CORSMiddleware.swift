@@ -20,7 +20,7 @@ public import HTTPTypes
 ///     Post("api/rooms") { request, context in ... }
 /// }
 /// ```
-public struct CORSMiddleware: Middleware {
+public struct CORSMiddleware: SynchronousMiddleware {
     /// Which origins may call the server from a browser.
     public struct AllowedOrigins: Sendable {
         enum Kind: Sendable {
@@ -79,48 +79,41 @@ public struct CORSMiddleware: Middleware {
         self.maxAge = maxAge
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
-        guard let origin = request.headers[.origin] else {
-            return try await next(request, context)
-        }
-        let allowed = allowedOrigins.allows(origin)
-        if request.method == .options, let requestedMethod = request.headers[.accessControlRequestMethod] {
-            _ = requestedMethod
-            var response = Response(status: .noContent)
-            guard allowed else {
-                response.headers.append(HTTPField(name: .vary, value: "Origin"))
-                return response
-            }
-            addOriginHeaders(origin, to: &response)
-            response.headers[.accessControlAllowMethods] = allowedMethods.map(\.rawValue).joined(separator: ", ")
-            if let allowedHeaders {
-                if !allowedHeaders.isEmpty {
-                    response.headers[.accessControlAllowHeaders] = allowedHeaders.joined(separator: ", ")
-                }
-            } else if let requested = request.headers[.accessControlRequestHeaders] {
-                response.headers[.accessControlAllowHeaders] = requested
-                response.headers.append(HTTPField(name: .vary, value: "Access-Control-Request-Headers"))
-            }
-            if let maxAge {
-                response.headers[.accessControlMaxAge] = String(maxAge.components.seconds)
-            }
+    public func handleRequest(_ request: Request, context: inout RequestContext) throws -> Response? {
+        guard let origin = request.headers[.origin], request.method == .options,
+            request.headers[.accessControlRequestMethod] != nil
+        else { return nil }
+        var response = Response(status: .noContent)
+        guard allowedOrigins.allows(origin) else {
+            response.headers.append(HTTPField(name: .vary, value: "Origin"))
             return response
         }
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = ErrorRendering.response(for: error, request: request, logger: context.logger)
+        addOriginHeaders(origin, to: &response)
+        response.headers[.accessControlAllowMethods] = allowedMethods.map(\.rawValue).joined(separator: ", ")
+        if let allowedHeaders {
+            if !allowedHeaders.isEmpty {
+                response.headers[.accessControlAllowHeaders] = allowedHeaders.joined(separator: ", ")
+            }
+        } else if let requested = request.headers[.accessControlRequestHeaders] {
+            response.headers[.accessControlAllowHeaders] = requested
+            response.headers.append(HTTPField(name: .vary, value: "Access-Control-Request-Headers"))
         }
-        guard allowed else {
+        if let maxAge {
+            response.headers[.accessControlMaxAge] = String(maxAge.components.seconds)
+        }
+        return response
+    }
+
+    public func handleResponse(_ response: inout Response, request: Request, context: RequestContext) {
+        guard let origin = request.headers[.origin] else { return }
+        guard allowedOrigins.allows(origin) else {
             if case .list = allowedOrigins.kind { response.headers.append(HTTPField(name: .vary, value: "Origin")) }
-            return response
+            return
         }
         addOriginHeaders(origin, to: &response)
         if !exposedHeaders.isEmpty {
             response.headers[.accessControlExposeHeaders] = exposedHeaders.joined(separator: ", ")
         }
-        return response
     }
 
     private func addOriginHeaders(_ origin: String, to response: inout Response) {

@@ -18,7 +18,7 @@ import NIOCore
 ///     Get("report") { _, _ in JSONResponse(bigReport) }
 /// }
 /// ```
-public struct CompressionMiddleware: Middleware {
+public struct CompressionMiddleware: SynchronousMiddleware {
     /// The smallest body that is compressed, in bytes. Default 1024: below it, the headers of compression cost
     /// more than they save.
     public var minimumSize: Int
@@ -34,18 +34,19 @@ public struct CompressionMiddleware: Middleware {
         self.level = min(max(level, 1), 9)
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
-        var response = try await next(request, context)
+    public func handleRequest(_ request: Request, context: inout RequestContext) throws -> Response? { nil }
+
+    public func handleResponse(_ response: inout Response, request: Request, context: RequestContext) {
         guard case .buffer(var body) = response.body.storage,
             Self.mayCompress(status: response.status.code),
             response.headers[.contentEncoding] == nil,
             response.headers[.contentType].map(Self.isCompressible) ?? true
         else {
-            return response
+            return
         }
-        guard body.readableBytes >= minimumSize else { return response }
+        guard body.readableBytes >= minimumSize else { return }
         response.headers.append(HTTPField(name: .vary, value: "Accept-Encoding"))
-        guard let encoding = Self.preferredEncoding(request.headers[values: .acceptEncoding]) else { return response }
+        guard let encoding = Self.preferredEncoding(request.headers[values: .acceptEncoding]) else { return }
         let configuration = ZlibConfiguration(compressionLevel: level)
         let algorithm: CompressionAlgorithm =
             encoding == "gzip" ? .gzip(configuration: configuration) : .zlib(configuration: configuration)
@@ -58,11 +59,10 @@ public struct CompressionMiddleware: Middleware {
             response.body = .buffer(compressed)
         } catch {
             context.logger.debug("response compression failed", metadata: ["error.message": "\(error)"])
-            return response
+            return
         }
         response.headers[.contentEncoding] = encoding
         response.headers[.contentLength] = nil  // the server sets the compressed length
-        return response
     }
 
     static func mayCompress(status: Int) -> Bool {

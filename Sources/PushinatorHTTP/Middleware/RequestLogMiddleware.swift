@@ -19,7 +19,7 @@ import Synchronization
 ///
 /// A line looks like `request [http.duration_ms: 0.42, http.method: GET, http.path: /healthz,
 /// http.request_id: 5f0c..., http.status: 200]`.
-public struct RequestLogMiddleware: Middleware {
+public struct RequestLogMiddleware: SynchronousMiddleware {
     /// The level of the per-request line.
     public var level: Logger.Level
     /// The header that carries the request id, in and out. Default `X-Request-Id`.
@@ -34,25 +34,21 @@ public struct RequestLogMiddleware: Middleware {
         self.requestIDHeader = requestIDHeader
     }
 
-    public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
+    public func handleRequest(_ request: Request, context: inout RequestContext) throws -> Response? {
         let requestID = request.headers[requestIDHeader].flatMap(Self.validated) ?? Self.makeRequestID()
-        guard context.logger.logLevel <= level else {
-            // The request line would not be written: skip the timing and the metadata (setting logger metadata
-            // re-renders it in most handlers), keep the id for the client.
-            var response = try await next(request, context)
-            response.headers[requestIDHeader] = requestID
-            return response
+        context.requestID = requestID
+        // When the request line would not be written, skip the timing and the metadata (setting logger metadata
+        // re-renders it in most handlers); the client still gets the id.
+        if context.logger.logLevel <= level {
+            context.requestLogStart = .now
+            context.logger[metadataKey: "http.request_id"] = "\(requestID)"
         }
-        let start = ContinuousClock.now
-        var context = context
-        context.logger[metadataKey: "http.request_id"] = "\(requestID)"
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = ErrorRendering.response(for: error, request: request, logger: context.logger)
-        }
-        response.headers[requestIDHeader] = requestID
+        return nil
+    }
+
+    public func handleResponse(_ response: inout Response, request: Request, context: RequestContext) {
+        if let requestID = context.requestID { response.headers[requestIDHeader] = requestID }
+        guard let start = context.requestLogStart else { return }
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         context.logger.log(
@@ -65,7 +61,6 @@ public struct RequestLogMiddleware: Middleware {
                 "http.duration_ms": "\((milliseconds * 100).rounded() / 100)",
             ]
         )
-        return response
     }
 
     /// A client-supplied id, when it is short and printable (it ends up in logs and headers).

@@ -19,6 +19,10 @@ public struct RequestContext: Sendable {
     public var storage: ContextStorage
     /// The part of the path a mounted responder handles (the path after the mount prefix, starting with `/`).
     public var remainingPath: Substring
+    /// The request id that ``RequestLogMiddleware`` took from `X-Request-Id` or generated; `nil` without it.
+    public internal(set) var requestID: String?
+    /// When ``RequestLogMiddleware`` started timing the request (only when its line is logged).
+    var requestLogStart: ContinuousClock.Instant?
 
     /// Creates a context; the server does this for each request, tests may too.
     public init(

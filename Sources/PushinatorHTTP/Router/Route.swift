@@ -29,7 +29,7 @@ public struct Route: RouterComponent {
     }
 
     /// Creates a route from a handler that does not suspend (no `await`); such a handler runs directly on the
-    /// event loop, without creating a task, when no middleware surrounds it.
+    /// event loop, without creating a task, when all middleware around it is ``SynchronousMiddleware``.
     public init<Output: ResponseGenerator>(
         _ method: HTTPRequest.Method,
         _ path: String = "",
@@ -57,7 +57,7 @@ public struct Route: RouterComponent {
             method: method,
             pattern: scope.prefix + RoutePath.segments(of: path),
             responder: scope.middleware.wrapping(responder),
-            synchronous: scope.middleware.isEmpty ? synchronous : nil
+            synchronous: synchronous.flatMap { handler in scope.middleware.asSynchronous?.wrapping(handler) }
         )
     }
 }

@@ -21,8 +21,9 @@ public import Logging
 public struct Router: HTTPResponder, Sendable {
     let table: RouteTable
     let pipeline: any HTTPResponder
-    /// Whether router-level middleware exists (then every request takes the async pipeline).
-    let hasMiddleware: Bool
+    /// The router-level middleware when all of it is synchronous (`[]` when there is none); `nil` sends every
+    /// request through the async pipeline.
+    let synchronousMiddleware: [any SynchronousMiddleware]?
 
     /// Creates a router.
     /// - Parameter content: Router-level middleware, routes, groups and mounts.
@@ -35,7 +36,7 @@ public struct Router: HTTPResponder, Sendable {
         for component in elements.components { component.register(into: &table, scope: .root) }
         self.table = table
         self.pipeline = elements.middleware.wrapping(RouteDispatcher(table: table))
-        self.hasMiddleware = !elements.middleware.isEmpty
+        self.synchronousMiddleware = elements.middleware.asSynchronous
     }
 
     /// The registered routes, one line each (`GET /rooms/:room`).
@@ -45,19 +46,20 @@ public struct Router: HTTPResponder, Sendable {
         try await pipeline.respond(to: request, context: context)
     }
 
-    /// Answers without a task when nothing on the request's path can suspend: no router-level middleware, and a
-    /// route whose handler does not suspend (or no route: 404/405). `nil` means "use ``respond(to:context:)``".
+    /// Answers without a task when nothing on the request's path can suspend: router-level middleware that is all
+    /// ``SynchronousMiddleware``, and a route whose handler (with its group middleware) does not suspend, or no
+    /// route (404/405). `nil` means "use ``respond(to:context:)``".
     func respondSynchronously(to request: Request, context: RequestContext) -> Response? {
-        guard !hasMiddleware else { return nil }
-        var context = context
+        guard let middleware = synchronousMiddleware else { return nil }
         let match = table.match(method: request.method, path: context.remainingPath)
         if case .found(let handler, _, _, _) = match, handler.synchronous == nil { return nil }
         do {
-            switch try RouteDispatcher.resolve(match, request: request, context: &context) {
-            case .handler(let handler):
-                return try handler.synchronous!(request, context)
-            case .response(let response):
-                return response
+            return try middleware.run(request, context: context) { request, context in
+                var context = context
+                switch try RouteDispatcher.resolve(match, request: request, context: &context) {
+                case .handler(let handler): return try handler.synchronous!(request, context)
+                case .response(let response): return response
+                }
             }
         } catch {
             return ErrorRendering.response(for: error, request: request, logger: context.logger)

@@ -10,7 +10,7 @@ extension HTTPConnectionHandler {
         let configuration = upgrade.configuration ?? self.configuration.webSocket
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maxMessageSize,
-            automaticErrorHandling: true,
+            automaticErrorHandling: false,  // WebSocketChannelHandler answers decoder errors (see its errorCaught)
             shouldUpgrade: { channel, _ in
                 channel.eventLoop.makeSucceededFuture(HTTPHeaders(upgrade.headers))
             },

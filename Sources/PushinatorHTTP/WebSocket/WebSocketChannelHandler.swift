@@ -56,9 +56,12 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOWebSocketError {
-            // WebSocketProtocolErrorHandler already sent the close frame and closes the connection.
-            connection.markCloseSent()
+        if let error = error as? NIOWebSocketError {
+            // The frame decoder failed (a frame over the size limit, a fragmented or long control frame) and
+            // reads nothing more.
+            connection.closeAfterUnreadableInput(code: error == .invalidFrameLength ? .messageTooLarge : .protocolError)
+        } else if case .dataReceivedInErrorState = error as? ByteToMessageDecoderError {
+            return  // bytes behind the frame that failed: dropped while the close above completes
         } else if case .accumulatedFrameSizeIsTooLarge = error as? NIOWebSocketFrameAggregator.Error {
             connection.close(code: .messageTooLarge)
         } else if error is NIOWebSocketFrameAggregator.Error || error is WebSocketFrameValidator.Violation {

@@ -148,6 +148,24 @@ public final class WebSocketConnection: @unchecked Sendable {
         channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
     }
 
+    /// Sends a close frame after input the frame decoder could not parse, then half-closes: the decoder reads
+    /// nothing more (not even the peer's close frame), so the FIN tells the peer we are done, the bytes it still
+    /// sends are read and dropped, and its own close ends the connection. Closing at once instead would leave
+    /// unread bytes, which makes the kernel send a reset that can destroy the close frame before the peer reads it.
+    func closeAfterUnreadableInput(code: WebSocketCloseCode) {
+        guard !closeSent else { return }
+        closeSent = true
+        guard channel.isActive else { return }
+        var data = channel.allocator.buffer(capacity: 2)
+        data.writeInteger(code.rawValue)
+        let channel = self.channel
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { result in
+            guard case .success = result else { return channel.close(promise: nil) }
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        }
+        channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
+    }
+
     /// Closes the TCP connection without a close frame (for tests of abrupt disconnects and for broken peers).
     public func abort() {
         channel.close(promise: nil)
