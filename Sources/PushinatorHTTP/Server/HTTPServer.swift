@@ -64,7 +64,7 @@ public final class HTTPServer: Service, Sendable {
     }
 
     /// The most connections that leave descriptors for everything else (an eighth of the open-file limit, at least
-    /// 32). Connections over the limit are accepted and closed at once; if accept(2) itself hit the open-file
+    /// 32 and at most 512: log files, the pidfile, syslog and outgoing connections need few). Connections over the limit are accepted and closed at once; if accept(2) itself hit the open-file
     /// limit, the connection would stay queued and the listener readable: a busy loop.
     static func connectionsWithinDescriptorLimit() -> Int {
         #if canImport(Glibc)
@@ -76,7 +76,7 @@ public final class HTTPServer: Service, Sendable {
         // RLIM_INFINITY is the largest value: it fails the second test
         guard getrlimit(resource, &limit) == 0, limit.rlim_cur < rlim_t(Int32.max) else { return .max }
         let descriptors = Int(limit.rlim_cur)
-        return max(1, descriptors - max(32, descriptors / 8))
+        return max(1, descriptors - max(32, min(512, descriptors / 8)))
     }
 
     /// The bound addresses, once the server listens.
@@ -160,6 +160,9 @@ public final class HTTPServer: Service, Sendable {
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Every connection keeps its receive buffer between reads (NIO pools it), so its first size is a cost
+            // per idle connection: start small (a request head or a few WebSocket frames) and let it grow.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { [self] channel in
                 guard connections.add(channel) else {
                     logger.debug("connection refused: limit reached", metadata: ["http.remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])

@@ -14,8 +14,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var gracefulShutdownTimeout: Duration
     /// The listen backlog. Default 256.
     public var backlog: Int32
-    /// The most simultaneous connections; further ones are closed on accept. Default 16 384. The server also keeps
-    /// it under the process's open-file limit (minus an eighth, at least 32, for everything else).
+    /// The most simultaneous connections; further ones are closed on accept. Default 65 536. The server also keeps
+    /// it under the process's open-file limit (minus an eighth of it, between 32 and 512, for everything else), so
+    /// in practice `ulimit -n` is the bound unless this is set lower.
     public var maxConnections: Int
     /// The most simultaneous connections from one IP address. Default: no limit beyond `maxConnections`.
     public var maxConnectionsPerAddress: Int?
@@ -32,7 +33,7 @@ public struct HTTPServerConfiguration: Sendable {
         idleTimeout: Duration = .seconds(60),
         gracefulShutdownTimeout: Duration = .seconds(10),
         backlog: Int32 = 256,
-        maxConnections: Int = 16_384,
+        maxConnections: Int = 65_536,
         maxConnectionsPerAddress: Int? = nil,
         webSocket: WebSocketConfiguration = .init(),
         serverName: String? = nil

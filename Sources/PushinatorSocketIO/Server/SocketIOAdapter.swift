@@ -30,7 +30,7 @@ public protocol SocketIOAdapter: Sendable {
 public final class InMemoryAdapter: SocketIOAdapter {
     private struct State {
         var sockets: [ObjectIdentifier: Socket] = [:]
-        var rooms: [String: [ObjectIdentifier: Socket]] = [:]
+        var rooms: [String: RoomMembers] = [:]
         var socketRooms: [ObjectIdentifier: Set<String>] = [:]
     }
 
@@ -44,7 +44,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
         state.withLock { state in
             state.sockets[key] = socket
             state.socketRooms[key] = [socket.id]
-            state.rooms[socket.id, default: [:]][key] = socket
+            state.rooms.insert(socket, key: key, into: socket.id)
         }
     }
 
@@ -52,10 +52,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
         let key = ObjectIdentifier(socket)
         state.withLock { state in
             state.sockets[key] = nil
-            for room in state.socketRooms.removeValue(forKey: key) ?? [] {
-                state.rooms[room]?[key] = nil
-                if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
-            }
+            for room in state.socketRooms.removeValue(forKey: key) ?? [] { state.rooms.remove(key, from: room) }
         }
     }
 
@@ -65,7 +62,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             guard state.sockets[key] != nil else { return }
             for room in rooms {
                 state.socketRooms[key, default: []].insert(room)
-                state.rooms[room, default: [:]][key] = socket
+                state.rooms.insert(socket, key: key, into: room)
             }
         }
     }
@@ -74,8 +71,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
         let key = ObjectIdentifier(socket)
         state.withLock { state in
             state.socketRooms[key]?.remove(room)
-            state.rooms[room]?[key] = nil
-            if state.rooms[room]?.isEmpty == true { state.rooms[room] = nil }
+            state.rooms.remove(key, from: room)
         }
     }
 
@@ -86,27 +82,88 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public func sockets(in rooms: Set<String>, except exceptRooms: Set<String>) -> [Socket] {
         state.withLock { state in
             var excluded = Set<ObjectIdentifier>()
-            for room in exceptRooms { excluded.formUnion(state.rooms[room]?.keys ?? [:].keys) }
+            for room in exceptRooms { state.rooms[room]?.forEach { key, _ in excluded.insert(key) } }
             if rooms.isEmpty {
                 guard !excluded.isEmpty else { return Array(state.sockets.values) }
                 return state.sockets.compactMap { excluded.contains($0.key) ? nil : $0.value }
             }
             if rooms.count == 1, let only = rooms.first {
                 guard let members = state.rooms[only] else { return [] }
-                guard !excluded.isEmpty else { return Array(members.values) }
-                return members.compactMap { excluded.contains($0.key) ? nil : $0.value }
+                return members.sockets(excluding: excluded)
             }
             var selected: [ObjectIdentifier: Socket] = [:]
             for room in rooms {
-                for (key, socket) in state.rooms[room] ?? [:] where !excluded.contains(key) { selected[key] = socket }
+                state.rooms[room]?.forEach { key, socket in
+                    if !excluded.contains(key) { selected[key] = socket }
+                }
             }
             return Array(selected.values)
         }
     }
 
     public func allRooms() -> [String: Set<String>] {
-        state.withLock { state in state.rooms.mapValues { Set($0.values.map(\.id)) } }
+        state.withLock { state in
+            state.rooms.mapValues { members in
+                var ids = Set<String>()
+                members.forEach { _, socket in ids.insert(socket.id) }
+                return ids
+            }
+        }
     }
 
     public var count: Int { state.withLock { $0.sockets.count } }
+}
+
+/// The members of one room. Most rooms have a single member (every socket's own room, a user's room), which is
+/// kept without a dictionary: with thousands of sockets that is a few hundred bytes less per socket.
+private enum RoomMembers {
+    case one(ObjectIdentifier, Socket)
+    case many([ObjectIdentifier: Socket])
+
+    func forEach(_ body: (ObjectIdentifier, Socket) -> Void) {
+        switch self {
+        case .one(let key, let socket): body(key, socket)
+        case .many(let members): for (key, socket) in members { body(key, socket) }
+        }
+    }
+
+    func sockets(excluding excluded: Set<ObjectIdentifier>) -> [Socket] {
+        switch self {
+        case .one(let key, let socket): excluded.contains(key) ? [] : [socket]
+        case .many(let members):
+            excluded.isEmpty ? Array(members.values) : members.compactMap { excluded.contains($0.key) ? nil : $0.value }
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == RoomMembers {
+    fileprivate mutating func insert(_ socket: Socket, key: ObjectIdentifier, into room: String) {
+        switch self[room] {
+        case nil:
+            self[room] = .one(key, socket)
+        case .one(let existing, let member):
+            if existing != key { self[room] = .many([existing: member, key: socket]) }
+        case .many(var members):
+            self[room] = nil  // let `members` be uniquely referenced while it grows
+            members[key] = socket
+            self[room] = .many(members)
+        }
+    }
+
+    fileprivate mutating func remove(_ key: ObjectIdentifier, from room: String) {
+        switch self[room] {
+        case nil:
+            return
+        case .one(let existing, _):
+            if existing == key { self[room] = nil }
+        case .many(var members):
+            self[room] = nil
+            members[key] = nil
+            if members.count == 1, let (last, socket) = members.first {
+                self[room] = .one(last, socket)
+            } else if !members.isEmpty {
+                self[room] = .many(members)
+            }
+        }
+    }
 }
