@@ -112,6 +112,7 @@ def main() -> int:
     stderr_path = Path(args.csv).with_suffix(".stderr.log")
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    env.setdefault("LSAN_OPTIONS", f"suppressions={Path(__file__).with_name('lsan.supp')}:print_suppressions=1")
     with open(stderr_path, "wb") as stderr:
         server = subprocess.Popen(
             [args.binary, "--port", "0", "--ping-interval", "2000", "--ping-timeout", "2000"],
