@@ -64,7 +64,8 @@ extension Array where Element == any Middleware {
 extension Array where Element == any SynchronousMiddleware {
     /// Runs `handler` behind these middleware, the first one outermost, as the async pipeline would.
     func wrapping(_ handler: @escaping SynchronousHandler) -> SynchronousHandler {
-        { [self] request, context in try run(request, context: context, handler: handler) }
+        if isEmpty { return handler }
+        return { [self] request, context in try run(request, context: context, handler: handler) }
     }
 
     /// Runs `request` through these middleware (the first outermost) into `handler`; allocates nothing itself.
