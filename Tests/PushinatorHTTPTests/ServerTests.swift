@@ -10,6 +10,13 @@ struct ServerTests {
         Post("echo") { request, _ in request.body.buffer }
         Get("bye") { _, _ in Response(headers: [.connection: "close"], body: .string("bye")) }
         Get("large") { _, _ in String(repeating: "x", count: 100_000) }
+        Get("teapot") { _, _ in
+            Response(
+                status: .init(code: 418, reasonPhrase: "I'm a teapot"),
+                headers: [.server: "handler", .transferEncoding: "chunked", .init("X-Custom")!: "kept"],
+                body: .string("short and stout")
+            )
+        }
         Get("slow/:ms") { _, context in
             try await Task.sleep(for: .milliseconds(try context.parameters.require("ms", as: Int.self)))
             return "slow done"
@@ -90,6 +97,25 @@ struct ServerTests {
                 #expect(response.header("content-length") == "100000")
                 #expect(response.text == String(repeating: "x", count: 100_000))
             }
+            await client.close()
+        }
+    }
+
+    @Test func responseHeadKeepsHandlerFieldsButNotFraming() async throws {
+        let configuration = HTTPServerConfiguration(serverName: "pushinator")
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /teapot HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 418)
+            #expect(response.statusLine == "HTTP/1.1 418 I'm a teapot")
+            #expect(response.headers("server") == ["pushinator"])
+            #expect(response.header("transfer-encoding") == nil)
+            #expect(response.header("content-length") == "15")
+            #expect(response.header("x-custom") == "kept")
+            #expect(response.text == "short and stout")
+            try await client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().text == "Hello!")
             await client.close()
         }
     }

@@ -153,6 +153,7 @@ final class RawClient: Sendable {
 
 /// A parsed HTTP response.
 struct RawResponse: Sendable {
+    var statusLine = ""
     var status: Int
     var headers: [(name: String, value: String)]
     var body: [UInt8]
@@ -174,7 +175,8 @@ struct RawResponse: Sendable {
         guard let headEnd = find([13, 10, 13, 10], in: bytes, from: 0) else { return nil }
         let headText = String(decoding: bytes[..<headEnd], as: UTF8.self)
         var lines = headText.components(separatedBy: "\r\n")
-        let statusLine = lines.removeFirst().split(separator: " ")
+        let firstLine = lines.removeFirst()
+        let statusLine = firstLine.split(separator: " ")
         guard statusLine.count >= 2, let status = Int(statusLine[1]) else {
             throw TestFailure("bad status line in \(headText)")
         }
@@ -182,7 +184,7 @@ struct RawResponse: Sendable {
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        var response = RawResponse(status: status, headers: headers, body: [], chunked: false)
+        var response = RawResponse(statusLine: firstLine, status: status, headers: headers, body: [], chunked: false)
         var position = headEnd + 4
         if isHead || status == 204 || status == 304 || (100..<200).contains(status) {
             return (response, position)
