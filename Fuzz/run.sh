@@ -5,6 +5,7 @@
 #   FUZZ_TARGETS="FuzzJSON FuzzWebSocket" Fuzz/run.sh 600
 #   FUZZ_RUNS=10000000 Fuzz/run.sh 3600       # stop each target after 10 million executions
 #   FUZZ_SKIP_BUILD=1 Fuzz/run.sh 30          # use the binaries already in Fuzz/.build-fuzz
+#   Fuzz/run.sh --summary                     # only print the summary of the last runs (from the logs)
 #   FUZZ_JOBS=2 Fuzz/run.sh 600               # run two targets at a time
 #   FUZZ_TIMEOUT=900 Fuzz/run.sh 3600         # an input running longer is a hang (default 10 s; raise it when the
 #                                             # run may be paused with SIGSTOP, e.g. while benchmarks run)
@@ -20,7 +21,10 @@ TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 JOBS="${FUZZ_JOBS:-1}"
 WORK=.build-fuzz
 
-if [ -z "${FUZZ_SKIP_BUILD:-}" ]; then
+SUMMARY_ONLY=0
+if [ "$SECONDS_PER_TARGET" = "--summary" ]; then SUMMARY_ONLY=1; fi
+
+if [ "$SUMMARY_ONLY" = 0 ] && [ -z "${FUZZ_SKIP_BUILD:-}" ]; then
     ./build.sh >"$WORK.build.log" 2>&1 || { tail -40 "$WORK.build.log"; echo "fuzz build failed" >&2; exit 2; }
 fi
 BIN="$(./build.sh --show-bin-path 2>/dev/null)"
@@ -41,7 +45,8 @@ run_target() {
 }
 
 running=0
-for target in $TARGETS; do
+[ "$SUMMARY_ONLY" = 1 ] && TARGETS_TO_RUN="" || TARGETS_TO_RUN="$TARGETS"
+for target in $TARGETS_TO_RUN; do
     run_target "$target" &
     running=$((running + 1))
     if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
@@ -54,7 +59,7 @@ for target in $TARGETS; do
     log="$WORK/logs/$target.log"
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-    crashes=$(find "$WORK/artifacts/$target" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+    crashes=$(find "$WORK/artifacts/$target" -type f 2>/dev/null \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     status=$(cat "$WORK/logs/$target.status" 2>/dev/null || echo '?')
     [ "$status" = 0 ] && [ "$crashes" = 0 ] || failed=1
     printf '%-22s %14s %10s %8s %s\n' "$target" "${runs:-?}" "${speed:-?}" "$crashes" "$( [ "$status" = 0 ] && echo ok || echo "exit $status")"
