@@ -45,8 +45,9 @@ public struct BroadcastOperator: Sendable {
     /// - Returns: The number of sockets it was handed to.
     @discardableResult
     public func emit(_ event: String, _ arguments: [JSONValue]) -> Int {
-        let packets = SocketIOWire.encode(.event(event, arguments, namespace: namespace.name))
         let recipients = sockets
+        guard !recipients.isEmpty else { return 0 }  // a user with no connection: nothing to encode
+        let packets = SocketIOWire.encode(.event(event, arguments, namespace: namespace.name))
         SocketIOWire.deliver(packets, to: recipients)
         return recipients.count
     }
