@@ -28,19 +28,11 @@ public func fuzzWebSocket(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let channel = EmbeddedChannel()
     let sink = Sink()
     do {
+        // what NIO's upgrader adds, then exactly what the server adds (WebSocketPipeline)
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
         try sync.addHandler(WebSocketFrameEncoder())
-        try sync.addHandler(WebSocketFrameValidator())
-        try sync.addHandler(
-            NIOWebSocketFrameAggregator(
-                minNonFinalFragmentSize: 0,
-                maxAccumulatedFrameCount: 1 << 16,
-                maxAccumulatedFrameSize: configuration.maxMessageSize
-            )
-        )
-        let connection = WebSocketConnection(channel: channel, configuration: configuration)
-        try sync.addHandler(WebSocketChannelHandler(connection: connection))
+        let connection = try WebSocketPipeline.install(on: channel, configuration: configuration)
         connection.delegate = sink
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         // deliver in two reads, so that frames split across reads are covered too

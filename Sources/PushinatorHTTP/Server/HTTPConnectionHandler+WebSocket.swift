@@ -16,24 +16,7 @@ extension HTTPConnectionHandler {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(WebSocketFrameValidator())
-                    try sync.addHandler(
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 0,
-                            maxAccumulatedFrameCount: 1 << 16,
-                            maxAccumulatedFrameSize: configuration.maxMessageSize
-                        )
-                    )
-                    let connection = WebSocketConnection(channel: channel, configuration: configuration)
-                    let encodedWriter = EncodedFrameWriter()
-                    try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
-                    connection.encodedWriter = encodedWriter
-                    try sync.addHandler(WebSocketChannelHandler(connection: connection))
-                    channel.setOption(
-                        .writeBufferWaterMark,
-                        value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
-                    ).whenComplete { _ in }
+                    let connection = try WebSocketPipeline.install(on: channel, configuration: configuration)
                     upgrade.onUpgrade(connection)
                 }
             }

@@ -134,18 +134,9 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.close(code: code) }
             return
         }
-        guard !closeSent else { return }
-        closeSent = true
-        guard channel.isActive else { return }
-        var data = channel.allocator.buffer(capacity: 2)
-        data.writeInteger(code.rawValue)
-        let channel = self.channel
         // RFC 6455 7.1.1: the server closes TCP once the peer answered with its close frame (see
         // WebSocketChannelHandler); a peer that never answers does not keep the connection for long.
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenFailure { _ in
-            channel.close(promise: nil)
-        }
-        channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
+        sendCloseFrame(code: code)?.whenFailure { [channel] _ in channel.close(promise: nil) }
     }
 
     /// Sends a close frame after input the frame decoder could not parse, then half-closes: the decoder reads
@@ -153,17 +144,23 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// sends are read and dropped, and its own close ends the connection. Closing at once instead would leave
     /// unread bytes, which makes the kernel send a reset that can destroy the close frame before the peer reads it.
     func closeAfterUnreadableInput(code: WebSocketCloseCode) {
-        guard !closeSent else { return }
-        closeSent = true
-        guard channel.isActive else { return }
-        var data = channel.allocator.buffer(capacity: 2)
-        data.writeInteger(code.rawValue)
-        let channel = self.channel
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { result in
+        sendCloseFrame(code: code)?.whenComplete { [channel] result in
             guard case .success = result else { return channel.close(promise: nil) }
             channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Writes our close frame once (`nil` when it was sent already or the channel is gone) and closes the
+    /// connection at the latest 3 seconds later.
+    private func sendCloseFrame(code: WebSocketCloseCode) -> EventLoopFuture<Void>? {
+        guard !closeSent else { return nil }
+        closeSent = true
+        guard channel.isActive else { return nil }
+        var data = channel.allocator.buffer(capacity: 2)
+        data.writeInteger(code.rawValue)
+        let channel = self.channel
         channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
+        return channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
     }
 
     /// Closes the TCP connection without a close frame (for tests of abrupt disconnects and for broken peers).

@@ -1,0 +1,32 @@
+import NIOCore
+import NIOWebSocket
+
+/// The handlers an upgraded connection gets behind NIO's frame codec.
+enum WebSocketPipeline {
+    /// Adds our handlers to `channel`, whose pipeline already holds NIO's `WebSocketFrameEncoder` and frame
+    /// decoder: the frame validator, the fragment aggregator, the pre-encoded frame writer (in front of the frame
+    /// encoder) and ``WebSocketChannelHandler``; bounds the outbound buffer with `maxBufferedBytes`. Call it on
+    /// the channel's event loop.
+    /// - Returns: The connection, with no delegate yet.
+    static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(WebSocketFrameValidator())
+        try sync.addHandler(
+            NIOWebSocketFrameAggregator(
+                minNonFinalFragmentSize: 0,
+                maxAccumulatedFrameCount: 1 << 16,
+                maxAccumulatedFrameSize: configuration.maxMessageSize
+            )
+        )
+        let connection = WebSocketConnection(channel: channel, configuration: configuration)
+        let encodedWriter = EncodedFrameWriter()
+        try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
+        connection.encodedWriter = encodedWriter
+        try sync.addHandler(WebSocketChannelHandler(connection: connection))
+        channel.setOption(
+            .writeBufferWaterMark,
+            value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
+        ).whenComplete { _ in }
+        return connection
+    }
+}
