@@ -58,7 +58,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case responding(RequestInfo)
         /// The connection speaks WebSocket now.
         case upgraded
-        /// The connection is closing: nothing more is read or answered.
+        /// The connection is closing: what arrives is dropped, nothing more is answered.
         case closing
     }
 
@@ -234,7 +234,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .responding:
             readPending = true
         case .closing:
-            return
+            // Keep reading (and dropping) until the close: bytes left unread at the close would make the kernel
+            // answer with a reset, which can destroy the response the client has not read yet.
+            context.read()
         case .idle, .receiving, .discarding, .upgraded:
             if pending.isEmpty { context.read() } else { readPending = true }
         }
