@@ -13,6 +13,9 @@ rounds="${ROUNDS:-5}"
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "taskset is required (util-linux)" >&2; exit 1; }
 
+# SwiftPM keeps the planned build of a path dependency and misses source files added to or removed from the
+# main package since; dropping the plan makes it look again (the compiled objects stay).
+rm -f "$here"/.build/*.yaml "$here"/.build/*/release/description.json
 swift build -c release --package-path "$here" >&2
 bin="$(swift build -c release --package-path "$here" --show-bin-path)"
 # pushinator's admin API (POST /user/send, JSON in and out, behind the admin middleware) unless ADMIN=0
