@@ -38,10 +38,7 @@ enum HTTPResponseHeadWriter {
             if field.name == .transferEncoding || field.name == .connection { continue }
             if field.name == .contentLength, !keepingLength { continue }
             if serverName != nil, field.name == .server { continue }
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
+            writeField(field.name.rawName, field.value, into: &buffer)
         }
         finish(framing: framing, keepAlive: keepAlive, serverName: serverName, into: &buffer)
     }
@@ -49,12 +46,7 @@ enum HTTPResponseHeadWriter {
     /// Writes a head from NIO fields (the `101 Switching Protocols` answer the WebSocket upgrader builds).
     static func write(status: HTTPResponse.Status, headers: HTTPHeaders, into buffer: inout ByteBuffer) {
         writeStatusLine(status, into: &buffer)
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
+        for (name, value) in headers { writeField(name, value, into: &buffer) }
         buffer.writeStaticString("\r\n")
     }
 
@@ -81,11 +73,14 @@ enum HTTPResponseHeadWriter {
             break
         }
         if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
-        if let serverName {
-            buffer.writeStaticString("server: ")
-            buffer.writeString(serverName)
-            buffer.writeStaticString("\r\n")
-        }
+        if let serverName { writeField("server", serverName, into: &buffer) }
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func writeField(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
         buffer.writeStaticString("\r\n")
     }
 
