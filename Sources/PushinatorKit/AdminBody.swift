@@ -1,4 +1,5 @@
 import HTTPTypes
+import NIOCore
 public import PushinatorHTTP
 public import PushinatorJSON
 
@@ -36,11 +37,27 @@ public enum AdminAPI {
         HTTPError(.badRequest, message: message, details: ["data": .object(body)])
     }
 
-    /// A 200 `{"result":"OK", ...extra, "status":200}`.
+    /// A 200 `{"result":"OK", ...extra, "status":200}`; keys of `extra` named `result` or `status` are ignored.
+    ///
+    /// Written straight into the body (no intermediate object); without `extra` the same pre-encoded answer is
+    /// returned every time.
     public static func ok(_ extra: JSONObject = [:]) -> Response {
-        var object: JSONObject = ["result": "OK"]
-        for (key, value) in extra { object[key] = value }
-        object["status"] = 200
-        return .json(.object(object))
+        if extra.isEmpty { return plainOK }
+        var body = ByteBuffer()
+        body.reserveCapacity(64)
+        body.writeStaticString(#"{"result":"OK""#)
+        for (key, value) in extra where key != "result" && key != "status" {
+            body.writeStaticString(",")
+            JSONValue.string(key).write(to: &body)
+            body.writeStaticString(":")
+            value.write(to: &body)
+        }
+        body.writeStaticString(#","status":200}"#)
+        return Response(headers: Response.jsonFields, body: .buffer(body))
     }
+
+    private static let plainOK = Response(
+        headers: Response.jsonFields,
+        body: .buffer(ByteBuffer(staticString: #"{"result":"OK","status":200}"#))
+    )
 }

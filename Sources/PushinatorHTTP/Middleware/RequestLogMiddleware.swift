@@ -74,24 +74,28 @@ public struct RequestLogMiddleware: SynchronousMiddleware {
     /// Drawing fresh random bits per request costs a system call.
     static func makeRequestID() -> String {
         let number = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        var bytes = requestIDPrefix
-        bytes.reserveCapacity(bytes.count + 9)
-        bytes.append(UInt8(ascii: "-"))
-        let digits = Array("0123456789abcdef".utf8)
-        for shift in stride(from: 28, through: 0, by: -4) { bytes.append(digits[Int((number >> UInt64(shift)) & 0xF)]) }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(unsafeUninitializedCapacity: 25) { bytes in
+            _ = bytes.initialize(fromContentsOf: requestIDPrefix)
+            bytes[16] = UInt8(ascii: "-")
+            for index in 0..<8 { bytes[17 + index] = hexDigit(number >> UInt64(28 - 4 * index)) }
+            return 25
+        }
+    }
+
+    private static func hexDigit(_ value: UInt64) -> UInt8 {
+        let nibble = UInt8(truncatingIfNeeded: value & 0xF)
+        return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     private static let requestCounter = Atomic<UInt64>(0)
     private static let requestIDPrefix: [UInt8] = {
         var generator = SystemRandomNumberGenerator()
         let random = generator.next() as UInt64
-        let digits = Array("0123456789abcdef".utf8)
-        return (0..<16).map { digits[Int((random >> (60 - 4 * UInt64($0))) & 0xF)] }
+        return (0..<16).map { hexDigit(random >> (60 - 4 * UInt64($0))) }
     }()
 }
 
 extension HTTPField.Name {
     /// `X-Request-Id`: the id that ties a request to its log lines.
-    public static var requestID: Self { Self("X-Request-Id")! }
+    public static let requestID = Self("X-Request-Id")!
 }

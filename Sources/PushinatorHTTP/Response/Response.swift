@@ -37,12 +37,11 @@ public struct Response: Sendable {
     public static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         var buffer = ByteBuffer()
         value.write(to: &buffer)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .buffer(buffer)
-        )
+        return Response(status: status, headers: jsonFields, body: .buffer(buffer))
     }
+
+    /// `Content-Type: application/json; charset=utf-8`, built once (building `HTTPFields` allocates).
+    public static let jsonFields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
 
     /// A response whose body is `text`, with `Content-Type: text/plain; charset=utf-8`.
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

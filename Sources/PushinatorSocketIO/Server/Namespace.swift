@@ -112,6 +112,12 @@ public final class Namespace: Sendable {
         BroadcastOperator(namespace: self, rooms: Set(rooms))
     }
 
+    /// A broadcast to `rooms` (the array form: not generic, so a call from another module does not pay for
+    /// generic metadata on every send).
+    public func to(_ rooms: [String]) -> BroadcastOperator {
+        BroadcastOperator(namespace: self, rooms: Set(rooms))
+    }
+
     /// A broadcast to everyone but the sockets in `rooms`.
     public func except(_ rooms: String...) -> BroadcastOperator {
         BroadcastOperator(namespace: self, exceptRooms: Set(rooms))
