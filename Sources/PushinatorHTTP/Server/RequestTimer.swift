@@ -10,7 +10,8 @@ import NIOCore
 ///
 /// Arming only stores a deadline: one scheduled check per connection fires at the deadline or one head timeout
 /// from now, whichever is first, and re-schedules itself while the deadline lies ahead, so the per-request cost
-/// is a clock read, not a timer.
+/// is a clock read, not a timer. The check is a ``LoopTimers`` timer: removing the handler (at a WebSocket upgrade,
+/// at close) cancels it in constant time.
 final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -21,7 +22,7 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     /// When the connection is closed unless the deadline moves; `nil` while a request is being handled.
     private var deadline: NIODeadline?
     /// The pending check and when it fires.
-    private var scheduled: (task: Scheduled<Void>, at: NIODeadline)?
+    private var scheduled: (timer: LoopTimers.Timer, at: NIODeadline)?
     private var awaitingHead = true
     private var headDeadlineArmed = false
     private var receivingBody = false
@@ -37,7 +38,7 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        scheduled?.task.cancel()
+        scheduled?.timer.cancel()
         scheduled = nil
         deadline = nil
         self.context = nil
@@ -88,12 +89,11 @@ final class RequestTimer: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func schedule(at deadline: NIODeadline) {
-        scheduled?.task.cancel()
+        scheduled?.timer.cancel()
         guard let context else { return }
         let deadline = nextCheck(for: deadline)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let task = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.check() }
-        scheduled = (task, deadline)
+        let timer = LoopTimers.on(context.eventLoop).schedule(at: deadline) { [self] in check() }
+        scheduled = (timer, deadline)
     }
 
     private func check() {

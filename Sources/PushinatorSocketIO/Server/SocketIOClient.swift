@@ -15,7 +15,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
     private var decoder: SocketIOPacketDecoder
     private var sockets: [String: Socket] = [:]
     private var connecting: Set<String> = []
-    private var connectTimer: Scheduled<Void>?
+    private var connectTimer: LoopTimers.Timer?
     private var closed = false
 
     init(session: EngineIOSession, server: SocketIOServer, logger: Logger) {
@@ -35,8 +35,10 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
             connect(to: "/", auth: .object([:]))
         }
         let timeout = server.configuration.connectTimeout
-        connectTimer = session.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
-            guard let self, self.sockets.isEmpty else { return }
+        // Strong on purpose (cancelled on connect and on close): a weak capture would give every client a
+        // weak-reference side table, which makes each retain on the broadcast path slower.
+        connectTimer = LoopTimers.on(session.eventLoop).schedule(in: TimeAmount(timeout)) { [self] in
+            guard self.sockets.isEmpty else { return }
             self.logger.debug("no namespace joined in time", metadata: ["eio.sid": "\(self.session.id)"])
             self.session.close(reason: .forcedClose)
         }

@@ -1,0 +1,144 @@
+package import NIOCore
+import NIOPosix
+
+/// Timers for the many connections of one event loop, all served by one NIO timer.
+///
+/// Every connection has a timer or two (request deadlines, Engine.IO heartbeats, connect and upgrade timeouts).
+/// NIO keeps scheduled tasks in one heap per event loop, allocates a promise per task, and cancels a task with a
+/// linear search of that heap: with 20,000 connections each pong (two cancellations) and each new connection
+/// scanned tens of thousands of tasks. Here scheduling is a heap insertion, cancelling is O(1) (the timer drops its
+/// action at once and leaves the heap when its deadline comes), and NIO holds one task per event loop: the
+/// earliest deadline.
+///
+/// Confined to its event loop: get it with ``on(_:)`` and use it, and the timers it returns, on that loop only.
+package final class LoopTimers: @unchecked Sendable {
+    /// A pending action; ``cancel()`` releases it (and whatever it captured) immediately.
+    package final class Timer {
+        fileprivate var action: (() -> Void)?
+
+        fileprivate init(_ action: @escaping () -> Void) { self.action = action }
+
+        /// Stops the timer; it does nothing when it already fired or was cancelled.
+        package func cancel() { action = nil }
+
+        /// Whether the timer has neither fired nor been cancelled.
+        package var isPending: Bool { action != nil }
+    }
+
+    private struct Entry {
+        let deadline: NIODeadline
+        /// Breaks ties so that timers with the same deadline fire in the order they were scheduled.
+        let sequence: UInt64
+        let timer: Timer
+
+        func precedes(_ other: Entry) -> Bool {
+            deadline < other.deadline || (deadline == other.deadline && sequence < other.sequence)
+        }
+    }
+
+    private let eventLoop: any EventLoop
+    private var heap: [Entry] = []
+    private var sequence: UInt64 = 0
+    /// The NIO task that fires at the earliest deadline, and that deadline.
+    private var wakeUp: (task: Scheduled<Void>, at: NIODeadline)?
+    /// Set while due timers run: timers they schedule are picked up when they are done.
+    private var isFiring = false
+
+    private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    /// The timers of `eventLoop`; call it on that loop.
+    package static func on(_ eventLoop: any EventLoop) -> LoopTimers {
+        eventLoop.assertInEventLoop()
+        return registry.currentValue.timers(for: eventLoop)
+    }
+
+    /// Runs `action` on the loop after `delay`, unless the returned timer is cancelled first.
+    package func schedule(in delay: TimeAmount, _ action: @escaping () -> Void) -> Timer {
+        schedule(at: .now() + delay, action)
+    }
+
+    /// Runs `action` on the loop at `deadline`, unless the returned timer is cancelled first.
+    package func schedule(at deadline: NIODeadline, _ action: @escaping () -> Void) -> Timer {
+        eventLoop.assertInEventLoop()
+        let timer = Timer(action)
+        sequence &+= 1
+        push(Entry(deadline: deadline, sequence: sequence, timer: timer))
+        armWakeUp()
+        return timer
+    }
+
+    /// The number of entries in the heap, cancelled ones included (they leave at their deadline).
+    package var entryCount: Int { heap.count }
+
+    // MARK: Firing
+
+    private func armWakeUp() {
+        guard !isFiring, let first = heap.first else { return }
+        if let wakeUp, wakeUp.at <= first.deadline { return }
+        wakeUp?.task.cancel()
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let task = eventLoop.scheduleTask(deadline: first.deadline) { bound.value.fire() }
+        wakeUp = (task, first.deadline)
+    }
+
+    private func fire() {
+        wakeUp = nil
+        isFiring = true
+        let now = NIODeadline.now()
+        while let first = heap.first, first.deadline <= now {
+            popFirst()
+            guard let action = first.timer.action else { continue }
+            first.timer.action = nil
+            action()  // may schedule more timers
+        }
+        isFiring = false
+        armWakeUp()
+    }
+
+    // MARK: Binary heap ordered by deadline
+
+    private func push(_ entry: Entry) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].precedes(heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private func popFirst() {
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return }
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { break }
+            let right = left + 1
+            let child = right < heap.count && heap[right].precedes(heap[left]) ? right : left
+            guard heap[child].precedes(heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            parent = child
+        }
+    }
+
+    // MARK: One instance per event loop
+
+    /// The timers of the loops that ran on this thread: one for an event-loop thread, more only when a test
+    /// drives several embedded loops from one thread.
+    private final class Registry: Sendable {
+        private nonisolated(unsafe) var loops: [(id: ObjectIdentifier, timers: LoopTimers)] = []
+
+        func timers(for eventLoop: any EventLoop) -> LoopTimers {
+            let id = ObjectIdentifier(eventLoop)
+            if let index = loops.firstIndex(where: { $0.id == id }) { return loops[index].timers }
+            let timers = LoopTimers(eventLoop: eventLoop)
+            loops.append((id, timers))
+            return timers
+        }
+    }
+
+    private static let registry = PerThread<Registry> { Registry() }
+}
