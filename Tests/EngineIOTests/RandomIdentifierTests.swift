@@ -1,0 +1,27 @@
+import EngineIO
+import Testing
+
+@Suite("Random identifiers")
+struct RandomIdentifierTests {
+    @Test func identifiersAreTwentyURLSafeCharactersAndDoNotRepeat() {
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var seen = Set<String>()
+        var used = Set<UInt8>()
+        for _ in 0..<10_000 {
+            let id = RandomIdentifier.make()
+            #expect(id.utf8.count == 20)
+            #expect(id.utf8.allSatisfy(alphabet.contains))
+            used.formUnion(id.utf8)
+            seen.insert(id)
+        }
+        #expect(seen.count == 10_000)
+        #expect(used == alphabet)  // every character shows up: no bits are stuck
+    }
+
+    @Test func everyPositionVaries() {
+        let ids = (0..<200).map { _ in Array(RandomIdentifier.make().utf8) }
+        for position in 0..<20 {
+            #expect(Set(ids.map { $0[position] }).count > 20, "position \(position) barely changes")
+        }
+    }
+}
