@@ -14,6 +14,8 @@ public final class EngineIOSession: @unchecked Sendable {
     public let id: String
     /// The event loop that owns this session.
     public let eventLoop: any EventLoop
+    /// The identity of ``eventLoop``, for grouping sessions by loop without touching the existential.
+    package let eventLoopID: ObjectIdentifier
     /// The protocol revision the client speaks.
     public let version: EngineIOVersion
     /// The handshake request (headers, query, address), for the layers above.
@@ -60,6 +62,7 @@ public final class EngineIOSession: @unchecked Sendable {
     ) {
         self.id = id
         self.eventLoop = eventLoop
+        self.eventLoopID = ObjectIdentifier(eventLoop)
         self.version = version
         self.handshake = handshake
         self.remoteAddress = remoteAddress
@@ -114,11 +117,25 @@ public final class EngineIOSession: @unchecked Sendable {
             eventLoop.execute { self.send(packet) }
             return
         }
+        sendOnLoop(packet)
+    }
+
+    /// Sends packets in order from code that runs on ``eventLoop`` already (a broadcast grouped by loop): no
+    /// thread check per packet and recipient.
+    package func sendOnLoop(_ packets: [EngineIOEncodedPacket]) {
+        for packet in packets { sendOnLoop(packet) }
+    }
+
+    private func sendOnLoop(_ packet: EngineIOEncodedPacket) {
+        eventLoop.assertInEventLoop()
         guard !isClosed else { return }
         switch transport {
         case .websocket(let connection):
-            write(packet, to: connection)
-            connection.scheduleFlush()
+            // A polling session that upgraded over a WebSocket accepted on another loop stays on its own loop:
+            // then the connection's methods hop (rare); otherwise the on-loop fast path.
+            let sameLoop = connection.eventLoopID == eventLoopID
+            write(packet, to: connection, sameLoop: sameLoop)
+            if sameLoop { connection.scheduleFlushOnLoop() } else { connection.scheduleFlush() }
         case .polling:
             queuedBytes += packet.byteCount
             guard queuedBytes <= configuration.maxBufferedBytes else {
@@ -137,13 +154,13 @@ public final class EngineIOSession: @unchecked Sendable {
             eventLoop.execute { self.send(packets) }
             return
         }
-        for packet in packets { send(packet) }
+        sendOnLoop(packets)
     }
 
-    private func write(_ packet: EngineIOEncodedPacket, to connection: WebSocketConnection) {
+    private func write(_ packet: EngineIOEncodedPacket, to connection: WebSocketConnection, sameLoop: Bool) {
         switch (packet.kind, version) {
         case (.text, _), (.binary, .v4):
-            connection.write(packet.frame)
+            if sameLoop { connection.writeOnLoop(packet.frame) } else { connection.write(packet.frame) }
         case (.binary(let bytes), .v3):
             var framed = ByteBuffer()
             framed.reserveCapacity(bytes.readableBytes + 1)
@@ -304,7 +321,7 @@ public final class EngineIOSession: @unchecked Sendable {
             let queued = queue
             queue.removeAll()
             queuedBytes = 0
-            for packet in queued { write(packet, to: connection) }
+            for packet in queued { write(packet, to: connection, sameLoop: connection.eventLoopID == eventLoopID) }
             connection.flush()
             logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
         default:

@@ -55,6 +55,11 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? NIOWebSocketError {
             // The frame decoder failed (a frame over the size limit, a fragmented or long control frame) and

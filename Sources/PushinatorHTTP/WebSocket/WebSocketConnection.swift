@@ -13,12 +13,17 @@ public final class WebSocketConnection: @unchecked Sendable {
     // Mutable state is only touched on `eventLoop`.
     /// The connection's event loop.
     public let eventLoop: any EventLoop
+    /// The identity of ``eventLoop`` (cheaper to compare than the existential).
+    package let eventLoopID: ObjectIdentifier
     /// The client's address.
     public let remoteAddress: SocketAddress?
     let channel: any Channel
     let configuration: WebSocketConfiguration
     private var closeSent = false
     private var flushScheduled = false
+    /// The channel's writability, kept up to date by ``WebSocketChannelHandler``: reading a flag of this object is
+    /// cheaper on the broadcast path than asking the channel (another object, an atomic load).
+    private var channelIsWritable = true
     private var streamContinuation: AsyncStream<WebSocketMessage>.Continuation?
     private var stream: AsyncStream<WebSocketMessage>?
 
@@ -41,6 +46,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     init(channel: any Channel, configuration: WebSocketConfiguration) {
         self.channel = channel
         self.eventLoop = channel.eventLoop
+        self.eventLoopID = ObjectIdentifier(channel.eventLoop)
         self.remoteAddress = channel.remoteAddress
         self.configuration = configuration
     }
@@ -88,13 +94,23 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.write(frame) }
             return
         }
+        writeOnLoop(frame)
+    }
+
+    /// ``write(_:)-(WebSocketEncodedFrame)`` for a caller that runs on ``eventLoop`` already (a broadcast that
+    /// grouped its recipients by loop): no thread check per recipient.
+    package func writeOnLoop(_ frame: WebSocketEncodedFrame) {
+        eventLoop.assertInEventLoop()
         guard !closeSent, let context = encodedWriter?.context, admitsWrite() else { return }
         context.write(NIOAny(frame.bytes), promise: nil)
     }
 
+    /// Called by the channel handler when the channel's writability changes.
+    func writabilityChanged(_ isWritable: Bool) { channelIsWritable = isWritable }
+
     /// Whether the outbound queue has room; when it has not, applies the ``SlowConsumerPolicy``.
     private func admitsWrite() -> Bool {
-        guard !channel.isWritable else { return true }
+        guard !channelIsWritable else { return true }
         if case .disconnect = configuration.slowConsumerPolicy.kind { close(code: .policyViolation) }
         return false
     }
@@ -115,6 +131,12 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.scheduleFlush() }
             return
         }
+        scheduleFlushOnLoop()
+    }
+
+    /// ``scheduleFlush()`` for a caller that runs on ``eventLoop`` already.
+    package func scheduleFlushOnLoop() {
+        eventLoop.assertInEventLoop()
         guard !flushScheduled else { return }
         flushScheduled = true
         Self.flushBatch.currentValue.add(self, on: eventLoop)

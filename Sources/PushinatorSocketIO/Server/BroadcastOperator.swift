@@ -1,5 +1,6 @@
 import EngineIO
 import NIOCore
+import NIOPosix
 public import PushinatorJSON
 
 /// Selects the recipients of a broadcast: rooms to include, rooms to leave out, and maybe the sender.
@@ -80,33 +81,35 @@ enum SocketIOWire {
         return [text] + attachments.map { EngineIOEncodedPacket.binary($0) }
     }
 
-    /// Sends `packets` to every socket, waking each event loop once.
+    /// Sends `packets` to every socket, waking each other event loop once.
+    ///
+    /// Sessions on the calling thread's loop are written to at once; the others are collected per loop (a handful:
+    /// a linear search beats hashing per recipient) and handed over in one task each.
     static func deliver(_ packets: [EngineIOEncodedPacket], to sockets: [Socket]) {
         if sockets.count == 1 {
-            sockets[0].client.session.send(packets)
+            sockets[0].session.send(packets)
             return
         }
-        // A handful of event loops: a linear search beats hashing per recipient.
-        var groups: [(loop: any EventLoop, sessions: [EngineIOSession])] = []
+        let here = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
+        var elsewhere: [(loop: ObjectIdentifier, sessions: [EngineIOSession])] = []
         for socket in sockets {
-            let session = socket.client.session
-            if let index = groups.firstIndex(where: { $0.loop === session.eventLoop }) {
-                groups[index].sessions.append(session)
+            let session = socket.session
+            let loop = session.eventLoopID
+            if loop == here {
+                session.sendOnLoop(packets)
+            } else if let index = elsewhere.firstIndex(where: { $0.loop == loop }) {
+                elsewhere[index].sessions.append(session)
             } else {
                 var sessions: [EngineIOSession] = []
                 sessions.reserveCapacity(sockets.count)
                 sessions.append(session)
-                groups.append((session.eventLoop, sessions))
+                elsewhere.append((loop, sessions))
             }
         }
-        for group in groups {
+        for group in elsewhere {
             let sessions = group.sessions
-            if group.loop.inEventLoop {
-                for session in sessions { session.send(packets) }
-            } else {
-                group.loop.execute {
-                    for session in sessions { session.send(packets) }
-                }
+            sessions[0].eventLoop.execute {
+                for session in sessions { session.sendOnLoop(packets) }
             }
         }
     }

@@ -22,6 +22,8 @@ public final class Socket: Sendable, CustomStringConvertible {
     /// What the client sent when it connected.
     public let handshake: SocketHandshake
     let client: SocketIOClient
+    /// The client's Engine.IO session (kept here too: a broadcast reaches it without touching the client).
+    let session: EngineIOSession
     private let state = Mutex(State())
 
     private struct State {
@@ -36,6 +38,7 @@ public final class Socket: Sendable, CustomStringConvertible {
         self.namespace = namespace
         self.handshake = handshake
         self.client = client
+        self.session = client.session
     }
 
     public var description: String { "Socket(\(id) on \(namespace.name))" }
