@@ -69,7 +69,12 @@ extension HTTPConnectionHandler {
         if keepAlive {
             state = .idle
             handlers.timer?.requestFinished()
-            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            if isInReadBurst {
+                context.write(wrapOutboundOut(bytes), promise: nil)
+                flushAtReadComplete = true
+            } else {
+                context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            }
             drainPending(context: context)
         } else {
             state = .closing
