@@ -9,7 +9,8 @@
 # Each server gets a fresh process per N, pinned to core 0 (taskset); the load tool runs on core 1.
 # Results: Benchmarks/results/<server>-<N>.json, summary.md, summary.json, socketio.png.
 # Environment: SIZES, SERVERS, BROADCASTS (0 = 500000/N), LATENCY_RATE (10000), LATENCY_SECONDS (10),
-# FLOOR_FLUSH_EVERY (8), SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85).
+# FLOOR_FLUSH_EVERY (8), PROCESSES (load-tool processes, 1; the smoke run uses 2 to exercise the worker protocol),
+# SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +26,11 @@ BROADCASTS=${BROADCASTS:-0}
 LATENCY_RATE=${LATENCY_RATE:-10000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-10}
 FLOOR_FLUSH_EVERY=${FLOOR_FLUSH_EVERY:-8}
+PROCESSES=${PROCESSES:-1}
+CONFIG=${BUILD_CONFIG:-release}
 if [[ $SMOKE == 1 ]]; then
-    SIZES=50; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2
+    # debug builds (pushinator's is the one the test command built already): the smoke run checks deliveries
+    SIZES=50; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2; PROCESSES=2; CONFIG=${BUILD_CONFIG:-debug}
     RESULTS="$TMP/smoke"
 fi
 mkdir -p "$RESULTS" "$TMP"
@@ -41,18 +45,31 @@ fi
 log() { echo "[run.sh] $*" >&2; }
 
 # --- build ------------------------------------------------------------------------------------------------
+build() {  # directory, swift build arguments...: a failed build stops the run
+    local dir=$1; shift
+    local output
+    if ! output=$(cd "$dir" && swift build -c "$CONFIG" "$@" 2>&1); then
+        echo "$output" | tail -30 >&2; log "build failed in $dir"; exit 2
+    fi
+    echo "$output" | tail -1
+}
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-    log "building (release)"
-    (cd "$BENCH/LoadTool" && swift build -c release 2>&1 | tail -1)
-    (cd "$BENCH/Floor" && swift build -c release 2>&1 | tail -1)
-    if [[ " $SERVERS " == *" pushinator "* ]]; then
-        # its own scratch path, so a release build never waits on (or invalidates) the debug builds in .build
-        (cd "$ROOT" && swift build -c release --product pushinator --scratch-path .build-bench 2>&1 | tail -1)
+    log "building ($CONFIG)"
+    build "$BENCH/LoadTool"
+    build "$BENCH/Floor"
+    if [[ " $SERVERS " == *" pushinator "* && -z "${PUSHINATOR_BIN:-}" ]]; then
+        if [[ $CONFIG == release ]]; then
+            # its own scratch path, so a release build never waits on (or invalidates) the debug builds in .build
+            build "$ROOT" --product pushinator --scratch-path .build-bench
+        else
+            build "$ROOT" --product pushinator
+        fi
     fi
 fi
-LOADTOOL="$BENCH/LoadTool/.build/release/LoadTool"
-FLOOR="$BENCH/Floor/.build/release/Floor"
-PUSHINATOR=${PUSHINATOR_BIN:-"$ROOT/.build-bench/release/pushinator"}
+LOADTOOL="$BENCH/LoadTool/.build/$CONFIG/LoadTool"
+FLOOR="$BENCH/Floor/.build/$CONFIG/Floor"
+if [[ $CONFIG == release ]]; then DEFAULT_PUSHINATOR="$ROOT/.build-bench/release/pushinator"; else DEFAULT_PUSHINATOR="$ROOT/.build/$CONFIG/pushinator"; fi
+PUSHINATOR=${PUSHINATOR_BIN:-$DEFAULT_PUSHINATOR}
 python3 -c "import socketio, aiohttp" 2>/dev/null || pip install -q "python-socketio>=5,<6" aiohttp
 
 # --- servers ----------------------------------------------------------------------------------------------
@@ -133,7 +150,7 @@ for n in $SIZES; do
         window=256
         if ! $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$SERVER_PID" \
             -n "$n" --broadcasts "$BROADCASTS" --latency-rate "$LATENCY_RATE" --latency-seconds "$LATENCY_SECONDS" \
-            --connect-window "$window" --label "$server" --json "$RESULTS/$server-$n.json"; then
+            --connect-window "$window" --processes "$PROCESSES" --label "$server" --json "$RESULTS/$server-$n.json"; then
             log "$server N=$n: loadtool reported lost deliveries or failed clients"
             FAILED=1
         fi
@@ -143,15 +160,23 @@ for n in $SIZES; do
 done
 
 if [[ $SMOKE == 1 ]]; then
-    python3 - "$RESULTS" <<'EOF'
-import glob, json, sys
-ok = True
-for path in sorted(glob.glob(sys.argv[1] + "/*-*.json")):
+    # every server must have a result with every client connected and every message delivered
+    FAILED=$FAILED python3 - "$RESULTS" $SERVERS <<'EOF'
+import json, os, sys
+results, servers = sys.argv[1], sys.argv[2:]
+ok = os.environ.get("FAILED", "0") == "0"
+for server in servers:
+    path = os.path.join(results, f"{server}-50.json")
+    if not os.path.exists(path):
+        print(f"{server}: no result (did it start?) FAILED")
+        ok = False
+        continue
     r = json.load(open(path))
-    f, l = r.get("fanout") or {}, r.get("latency") or {}
-    good = f.get("delivered", 0) > 0 and f.get("lost", 1) == 0 and l.get("delivered", 0) > 0
-    print(f"{r['label']}: fan-out {f.get('delivered')}/{f.get('expected')}, latency {l.get('delivered')}/{l.get('sent')}",
-          "ok" if good else "FAILED")
+    c, f, l = r.get("connect") or {}, r.get("fanout") or {}, r.get("latency") or {}
+    good = (c.get("authenticated") == r["clients"] and f.get("delivered", 0) > 0 and f.get("lost", 1) == 0
+            and l.get("delivered", 0) > 0 and l.get("delivered") == l.get("sent"))
+    print(f"{server}: connected {c.get('authenticated')}/{r['clients']}, fan-out {f.get('delivered')}/{f.get('expected')}, "
+          f"latency {l.get('delivered')}/{l.get('sent')}", "ok" if good else "FAILED")
     ok &= good
 sys.exit(0 if ok else 1)
 EOF

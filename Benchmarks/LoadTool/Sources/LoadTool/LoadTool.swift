@@ -47,20 +47,23 @@ func rssBytes(_ pid: Int32) -> Int {
 /// CPU use of the server and of this process over an interval, in % of one core.
 struct Meter {
     let serverPid: Int32?
+    /// Every load-tool process (this one and its workers): "client" CPU is their sum.
+    let toolPids: [Int32]
     let start = nowNs()
     let server: Double
     let client: Double
     let cores: [(busy: Double, total: Double)]
-    init(serverPid: Int32?) {
+    init(serverPid: Int32?, toolPids: [Int32] = [getpid()]) {
         self.serverPid = serverPid
+        self.toolPids = toolPids
         server = serverPid.map(cpuTicks) ?? 0
-        client = cpuTicks(getpid())
+        client = toolPids.map(cpuTicks).reduce(0, +)
         cores = cpuJiffies()
     }
     func stop(at end: UInt64 = nowNs()) -> (seconds: Double, serverCPU: Double, clientCPU: Double, cpu: CPU) {
         let seconds = Double(end - start) / 1e9
         let serverCPU = serverPid.map { (cpuTicks($0) - server) / clockTicks / seconds * 100 } ?? -1
-        let clientCPU = (cpuTicks(getpid()) - client) / clockTicks / seconds * 100
+        let clientCPU = (toolPids.map(cpuTicks).reduce(0, +) - client) / clockTicks / seconds * 100
         let now = cpuJiffies()
         func busy(_ core: Int) -> Double {
             guard core < now.count, core < cores.count else { return -1 }
@@ -173,12 +176,30 @@ struct LoadTool: ParsableCommand {
     @Option(help: "A name for the server in the output.") var label = "server"
     @Option(help: "Write the JSON result here.") var json: String?
 
+    @Option(help: "Load-tool processes that share the clients (the open-file limit is per process).") var processes = 1
+    @Flag(help: .hidden) var worker = false
+
     func run() throws {
+        let slices = Slice.split(total: clients, firstUser: firstUser, parts: max(1, processes))
+        if worker {
+            return try runWorker(host: host, clientPort: clientPort, slice: Slice(firstUser: firstUser, count: clients),
+                                 sources: max(1, sources), connectWindow: connectWindow, drainTimeout: drainTimeout)
+        }
         let wanted = Set(scenarios.split(separator: ",").map(String.init))
         let stats = Stats()
         let pid = serverPid
         var result = RunResult(label: label, clients: clients, date: ISO8601DateFormatter().string(from: Date()))
         defer { try? group.syncShutdownGracefully() }
+        let (host, adminPort, clientPort, sources, drainTimeout) = (self.host, self.adminPort, self.clientPort, self.sources, self.drainTimeout)
+        let window = max(1, connectWindow / max(1, processes))
+        let workers = slices.count > 1 ? try WorkerPool(slices: Array(slices.dropFirst())) { slice in
+            ["--worker", "--host", host, "--admin-port", "\(adminPort)", "--client-port", "\(clientPort)",
+             "-n", "\(slice.count)", "--first-user", "\(slice.firstUser)", "--sources", "\(sources)",
+             "--connect-window", "\(window)", "--drain-timeout", "\(drainTimeout)"]
+        } : nil
+        defer { workers?.quit() }
+        let toolPids = [getpid()] + (workers?.pids ?? [])
+        if let workers { log("\(workers.pids.count + 1) processes: \(slices.map { "\($0.count)" }.joined(separator: " + ")) clients") }
 
         // Admin connections.
         var admins: [AdminConnection] = []
@@ -216,36 +237,24 @@ struct LoadTool: ParsableCommand {
         let registered = pid.map(rssBytes) ?? 0
         log("registered \(clients) users in \(fmt(registerSeconds)) s")
 
-        // Connect and authenticate (the connect-rate scenario).
-        var handlers: [SocketIOClient] = []
-        handlers.reserveCapacity(clients)
-        let (host, port, sources) = (self.host, clientPort, max(1, self.sources))
-        let noPort = ChannelOptions.Types.SocketOption(level: .init(rawValue: CInt(IPPROTO_IP)), name: .init(rawValue: 24))  // IP_BIND_ADDRESS_NO_PORT
-        var firstError: String?
-        let connectMeter = Meter(serverPid: pid)
-        try onLoop {
-            bounded(clients, window: connectWindow) { index in
-                let uid = firstUser + index
-                let promise = loop.makePromise(of: Void.self)
-                let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", stats: stats, promise: promise)
-                handlers.append(handler)
-                let source = try! SocketAddress(ipAddress: "127.0.0.\(1 + index % sources)", port: 0)
-                ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelOption(noPort, value: 1)
-                    .bind(to: source)
-                    .connectTimeout(.seconds(20))
-                    .channelInitializer { $0.pipeline.addHandler(handler) }
-                    .connect(host: host, port: port)
-                    .whenFailure { promise.fail($0) }
-                return promise.futureResult.flatMapErrorThrowing { error in
-                    if firstError == nil { firstError = "\(error)" }
-                    if stats.failed == 0 { stats.failed += 1 }  // a connect failure never reached the handler
-                }
-            }
+        // Connect and authenticate (the connect-rate scenario): every process at once.
+        let connectMeter = Meter(serverPid: pid, toolPids: toolPids)
+        workers?.broadcast("CONNECT")
+        let connection = try connectClients(host: host, port: clientPort, slice: slices[0], sources: max(1, sources),
+                                            window: window, stats: stats)
+        var connectEnd = nowNs()
+        var authenticated = try loop.submit { stats.authenticated }.wait()
+        var firstError = connection.firstError
+        var workerLive: [Int] = []
+        for reply in workers?.replies() ?? [] {
+            guard reply.count >= 4, reply[0] == "CONNECTED" else { workerLive.append(0); continue }
+            let count = Int(reply[1]) ?? 0
+            workerLive.append(count)
+            authenticated += count
+            connectEnd = max(connectEnd, UInt64(reply[2]) ?? 0)
+            if firstError == nil, reply[3] != "-" { firstError = reply[3] }
         }
-        let connected = connectMeter.stop()
-        let (authenticated, failed) = try loop.submit { (stats.authenticated, stats.failed) }.wait()
+        let connected = connectMeter.stop(at: connectEnd)
         if wanted.contains("connect") {
             result.connect = ConnectResult(
                 clients: clients, authenticated: authenticated, failed: clients - authenticated,
@@ -254,7 +263,6 @@ struct LoadTool: ParsableCommand {
                 firstError: firstError
             )
         }
-        _ = failed
         log("authenticated \(authenticated)/\(clients) in \(fmt(connected.seconds)) s\(firstError.map { " first error: \($0)" } ?? "")")
         let live = authenticated
 
@@ -274,8 +282,10 @@ struct LoadTool: ParsableCommand {
             let count = broadcasts > 0 ? broadcasts : max(10, 500_000 / max(1, clients))
             let expected = count * live
             let all = loop.makePromise(of: Void.self)
-            try loop.submit { stats.reset(expecting: expected, promise: all) }.wait()
-            let meter = Meter(serverPid: pid)
+            try loop.submit { stats.reset(expecting: count * stats.authenticated, promise: all) }.wait()
+            workers?.broadcast("FANOUT \(count)")
+            _ = workers?.replies()  // ARMED
+            let meter = Meter(serverPid: pid, toolPids: toolPids)
             let trigger = meter.start
             var postsDone: UInt64 = 0
             let posts = onLoopFuture {
@@ -285,11 +295,18 @@ struct LoadTool: ParsableCommand {
                 }.map { postsDone = nowNs() }
             }
             _ = try? posts.wait()
+            workers?.broadcast("FANOUT-WAIT")
             let deadline = NIODeadline.now() + .milliseconds(Int64(drainTimeout * 1000))
             let timeout = loop.scheduleTask(deadline: deadline) { all.fail(ClientError.closed) }
             _ = try? all.futureResult.wait()
             timeout.cancel()
-            let (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
+            var (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
+            for reply in workers?.replies() ?? [] where reply.count >= 4 && reply[0] == "FANOUT" {
+                delivered += Int(reply[1]) ?? 0
+                let (workerFirst, workerLast) = (UInt64(reply[2]) ?? 0, UInt64(reply[3]) ?? 0)
+                if workerFirst > 0 { first = first == 0 ? workerFirst : min(first, workerFirst) }
+                last = max(last, workerLast)
+            }
             let end = delivered >= expected ? last : nowNs()
             let usage = meter.stop(at: end)
             let seconds = Double(last > trigger ? last - trigger : 1) / 1e9
@@ -314,15 +331,19 @@ struct LoadTool: ParsableCommand {
                 stats.recordLatency = true
                 stats.latency.reset()
             }.wait()
-            let meter = Meter(serverPid: pid)
+            workers?.broadcast("LATENCY")
+            _ = workers?.replies()  // ARMED
+            let meter = Meter(serverPid: pid, toolPids: toolPids)
             let start = meter.start
             let end = start + UInt64(latencySeconds * 1e9)
             var sent = 0
+            var sentTo = [Int](repeating: 0, count: slices.count)  // messages per process (by the slice of the user)
             var errors = 0
             let maxInFlight = 4096
             let sendingDone = loop.makePromise(of: Void.self)
             var rng = SystemRandomNumberGenerator()
             let users = clients
+            let sliceStarts = slices.map(\.firstUser)
             let interval = 1e9 / Double(rate)
             let ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .microseconds(500)) { task in
                 let now = nowNs()
@@ -334,6 +355,7 @@ struct LoadTool: ParsableCommand {
                     if connection.inFlight * admins.count >= maxInFlight { break }
                     let intended = start + UInt64(Double(sent) * interval)
                     let uid = firstUser + Int.random(in: 0..<users, using: &rng)
+                    sentTo[(sliceStarts.lastIndex { $0 <= uid }) ?? 0] += 1
                     connection.post("/user/send", json: #"{"userId":\#(uid),"message":{"t":\#(intended),"seq":\#(sent)}}"#, flush: false)
                         .whenComplete { result in
                             if case .success((let status, _)) = result, status == 200 {} else { errors += 1 }
@@ -349,17 +371,22 @@ struct LoadTool: ParsableCommand {
             }
             try sendingDone.futureResult.wait()
             _ = ticker
-            let sentTotal = try loop.submit { sent }.wait()
+            let (sentTotal, perProcess) = try loop.submit { (sent, sentTo) }.wait()
+            for index in 1..<max(1, perProcess.count) { workers?.send("LATENCY-WAIT \(perProcess[index])", to: index - 1) }
             try loop.submit {
-                stats.expected = sentTotal
-                if stats.received >= sentTotal { all.succeed(()) } else { stats.expectation = all }
+                stats.expected = perProcess[0]
+                if stats.received >= perProcess[0] { all.succeed(()) } else { stats.expectation = all }
             }.wait()
             let timeout = loop.scheduleTask(in: .seconds(10)) { all.fail(ClientError.closed) }
             _ = try? all.futureResult.wait()
             timeout.cancel()
-            let usage = meter.stop(at: min(nowNs(), end))
-            let (delivered, histogram, errorCount) = try loop.submit { (stats.received, stats.latency, errors) }.wait()
+            var (delivered, histogram, errorCount) = try loop.submit { (stats.received, stats.latency, errors) }.wait()
             try loop.submit { stats.recordLatency = false }.wait()
+            for reply in workers?.replies() ?? [] where reply.count >= 3 && reply[0] == "LATENCY" {
+                delivered += Int(reply[1]) ?? 0
+                if let other = decodeHistogram(reply[2]) { histogram.add(other) }
+            }
+            let usage = meter.stop(at: min(nowNs(), end))
             func ms(_ p: Double) -> Double { Double(histogram.valueAtPercentile(p)) / 1000 }
             result.latency = LatencyResult(
                 clients: live, targetRate: rate, achievedRate: Double(sentTotal) / latencySeconds, sent: sentTotal,
@@ -371,7 +398,7 @@ struct LoadTool: ParsableCommand {
         }
 
         // Close everything.
-        try loop.submit { for handler in handlers { handler.channel?.close(promise: nil) } }.wait()
+        try loop.submit { for handler in connection.handlers { handler.channel?.close(promise: nil) } }.wait()
 
         printTable(result)
         if let json {
@@ -383,6 +410,39 @@ struct LoadTool: ParsableCommand {
             throw ExitCode(3)
         }
     }
+}
+
+/// Connects and authenticates the clients of `slice` (users `slice.firstUser...`), `window` handshakes in flight,
+/// spread over the source addresses 127.0.0.1 ... 127.0.0.<sources>.
+func connectClients(
+    host: String, port: Int, slice: Slice, sources: Int, window: Int, stats: Stats
+) throws -> (handlers: [SocketIOClient], firstError: String?) {
+    var handlers: [SocketIOClient] = []
+    handlers.reserveCapacity(slice.count)
+    let noPort = ChannelOptions.Types.SocketOption(level: .init(rawValue: CInt(IPPROTO_IP)), name: .init(rawValue: 24))  // IP_BIND_ADDRESS_NO_PORT
+    var firstError: String?
+    try onLoop {
+        bounded(slice.count, window: window) { index in
+            let uid = slice.firstUser + index
+            let promise = loop.makePromise(of: Void.self)
+            let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", stats: stats, promise: promise)
+            handlers.append(handler)
+            let source = try! SocketAddress(ipAddress: "127.0.0.\(1 + uid % sources)", port: 0)
+            ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(noPort, value: 1)
+                .bind(to: source)
+                .connectTimeout(.seconds(20))
+                .channelInitializer { $0.pipeline.addHandler(handler) }
+                .connect(host: host, port: port)
+                .whenFailure { promise.fail($0) }
+            return promise.futureResult.flatMapErrorThrowing { error in
+                if firstError == nil { firstError = "\(error)" }
+                if stats.failed == 0 { stats.failed += 1 }  // a connect failure never reached the handler
+            }
+        }
+    }
+    return (handlers, firstError)
 }
 
 func onLoopFuture<T>(_ body: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> { loop.flatSubmit(body) }
