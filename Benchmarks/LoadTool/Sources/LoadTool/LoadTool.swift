@@ -145,6 +145,13 @@ func bounded(_ count: Int, window: Int, _ operation: @escaping (Int) -> EventLoo
     return done.futureResult
 }
 
+/// Blocks until `promise` is completed (by the clients) or `seconds` have passed.
+func wait(for promise: EventLoopPromise<Void>, seconds: Double) {
+    let timeout = loop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { promise.fail(ClientError.closed) }
+    _ = try? promise.futureResult.wait()
+    timeout.cancel()
+}
+
 func onLoop<T>(_ body: @escaping () -> EventLoopFuture<T>) throws -> T {
     try loop.flatSubmit(body).wait()
 }
@@ -296,10 +303,7 @@ struct LoadTool: ParsableCommand {
             }
             _ = try? posts.wait()
             workers?.broadcast("FANOUT-WAIT")
-            let deadline = NIODeadline.now() + .milliseconds(Int64(drainTimeout * 1000))
-            let timeout = loop.scheduleTask(deadline: deadline) { all.fail(ClientError.closed) }
-            _ = try? all.futureResult.wait()
-            timeout.cancel()
+            wait(for: all, seconds: drainTimeout)
             var (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
             for reply in workers?.replies() ?? [] where reply.count >= 4 && reply[0] == "FANOUT" {
                 delivered += Int(reply[1]) ?? 0
@@ -377,9 +381,7 @@ struct LoadTool: ParsableCommand {
                 stats.expected = perProcess[0]
                 if stats.received >= perProcess[0] { all.succeed(()) } else { stats.expectation = all }
             }.wait()
-            let timeout = loop.scheduleTask(in: .seconds(10)) { all.fail(ClientError.closed) }
-            _ = try? all.futureResult.wait()
-            timeout.cancel()
+            wait(for: all, seconds: 10)
             var (delivered, histogram, errorCount) = try loop.submit { (stats.received, stats.latency, errors) }.wait()
             try loop.submit { stats.recordLatency = false }.wait()
             for reply in workers?.replies() ?? [] where reply.count >= 3 && reply[0] == "LATENCY" {

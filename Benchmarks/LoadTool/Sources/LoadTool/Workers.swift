@@ -135,12 +135,6 @@ func runWorker(host: String, clientPort: Int, slice: Slice, sources: Int, connec
     func reply(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
-    /// Waits for `promise` (completed by the clients) at most `seconds`.
-    func wait(_ promise: EventLoopPromise<Void>, seconds: Double) {
-        let timeout = loop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { promise.fail(ClientError.closed) }
-        _ = try? promise.futureResult.wait()
-        timeout.cancel()
-    }
     defer { try? group.syncShutdownGracefully() }
     while let line = input.readLine() {
         let words = line.split(separator: " ").map(String.init)
@@ -158,7 +152,7 @@ func runWorker(host: String, clientPort: Int, slice: Slice, sources: Int, connec
             try loop.submit { stats.reset(expecting: broadcasts * stats.authenticated, promise: all) }.wait()
             reply("ARMED")
             guard input.readLine() == "FANOUT-WAIT" else { return }
-            wait(all, seconds: drainTimeout)
+            wait(for: all, seconds: drainTimeout)
             let (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
             reply("FANOUT \(delivered) \(first) \(last)")
         case "LATENCY":
@@ -175,7 +169,7 @@ func runWorker(host: String, clientPort: Int, slice: Slice, sources: Int, connec
                 stats.expected = expected
                 if stats.received >= expected { all.succeed(()) } else { stats.expectation = all }
             }.wait()
-            wait(all, seconds: 10)
+            wait(for: all, seconds: 10)
             let (delivered, histogram) = try loop.submit { () -> (Int, Histogram<UInt64>) in
                 stats.recordLatency = false
                 return (stats.received, stats.latency)
