@@ -1,5 +1,7 @@
 // pushinator: runs the push server in the foreground, or controls it as a daemon (init-script verbs).
 import ArgumentParser
+import NIOCore
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,10 +89,14 @@ struct Pushinator: AsyncParsableCommand {
         let app = PushApp(configuration: settings, io: io)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
-        let admin = HTTPServer(responder: app.adminRouter(logger: logger), listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], logger: logger) {
+        let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        defer { loops.shutdownGracefully { _ in } }
+        logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
+        let admin = HTTPServer(responder: app.adminRouter(logger: logger), listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
         }
-        let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], logger: logger) {
+        let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
         let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)

@@ -8,6 +8,8 @@ public import PushinatorRuntime
 public struct PushinatorConfiguration: Sendable, Equatable {
     /// Where the daemon writes its pid.
     public var pidFile: String
+    /// Event-loop threads serving both ports; 0 means one per processor the process may run on.
+    public var threads: Int
     /// The admin API's address.
     public var adminHost: String
     /// The admin API's port.
@@ -64,6 +66,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     /// Reads the settings from `document`; a wrong type or value throws an error naming the key and the file.
     public init(document: ConfigDocument) throws(ConfigError) {
         pidFile = try document.string("pidfile", default: "/var/run/pushinator.pid")
+        threads = try document.int("threads", default: 0, in: 0...1024)
         adminHost = try document.host("admin.host", default: "127.0.0.1")
         adminPort = try document.int("admin.port", default: 9600, in: 0...65535)
         adminToken = try document.string("admin.token").flatMap { $0.isEmpty ? nil : $0 }

@@ -145,8 +145,10 @@ class Pushinator:
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
         ephemeral_ports: bool = True,
+        cpus: set[int] | None = None,
     ) -> None:
         self.config = config
+        self.cpus = cpus  # CPU affinity of the server process (as `taskset` would set it)
         self.work_dir = work_dir
         self.args = ([] if config is None else ["-c", str(config)]) + (
             ["--admin-port", "0", "--client-port", "0"] if ephemeral_ports else []
@@ -164,8 +166,10 @@ class Pushinator:
         env = dict(os.environ)
         env.update(self.env or {})
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            cpus = self.cpus
             self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.work_dir, env=env
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.work_dir, env=env,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None,
             )
         _ACTIVE_SERVERS.append(self)  # type: ignore[arg-type]  (conftest attaches logs of failing tests)
         deadline = time.monotonic() + timeout
@@ -195,6 +199,16 @@ class Pushinator:
                 proc.wait(timeout=STOP_TIMEOUT)
         if self in _ACTIVE_SERVERS:
             _ACTIVE_SERVERS.remove(self)  # type: ignore[arg-type]
+
+    def event_loop_threads(self) -> int:
+        """The number of SwiftNIO event-loop threads (named `NIO-ELT-...`) the server runs."""
+        count = 0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                count += (task / "comm").read_text().startswith("NIO-ELT")
+            except OSError:
+                continue  # a thread that just ended
+        return count
 
     @property
     def running(self) -> bool:

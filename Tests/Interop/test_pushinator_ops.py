@@ -215,6 +215,8 @@ def test_sigterm_stops_the_foreground_app(start_pushinator):
         ({"client": {"socketIoTransports": ["carrier-pigeon"]}}, "client.socketIoTransports"),
         ({"users": {"idleTimeout": -1}}, "users.idleTimeout"),
         ({"pidfile": 12}, "pidfile"),
+        ({"threads": -1}, "threads"),
+        ({"threads": "many"}, "threads"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -274,6 +276,34 @@ def test_env_override_of_a_nested_key(tmp_path):
             client.close()
     finally:
         app.stop()
+
+
+def test_threads_key_sets_the_event_loops(tmp_path):
+    config = write_config(tmp_path, {"threads": 3})
+    app = Pushinator(config, tmp_path).start()
+    try:
+        app.assert_serving()
+        assert app.event_loop_threads() == 3, app.logs()
+        assert "server.threads=3" in app.stdout()
+    finally:
+        app.stop()
+
+
+def test_default_threads_follow_the_cpu_affinity(tmp_path):
+    # pinned to one processor (as `taskset -c N` does), one event loop: not one per core of the machine on one core
+    one = {min(os.sched_getaffinity(0))}
+    app = Pushinator(write_config(tmp_path), tmp_path, cpus=one).start()
+    try:
+        app.assert_serving()
+        assert app.event_loop_threads() == 1, app.logs()
+    finally:
+        app.stop()
+    unpinned = Pushinator(write_config(tmp_path), tmp_path, name="unpinned").start()
+    try:
+        # one per allowed processor, fewer under a cgroup CPU quota
+        assert 1 <= unpinned.event_loop_threads() <= len(os.sched_getaffinity(0)), unpinned.logs()
+    finally:
+        unpinned.stop()
 
 
 def test_bad_env_value_names_the_variable(tmp_path):

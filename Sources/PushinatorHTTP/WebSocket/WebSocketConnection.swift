@@ -139,16 +139,27 @@ public final class WebSocketConnection: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         guard !flushScheduled else { return }
         flushScheduled = true
-        Self.flushBatch.currentValue.add(self, on: eventLoop)
+        if let flushBatch {
+            flushBatch.add(self, on: eventLoop)
+        } else {
+            let batch = Self.flushBatches.currentValue  // a thread-local lookup, once per connection
+            flushBatch = batch
+            batch.add(self, on: eventLoop)
+        }
     }
 
+    /// Flushes from the pre-encoded frame writer, next to the head of the pipeline: every frame, pre-encoded or
+    /// not, is queued there already, so the handlers behind it need not see the flush.
     func flushNow() {
         flushScheduled = false
-        channel.flush()
+        if let context = encodedWriter?.context { context.flush() } else { channel.flush() }
     }
 
+    /// The flush batch of this connection's event-loop thread, once it asked for a flush.
+    private var flushBatch: FlushBatch?
+
     /// The flush batch of each event-loop thread.
-    private static let flushBatch = PerThread<FlushBatch> { FlushBatch() }
+    private static let flushBatches = PerThread<FlushBatch> { FlushBatch() }
 
     /// Sends a close frame with `code` and closes the connection.
     public func close(code: WebSocketCloseCode = .normalClosure) {
