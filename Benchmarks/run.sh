@@ -9,7 +9,7 @@
 # Each server gets a fresh process per N, pinned to core 0 (taskset); the load tool runs on core 1.
 # Results: Benchmarks/results/<server>-<N>.json, summary.md, summary.json, socketio.png.
 # Environment: SIZES, SERVERS, BROADCASTS (0 = 500000/N), LATENCY_RATE (10000), LATENCY_SECONDS (10),
-# FLOOR_FLUSH_EVERY (8), PROCESSES (load-tool processes, 1; the smoke run uses 2 to exercise the worker protocol),
+# FLOOR_FLUSH_EVERY (tick: like pushinator; or K broadcasts), PROCESSES (load-tool processes, 1; the smoke run uses 2 to exercise the worker protocol),
 # SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85).
 set -euo pipefail
 
@@ -25,7 +25,7 @@ SERVERS=${SERVERS:-"pushinator python floor"}
 BROADCASTS=${BROADCASTS:-0}
 LATENCY_RATE=${LATENCY_RATE:-10000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-10}
-FLOOR_FLUSH_EVERY=${FLOOR_FLUSH_EVERY:-8}
+FLOOR_FLUSH_EVERY=${FLOOR_FLUSH_EVERY:-tick}  # the same batching as pushinator: once per event-loop tick
 PROCESSES=${PROCESSES:-1}
 CONFIG=${BUILD_CONFIG:-release}
 if [[ $SMOKE == 1 ]]; then

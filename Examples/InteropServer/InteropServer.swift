@@ -112,6 +112,13 @@ struct InteropServer: AsyncParsableCommand {
             main.to(room).emit("room-message", [event.arguments.count > 1 ? event.arguments[1] : .null])
             event.ack("sent")
         }
+        main.on("to-room-count") { _, event in  // like to-room, acks how many sockets it was sent to
+            let room = try event.argument(0, as: String.self)
+            event.ack(.integer(main.to(room).emit("room-message", [event.arguments.count > 1 ? event.arguments[1] : .null])))
+        }
+        main.on("room-size") { _, event in  // the number of sockets in a room, sending nothing
+            event.ack(.integer(main.to(try event.argument(0, as: String.self)).sockets.count))
+        }
         main.on("server-ack") { socket, event in
             let payload = event.arguments.first ?? .null
             do {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
+import socket
 import time
 
 import pytest
@@ -175,6 +177,43 @@ def test_left_room_receives_nothing(server_url, transport, make_client):
     assert a.call("to-room", "r2", "after-leave") == ["sent"]
     assert a.rec.wait("room-message") == ("after-leave",)
     b.rec.assert_none("room-message")
+
+
+def test_room_keeps_its_members_whatever_order_they_leave_in(server_url, transport, make_client):
+    # the room keeps its members in an array and fills the gap a leaver leaves with the last member: leave the
+    # first, drop one in the middle, shrink to one member and grow again; every broadcast reaches exactly the rest
+    room = "r-order"
+    members = [make_client(server_url, TRANSPORTS[transport]) for _ in range(5)]
+    sender = make_client(server_url, TRANSPORTS[transport])
+    for client in (*members, sender):
+        client.rec.wait("welcome")
+    for client in members:
+        assert client.call("join", room) == ["joined"]
+    assert sender.call("room-size", room) == [5]
+
+    assert members[0].call("leave", room) == ["left"]
+    members[2].close()  # a disconnect takes the socket out of every room
+    deadline = time.monotonic() + 5
+    while sender.call("room-size", room) != [3] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sender.call("to-room-count", room, "a") == [3]
+    for index in (1, 3, 4):
+        assert members[index].rec.wait("room-message") == ("a",)
+
+    assert members[1].call("leave", room) == ["left"]
+    assert members[4].call("leave", room) == ["left"]
+    assert sender.call("to-room-count", room, "b") == [1]
+    assert members[3].rec.wait("room-message", count=2)[-1] == "b"
+
+    assert members[0].call("join", room) == ["joined"]
+    assert sender.call("to-room-count", room, "c") == [2]
+    assert members[0].rec.wait("room-message") == ("c",)
+    assert members[3].rec.wait("room-message", count=3)[-1] == "c"
+    sender.rec.assert_none("room-message", within=0.3)  # and nothing else arrived anywhere meanwhile
+    assert [m[0] for m in members[0].rec.all("room-message")] == ["c"]
+    assert [m[0] for m in members[3].rec.all("room-message")] == ["a", "b", "c"]
+    for index in (1, 4):
+        assert [m[0] for m in members[index].rec.all("room-message")] == ["a"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -370,6 +409,86 @@ def test_polling_round_trip_raw(server_url):
     while not echoed and time.monotonic() < deadline:
         echoed = [p for p in decode_polling_payload(s.get(url, params=q, timeout=5).text) if p.startswith("42")]
     assert [json.loads(p[2:]) for p in echoed] == [["echo", "raw", 1]]
+
+
+class _RawHTTP:
+    """One keep-alive HTTP/1.1 connection over a plain socket: a request can be sent without waiting for anything."""
+
+    def __init__(self, server_url: str) -> None:
+        host, port = server_url.split("://", 1)[1].rsplit(":", 1)
+        self.host = host
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.pending = b""
+
+    @staticmethod
+    def get_bytes(path: str) -> bytes:
+        return f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n".encode()
+
+    def response(self) -> tuple[int, str]:
+        data = self.pending
+        while b"\r\n\r\n" not in data:
+            data += self.sock.recv(65536) or b""
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += self.sock.recv(65536) or b""
+        self.pending = body[length:]
+        return int(head.split(b" ", 2)[1]), body[:length].decode()
+
+    def get(self, path: str) -> tuple[int, str]:
+        self.sock.sendall(self.get_bytes(path))
+        return self.response()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _probe(server_url: str, http: _RawHTTP) -> tuple[str, websocket.WebSocket]:
+    """A polling session opened over `http` (a keep-alive connection) and a WebSocket probe that got `3probe`."""
+    status, text = http.get(EIO_PATH + "?EIO=4&transport=polling")
+    assert status == 200, text
+    sid = parse_open_packet(text)["sid"]
+    ws = websocket.create_connection(ws_url(server_url) + EIO_PATH + f"?EIO=4&transport=websocket&sid={sid}", timeout=5)
+    ws.send("2probe")
+    assert ws.recv() == "3probe"
+    return sid, ws
+
+
+@pytest.mark.skipif(IS_REFERENCE, reason="the reference server answers such a GET when it wins the race")
+def test_poll_after_upgrade_is_refused_even_when_it_overtakes_the_upgrade(server_url):
+    # The GET goes over the keep-alive connection that opened the session (so it is read on the session's event
+    # loop); new connections land on the loops in turn, so the WebSocket is often read on another loop and its `5`
+    # has to be handed over: the GET, sent right after `5`, may reach the session first. It must still be 400.
+    upgrade = websocket.ABNF.create_frame("5", websocket.ABNF.OPCODE_TEXT).format()
+    for attempt in range(20):
+        http = _RawHTTP(server_url)
+        sid, ws = _probe(server_url, http)
+        try:
+            poll = http.get_bytes(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}")
+            ws.sock.sendall(upgrade)
+            http.sock.sendall(poll)
+            status, text = http.response()
+            assert status == 400, (attempt, status, text)
+        finally:
+            ws.close()
+            http.close()
+
+
+def test_poll_in_flight_during_upgrade_is_released_with_a_noop(server_url):
+    # a GET that reaches the server after the probe (the client had it in flight) gets a noop, and the upgrade
+    # then completes: the WebSocket carries the session
+    http = _RawHTTP(server_url)
+    sid, ws = _probe(server_url, http)
+    try:
+        started = time.monotonic()
+        assert http.get(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}") == (200, "6")
+        assert time.monotonic() - started < 2
+        ws.send("5")
+        ws.send("40")
+        assert ws.recv().startswith("40{")
+    finally:
+        ws.close()
+        http.close()
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ public final class EngineIOServer: HTTPResponder, Sendable {
 
         if transport == .websocket {
             return Response.webSocket(configuration: webSocketConfiguration) { connection in
-                connection.delegate = session.makeWebSocketDelegate(for: connection, probe: true)
+                connection.delegate = session.makeWebSocketDelegate()
                 session.eventLoop.execute {
                     if session.transportName == "websocket" {
                         // Only one WebSocket per session: a second one is accepted and closed at once.

@@ -10,14 +10,18 @@ import PushinatorJSON
 /// cheapest there. Packets queued for a polling client are sent together in the next poll response; packets for
 /// a WebSocket client are written at once and flushed once per event-loop tick.
 public final class EngineIOSession: @unchecked Sendable {
+    // What a broadcast reads for every recipient comes first, so that it shares one cache line (Swift lays out a
+    // class's stored properties in declaration order): the loop, the transport, whether closed, the version.
+    /// The identity of ``eventLoop``, for grouping sessions by loop without touching the existential.
+    package let eventLoopID: ObjectIdentifier
+    private var transport: Transport
+    private(set) var isClosed = false
+    /// The protocol revision the client speaks.
+    public let version: EngineIOVersion
     /// The session id (`sid`).
     public let id: String
     /// The event loop that owns this session.
     public let eventLoop: any EventLoop
-    /// The identity of ``eventLoop``, for grouping sessions by loop without touching the existential.
-    package let eventLoopID: ObjectIdentifier
-    /// The protocol revision the client speaks.
-    public let version: EngineIOVersion
     /// The handshake request (headers, query, address), for the layers above.
     public let handshake: Request
     /// The client's address.
@@ -34,7 +38,6 @@ public final class EngineIOSession: @unchecked Sendable {
     private let configuration: EngineIOConfiguration
     private let logger: Logger
     private weak var server: EngineIOServer?
-    private var transport: Transport
     private var probe: WebSocketConnection?
     private var upgradeTimer: LoopTimers.Timer?
     private var queue = CircularBuffer<EngineIOEncodedPacket>(initialCapacity: 4)
@@ -42,12 +45,14 @@ public final class EngineIOSession: @unchecked Sendable {
     private var pendingPoll: EventLoopPromise<Response>?
     private var pendingPollSupportsBinary = true
     private var drainScheduled = false
-    private var answerNextPollWithNoop = false
+    /// The probe answered `2probe`: the client pauses polling until it sends `5` on the WebSocket.
+    private var probeAnswered = false
+    /// Releases, with a noop, a GET that arrived while the upgrade was in progress (see ``poll(supportsBinary:)``).
+    private var pausedPollRelease: LoopTimers.Timer?
     private var heartbeatTimer: LoopTimers.Timer?
     private var pongDeadline: LoopTimers.Timer?
     /// The event loop's timers (one NIO timer for every session of the loop).
     private lazy var timers = LoopTimers.on(eventLoop)
-    private(set) var isClosed = false
 
     init(
         id: String,
@@ -95,7 +100,7 @@ public final class EngineIOSession: @unchecked Sendable {
             "maxPayload": .integer(configuration.maxPayload),
         ]
         send(.control(.open, text: handshake.jsonString))
-        if case .websocket(let connection) = transport { connection.delegate = WebSocketTransport(session: self, probe: false) }
+        if case .websocket(let connection) = transport { connection.delegate = WebSocketTransport(session: self) }
         startHeartbeat()
     }
 
@@ -185,14 +190,24 @@ public final class EngineIOSession: @unchecked Sendable {
             close(reason: .transportError)
             return eventLoop.makeFailedFuture(EngineIOHTTPError.badRequest)
         }
-        if answerNextPollWithNoop {
-            answerNextPollWithNoop = false
-            return eventLoop.makeSucceededFuture(pollResponse([.control(.noop)], supportsBinary: supportsBinary))
-        }
         let promise = eventLoop.makePromise(of: Response.self)
         pendingPoll = promise
         pendingPollSupportsBinary = supportsBinary
-        if !queue.isEmpty { scheduleDrain() }
+        if probe != nil, probeAnswered {
+            // The upgrade is in progress. This is either the poll the client had in flight when it got `3probe`
+            // (it waits for its answer before sending `5`: a noop, shortly), or a GET sent after `5` that reached
+            // this loop before `5` did (the WebSocket may live on another loop): the upgrade then answers it 400.
+            // Engine.IO's reference server waits up to 100 ms in the same way.
+            pausedPollRelease?.cancel()
+            pausedPollRelease = timers.schedule(in: .milliseconds(100)) { [self] in
+                pausedPollRelease = nil
+                guard let pending = pendingPoll else { return }
+                pendingPoll = nil
+                pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
+            }
+        } else if !queue.isEmpty {
+            scheduleDrain()
+        }
         return promise.futureResult
     }
 
@@ -276,7 +291,7 @@ public final class EngineIOSession: @unchecked Sendable {
     // MARK: - WebSocket upgrade
 
     /// Takes a WebSocket that wants to replace polling (it will send `2probe`). Called on the session's loop;
-    /// the connection's delegate was set by ``makeWebSocketDelegate(for:probe:)`` on the connection's loop.
+    /// the connection's delegate was set by ``makeWebSocketDelegate()`` on the connection's loop.
     func beginUpgrade(_ connection: WebSocketConnection) {
         eventLoop.preconditionInEventLoop()
         guard !isClosed, case .polling = transport, probe == nil else {
@@ -286,37 +301,41 @@ public final class EngineIOSession: @unchecked Sendable {
         probe = connection
         upgradeTimer = timers.schedule(in: TimeAmount(configuration.upgradeTimeout)) { [self] in
             guard let probe = self.probe else { return }
-            self.probe = nil
+            dropProbe()
             probe.close(code: .policyViolation)
         }
     }
 
     /// The delegate that feeds a WebSocket's frames to this session, hopping to the session's loop when the
     /// connection lives on another one. Set it on the connection's loop before any frame can arrive.
-    public func makeWebSocketDelegate(for connection: WebSocketConnection, probe: Bool) -> any WebSocketDelegate {
-        WebSocketTransport(session: self, probe: probe)
+    func makeWebSocketDelegate() -> any WebSocketDelegate {
+        WebSocketTransport(session: self)
     }
 
     fileprivate func receivedOnProbe(_ packet: EngineIOPacket, connection: WebSocketConnection) {
         guard probe === connection else { return }
         switch packet.type {
         case .ping where packet.text == "probe":
-            // `3probe` was already answered on the connection's loop (see WebSocketTransport). Release the pending GET so that the client can pause polling.
+            // Answered from here, once this loop knows of the probe: whatever the client sends after `3probe`
+            // (its `5` on the WebSocket, a GET on another connection) is then handled after it. Release the pending
+            // GET so that the client can pause polling.
+            probeAnswered = true
+            connection.send(text: ByteBuffer(string: "3probe"))
             if let pending = pendingPoll {
                 pendingPoll = nil
                 pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
-            } else {
-                answerNextPollWithNoop = true
             }
         case .upgrade:
             upgradeTimer?.cancel()
             upgradeTimer = nil
             probe = nil
             transport = .websocket(connection)
-            answerNextPollWithNoop = false
+            pausedPollRelease?.cancel()
+            pausedPollRelease = nil
             if let pending = pendingPoll {
+                // a GET after the client's `5` (see `poll`): polling is over for this session
                 pendingPoll = nil
-                pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
+                pending.fail(EngineIOHTTPError.badRequest)
             }
             let queued = queue
             queue.removeAll()
@@ -326,17 +345,21 @@ public final class EngineIOSession: @unchecked Sendable {
             logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
         default:
             // Anything else on a probe is a broken upgrade: drop the probe, keep polling.
-            probe = nil
-            upgradeTimer?.cancel()
+            dropProbe()
             connection.close(code: .protocolError)
         }
     }
 
     fileprivate func probeClosed(_ connection: WebSocketConnection) {
-        if probe === connection {
-            probe = nil
-            upgradeTimer?.cancel()
-        }
+        if probe === connection { dropProbe() }
+    }
+
+    /// Forgets a probe that failed: the session keeps polling.
+    private func dropProbe() {
+        probe = nil
+        probeAnswered = false
+        upgradeTimer?.cancel()
+        upgradeTimer = nil
     }
 
     // MARK: - Inbound packets
@@ -458,6 +481,7 @@ public final class EngineIOSession: @unchecked Sendable {
         heartbeatTimer?.cancel()
         pongDeadline?.cancel()
         upgradeTimer?.cancel()
+        pausedPollRelease?.cancel()
         server?.remove(self)
 
         switch transport {
@@ -504,20 +528,13 @@ public final class EngineIOSession: @unchecked Sendable {
 /// upgraded over a connection that landed on another loop). `execute` keeps frames in order.
 private final class WebSocketTransport: WebSocketDelegate {
     let session: EngineIOSession
-    private var probing: Bool
 
-    init(session: EngineIOSession, probe: Bool) {
+    init(session: EngineIOSession) {
         self.session = session
-        self.probing = probe
     }
 
     func webSocket(_ connection: WebSocketConnection, didReceive message: WebSocketMessage) {
         let session = self.session
-        if probing, case .text(let text) = message, text.readableBytesView.elementsEqual("2probe".utf8) {
-            // Answer the probe here, without waiting for a hop to the session's loop: clients measure it.
-            probing = false
-            connection.send(text: ByteBuffer(string: "3probe"))
-        }
         if session.eventLoop === connection.eventLoop {
             session.receivedFrame(message, connection: connection)
         } else {

@@ -10,20 +10,27 @@ import NIOWebSocket
 /// The same payload buffer can be sent to many connections without copying: frame headers are written apart
 /// from the payload.
 public final class WebSocketConnection: @unchecked Sendable {
-    // Mutable state is only touched on `eventLoop`.
-    /// The connection's event loop.
-    public let eventLoop: any EventLoop
+    // Mutable state is only touched on `eventLoop`. What a broadcast reads for every recipient comes first, so that
+    // it shares one cache line (stored properties are laid out in declaration order).
     /// The identity of ``eventLoop`` (cheaper to compare than the existential).
     package let eventLoopID: ObjectIdentifier
-    /// The client's address.
-    public let remoteAddress: SocketAddress?
-    let channel: any Channel
-    let configuration: WebSocketConfiguration
+    /// The context of the ``EncodedFrameWriter``, through which pre-encoded frames skip the frame encoder; set once
+    /// when the pipeline is built, dropped when the connection closes. Kept here rather than read from the writer:
+    /// one object less to touch per recipient of a broadcast.
+    var writerContext: ChannelHandlerContext?
+    /// The flush batch of this connection's event-loop thread, once it asked for a flush.
+    private var flushBatch: FlushBatch?
     private var closeSent = false
     private var flushScheduled = false
     /// The channel's writability, kept up to date by ``WebSocketChannelHandler``: reading a flag of this object is
     /// cheaper on the broadcast path than asking the channel (another object, an atomic load).
     private var channelIsWritable = true
+    /// The connection's event loop.
+    public let eventLoop: any EventLoop
+    /// The client's address.
+    public let remoteAddress: SocketAddress?
+    let channel: any Channel
+    let configuration: WebSocketConfiguration
     private var streamContinuation: AsyncStream<WebSocketMessage>.Continuation?
     private var stream: AsyncStream<WebSocketMessage>?
 
@@ -39,9 +46,6 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
     var _delegate: (any WebSocketDelegate)?
-
-    /// Writes pre-encoded frames past the frame encoder; set once when the pipeline is built.
-    var encodedWriter: EncodedFrameWriter?
 
     init(channel: any Channel, configuration: WebSocketConfiguration) {
         self.channel = channel
@@ -101,7 +105,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// grouped its recipients by loop): no thread check per recipient.
     package func writeOnLoop(_ frame: WebSocketEncodedFrame) {
         eventLoop.assertInEventLoop()
-        guard !closeSent, let context = encodedWriter?.context, admitsWrite() else { return }
+        guard !closeSent, let context = writerContext, admitsWrite() else { return }
         context.write(NIOAny(frame.bytes), promise: nil)
     }
 
@@ -152,11 +156,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// not, is queued there already, so the handlers behind it need not see the flush.
     func flushNow() {
         flushScheduled = false
-        if let context = encodedWriter?.context { context.flush() } else { channel.flush() }
+        if let context = writerContext { context.flush() } else { channel.flush() }
     }
-
-    /// The flush batch of this connection's event-loop thread, once it asked for a flush.
-    private var flushBatch: FlushBatch?
 
     /// The flush batch of each event-loop thread.
     private static let flushBatches = PerThread<FlushBatch> { FlushBatch() }
@@ -234,6 +235,7 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     func closed(code: WebSocketCloseCode?) {
         closeSent = true
+        writerContext = nil
         streamContinuation?.finish()
         streamContinuation = nil
         let delegate = _delegate

@@ -45,16 +45,11 @@ public struct WebSocketEncodedFrame: Sendable, Hashable {
     }
 }
 
-/// Sits right after the TLS/transport end of a WebSocket pipeline (before the frame encoder) and lets a
-/// ``WebSocketConnection`` write ``WebSocketEncodedFrame`` bytes that skip the frame encoder.
+/// Sits right after the TLS/transport end of a WebSocket pipeline (before the frame encoder): a
+/// ``WebSocketConnection`` writes ``WebSocketEncodedFrame`` bytes through its context, skipping the frame encoder.
 final class EncodedFrameWriter: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-
-    private(set) var context: ChannelHandlerContext?
-
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)

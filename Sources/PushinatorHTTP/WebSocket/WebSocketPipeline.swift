@@ -21,7 +21,7 @@ enum WebSocketPipeline {
         let connection = WebSocketConnection(channel: channel, configuration: configuration)
         let encodedWriter = EncodedFrameWriter()
         try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
-        connection.encodedWriter = encodedWriter
+        connection.writerContext = try sync.context(handler: encodedWriter)
         try sync.addHandler(WebSocketChannelHandler(connection: connection))
         channel.setOption(
             .writeBufferWaterMark,

@@ -46,11 +46,19 @@ public struct BroadcastOperator: Sendable {
     /// - Returns: The number of sockets it was handed to.
     @discardableResult
     public func emit(_ event: String, _ arguments: [JSONValue]) -> Int {
-        let recipients = sockets
+        let recipients = sessions
         guard !recipients.isEmpty else { return 0 }  // a user with no connection: nothing to encode
         let packets = SocketIOWire.encode(.event(event, arguments, namespace: namespace.name))
         SocketIOWire.deliver(packets, to: recipients)
         return recipients.count
+    }
+
+    /// The Engine.IO sessions of the selected sockets; from the in-memory adapter's own lists when it can.
+    private var sessions: [EngineIOSession] {
+        if excludedSocketID == nil, let adapter = namespace.adapter as? InMemoryAdapter {
+            return adapter.sessions(in: rooms, except: exceptRooms)
+        }
+        return sockets.map(\.session)
     }
 
     /// Sends `event` with `arguments` to every selected socket.
@@ -81,29 +89,28 @@ enum SocketIOWire {
         return [text] + attachments.map { EngineIOEncodedPacket.binary($0) }
     }
 
-    /// Sends `packets` to every socket, waking each other event loop once.
+    /// Sends `packets` to every session, waking each other event loop once.
     ///
     /// Sessions on the calling thread's loop are written to at once; the others are collected per loop (a handful:
     /// a linear search beats hashing per recipient) and handed over in one task each.
-    static func deliver(_ packets: [EngineIOEncodedPacket], to sockets: [Socket]) {
-        if sockets.count == 1 {
-            sockets[0].session.send(packets)
+    static func deliver(_ packets: [EngineIOEncodedPacket], to sessions: [EngineIOSession]) {
+        if sessions.count == 1 {
+            sessions[0].send(packets)
             return
         }
         let here = MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
         var elsewhere: [(loop: ObjectIdentifier, sessions: [EngineIOSession])] = []
-        for socket in sockets {
-            let session = socket.session
+        for session in sessions {
             let loop = session.eventLoopID
             if loop == here {
                 session.sendOnLoop(packets)
             } else if let index = elsewhere.firstIndex(where: { $0.loop == loop }) {
                 elsewhere[index].sessions.append(session)
             } else {
-                var sessions: [EngineIOSession] = []
-                sessions.reserveCapacity(sockets.count)
-                sessions.append(session)
-                elsewhere.append((loop, sessions))
+                var group: [EngineIOSession] = []
+                group.reserveCapacity(sessions.count)
+                group.append(session)
+                elsewhere.append((loop, group))
             }
         }
         for group in elsewhere {

@@ -1,3 +1,4 @@
+import EngineIO
 import Synchronization
 
 /// Keeps track of the sockets of one namespace and the rooms they are in.
@@ -25,11 +26,11 @@ public protocol SocketIOAdapter: Sendable {
 
 /// The in-process ``SocketIOAdapter``: dictionaries behind one lock.
 ///
-/// Rooms hold the sockets themselves (keyed by identity), so selecting the recipients of a broadcast to one room
-/// is a copy of that room's values, with no lookup per socket.
+/// Rooms hold the sockets themselves in an array, so the recipients of a broadcast to one room are that array,
+/// shared as it is: no lookup, copy or retain per socket.
 public final class InMemoryAdapter: SocketIOAdapter {
     private struct State {
-        var sockets: [ObjectIdentifier: Socket] = [:]
+        var sockets = MemberList()
         var rooms: [String: RoomMembers] = [:]
         var socketRooms: [ObjectIdentifier: Set<String>] = [:]
     }
@@ -42,7 +43,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public func add(_ socket: Socket) {
         let key = ObjectIdentifier(socket)
         state.withLock { state in
-            state.sockets[key] = socket
+            state.sockets.insert(socket, key: key)
             state.socketRooms[key] = [socket.id]
             state.rooms.insert(socket, key: key, into: socket.id)
         }
@@ -51,7 +52,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public func remove(_ socket: Socket) {
         let key = ObjectIdentifier(socket)
         state.withLock { state in
-            state.sockets[key] = nil
+            state.sockets.remove(key)
             for room in state.socketRooms.removeValue(forKey: key) ?? [] { state.rooms.remove(key, from: room) }
         }
     }
@@ -59,7 +60,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public func join(_ socket: Socket, rooms: [String]) {
         let key = ObjectIdentifier(socket)
         state.withLock { state in
-            guard state.sockets[key] != nil else { return }
+            guard state.sockets.contains(key) else { return }
             for room in rooms {
                 state.socketRooms[key, default: []].insert(room)
                 state.rooms.insert(socket, key: key, into: room)
@@ -84,8 +85,8 @@ public final class InMemoryAdapter: SocketIOAdapter {
             var excluded = Set<ObjectIdentifier>()
             for room in exceptRooms { state.rooms[room]?.forEach { key, _ in excluded.insert(key) } }
             if rooms.isEmpty {
-                guard !excluded.isEmpty else { return Array(state.sockets.values) }
-                return state.sockets.compactMap { excluded.contains($0.key) ? nil : $0.value }
+                guard !excluded.isEmpty else { return state.sockets.sockets }
+                return state.sockets.sockets.filter { !excluded.contains(ObjectIdentifier($0)) }
             }
             if rooms.count == 1, let only = rooms.first {
                 guard let members = state.rooms[only] else { return [] }
@@ -99,6 +100,22 @@ public final class InMemoryAdapter: SocketIOAdapter {
             }
             return Array(selected.values)
         }
+    }
+
+    /// The Engine.IO sessions of the sockets ``sockets(in:except:)`` selects: what a broadcast writes to. A broadcast
+    /// to one room or to everyone takes the list kept for it, as it is.
+    func sessions(in rooms: Set<String>, except exceptRooms: Set<String>) -> [EngineIOSession] {
+        if exceptRooms.isEmpty, rooms.count <= 1 {
+            return state.withLock { state in
+                guard let room = rooms.first else { return state.sockets.sessions }
+                switch state.rooms[room] {
+                case nil: return []
+                case .one(_, let socket): return [socket.session]
+                case .many(let members): return members.sessions
+                }
+            }
+        }
+        return sockets(in: rooms, except: exceptRooms).map(\.session)
     }
 
     public func allRooms() -> [String: Set<String>] {
@@ -115,15 +132,15 @@ public final class InMemoryAdapter: SocketIOAdapter {
 }
 
 /// The members of one room. Most rooms have a single member (every socket's own room, a user's room), which is
-/// kept without a dictionary: with thousands of sockets that is a few hundred bytes less per socket.
+/// kept without a collection: with thousands of sockets that is a few hundred bytes less per socket.
 private enum RoomMembers {
     case one(ObjectIdentifier, Socket)
-    case many([ObjectIdentifier: Socket])
+    case many(MemberList)
 
     func forEach(_ body: (ObjectIdentifier, Socket) -> Void) {
         switch self {
         case .one(let key, let socket): body(key, socket)
-        case .many(let members): for (key, socket) in members { body(key, socket) }
+        case .many(let members): for socket in members.sockets { body(ObjectIdentifier(socket), socket) }
         }
     }
 
@@ -131,8 +148,45 @@ private enum RoomMembers {
         switch self {
         case .one(let key, let socket): excluded.contains(key) ? [] : [socket]
         case .many(let members):
-            excluded.isEmpty ? Array(members.values) : members.compactMap { excluded.contains($0.key) ? nil : $0.value }
+            // no exclusions (a broadcast to a room): the room's own array, shared until the room changes
+            excluded.isEmpty ? members.sockets : members.sockets.filter { !excluded.contains(ObjectIdentifier($0)) }
         }
+    }
+}
+
+/// The members of a room with more than one socket: arrays in the order they joined, which a broadcast takes as
+/// they are (no copy, no retain per socket), and each one's position in them, so leaving is a swap with the last.
+private struct MemberList {
+    private(set) var sockets: [Socket] = []
+    /// The sockets' Engine.IO sessions, in the same order: a broadcast writes to them without touching the sockets.
+    private(set) var sessions: [EngineIOSession] = []
+    private var positions: [ObjectIdentifier: Int] = [:]
+
+    init() {}
+
+    init(_ members: [(ObjectIdentifier, Socket)]) {
+        for (key, socket) in members { insert(socket, key: key) }
+    }
+
+    var count: Int { sockets.count }
+
+    func contains(_ key: ObjectIdentifier) -> Bool { positions[key] != nil }
+
+    mutating func insert(_ socket: Socket, key: ObjectIdentifier) {
+        guard positions[key] == nil else { return }
+        positions[key] = sockets.count
+        sockets.append(socket)
+        sessions.append(socket.session)
+    }
+
+    mutating func remove(_ key: ObjectIdentifier) {
+        guard let position = positions.removeValue(forKey: key) else { return }
+        let last = sockets.removeLast()
+        let lastSession = sessions.removeLast()
+        guard position < sockets.count else { return }
+        sockets[position] = last
+        sessions[position] = lastSession
+        positions[ObjectIdentifier(last)] = position
     }
 }
 
@@ -142,10 +196,10 @@ extension Dictionary where Key == String, Value == RoomMembers {
         case nil:
             self[room] = .one(key, socket)
         case .one(let existing, let member):
-            if existing != key { self[room] = .many([existing: member, key: socket]) }
+            if existing != key { self[room] = .many(MemberList([(existing, member), (key, socket)])) }
         case .many(var members):
             self[room] = nil  // let `members` be uniquely referenced while it grows
-            members[key] = socket
+            members.insert(socket, key: key)
             self[room] = .many(members)
         }
     }
@@ -158,10 +212,10 @@ extension Dictionary where Key == String, Value == RoomMembers {
             if existing == key { self[room] = nil }
         case .many(var members):
             self[room] = nil
-            members[key] = nil
-            if members.count == 1, let (last, socket) = members.first {
-                self[room] = .one(last, socket)
-            } else if !members.isEmpty {
+            members.remove(key)
+            if members.count == 1, let last = members.sockets.first {
+                self[room] = .one(ObjectIdentifier(last), last)
+            } else if members.count > 1 {
                 self[room] = .many(members)
             }
         }

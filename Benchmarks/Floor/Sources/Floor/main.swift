@@ -5,9 +5,10 @@
 // One event loop thread owns everything (admin + client channels), so the registry needs no locks.
 // A broadcast encodes ONE WebSocket frame (header + `42["message","..."]`) into one ByteBuffer and writes that same
 // buffer (refcounted, never copied) to every authenticated channel; flushes are batched: every K broadcasts
-// (`--flush-every K`) and at the end of the event loop tick (an `execute` task) for the remainder.
+// (`--flush-every K`) and at the end of the event loop tick (an `execute` task) for the remainder. `--flush-every
+// tick` flushes at the end of the tick only, as pushinator does (the benchmark's default: the same batching).
 //
-//   floor --admin-port 9600 --client-port 9601 [--flush-every 8] [--host 127.0.0.1]
+//   floor --admin-port 9600 --client-port 9601 [--flush-every 8|tick] [--host 127.0.0.1]
 // prints `LISTENING admin=PORT client=PORT` on stdout.
 import NIOCore
 import NIOHTTP1
@@ -31,7 +32,9 @@ do {
         case "--admin-port": adminPort = Int(arguments.next() ?? "") ?? adminPort
         case "--client-port": clientPort = Int(arguments.next() ?? "") ?? clientPort
         case "--host": host = arguments.next() ?? host
-        case "--flush-every": flushEvery = max(1, Int(arguments.next() ?? "") ?? flushEvery)
+        case "--flush-every":
+            let value = arguments.next() ?? ""
+            flushEvery = value == "tick" ? .max : max(1, Int(value) ?? flushEvery)
         case "-c": _ = arguments.next()  // accepted for CLI compatibility with pushinator; ports come from flags
         default:
             FileHandleOut.write("unknown argument \(argument)\n", error: true)
