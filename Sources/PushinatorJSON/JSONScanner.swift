@@ -276,6 +276,9 @@ struct JSONScanner {
     }
 
     private func makeString(_ raw: UnsafeRawBufferPointer, at quote: Int) throws(JSONParseError) -> String {
+        // Keys and most values are ASCII, which is valid UTF-8 as it is; `String(validating:as:)` goes through a
+        // generic path that looks up type metadata at run time on every call.
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let string = String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
             throw JSONParseError("invalid UTF-8 in string", offset: quote)
         }

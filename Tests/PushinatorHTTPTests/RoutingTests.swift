@@ -56,6 +56,24 @@ struct RoutingTests {
         }
     }
 
+    @Test func staticRouteWithoutTheMethodLeavesThePathToOtherRoutes() async throws {
+        // static routes are found by their whole path; one that lacks the method must not hide a parameter route
+        let router = Router {
+            Get("users/me") { _, _ in "me" }
+            Post("users/:id") { _, context in "post \(try context.parameters.require("id"))" }
+            Get("/") { _, _ in "root" }
+        }
+        try await TestServer.with(router) { (server: TestServer) async throws in
+            #expect(try await request(server, "/users/me").text == "me")
+            #expect(try await request(server, "/users/me", method: "POST").text == "post me")
+            #expect(try await request(server, "/users/7", method: "POST").text == "post 7")
+            #expect(try await request(server, "//users//me/").text == "me")  // empty segments are ignored
+            #expect(try await request(server, "/users/me/", method: "POST").text == "post me")
+            #expect(try await request(server, "/").text == "root")
+            #expect(try await request(server, "/users/7").status == 405)
+        }
+    }
+
     @Test func typedParameterRequireRejectsWrongType() async throws {
         let router = Router {
             Get("users/:id") { _, context in "user \(try context.parameters.require("id", as: Int.self))" }

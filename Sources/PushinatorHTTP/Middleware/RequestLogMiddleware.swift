@@ -47,7 +47,14 @@ public struct RequestLogMiddleware: SynchronousMiddleware {
     }
 
     public func handleResponse(_ response: inout Response, request: Request, context: RequestContext) {
-        if let requestID = context.requestID { response.headers[requestIDHeader] = requestID }
+        if let requestID = context.requestID {
+            // Appending is much cheaper than the subscript's setter, which removes and re-inserts
+            if response.headers[requestIDHeader] == nil {
+                response.headers.append(HTTPField(name: requestIDHeader, value: requestID))
+            } else {
+                response.headers[requestIDHeader] = requestID
+            }
+        }
         guard let start = context.requestLogStart else { return }
         let elapsed = ContinuousClock.now - start
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

@@ -36,6 +36,9 @@ public struct RouteTable: Sendable {
     }
 
     let root = Node()
+    /// The nodes of routes made of static segments only, by their path without the leading slash (`user/send`):
+    /// most requests match one, at the cost of one hash of the path instead of a walk down the trie.
+    private var staticPaths: [Substring: Node] = [:]
     /// Human-readable list of registered routes, for logs and diagnostics.
     public private(set) var descriptions: [String] = []
 
@@ -59,6 +62,9 @@ public struct RouteTable: Sendable {
             node = child(of: node, for: segment, names: &names)
         }
         let handler = Handler(responder: responder, synchronous: synchronous, parameterNames: names)
+        if !catchAll, !pattern.contains(where: { $0 == "*" || Self.parameterName($0) != nil }) {
+            staticPaths[Substring(pattern.joined(separator: "/"))] = node
+        }
         if catchAll {
             var endpoint = node.catchAll ?? Endpoint()
             endpoint.handlers[method] = handler
@@ -114,6 +120,13 @@ public struct RouteTable: Sendable {
     }
 
     func match(method: HTTPRequest.Method, path: Substring) -> Match {
+        // A static route that has the method is what the walk below would find first (static segments are tried
+        // first at every level); anything else, such as another method on that path, takes the walk.
+        if let key = Self.staticKey(of: path), let node = staticPaths[key], let endpoint = node.endpoint,
+            let handler = Self.handler(in: endpoint, for: method)
+        {
+            return .found(handler, values: [], catchAll: nil, remainingPath: nil)
+        }
         // Split on the UTF-8 view: Character iteration is far slower, and `/` is always one byte.
         var segments: [Substring] = []
         segments.reserveCapacity(8)
@@ -186,6 +199,21 @@ public struct RouteTable: Sendable {
             return .found(mount, values: values, catchAll: nil, remainingPath: rest.isEmpty ? "/" : rest)
         }
         return nil
+    }
+
+    /// `path` without its leading slash when it is in canonical form (`/a/b`: no empty segment, no trailing slash),
+    /// which is how ``staticPaths`` keys it; `nil` otherwise (the walk ignores empty segments).
+    static func staticKey(of path: Substring) -> Substring? {
+        let utf8 = path.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        var afterSlash = true
+        for byte in utf8.dropFirst() {
+            let isSlash = byte == UInt8(ascii: "/")
+            if isSlash, afterSlash { return nil }
+            afterSlash = isSlash
+        }
+        if afterSlash, utf8.count > 1 { return nil }
+        return path.dropFirst()
     }
 
     private static func handler(in endpoint: Endpoint, for method: HTTPRequest.Method) -> Handler? {
