@@ -89,6 +89,30 @@ struct LoopTimersTests {
         #expect(counts[1] == 0)  // cancelled entries left the heap at their deadline
     }
 
+    @Test func cancelledTimersAreDroppedBeforeTheyOutnumberLiveOnes() async throws {
+        // 50,000 timers scheduled and cancelled at once, far from their deadline, beside 1,000 live ones: the heap
+        // is compacted as it grows, and the live timers still fire in deadline order
+        let result = try await onLoop(returning: [Int].self) { _, timers, done in
+            var order: [Int] = []
+            var largest = 0
+            let base = NIODeadline.now()
+            for index in 0..<1_000 {
+                _ = timers.schedule(at: base + .milliseconds(Int64(50 + index % 10))) { order.append(index % 10) }
+            }
+            for _ in 0..<50_000 {
+                timers.schedule(in: .seconds(3600)) { order.append(-1) }.cancel()
+                largest = max(largest, timers.entryCount)
+            }
+            _ = timers.schedule(in: .milliseconds(150)) {
+                done([largest, order.count, order == order.sorted() ? 1 : 0, order.contains(-1) ? 1 : 0])
+            }
+        }
+        #expect(result[0] <= 4_096 + 1)  // never more than the compaction threshold (1,000 live + cancelled ones)
+        #expect(result[1] == 1_000)
+        #expect(result[2] == 1)
+        #expect(result[3] == 0)
+    }
+
     @Test func eachEventLoopHasItsOwnTimers() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let (first, second) = (group.next(), group.next())

@@ -7,8 +7,8 @@ import NIOPosix
 /// NIO keeps scheduled tasks in one heap per event loop, allocates a promise per task, and cancels a task with a
 /// linear search of that heap: with 20,000 connections each pong (two cancellations) and each new connection
 /// scanned tens of thousands of tasks. Here scheduling is a heap insertion, cancelling is O(1) (the timer drops its
-/// action at once and leaves the heap when its deadline comes), and NIO holds one task per event loop: the
-/// earliest deadline.
+/// action at once and leaves the heap when its deadline comes, or earlier when the heap is compacted), and NIO
+/// holds one task per event loop: the earliest deadline.
 ///
 /// Confined to its event loop: get it with ``on(_:)`` and use it, and the timers it returns, on that loop only.
 package final class LoopTimers: @unchecked Sendable {
@@ -38,6 +38,10 @@ package final class LoopTimers: @unchecked Sendable {
 
     private let eventLoop: any EventLoop
     private var heap: [Entry] = []
+    /// The heap size at which cancelled entries are dropped: twice the size after the last compaction, so cancelled
+    /// entries never outnumber live ones by much and the scan costs O(1) per insertion on average.
+    private var compactionThreshold = LoopTimers.minimumCompactionThreshold
+    private static let minimumCompactionThreshold = 4096
     private var sequence: UInt64 = 0
     /// The NIO task that fires at the earliest deadline, and that deadline.
     private var wakeUp: (task: Scheduled<Void>, at: NIODeadline)?
@@ -67,7 +71,8 @@ package final class LoopTimers: @unchecked Sendable {
         return timer
     }
 
-    /// The number of entries in the heap, cancelled ones included (they leave at their deadline).
+    /// The number of entries in the heap, cancelled ones included (they leave at their deadline or when the heap is
+    /// compacted).
     package var entryCount: Int { heap.count }
 
     // MARK: Firing
@@ -98,6 +103,7 @@ package final class LoopTimers: @unchecked Sendable {
     // MARK: Binary heap ordered by deadline
 
     private func push(_ entry: Entry) {
+        if heap.count >= compactionThreshold { compact() }
         heap.append(entry)
         var child = heap.count - 1
         while child > 0 {
@@ -112,7 +118,18 @@ package final class LoopTimers: @unchecked Sendable {
         let last = heap.removeLast()
         guard !heap.isEmpty else { return }
         heap[0] = last
-        var parent = 0
+        siftDown(from: 0)
+    }
+
+    /// Drops the cancelled entries and restores the heap order (bottom-up, O(n)).
+    private func compact() {
+        heap.removeAll { $0.timer.action == nil }
+        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(from: index) }
+        compactionThreshold = max(Self.minimumCompactionThreshold, 2 * heap.count)
+    }
+
+    private func siftDown(from start: Int) {
+        var parent = start
         while true {
             let left = 2 * parent + 1
             guard left < heap.count else { break }
