@@ -133,8 +133,10 @@ struct Reloader: Sendable {
                 return settings
             }
             level.level = fresh.debug ? .debug : .info
-            if (old.adminHost, old.adminPort, old.clientHost, old.clientPort, old.useSSL, old.transports) != (fresh.adminHost, fresh.adminPort, fresh.clientHost, fresh.clientPort, fresh.useSSL, fresh.transports) {
-                logger.warning("reload: addresses, TLS and transports change only on restart")
+            if (old.adminHost, old.adminPort, old.clientHost, old.clientPort, old.useSSL, old.transports) != (fresh.adminHost, fresh.adminPort, fresh.clientHost, fresh.clientPort, fresh.useSSL, fresh.transports)
+                || old.threads != fresh.threads
+            {
+                logger.warning("reload: addresses, TLS, transports and threads change only on restart")
             }
             logger.info("configuration reloaded", metadata: ["config.source": "\(source)", "log.debug": "\(fresh.debug)"])
         } catch {

@@ -505,6 +505,18 @@ def test_force_reload_keeps_clients_and_applies_log_debug(daemon: Daemon, make_c
     assert daemon.run("stop").returncode == 0
 
 
+def test_reload_warns_that_threads_change_only_on_restart(daemon: Daemon):
+    assert daemon.run("start").returncode == 0
+    pid = daemon.pid()
+    wait_until(daemon.ping, timeout=15, what="the daemon's admin port")
+    daemon.write({"threads": 3})
+    assert daemon.run("force-reload").returncode == 0
+    wait_until(lambda: "threads change only on restart" in daemon.log(), timeout=10,
+               what="the warning that threads need a restart")
+    assert daemon.pid() == pid and alive(pid) and daemon.ping()
+    assert daemon.run("stop").returncode == 0
+
+
 def test_reload_with_a_broken_config_keeps_running(daemon: Daemon):
     assert daemon.run("start").returncode == 0
     pid = daemon.pid()
