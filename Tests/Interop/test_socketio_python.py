@@ -443,43 +443,69 @@ class _RawHTTP:
         self.sock.close()
 
 
-def _probe(server_url: str, http: _RawHTTP) -> tuple[str, websocket.WebSocket]:
-    """A polling session opened over `http` (a keep-alive connection) and a WebSocket probe that got `3probe`."""
+def _open(server_url: str, http: _RawHTTP) -> tuple[str, websocket.WebSocket]:
+    """A polling session opened over `http` (a keep-alive connection) and a WebSocket for it, not yet probed."""
     status, text = http.get(EIO_PATH + "?EIO=4&transport=polling")
     assert status == 200, text
     sid = parse_open_packet(text)["sid"]
     ws = websocket.create_connection(ws_url(server_url) + EIO_PATH + f"?EIO=4&transport=websocket&sid={sid}", timeout=5)
-    ws.send("2probe")
-    assert ws.recv() == "3probe"
     return sid, ws
+
+
+def _frame(text: str) -> bytes:
+    return websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT).format()
 
 
 @pytest.mark.skipif(IS_REFERENCE, reason="the reference server answers such a GET when it wins the race")
 def test_poll_after_upgrade_is_refused_even_when_it_overtakes_the_upgrade(server_url):
-    # The GET goes over the keep-alive connection that opened the session (so it is read on the session's event
-    # loop); new connections land on the loops in turn, so the WebSocket is often read on another loop and its `5`
-    # has to be handed over: the GET, sent right after `5`, may reach the session first. It must still be 400.
-    upgrade = websocket.ABNF.create_frame("5", websocket.ABNF.OPCODE_TEXT).format()
+    # As the official Engine.IO suite does: `2probe` and `5` at once, then a GET over the keep-alive connection that
+    # opened the session (read on the session's event loop). New connections land on the loops in turn, so the
+    # WebSocket is often read on another loop and its packets are handed over: the GET may reach the session
+    # before the probe and the `5` do. It must still be 400, and the WebSocket must carry the session.
     for attempt in range(20):
         http = _RawHTTP(server_url)
-        sid, ws = _probe(server_url, http)
+        sid, ws = _open(server_url, http)
         try:
             poll = http.get_bytes(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}")
-            ws.sock.sendall(upgrade)
+            ws.sock.sendall(_frame("2probe") + _frame("5"))
             http.sock.sendall(poll)
             status, text = http.response()
             assert status == 400, (attempt, status, text)
+            assert ws.recv() == "3probe"
+            ws.send("40")
+            assert ws.recv().startswith("40{"), attempt
         finally:
             ws.close()
             http.close()
+
+
+def test_poll_pending_at_the_probe_is_released_with_a_noop(server_url):
+    # the client's GET waits at the server when it probes; it is answered with a noop so the client can pause
+    # polling and send `5`
+    http = _RawHTTP(server_url)
+    sid, ws = _open(server_url, http)
+    try:
+        http.sock.sendall(http.get_bytes(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}"))
+        time.sleep(0.2)  # the GET is pending now
+        ws.send("2probe")
+        assert ws.recv() == "3probe"
+        assert http.response() == (200, "6")
+        ws.send("5")
+        ws.send("40")
+        assert ws.recv().startswith("40{")
+    finally:
+        ws.close()
+        http.close()
 
 
 def test_poll_in_flight_during_upgrade_is_released_with_a_noop(server_url):
     # a GET that reaches the server after the probe (the client had it in flight) gets a noop, and the upgrade
     # then completes: the WebSocket carries the session
     http = _RawHTTP(server_url)
-    sid, ws = _probe(server_url, http)
+    sid, ws = _open(server_url, http)
     try:
+        ws.send("2probe")
+        assert ws.recv() == "3probe"
         started = time.monotonic()
         assert http.get(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}") == (200, "6")
         assert time.monotonic() - started < 2

@@ -47,7 +47,7 @@ public final class EngineIOSession: @unchecked Sendable {
     private var drainScheduled = false
     /// The probe answered `2probe`: the client pauses polling until it sends `5` on the WebSocket.
     private var probeAnswered = false
-    /// Releases, with a noop, a GET that arrived while the upgrade was in progress (see ``poll(supportsBinary:)``).
+    /// Answers the pending GET with a noop during an upgrade (see ``releasePausedPollSoon()``).
     private var pausedPollRelease: LoopTimers.Timer?
     private var heartbeatTimer: LoopTimers.Timer?
     private var pongDeadline: LoopTimers.Timer?
@@ -194,17 +194,7 @@ public final class EngineIOSession: @unchecked Sendable {
         pendingPoll = promise
         pendingPollSupportsBinary = supportsBinary
         if probe != nil, probeAnswered {
-            // The upgrade is in progress. This is either the poll the client had in flight when it got `3probe`
-            // (it waits for its answer before sending `5`: a noop, shortly), or a GET sent after `5` that reached
-            // this loop before `5` did (the WebSocket may live on another loop): the upgrade then answers it 400.
-            // Engine.IO's reference server waits up to 100 ms in the same way.
-            pausedPollRelease?.cancel()
-            pausedPollRelease = timers.schedule(in: .milliseconds(100)) { [self] in
-                pausedPollRelease = nil
-                guard let pending = pendingPoll else { return }
-                pendingPoll = nil
-                pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
-            }
+            releasePausedPollSoon()
         } else if !queue.isEmpty {
             scheduleDrain()
         }
@@ -317,14 +307,11 @@ public final class EngineIOSession: @unchecked Sendable {
         switch packet.type {
         case .ping where packet.text == "probe":
             // Answered from here, once this loop knows of the probe: whatever the client sends after `3probe`
-            // (its `5` on the WebSocket, a GET on another connection) is then handled after it. Release the pending
-            // GET so that the client can pause polling.
+            // (its `5` on the WebSocket, a GET on another connection) is then handled after it. The pending GET is
+            // released so that the client can pause polling.
             probeAnswered = true
             connection.send(text: ByteBuffer(string: "3probe"))
-            if let pending = pendingPoll {
-                pendingPoll = nil
-                pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
-            }
+            if pendingPoll != nil { releasePausedPollSoon() }
         case .upgrade:
             upgradeTimer?.cancel()
             upgradeTimer = nil
@@ -333,7 +320,7 @@ public final class EngineIOSession: @unchecked Sendable {
             pausedPollRelease?.cancel()
             pausedPollRelease = nil
             if let pending = pendingPoll {
-                // a GET after the client's `5` (see `poll`): polling is over for this session
+                // a GET sent after the client's `5` that overtook it (see `releasePausedPollSoon`): polling is over
                 pendingPoll = nil
                 pending.fail(EngineIOHTTPError.badRequest)
             }
@@ -347,6 +334,20 @@ public final class EngineIOSession: @unchecked Sendable {
             // Anything else on a probe is a broken upgrade: drop the probe, keep polling.
             dropProbe()
             connection.close(code: .protocolError)
+        }
+    }
+
+    /// During an upgrade the client pauses polling: it waits for the answer to the GET it has pending (or in flight)
+    /// before it sends `5`. That GET gets a noop after 100 ms, unless `5` arrives first: then it was a GET sent after
+    /// `5` that overtook it (the WebSocket may live on another event loop, and its packets reach the session by a
+    /// hop), and the upgrade answers it 400. Engine.IO's reference server waits up to 100 ms in the same way.
+    private func releasePausedPollSoon() {
+        pausedPollRelease?.cancel()
+        pausedPollRelease = timers.schedule(in: .milliseconds(100)) { [self] in
+            pausedPollRelease = nil
+            guard let pending = pendingPoll else { return }
+            pendingPoll = nil
+            pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
         }
     }
 
