@@ -479,35 +479,24 @@ def test_poll_after_upgrade_is_refused_even_when_it_overtakes_the_upgrade(server
             http.close()
 
 
-def test_poll_pending_at_the_probe_is_released_with_a_noop(server_url):
-    # the client's GET waits at the server when it probes; it is answered with a noop so the client can pause
-    # polling and send `5`
+@pytest.mark.parametrize("sent", ["before-the-probe", "after-the-probe"])
+def test_poll_during_upgrade_is_released_with_a_noop(server_url, sent):
+    # The client pauses polling during an upgrade: the GET it has waiting at the server when it probes, or one it
+    # had in flight that arrives after the probe, is answered with a noop so that it can send `5`; the WebSocket
+    # then carries the session.
     http = _RawHTTP(server_url)
     sid, ws = _open(server_url, http)
+    poll = http.get_bytes(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}")
     try:
-        http.sock.sendall(http.get_bytes(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}"))
-        time.sleep(0.2)  # the GET is pending now
-        ws.send("2probe")
-        assert ws.recv() == "3probe"
-        assert http.response() == (200, "6")
-        ws.send("5")
-        ws.send("40")
-        assert ws.recv().startswith("40{")
-    finally:
-        ws.close()
-        http.close()
-
-
-def test_poll_in_flight_during_upgrade_is_released_with_a_noop(server_url):
-    # a GET that reaches the server after the probe (the client had it in flight) gets a noop, and the upgrade
-    # then completes: the WebSocket carries the session
-    http = _RawHTTP(server_url)
-    sid, ws = _open(server_url, http)
-    try:
+        if sent == "before-the-probe":
+            http.sock.sendall(poll)
+            time.sleep(0.2)  # the GET is pending now
         ws.send("2probe")
         assert ws.recv() == "3probe"
         started = time.monotonic()
-        assert http.get(EIO_PATH + f"?EIO=4&transport=polling&sid={sid}") == (200, "6")
+        if sent == "after-the-probe":
+            http.sock.sendall(poll)
+        assert http.response() == (200, "6")
         assert time.monotonic() - started < 2
         ws.send("5")
         ws.send("40")

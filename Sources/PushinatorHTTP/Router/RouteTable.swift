@@ -62,7 +62,7 @@ public struct RouteTable: Sendable {
             node = child(of: node, for: segment, names: &names)
         }
         let handler = Handler(responder: responder, synchronous: synchronous, parameterNames: names)
-        if !catchAll, !pattern.contains(where: { $0 == "*" || Self.parameterName($0) != nil }) {
+        if !catchAll, names.isEmpty, !pattern.contains("*") {  // no catch-all, parameter or wildcard segment
             staticPaths[Substring(pattern.joined(separator: "/"))] = node
         }
         if catchAll {

@@ -55,7 +55,7 @@ public struct BroadcastOperator: Sendable {
 
     /// The Engine.IO sessions of the selected sockets; from the in-memory adapter's own lists when it can.
     private var sessions: [EngineIOSession] {
-        if excludedSocketID == nil, let adapter = namespace.adapter as? InMemoryAdapter {
+        if excludedSocketID == nil, let adapter = namespace.inMemoryAdapter {
             return adapter.sessions(in: rooms, except: exceptRooms)
         }
         return sockets.map(\.session)

@@ -20,6 +20,8 @@ public final class Namespace: Sendable {
     public let name: String
     /// Sockets and rooms.
     public let adapter: any SocketIOAdapter
+    /// ``adapter`` when it is the in-memory one, whose lists a broadcast reads directly (cast once, not per emit).
+    let inMemoryAdapter: InMemoryAdapter?
     /// A logger with the namespace in its metadata (`sio.nsp`), for handlers.
     public let logger: Logger
     private let handlers = Mutex(Handlers())
@@ -35,6 +37,7 @@ public final class Namespace: Sendable {
     init(name: String, adapter: any SocketIOAdapter, logger: Logger) {
         self.name = name
         self.adapter = adapter
+        self.inMemoryAdapter = adapter as? InMemoryAdapter
         var logger = logger
         logger[metadataKey: "sio.nsp"] = "\(name)"
         self.logger = logger
