@@ -423,20 +423,24 @@ func connectClients(
     handlers.reserveCapacity(slice.count)
     let noPort = ChannelOptions.Types.SocketOption(level: .init(rawValue: CInt(IPPROTO_IP)), name: .init(rawValue: 24))  // IP_BIND_ADDRESS_NO_PORT
     var firstError: String?
+    // Resolved once: `connect(host:port:)` would run a resolver and a happy-eyeballs race (a thread hop and two
+    // timers) for every client, which made the tool, not the server, the limit of the connect rate.
+    let target = try SocketAddress.makeAddressResolvingHost(host, port: port)
+    let sourceAddresses = try (1...max(1, sources)).map { try SocketAddress(ipAddress: "127.0.0.\($0)", port: 0) }
     try onLoop {
         bounded(slice.count, window: window) { index in
             let uid = slice.firstUser + index
             let promise = loop.makePromise(of: Void.self)
             let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", stats: stats, promise: promise)
             handlers.append(handler)
-            let source = try! SocketAddress(ipAddress: "127.0.0.\(1 + uid % sources)", port: 0)
+            let source = sourceAddresses[uid % sourceAddresses.count]
             ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(noPort, value: 1)
                 .bind(to: source)
                 .connectTimeout(.seconds(20))
                 .channelInitializer { $0.pipeline.addHandler(handler) }
-                .connect(host: host, port: port)
+                .connect(to: target)
                 .whenFailure { promise.fail($0) }
             return promise.futureResult.flatMapErrorThrowing { error in
                 if firstError == nil { firstError = "\(error)" }
