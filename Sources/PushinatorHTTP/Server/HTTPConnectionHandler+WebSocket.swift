@@ -18,6 +18,9 @@ extension HTTPConnectionHandler {
                 channel.eventLoop.makeCompletedFuture {
                     let connection = try WebSocketPipeline.install(on: channel, configuration: configuration)
                     upgrade.onUpgrade(connection)
+                    // The 101 waits unflushed: whatever `onUpgrade` wrote (an Engine.IO open packet) leaves with it,
+                    // in one system call and one TCP segment, at the end of this event-loop tick.
+                    connection.scheduleFlushOnLoop()
                 }
             }
         )
@@ -48,7 +51,7 @@ extension HTTPConnectionHandler {
         let channel = context.channel
         var response = context.channel.allocator.buffer(capacity: 256)
         HTTPResponseHeadWriter.write(status: .switchingProtocols, headers: headers, into: &response)
-        context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+        context.write(wrapOutboundOut(response), promise: nil)  // flushed with the first frames (see above)
         let sync = context.pipeline.syncOperations
         if let timer = handlers.timer { sync.removeHandler(timer, promise: nil) }
         // Adds the frame codec at the end of the pipeline, then our WebSocket handlers.

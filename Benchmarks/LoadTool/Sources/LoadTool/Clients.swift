@@ -147,15 +147,16 @@ final class SocketIOClient: ChannelInboundHandler {
         self.buffer = nil
         defer { self.buffer = buffer }
         if state == .upgrading {
-            let view = buffer.readableBytesView
-            guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return }
-            let head = String(decoding: view[view.startIndex..<end.lowerBound], as: UTF8.self)
-            buffer.moveReaderIndex(to: end.upperBound)
-            guard head.hasPrefix("HTTP/1.1 101") else {
-                finishAuth(.failure(ClientError.upgradeRefused(String(head.prefix(80)))))
+            // A byte loop: the generic `firstRange(of:)` was a tenth of the tool's time per connect.
+            guard let headLength = buffer.withUnsafeReadableBytes(Self.headLength) else { return }
+            let switched = buffer.readableBytesView.starts(with: "HTTP/1.1 101".utf8)
+            guard switched else {
+                let head = buffer.getString(at: buffer.readerIndex, length: min(80, headLength)) ?? ""
+                finishAuth(.failure(ClientError.upgradeRefused(head)))
                 context.close(promise: nil)
                 return
             }
+            buffer.moveReaderIndex(forwardBy: headLength)
             state = .open
         }
         while buffer.readableBytes >= 2 {
@@ -195,6 +196,26 @@ final class SocketIOClient: ChannelInboundHandler {
         if buffer.readerIndex > 65536 { buffer.discardReadBytes() }
     }
 
+    /// The length of the HTTP head at the start of `bytes`, up to and including its blank line; nil if incomplete.
+    private static func headLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 3..<bytes.count where bytes[index] == 10 && bytes[index - 1] == 13
+            && bytes[index - 2] == 10 && bytes[index - 3] == 13 {
+            return index + 1
+        }
+        return nil
+    }
+
+    private static func contains(_ bytes: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        return word.withUTF8Buffer { needle in
+            (0...(bytes.count - count)).contains { start in
+                (0..<count).allSatisfy { bytes[start + $0] == needle[$0] }
+            }
+        }
+    }
+
     private func handle(text: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
         guard let kind = text.first else { return }
         switch kind {
@@ -207,9 +228,8 @@ final class SocketIOClient: ChannelInboundHandler {
                 send(auth, context: context)
             case UInt8(ascii: "3"):
                 // 431[{"ok":true}]
-                let body = String(decoding: text, as: UTF8.self)
-                if body.contains("true") { finishAuth(.success(())) } else {
-                    finishAuth(.failure(ClientError.authRefused(body)))
+                if Self.contains(text, "true") { finishAuth(.success(())) } else {
+                    finishAuth(.failure(ClientError.authRefused(String(decoding: text, as: UTF8.self))))
                     context.close(promise: nil)
                 }
             case UInt8(ascii: "4"):
