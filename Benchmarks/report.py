@@ -97,6 +97,9 @@ def main():
             summary["ratios"].append(entry)
             lines.append(f"| {n:,} | {other} | {fmt(entry['fanout'], 2)}x | {fmt(entry['connect'], 2)}x | "
                          f"{fmt(entry['memory'], 2)}x |")
+    ceiling = os.path.join(RESULTS, "connect-ceiling.md")  # written by ConnectCeiling/run.sh in the same run
+    if os.path.exists(ceiling):
+        lines += ["", open(ceiling).read().rstrip("\n")]
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(RESULTS, "summary.md"), "w") as f:

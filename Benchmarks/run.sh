@@ -10,7 +10,8 @@
 # Results: Benchmarks/results/<server>-<N>.json, summary.md, summary.json, socketio.png.
 # Environment: SIZES, SERVERS, BROADCASTS (0 = 500000/N), LATENCY_RATE (10000), LATENCY_SECONDS (10),
 # FLOOR_FLUSH_EVERY (tick: like pushinator; or K broadcasts), PROCESSES (load-tool processes, 1; the smoke run uses 2 to exercise the worker protocol),
-# SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85).
+# SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85), SKIP_CEILING=1 (no
+# ConnectCeiling/run.sh at the end: the machine's connect-rate ceiling beside pushinator and the floor).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -180,7 +181,20 @@ for server in servers:
     ok &= good
 sys.exit(0 if ok else 1)
 EOF
-    exit $?
+    FAILED=$?
+    # the connect-rate ceiling tool: its C client and server, against each other and against pushinator
+    if [[ " $SERVERS " == *" pushinator "* ]]; then
+        N=50 ROUNDS=1 SERVERS="ceiling pushinator" CLIENTS=c SKIP_BUILD=1 PUSHINATOR_BIN="$PUSHINATOR" \
+            RESULTS_DIR="$RESULTS" "$BENCH/ConnectCeiling/run.sh" || FAILED=1
+    fi
+    exit $FAILED
+fi
+# The machine's connect-rate ceiling beside pushinator and the floor (C client and server on epoll): what the
+# connect-rate target is measured against. SKIP_CEILING=1 leaves it out; it needs two cores.
+rm -f "$RESULTS/connect-ceiling.md"
+if [[ -z "${SKIP_CEILING:-}" && -n "$SERVER_CPU" && $CONFIG == release ]]; then
+    log "connect-rate ceiling (ConnectCeiling/run.sh)"
+    SKIP_BUILD=1 PUSHINATOR_BIN="$PUSHINATOR" "$BENCH/ConnectCeiling/run.sh" >/dev/null || FAILED=1
 fi
 python3 "$BENCH/report.py"
 exit $FAILED
