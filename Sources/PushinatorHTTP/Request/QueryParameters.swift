@@ -7,18 +7,26 @@ public struct QueryParameters: Sendable, Sequence {
     /// Parses a raw query string such as `EIO=4&transport=polling`.
     public init(parsing query: Substring) {
         pairs = []
-        guard !query.isEmpty else { return }
-        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
-            if let equals = part.firstIndex(of: "=") {
-                pairs.append(
-                    (
-                        PercentDecoding.decode(part[..<equals], plusAsSpace: true),
-                        PercentDecoding.decode(part[part.index(after: equals)...], plusAsSpace: true)
+        // Over the UTF-8 bytes: `&` and `=` are ASCII, so every index found is a valid `Substring` index, and no
+        // grapheme breaking is paid for (a `Character` split was a percent of a Socket.IO connect).
+        let utf8 = query.utf8
+        var start = utf8.startIndex
+        while start != utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "&")) ?? utf8.endIndex
+            if start != end {
+                let part = query[start..<end]
+                if let equals = part.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                    pairs.append(
+                        (
+                            PercentDecoding.decode(part[..<equals], plusAsSpace: true),
+                            PercentDecoding.decode(part[part.utf8.index(after: equals)...], plusAsSpace: true)
+                        )
                     )
-                )
-            } else {
-                pairs.append((PercentDecoding.decode(part, plusAsSpace: true), ""))
+                } else {
+                    pairs.append((PercentDecoding.decode(part, plusAsSpace: true), ""))
+                }
             }
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
         }
     }
 
