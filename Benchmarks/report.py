@@ -15,7 +15,7 @@ def load():
     runs = {}
     for path in glob.glob(os.path.join(RESULTS, "*-*.json")):
         name = os.path.basename(path)
-        if name.startswith("summary"):
+        if name.startswith("summary") or name.startswith("connect-"):
             continue
         with open(path) as f:
             data = json.load(f)
@@ -97,6 +97,20 @@ def main():
             summary["ratios"].append(entry)
             lines.append(f"| {n:,} | {other} | {fmt(entry['fanout'], 2)}x | {fmt(entry['connect'], 2)}x | "
                          f"{fmt(entry['memory'], 2)}x |")
+    polling = []
+    for path in sorted(glob.glob(os.path.join(RESULTS, "connect-polling-*.json")),
+                       key=lambda p: (not p.endswith("-pushinator.json"), p)):
+        polling.append(dict(json.load(open(path)).get("connect") or {},
+                            server=os.path.basename(path)[len("connect-polling-"):-len(".json")]))
+    if polling:
+        summary["connectPolling"] = polling
+        lines += ["", "Connect over HTTP long-polling, then the upgrade to WebSocket and `auth` (the official clients' default):",
+                  "", "| server | N | connects/s | CPU srv/cli % (saturated) |", "|---|---|---|---|"]
+        for c in polling:
+            cpu = c.get("cpu") or {}
+            lines.append(f"| {c['server']} | {c.get('clients', 0):,} | {fmt(c.get('perSecond'))} "
+                         f"({c.get('authenticated')}/{c.get('clients')}) | {fmt(cpu.get('server'))} / "
+                         f"{fmt(cpu.get('client'))} ({cpu.get('saturated', '?')}) |")
     ceiling = os.path.join(RESULTS, "connect-ceiling.md")  # written by ConnectCeiling/run.sh in the same run
     if os.path.exists(ceiling):
         lines += ["", open(ceiling).read().rstrip("\n")]

@@ -9,6 +9,7 @@
 # Each server gets a fresh process per N, pinned to core 0 (taskset); the load tool runs on core 1.
 # Results: Benchmarks/results/<server>-<N>.json, summary.md, summary.json, socketio.png.
 # Environment: SIZES, SERVERS, BROADCASTS (0 = 500000/N), LATENCY_RATE (10000), LATENCY_SECONDS (10),
+# POLLING_CLIENTS (5000: the connect run over HTTP long-polling then the upgrade, as the official clients connect),
 # FLOOR_FLUSH_EVERY (tick: like pushinator; or K broadcasts), PROCESSES (load-tool processes, 1; the smoke run uses 2 to exercise the worker protocol),
 # SKIP_BUILD=1, NO_PIN=1, PUSHINATOR_BIN, QUIET_WAIT (s, 90), QUIET_IDLE (% idle, 85), SKIP_CEILING=1 (no
 # ConnectCeiling/run.sh at the end: the machine's connect-rate ceiling beside pushinator and the floor).
@@ -28,10 +29,12 @@ LATENCY_RATE=${LATENCY_RATE:-10000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-10}
 FLOOR_FLUSH_EVERY=${FLOOR_FLUSH_EVERY:-tick}  # the same batching as pushinator: once per event-loop tick
 PROCESSES=${PROCESSES:-1}
+POLLING_CLIENTS=${POLLING_CLIENTS:-5000}  # clients of the polling-then-upgrade connect run (one per server)
 CONFIG=${BUILD_CONFIG:-release}
 if [[ $SMOKE == 1 ]]; then
     # debug builds (pushinator's is the one the test command built already): the smoke run checks deliveries
     SIZES=50; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2; PROCESSES=2; CONFIG=${BUILD_CONFIG:-debug}
+    POLLING_CLIENTS=50
     RESULTS="$TMP/smoke"
 fi
 mkdir -p "$RESULTS" "$TMP"
@@ -138,7 +141,7 @@ ports_for() {  # name -> "admin client"
 }
 
 # --- run --------------------------------------------------------------------------------------------------
-rm -f "$RESULTS"/*-*.json
+rm -f "$RESULTS"/*-*.json  # the per-server results and connect-polling-<server>.json
 echo "{\"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+dirty')\", \"machine\": \"$(nproc) cores, $(uname -r), server on core 0, load tool on core 1\"}" > "$RESULTS/meta.json"
 FAILED=0
 for n in $SIZES; do
@@ -160,6 +163,25 @@ for n in $SIZES; do
     done
 done
 
+# Connect rate the way the official clients connect by default: the Engine.IO handshake and the namespace connect
+# over HTTP long-polling, then the upgrade to WebSocket and `auth` (the floor does not speak polling).
+for server in $SERVERS; do
+    [[ $server == floor ]] && continue
+    if [[ $server == pushinator && ! -x "$PUSHINATOR" ]]; then continue; fi
+    read -r admin client < <(ports_for "$server")
+    [[ $SMOKE == 1 ]] || wait_quiet
+    log "$server: $POLLING_CLIENTS clients over polling, then the upgrade"
+    start_server "$server" "$admin" "$client" || { FAILED=1; continue; }
+    if ! $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$SERVER_PID" \
+        -n "$POLLING_CLIENTS" --scenarios connect --connect-transport polling --connect-window 256 --label "$server" \
+        --json "$RESULTS/connect-polling-$server.json"; then
+        log "$server: the polling connect failed"
+        FAILED=1
+    fi
+    stop_server
+    sleep 1
+done
+
 if [[ $SMOKE == 1 ]]; then
     # every server must have a result with every client connected and every message delivered
     FAILED=$FAILED python3 - "$RESULTS" $SERVERS <<'EOF'
@@ -178,6 +200,14 @@ for server in servers:
             and l.get("delivered", 0) > 0 and l.get("delivered") == l.get("sent"))
     print(f"{server}: connected {c.get('authenticated')}/{r['clients']}, fan-out {f.get('delivered')}/{f.get('expected')}, "
           f"latency {l.get('delivered')}/{l.get('sent')}", "ok" if good else "FAILED")
+    ok &= good
+for server in servers:
+    if server == "floor":
+        continue
+    path = os.path.join(results, f"connect-polling-{server}.json")
+    c = json.load(open(path)).get("connect") or {} if os.path.exists(path) else {}
+    good = c.get("transport") == "polling" and c.get("authenticated") == c.get("clients") == 50
+    print(f"{server}: connected over polling then WebSocket {c.get('authenticated')}/{c.get('clients')}", "ok" if good else "FAILED")
     ok &= good
 sys.exit(0 if ok else 1)
 EOF

@@ -3,7 +3,8 @@ still work together with pushinator. It asserts deliveries, not speed (speed liv
 
 `Benchmarks/run.sh --smoke` builds the load tool and the floor server (debug; a few minutes on a fresh clone), runs
 50 clients per server through two load-tool processes (the coordinator and one worker), and fails unless every
-client authenticated and every broadcast and per-user message arrived; then the connect-rate ceiling tool
+client authenticated and every broadcast and per-user message arrived; then 50 clients per server connect over
+HTTP long-polling and upgrade to WebSocket (pushinator, python-socketio); then the connect-rate ceiling tool
 (`Benchmarks/ConnectCeiling`, C) connects 50 clients to its own server and to pushinator."""
 
 import os
@@ -39,6 +40,10 @@ def test_benchmark_smoke_run_delivers_every_message_on_every_server():
         line = next((line for line in stdout.splitlines() if line.startswith(f"{server}: connected")), None)
         assert line is not None and line.endswith(" ok"), report
     assert "2 processes: 25 + 25 clients" in stderr, report  # the worker protocol was exercised
+    # the connect run over HTTP long-polling then the upgrade (the official clients' default way in)
+    for server in ("pushinator", "python"):
+        line = next((line for line in stdout.splitlines() if line.startswith(f"{server}: connected over polling")), None)
+        assert line is not None and line.endswith(" 50/50 ok"), report
     # the connect-rate ceiling tool (C client and server) connected its 50 clients to itself and to pushinator
     for pair in ("ceiling <- c", "pushinator <- c"):
         row = next((line for line in stdout.splitlines() if line.startswith(f"| {pair} |")), None)

@@ -63,9 +63,13 @@ final class Stats {
     }
 }
 
-enum ClientError: Error { case upgradeRefused(String), closed, connectError(String), authRefused(String) }
+enum ClientError: Error {
+    case upgradeRefused(String), closed, connectError(String), authRefused(String), pollingRefused(String)
+}
 
 /// One Socket.IO client: HTTP upgrade, `0{...}` -> `40`, `40{...}` -> `421["auth",uid,"hash"]`, `431[{...}]` = authenticated.
+/// With the `sid` of a session opened over HTTP long-polling (``PollingHandshake``), it upgrades that session
+/// instead: `2probe` -> `3probe`, then `5` and the `auth` event (the namespace is connected already).
 final class SocketIOClient: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -80,8 +84,11 @@ final class SocketIOClient: ChannelInboundHandler {
     private var authDone = false
     private(set) var channel: (any Channel)?
 
-    init(host: String, port: Int, userId: Int, hash: String, stats: Stats, promise: EventLoopPromise<Void>) {
-        request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+    private let upgradesSession: Bool
+
+    init(host: String, port: Int, userId: Int, hash: String, sid: String? = nil, stats: Stats, promise: EventLoopPromise<Void>) {
+        upgradesSession = sid != nil
+        request = "GET /socket.io/?EIO=4&transport=websocket\(sid.map { "&sid=\($0)" } ?? "") HTTP/1.1\r\nHost: \(host):\(port)\r\n"
             + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             + "Sec-WebSocket-Version: 13\r\n\r\n"
         auth = #"421["auth",\#(userId),"\#(hash)"]"#
@@ -158,6 +165,7 @@ final class SocketIOClient: ChannelInboundHandler {
             }
             buffer.moveReaderIndex(forwardBy: headLength)
             state = .open
+            if upgradesSession { send("2probe", context: context) }
         }
         while buffer.readableBytes >= 2 {
             let reader = buffer.readerIndex
@@ -242,6 +250,9 @@ final class SocketIOClient: ChannelInboundHandler {
             }
         case UInt8(ascii: "0"):
             send("40", context: context)
+        case UInt8(ascii: "3") where upgradesSession && text.count == 6:  // 3probe: the upgrade may go on
+            send("5", context: context)
+            send(auth, context: context)
         case UInt8(ascii: "2"):
             send("3", context: context)
         case UInt8(ascii: "1"):

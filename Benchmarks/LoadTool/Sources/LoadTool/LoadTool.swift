@@ -102,7 +102,8 @@ struct CPU: Codable {
     var loadAverage: Double; var saturated: String
 }
 struct ConnectResult: Codable {
-    var clients: Int; var authenticated: Int; var failed: Int; var seconds: Double; var perSecond: Double; var cpu: CPU
+    var clients: Int; var transport: String; var authenticated: Int; var failed: Int; var seconds: Double
+    var perSecond: Double; var cpu: CPU
     var firstError: String?
 }
 struct MemoryResult: Codable {
@@ -173,6 +174,8 @@ struct LoadTool: ParsableCommand {
     @Option(help: "First user id.") var firstUser = 1
     @Option(help: "Spread connections over source addresses 127.0.0.1 ... 127.0.0.<sources>.") var sources = 8
     @Option(help: "Connections in handshake at once.") var connectWindow = 256
+    @Option(help: "How clients connect: websocket (straight), or polling (long-polling handshake, then the upgrade, as the official clients do by default).")
+    var connectTransport = ConnectTransport.websocket
     @Option(help: "Keep-alive admin connections.") var adminConnections = 4
     @Option(help: "Pipelined requests per admin connection.") var adminDepth = 8
     @Option(help: "Broadcasts in the fan-out scenario (0: 500000 / clients, at least 10).") var broadcasts = 0
@@ -190,7 +193,8 @@ struct LoadTool: ParsableCommand {
         let slices = Slice.split(total: clients, firstUser: firstUser, parts: max(1, processes))
         if worker {
             return try runWorker(host: host, clientPort: clientPort, slice: Slice(firstUser: firstUser, count: clients),
-                                 sources: max(1, sources), connectWindow: connectWindow, drainTimeout: drainTimeout)
+                                 sources: max(1, sources), connectWindow: connectWindow, transport: connectTransport,
+                                 drainTimeout: drainTimeout)
         }
         let wanted = Set(scenarios.split(separator: ",").map(String.init))
         let stats = Stats()
@@ -198,11 +202,12 @@ struct LoadTool: ParsableCommand {
         var result = RunResult(label: label, clients: clients, date: ISO8601DateFormatter().string(from: Date()))
         defer { try? group.syncShutdownGracefully() }
         let (host, adminPort, clientPort, sources, drainTimeout) = (self.host, self.adminPort, self.clientPort, self.sources, self.drainTimeout)
+        let transport = connectTransport
         let window = max(1, connectWindow / max(1, processes))
         let workers = slices.count > 1 ? try WorkerPool(slices: Array(slices.dropFirst())) { slice in
             ["--worker", "--host", host, "--admin-port", "\(adminPort)", "--client-port", "\(clientPort)",
              "-n", "\(slice.count)", "--first-user", "\(slice.firstUser)", "--sources", "\(sources)",
-             "--connect-window", "\(window)", "--drain-timeout", "\(drainTimeout)"]
+             "--connect-window", "\(window)", "--connect-transport", transport.rawValue, "--drain-timeout", "\(drainTimeout)"]
         } : nil
         defer { workers?.quit() }
         let toolPids = [getpid()] + (workers?.pids ?? [])
@@ -248,7 +253,7 @@ struct LoadTool: ParsableCommand {
         let connectMeter = Meter(serverPid: pid, toolPids: toolPids)
         workers?.broadcast("CONNECT")
         let connection = try connectClients(host: host, port: clientPort, slice: slices[0], sources: max(1, sources),
-                                            window: window, stats: stats)
+                                            window: window, transport: transport, stats: stats)
         var connectEnd = nowNs()
         var authenticated = try loop.submit { stats.authenticated }.wait()
         var firstError = connection.firstError
@@ -264,7 +269,7 @@ struct LoadTool: ParsableCommand {
         let connected = connectMeter.stop(at: connectEnd)
         if wanted.contains("connect") {
             result.connect = ConnectResult(
-                clients: clients, authenticated: authenticated, failed: clients - authenticated,
+                clients: clients, transport: transport.rawValue, authenticated: authenticated, failed: clients - authenticated,
                 seconds: connected.seconds, perSecond: Double(authenticated) / connected.seconds,
                 cpu: connected.cpu,
                 firstError: firstError
@@ -414,10 +419,19 @@ struct LoadTool: ParsableCommand {
     }
 }
 
+/// How the load tool's clients connect.
+enum ConnectTransport: String, CaseIterable, ExpressibleByArgument {
+    /// Straight to WebSocket (`transport=websocket`): three round trips after the TCP handshake.
+    case websocket
+    /// As the official clients do by default: the Engine.IO handshake and the namespace connect over HTTP
+    /// long-polling, then a second TCP connection upgrades the session to WebSocket (probe), then `auth`.
+    case polling
+}
+
 /// Connects and authenticates the clients of `slice` (users `slice.firstUser...`), `window` handshakes in flight,
 /// spread over the source addresses 127.0.0.1 ... 127.0.0.<sources>.
 func connectClients(
-    host: String, port: Int, slice: Slice, sources: Int, window: Int, stats: Stats
+    host: String, port: Int, slice: Slice, sources: Int, window: Int, transport: ConnectTransport, stats: Stats
 ) throws -> (handlers: [SocketIOClient], firstError: String?) {
     var handlers: [SocketIOClient] = []
     handlers.reserveCapacity(slice.count)
@@ -427,21 +441,40 @@ func connectClients(
     // timers) for every client, which made the tool, not the server, the limit of the connect rate.
     let target = try SocketAddress.makeAddressResolvingHost(host, port: port)
     let sourceAddresses = try (1...max(1, sources)).map { try SocketAddress(ipAddress: "127.0.0.\($0)", port: 0) }
+    func bootstrap(from source: SocketAddress, _ handler: some ChannelHandler & Sendable) -> EventLoopFuture<any Channel> {
+        ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(noPort, value: 1)
+            .bind(to: source)
+            .connectTimeout(.seconds(20))
+            .channelInitializer { $0.pipeline.addHandler(handler) }
+            .connect(to: target)
+    }
+    /// The WebSocket half: a new session, or the upgrade of the polling session `sid`.
+    func webSocket(uid: Int, sid: String?, source: SocketAddress, promise: EventLoopPromise<Void>) {
+        let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", sid: sid, stats: stats, promise: promise)
+        handlers.append(handler)
+        bootstrap(from: source, handler).whenFailure { promise.fail($0) }
+    }
     try onLoop {
         bounded(slice.count, window: window) { index in
             let uid = slice.firstUser + index
             let promise = loop.makePromise(of: Void.self)
-            let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", stats: stats, promise: promise)
-            handlers.append(handler)
             let source = sourceAddresses[uid % sourceAddresses.count]
-            ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelOption(noPort, value: 1)
-                .bind(to: source)
-                .connectTimeout(.seconds(20))
-                .channelInitializer { $0.pipeline.addHandler(handler) }
-                .connect(to: target)
-                .whenFailure { promise.fail($0) }
+            switch transport {
+            case .websocket:
+                webSocket(uid: uid, sid: nil, source: source, promise: promise)
+            case .polling:
+                let opened = loop.makePromise(of: String.self)
+                bootstrap(from: source, PollingHandshake(host: host, port: port, promise: opened))
+                    .whenFailure { opened.fail($0) }
+                opened.futureResult.whenComplete { result in
+                    switch result {
+                    case .success(let sid): webSocket(uid: uid, sid: sid, source: source, promise: promise)
+                    case .failure(let error): promise.fail(error)
+                    }
+                }
+            }
             return promise.futureResult.flatMapErrorThrowing { error in
                 if firstError == nil { firstError = "\(error)" }
                 if stats.failed == 0 { stats.failed += 1 }  // a connect failure never reached the handler
@@ -462,7 +495,7 @@ func fmt(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(dig
 func printTable(_ r: RunResult) {
     var lines = ["| \(r.label) N=\(r.clients) | value | server CPU % (core 0 busy %) | client CPU % (core 1 busy %) | saturated |", "|---|---|---|---|---|"]
     if let c = r.connect {
-        lines.append("| connect rate | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) (\(fmt(c.cpu.core0Busy, 0))) | \(fmt(c.cpu.client, 0)) (\(fmt(c.cpu.core1Busy, 0))) | \(c.cpu.saturated) |")
+        lines.append("| connect rate (\(c.transport)) | \(fmt(c.perSecond, 0)) clients/s (\(c.authenticated)/\(c.clients) in \(fmt(c.seconds)) s) | \(fmt(c.cpu.server, 0)) (\(fmt(c.cpu.core0Busy, 0))) | \(fmt(c.cpu.client, 0)) (\(fmt(c.cpu.core1Busy, 0))) | \(c.cpu.saturated) |")
     }
     if let m = r.memory {
         lines.append("| idle memory | \(fmt(m.bytesPerConnection / 1024)) KB/conn (\(fmt(m.bytesPerConnectionInclUser / 1024)) KB incl. user record; RSS \(m.connectedRSS / 1_048_576) MB) | | | |")

@@ -128,7 +128,10 @@ func decodeHistogram(_ text: String) -> Histogram<UInt64>? {
 }
 
 /// Worker mode: holds `slice` and does what the coordinator asks until QUIT or the end of stdin.
-func runWorker(host: String, clientPort: Int, slice: Slice, sources: Int, connectWindow: Int, drainTimeout: Double) throws {
+func runWorker(
+    host: String, clientPort: Int, slice: Slice, sources: Int, connectWindow: Int, transport: ConnectTransport,
+    drainTimeout: Double
+) throws {
     let stats = Stats()
     let input = LineReader(STDIN_FILENO)
     var handlers: [SocketIOClient] = []
@@ -141,7 +144,8 @@ func runWorker(host: String, clientPort: Int, slice: Slice, sources: Int, connec
         switch words.first {
         case "CONNECT":
             let connected = try connectClients(
-                host: host, port: clientPort, slice: slice, sources: sources, window: connectWindow, stats: stats
+                host: host, port: clientPort, slice: slice, sources: sources, window: connectWindow, transport: transport,
+                stats: stats
             )
             handlers = connected.handlers
             let authenticated = try loop.submit { stats.authenticated }.wait()
