@@ -128,6 +128,10 @@ struct InteropServer: AsyncParsableCommand {
                 socket.emit("ask-result", ["error": "timeout"])
             }
         }
+        main.on("resumes-on-loop") { socket, event in  // after a real suspension: still on the session's loop?
+            try await Task.sleep(for: .milliseconds(5))
+            event.ack(.bool(socket.eventLoop.inEventLoop))
+        }
         main.on("binary-request") { socket, _ in
             var bytes = ByteBuffer()
             for value in 0...255 { bytes.writeInteger(UInt8(value)) }

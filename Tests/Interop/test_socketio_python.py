@@ -19,6 +19,7 @@ from conftest import (
     decode_polling_payload,
     parse_open_packet,
     reference_xfail,
+    swift_only,
     ws_url,
 )
 
@@ -98,6 +99,14 @@ def test_server_ack(server_url, transport, make_client):
     client.emit("server-ack", {"q": 42})
     assert client.rec.wait("ask") == ({"q": 42},)
     assert client.rec.wait("ask-result") == ({"answer": {"q": 42}},)
+
+
+@swift_only("asks where our event handler runs")
+def test_event_handler_resumes_on_the_session_loop_after_awaiting(server_url, transport, make_client):
+    # handlers prefer the session's event loop as their task executor: an await does not move them to the global pool
+    client = make_client(server_url, TRANSPORTS[transport])
+    client.rec.wait("welcome")
+    assert client.call("resumes-on-loop") == [True]
 
 
 def test_binary_from_client_is_echoed(server_url, transport, make_client):

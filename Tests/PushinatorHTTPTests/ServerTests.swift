@@ -21,6 +21,19 @@ struct ServerTests {
             try await Task.sleep(for: .milliseconds(try context.parameters.require("ms", as: Int.self)))
             return "slow done"
         }
+        Get("resumes-on-loop") { _, context in
+            // Suspend twice (a timer, then a future the loop completes later): where does the handler go on?
+            try await Task.sleep(for: .milliseconds(5))
+            let afterSleep = context.eventLoop.inEventLoop
+            try await context.eventLoop.submit {}.get()
+            return "\(afterSleep) \(context.eventLoop.inEventLoop)"
+        }
+        Get("stream-on-loop") { _, context in
+            Response(body: .stream { writer in
+                try await Task.sleep(for: .milliseconds(5))
+                try await writer.write(ByteBuffer(string: "\(context.eventLoop.inEventLoop)"))
+            })
+        }
         Get("stream") { _, _ in
             Response(
                 headers: [.contentType: "text/plain"],
@@ -31,6 +44,13 @@ struct ServerTests {
                     }
                 }
             )
+        }
+    }
+
+    @Test func asyncHandlersAndStreamedBodiesResumeOnTheirConnectionsEventLoop() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            #expect(try await request(server, "/resumes-on-loop").text == "true true")
+            #expect(try await request(server, "/stream-on-loop").text == "true")
         }
     }
 

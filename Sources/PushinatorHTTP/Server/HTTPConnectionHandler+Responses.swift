@@ -102,7 +102,7 @@ extension HTTPConnectionHandler {
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
         let logger = self.logger
-        Task {
+        Task(executorPreference: EventLoopTaskExecutor.current(on: eventLoop)) {
             var writer = ResponseBodyWriter { part in
                 try await eventLoop.flatSubmit {
                     let (handler, context) = bound.value

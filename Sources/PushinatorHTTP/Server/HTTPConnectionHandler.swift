@@ -18,7 +18,8 @@ import NIOHTTPTypesHTTP1
 ///   current response, which says `Connection: close`.
 ///
 /// A handler that does not suspend runs synchronously on the event loop (`Task.immediate`, or no task at all for
-/// synchronous routes), which keeps the common path free of thread hops.
+/// synchronous routes), and one that suspends resumes there (``EventLoopTaskExecutor``), which keeps the request
+/// path free of thread hops.
 ///
 /// Upgrades are handled here rather than by NIO's `HTTPServerUpgradeHandler`, so that:
 /// - the router runs exactly once per request, upgrade or not;
@@ -108,6 +109,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         remoteAddress = context.channel.remoteAddress
+    }
+
+    /// The executor async handlers of this connection prefer: its event loop (looked up on first use).
+    private var loopExecutor: EventLoopTaskExecutor?
+
+    private func taskExecutor(on eventLoop: any EventLoop) -> EventLoopTaskExecutor {
+        if let loopExecutor { return loopExecutor }
+        let executor = EventLoopTaskExecutor.current(on: eventLoop)
+        loopExecutor = executor
+        return executor
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -279,7 +290,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let responder = self.responder
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        Task.immediate {
+        Task.immediate(executorPreference: taskExecutor(on: eventLoop)) {
             let response: Response
             do {
                 response = try await responder.respond(to: request, context: requestContext)

@@ -45,7 +45,7 @@ extension Response {
     ) -> Response {
         webSocket(headers: headers, configuration: configuration) { connection in
             connection.startMessageStream()
-            Task {
+            Task(executorPreference: EventLoopTaskExecutor.preferred(for: connection.eventLoop)) {
                 do {
                     try await handler(connection)
                     connection.close(code: .normalClosure)

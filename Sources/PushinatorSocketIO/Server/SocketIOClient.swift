@@ -66,6 +66,10 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
         handle(packet)
     }
 
+    /// What event, middleware and connection handlers prefer to run on: the session's event loop when this runs
+    /// there (always, for packets), so a handler that awaits resumes on the loop instead of the global pool.
+    private var loopExecutor: EventLoopTaskExecutor? { EventLoopTaskExecutor.preferred(for: session.eventLoop) }
+
     private func handle(_ packet: SocketIOPacket) {
         switch packet.type {
         case .connect:
@@ -91,7 +95,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
             }
             let event = SocketIOEvent(name: name, arguments: packet.arguments, acknowledge: acknowledge)
             let namespace = socket.namespace
-            Task.immediate { await namespace.dispatch(event, from: socket) }
+            Task.immediate(executorPreference: loopExecutor) { await namespace.dispatch(event, from: socket) }
         case .ack, .binaryAck:
             guard let socket = sockets[packet.namespace], let id = packet.ackID else { return }
             socket.resolveAck(id, with: .success(packet.arguments))
@@ -125,7 +129,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
         }
         connecting.insert(name)
         let eventLoop = session.eventLoop
-        Task.immediate {
+        Task.immediate(executorPreference: loopExecutor) {
             var refusal: ConnectError?
             for step in middleware {
                 do {
@@ -162,7 +166,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
         session.send(SocketIOWire.encode(SocketIOPacket(type: .connect, namespace: socket.namespace.name, data: answer)))
         socket.namespace.logger.debug("socket connected", metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(session.id)"])
         let namespace = socket.namespace
-        Task.immediate { await namespace.runConnectionHandlers(socket) }
+        Task.immediate(executorPreference: loopExecutor) { await namespace.runConnectionHandlers(socket) }
     }
 
     // MARK: Disconnecting
@@ -204,7 +208,7 @@ final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
             metadata: ["sio.sid": "\(socket.id)", "sio.reason": "\(reason)"]
         )
         let namespace = socket.namespace
-        Task.immediate { await namespace.runDisconnectHandlers(socket, reason: reason) }
+        Task.immediate(executorPreference: loopExecutor) { await namespace.runDisconnectHandlers(socket, reason: reason) }
     }
 
     private func closeAll(reason: DisconnectReason) {
