@@ -47,6 +47,8 @@ public final class EngineIOSession: @unchecked Sendable {
     private var drainScheduled = false
     /// The probe answered `2probe`: the client pauses polling until it sends `5` on the WebSocket.
     private var probeAnswered = false
+    /// When the WebSocket took over from polling (see ``refuseAfterUpgrade(_:)``).
+    private var upgradedAt: NIODeadline?
     /// Answers the pending GET with a noop during an upgrade (see ``releasePausedPollSoon()``).
     private var pausedPollRelease: LoopTimers.Timer?
     private var heartbeatTimer: LoopTimers.Timer?
@@ -181,7 +183,9 @@ public final class EngineIOSession: @unchecked Sendable {
     func poll(supportsBinary: Bool) -> EventLoopFuture<Response> {
         eventLoop.preconditionInEventLoop()
         guard !isClosed, case .polling = transport else {
-            return eventLoop.makeFailedFuture(EngineIOHTTPError.badRequest)
+            let refused = eventLoop.makePromise(of: Response.self)
+            refuseAfterUpgrade(refused)
+            return refused.futureResult
         }
         if let pending = pendingPoll {
             // A second concurrent GET breaks the protocol: end the session; the first GET learns it by `1`.
@@ -319,10 +323,11 @@ public final class EngineIOSession: @unchecked Sendable {
             transport = .websocket(connection)
             pausedPollRelease?.cancel()
             pausedPollRelease = nil
+            upgradedAt = .now()
             if let pending = pendingPoll {
                 // a GET sent after the client's `5` that overtook it (see `releasePausedPollSoon`): polling is over
                 pendingPoll = nil
-                pending.fail(EngineIOHTTPError.badRequest)
+                refuseAfterUpgrade(pending)
             }
             let queued = queue
             queue.removeAll()
@@ -350,6 +355,25 @@ public final class EngineIOSession: @unchecked Sendable {
             pending.succeed(pollResponse([.control(.noop)], supportsBinary: pendingPollSupportsBinary))
         }
     }
+
+    /// Answers 400 to a GET on a session that no longer polls. Within ``refusalDelayAfterUpgrade`` of the upgrade
+    /// the answer waits for the rest of it: such a GET was sent while upgrading, right behind `5`, and its client
+    /// must read the WebSocket's `3probe` first. Answered at once, the 400 could reach it in the same turn of its
+    /// event loop as `3probe`, and a client that dispatches WebSocket messages later in the turn (Node's `ws`)
+    /// then sees them in the wrong order: the official suite's "ignores HTTP requests with same sid after upgrade"
+    /// failed that way now and then once our GETs no longer took a thread hop.
+    private func refuseAfterUpgrade(_ promise: EventLoopPromise<Response>) {
+        guard !isClosed, let upgradedAt, case let wait = upgradedAt + Self.refusalDelayAfterUpgrade - .now(),
+              wait > .zero
+        else {
+            promise.fail(EngineIOHTTPError.badRequest)
+            return
+        }
+        eventLoop.scheduleTask(in: wait) { promise.fail(EngineIOHTTPError.badRequest) }
+    }
+
+    /// How long after an upgrade a GET for the old transport waits for its 400.
+    static let refusalDelayAfterUpgrade = TimeAmount.milliseconds(20)
 
     fileprivate func probeClosed(_ connection: WebSocketConnection) {
         if probe === connection { dropProbe() }
