@@ -111,16 +111,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         remoteAddress = context.channel.remoteAddress
     }
 
-    /// The executor async handlers of this connection prefer: its event loop (looked up on first use).
-    private var loopExecutor: EventLoopTaskExecutor?
-
-    private func taskExecutor(on eventLoop: any EventLoop) -> EventLoopTaskExecutor {
-        if let loopExecutor { return loopExecutor }
-        let executor = EventLoopTaskExecutor.current(on: eventLoop)
-        loopExecutor = executor
-        return executor
-    }
-
     func handlerRemoved(context: ChannelHandlerContext) {
         if flushAtReadComplete {
             flushAtReadComplete = false
@@ -290,7 +280,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let responder = self.responder
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
-        Task.immediate(executorPreference: taskExecutor(on: eventLoop)) {
+        Task.immediate(executorPreference: EventLoopTaskExecutor.current(on: eventLoop)) {
             let response: Response
             do {
                 response = try await responder.respond(to: request, context: requestContext)
