@@ -142,7 +142,7 @@ ports_for() {  # name -> "admin client"
 
 # --- run --------------------------------------------------------------------------------------------------
 rm -f "$RESULTS"/*-*.json  # the per-server results and connect-polling-<server>.json
-echo "{\"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+dirty')\", \"machine\": \"$(nproc) cores, $(uname -r), server on core 0, load tool on core 1\"}" > "$RESULTS/meta.json"
+echo "{\"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"commit\": \"$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet -- . ':(exclude)Benchmarks/results' 2>/dev/null || echo '+dirty')\", \"machine\": \"$(nproc) cores, $(uname -r), server on core 0, load tool on core 1\"}" > "$RESULTS/meta.json"
 FAILED=0
 for n in $SIZES; do
     for server in $SERVERS; do
