@@ -73,7 +73,7 @@ final class PollingHandshake: ChannelInboundHandler {
 
     /// The next complete response in the buffer (status, body), if there is one; needs a Content-Length.
     private func takeResponse() -> (Int, String)? {
-        guard var buffer, let head = headEnd(buffer) else { return nil }
+        guard var buffer, let head = httpHeadLength(buffer) else { return nil }
         let headText = buffer.getString(at: buffer.readerIndex, length: head) ?? ""
         var length = 0
         for line in headText.split(separator: "\r\n").dropFirst() {
@@ -88,17 +88,6 @@ final class PollingHandshake: ChannelInboundHandler {
         let body = buffer.readString(length: length) ?? ""
         self.buffer = buffer.readableBytes > 0 ? buffer : nil
         return (status, body)
-    }
-
-    private func headEnd(_ buffer: ByteBuffer) -> Int? {
-        buffer.withUnsafeReadableBytes { bytes in
-            guard bytes.count >= 4 else { return nil }
-            for index in 3..<bytes.count where bytes[index] == 10 && bytes[index - 1] == 13
-                && bytes[index - 2] == 10 && bytes[index - 3] == 13 {
-                return index + 1
-            }
-            return nil
-        }
     }
 
     /// Moves the handshake on with the body of the answer to the request of the current step.
