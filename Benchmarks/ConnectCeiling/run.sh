@@ -51,7 +51,10 @@ loadtool="$root/Benchmarks/LoadTool/.build/release/LoadTool"
 floor="$root/Benchmarks/Floor/.build/release/Floor"
 pushinator=${PUSHINATOR_BIN:-$root/.build-bench/release/pushinator}
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 start_server() {  # name admin-port client-port
+    if port_open "$2" || port_open "$3"; then log "port $2 or $3 is busy: is an old server running?"; exit 2; fi
     case $1 in
         ceiling) $server_cpu "$tmp/connect_ceiling" server "$2" "$3" >"$tmp/server.log" 2>&1 & ;;
         floor) $server_cpu "$floor" --admin-port "$2" --client-port "$3" >"$tmp/server.log" 2>&1 & ;;
@@ -63,7 +66,7 @@ start_server() {  # name admin-port client-port
     esac
     server_pid=$!
     for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$3") 2>/dev/null; then return 0; fi
+        if port_open "$3"; then return 0; fi
         sleep 0.1
     done
     log "$1 did not start:"; cat "$tmp/server.log" >&2; exit 2
