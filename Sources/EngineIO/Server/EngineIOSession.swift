@@ -363,13 +363,11 @@ public final class EngineIOSession: @unchecked Sendable {
     /// then sees them in the wrong order: the official suite's "ignores HTTP requests with same sid after upgrade"
     /// failed that way now and then once our GETs no longer took a thread hop.
     private func refuseAfterUpgrade(_ promise: EventLoopPromise<Response>) {
-        guard !isClosed, let upgradedAt, case let wait = upgradedAt + Self.refusalDelayAfterUpgrade - .now(),
-              wait > .zero
-        else {
+        if !isClosed, let deadline = upgradedAt.map({ $0 + Self.refusalDelayAfterUpgrade }), deadline > .now() {
+            _ = timers.schedule(at: deadline) { promise.fail(EngineIOHTTPError.badRequest) }
+        } else {
             promise.fail(EngineIOHTTPError.badRequest)
-            return
         }
-        eventLoop.scheduleTask(in: wait) { promise.fail(EngineIOHTTPError.badRequest) }
     }
 
     /// How long after an upgrade a GET for the old transport waits for its 400.

@@ -1,5 +1,4 @@
 package import NIOCore
-import NIOPosix
 
 /// A task executor that runs jobs on one event loop.
 ///
@@ -19,19 +18,16 @@ package final class EventLoopTaskExecutor: TaskExecutor {
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 
-    private static let perThread = ThreadSpecificVariable<EventLoopTaskExecutor>()
+    private static let executors = PerLoop<EventLoopTaskExecutor> { EventLoopTaskExecutor(eventLoop: $0) }
 
     /// The executor of `eventLoop` when called on that loop, otherwise nil (no preference: the global executor).
     package static func preferred(for eventLoop: any EventLoop) -> EventLoopTaskExecutor? {
-        eventLoop.inEventLoop ? current(on: eventLoop) : nil
+        eventLoop.inEventLoop ? executors.value(for: eventLoop) : nil
     }
 
-    /// The executor of `eventLoop`, made once per loop thread; call it on that loop.
+    /// The executor of `eventLoop`, made once per loop; call it on that loop.
     package static func current(on eventLoop: any EventLoop) -> EventLoopTaskExecutor {
         eventLoop.assertInEventLoop()
-        if let executor = perThread.currentValue { return executor }
-        let executor = EventLoopTaskExecutor(eventLoop: eventLoop)
-        perThread.currentValue = executor
-        return executor
+        return executors.value(for: eventLoop)
     }
 }

@@ -53,7 +53,7 @@ package final class LoopTimers: @unchecked Sendable {
     /// The timers of `eventLoop`; call it on that loop.
     package static func on(_ eventLoop: any EventLoop) -> LoopTimers {
         eventLoop.assertInEventLoop()
-        return registry.currentValue.timers(for: eventLoop)
+        return registry.value(for: eventLoop)
     }
 
     /// Runs `action` on the loop after `delay`, unless the returned timer is cancelled first.
@@ -143,19 +143,5 @@ package final class LoopTimers: @unchecked Sendable {
 
     // MARK: One instance per event loop
 
-    /// The timers of the loops that ran on this thread: one for an event-loop thread, more only when a test
-    /// drives several embedded loops from one thread.
-    private final class Registry: Sendable {
-        private nonisolated(unsafe) var loops: [(id: ObjectIdentifier, timers: LoopTimers)] = []
-
-        func timers(for eventLoop: any EventLoop) -> LoopTimers {
-            let id = ObjectIdentifier(eventLoop)
-            if let index = loops.firstIndex(where: { $0.id == id }) { return loops[index].timers }
-            let timers = LoopTimers(eventLoop: eventLoop)
-            loops.append((id, timers))
-            return timers
-        }
-    }
-
-    private static let registry = PerThread<Registry> { Registry() }
+    private static let registry = PerLoop<LoopTimers> { LoopTimers(eventLoop: $0) }
 }
