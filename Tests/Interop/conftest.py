@@ -249,9 +249,19 @@ class Recorder:
                     )
                 self._cond.wait(left)
 
-    def assert_none(self, event: str, namespace: str = "/", within: float = 0.75) -> None:
-        """Assert that `event` is not received within `within` seconds."""
-        time.sleep(within)
+    def assert_none(
+        self, event: str, namespace: str = "/", *, barrier: Callable[[], Any] | None = None, within: float = 3.0
+    ) -> None:
+        """Assert that `event` was not received.
+
+        `barrier` makes the server send this client something that can only arrive after the unwanted event would
+        have (an ack asked for after the emit that must not reach it, on the same connection): it returns when that
+        arrived, so the check means "never", not "not yet". Without a barrier, wait `within` seconds (3 s: several
+        times what a delivery takes on a loaded two-core machine)."""
+        if barrier is None:
+            time.sleep(within)
+        else:
+            barrier()
         got = self.all(event, namespace)
         assert not got, f"unexpected {event!r} on {namespace!r}: {got}"
 

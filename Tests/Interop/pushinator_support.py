@@ -381,3 +381,27 @@ def connect_user(make_client: Any, app: Pushinator, user_id: Any, transports: li
     answer = auth(client, user_id, hash_)
     assert answer == {"ok": True}, answer
     return client
+
+
+def refused_auth_barrier(client: Any) -> Any:
+    """A barrier (see conftest's `Recorder.assert_none`) for a socket that never authenticated: an `auth` without
+    arguments is answered `{"ok": false}` on the same connection (and the socket is then disconnected), so anything
+    the server sent it before has arrived when this returns."""
+
+    def barrier() -> None:
+        answer = client.call("auth")
+        assert answer and answer[0].get("ok") is False, answer
+
+    return barrier
+
+
+def message_barrier(app: Pushinator, user_id: Any, client: Any) -> Any:
+    """A barrier for a socket authenticated as `user_id`: a message sent to it afterwards arrives (the test then
+    checks that it is the only message)."""
+
+    def barrier() -> None:
+        count = len(client.rec.all("message")) + 1
+        assert app.send(user_id, "barrier").json["delivered"] >= 1
+        client.rec.wait("message", count=count)  # a late unwanted message makes the test's own check fail
+
+    return barrier

@@ -27,8 +27,10 @@ from pushinator_support import (
     app,  # noqa: F401 (fixture)
     auth,
     connect_user,
+    message_barrier,
     new_user,
     pushinator_app,  # noqa: F401 (fixture)
+    refused_auth_barrier,
     requires_app,
     start_pushinator,  # noqa: F401 (fixture)
     wait_until,
@@ -103,7 +105,8 @@ def test_messages_reach_only_their_user(app: Pushinator, make_client):
     cb = connect_user(make_client, app, b, ["polling"])
     app.send(a, "for a")
     assert json.loads(ca.rec.wait("message")[0]) == "for a"
-    cb.rec.assert_none("message")
+    message_barrier(app, b, cb)()  # a message for b sent after "for a" arrives: "for a" was never sent to b
+    assert cb.rec.all("message") == [('"barrier"',)]
 
 
 def test_auth_ack_ok(app: Pushinator, make_client, transport):
@@ -155,8 +158,8 @@ def test_unauthenticated_socket_receives_nothing(app: Pushinator, make_client, t
     app.send(user, "secret")
     app.post("/broadcast", {"message": "everyone authenticated"})
     assert json.loads(authed.rec.wait("message", count=2)[0]) == "everyone authenticated"
-    anonymous.rec.assert_none("message")
     assert anonymous.sio.connected  # not authenticating is not an error
+    anonymous.rec.assert_none("message", barrier=refused_auth_barrier(anonymous))
 
 
 def test_second_auth_moves_the_socket(app: Pushinator, make_client, transport):
@@ -231,7 +234,7 @@ def test_broadcast_reaches_all_authenticated(app: Pushinator, make_client, trans
     assert reply.status == 200 and reply.json["delivered"] >= 3, reply
     for client in clients:
         assert json.loads(client.rec.wait("message")[0]) == {"news": 1}
-    anonymous.rec.assert_none("message")
+    anonymous.rec.assert_none("message", barrier=refused_auth_barrier(anonymous))
 
 
 def test_many_messages_arrive_in_order(app: Pushinator, make_client, transport):
@@ -366,7 +369,7 @@ def test_tls_without_key_is_a_config_error(tmp_path, certificate):
     config = write_config(tmp_path, {"client": {"useSSL": True, "sslCert": str(cert), "sslKey": ""}})
     done = subprocess.run([str(require_binary()), "-c", str(config), "--admin-port", "0", "--client-port", "0"],
                           capture_output=True, text=True, timeout=30, cwd=tmp_path)
-    assert done.returncode != 0
+    assert done.returncode == 6, done  # a configuration error (operations.md)
     assert "sslKey" in done.stderr or "sslKey" in done.stdout, done
 
 
@@ -442,7 +445,9 @@ def test_browser_page_cannot_call_the_admin_api(app: Pushinator, chromium_page):
 }}).then(() => "sent", (e) => "failed: " + e.message)""",
         timeout=15,
     )
-    assert status in ("sent",) or status.startswith("failed"), status
+    # the request reached the admin API (a no-cors fetch fails only when nothing answered) and was refused there
+    # (the admin API reads JSON bodies whatever their Content-Type: without the Origin check this registers the user)
+    assert status == "sent", status
     assert str(user) not in app.post("/user/list", {}).json["users"], "a cross-origin page registered a user"
 
 

@@ -125,7 +125,7 @@ def test_help():
 def test_unknown_verb_is_an_error(tmp_path):
     config = write_config(tmp_path)
     done = run_cli("frobnicate", "-c", str(config))
-    assert done.returncode != 0, done
+    assert done.returncode == 64, done  # EX_USAGE, from the argument parser
 
 
 def test_seed_config_file_verbatim(tmp_path):
@@ -223,7 +223,7 @@ def test_sigterm_stops_the_foreground_app(start_pushinator):
 def test_wrong_type_is_an_error_naming_key_and_file(tmp_path, overrides, key):
     config = write_config(tmp_path, overrides)
     done = run_cli("-c", str(config), "--admin-port", "0", "--client-port", "0", cwd=tmp_path, timeout=20)
-    assert done.returncode != 0, done
+    assert done.returncode == 6, done
     assert key in done.stderr, f"stderr does not name {key}: {done.stderr!r}"
     assert str(config) in done.stderr, f"stderr does not name the file: {done.stderr!r}"
     assert "LISTENING" not in done.stdout
@@ -233,14 +233,14 @@ def test_syntax_error_names_file_and_line(tmp_path):
     config = tmp_path / "broken.conf"
     config.write_text("module.exports = {\n\tadmin: {\n\t\tport: 9600;\n\t},\n};\n")
     done = run_cli("-c", str(config), "--admin-port", "0", "--client-port", "0", timeout=20)
-    assert done.returncode != 0
+    assert done.returncode == 6
     assert f"{config}:3:" in done.stderr, done.stderr
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):
     missing = tmp_path / "nope" / "pushinator.conf"
     done = run_cli("-c", str(missing), "--admin-port", "0", "--client-port", "0", timeout=20)
-    assert done.returncode != 0
+    assert done.returncode == 6
     assert str(missing) in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "Fatal error" not in done.stderr
 
@@ -309,7 +309,7 @@ def test_default_threads_follow_the_cpu_affinity(tmp_path):
 def test_bad_env_value_names_the_variable(tmp_path):
     config = write_config(tmp_path)
     done = run_cli("-c", str(config), "--client-port", "0", env={"PUSHINATOR_ADMIN_PORT": "abc"}, timeout=20)
-    assert done.returncode != 0
+    assert done.returncode == 6
     assert "PUSHINATOR_ADMIN_PORT" in done.stderr, done.stderr
 
 
@@ -424,7 +424,7 @@ def test_start_twice_reports_running(daemon: Daemon):
     assert alive(pid)
     # the foreground app cannot take the daemon's ports either, and the daemon survives it
     fg = run_cli("-c", str(daemon.config), cwd=daemon.tmp, timeout=20)
-    assert fg.returncode != 0
+    assert fg.returncode == 1, fg  # a port in use stops start-up (as it fails `start`, operations.md)
     assert alive(pid) and daemon.ping()
     assert daemon.run("stop").returncode == 0
 
@@ -524,7 +524,7 @@ def test_reload_with_a_broken_config_keeps_running(daemon: Daemon):
     daemon.config.write_text("module.exports = { admin: { port: 'not a port' } };\n")
     # the verb itself reads the config first: it refuses, naming the key, and leaves the daemon alone
     refused = daemon.run("force-reload")
-    assert refused.returncode != 0 and "admin.port" in refused.stderr, refused
+    assert refused.returncode == 6 and "admin.port" in refused.stderr, refused
     assert alive(pid) and daemon.ping()
     # a SIGHUP from elsewhere (kill -HUP, systemctl reload) with the broken file: the daemon keeps its config
     os.kill(pid, signal.SIGHUP)
