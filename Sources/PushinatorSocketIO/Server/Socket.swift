@@ -21,7 +21,7 @@ public final class Socket: Sendable, CustomStringConvertible {
     public let namespace: Namespace
     /// What the client sent when it connected.
     public let handshake: SocketHandshake
-    let client: SocketIOClient
+    let client: SocketIOConnection
     /// The client's Engine.IO session (kept here too: a broadcast reaches it without touching the client).
     let session: EngineIOSession
     private let state = Mutex(State())
@@ -33,7 +33,7 @@ public final class Socket: Sendable, CustomStringConvertible {
         var connected = false
     }
 
-    init(id: String, namespace: Namespace, handshake: SocketHandshake, client: SocketIOClient) {
+    init(id: String, namespace: Namespace, handshake: SocketHandshake, client: SocketIOConnection) {
         self.id = id
         self.namespace = namespace
         self.handshake = handshake

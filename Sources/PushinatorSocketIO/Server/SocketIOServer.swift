@@ -135,8 +135,8 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
     // MARK: EngineIOServerDelegate
 
     public func engineIO(_ server: EngineIOServer, didOpen session: EngineIOSession, request: Request, context: RequestContext) {
-        let client = SocketIOClient(session: session, server: self, logger: logger)
-        session.delegate = client
-        client.start()
+        let connection = SocketIOConnection(session: session, server: self, logger: logger)
+        session.delegate = connection
+        connection.start()
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 
 /// The Socket.IO side of one Engine.IO session: decodes packets and routes them to the sockets of each
 /// namespace. All state is touched on the session's event loop.
-final class SocketIOClient: EngineIOSessionDelegate, @unchecked Sendable {
+final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
     let session: EngineIOSession
     let server: SocketIOServer
     private let logger: Logger
