@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PushinatorSocketIO", targets: ["PushinatorSocketIO"]),
         .library(name: "PushinatorRuntime", targets: ["PushinatorRuntime"]),
         .library(name: "PushinatorKit", targets: ["PushinatorKit"]),
+        .library(name: "PushinatorMessagePack", targets: ["PushinatorMessagePack"]),
         .executable(name: "pushinator", targets: ["Pushinator"]),
         .executable(name: "conformance-server", targets: ["ConformanceServer"]),
         .executable(name: "http-example", targets: ["HTTPExample"]),
@@ -119,6 +120,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Cluster (issue 13): MessagePack codec
+        .target(
+            name: "PushinatorMessagePack",
+            dependencies: ["PushinatorJSON", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Examples
         .executableTarget(
             name: "Pushinator",
@@ -199,6 +207,11 @@ let package = Package(
         .testTarget(
             name: "PushinatorRuntimeTests",
             dependencies: ["PushinatorRuntime", "PushinatorJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PushinatorMessagePackTests",
+            dependencies: ["PushinatorMessagePack", "PushinatorJSON", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

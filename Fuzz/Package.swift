@@ -17,6 +17,14 @@ let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
         ]
     ),
     (
+        "FuzzMessagePack",
+        [
+            .product(name: "PushinatorMessagePack", package: "pushinator"),
+            .product(name: "PushinatorJSON", package: "pushinator"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]
+    ),
+    (
         "FuzzHTTPRequest",
         [
             .product(name: "PushinatorHTTP", package: "pushinator"),

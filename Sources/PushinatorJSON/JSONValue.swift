@@ -41,7 +41,7 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
     public init() { self.members = [] }
 
     /// Creates an object from members whose keys the caller knows to be distinct (the parser's fast path).
-    init(uncheckedUniqueMembers members: [(key: String, value: JSONValue)]) { self.members = members }
+    package init(uncheckedUniqueMembers members: [(key: String, value: JSONValue)]) { self.members = members }
 
     /// Creates an object from members in order; a repeated key keeps its last value at its first position.
     public init(_ members: some Sequence<(String, JSONValue)>) {
