@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "PushinatorRuntime", targets: ["PushinatorRuntime"]),
         .library(name: "PushinatorKit", targets: ["PushinatorKit"]),
         .library(name: "PushinatorMessagePack", targets: ["PushinatorMessagePack"]),
+        .library(name: "PushinatorCluster", targets: ["PushinatorCluster"]),
         .executable(name: "pushinator", targets: ["Pushinator"]),
         .executable(name: "conformance-server", targets: ["ConformanceServer"]),
         .executable(name: "http-example", targets: ["HTTPExample"]),
@@ -120,10 +121,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Cluster (issue 13): MessagePack codec
+        // MARK: Cluster (issue 13): MessagePack codec, socket.io's cluster messages
         .target(
             name: "PushinatorMessagePack",
             dependencies: ["PushinatorJSON", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorCluster",
+            dependencies: [
+                "PushinatorJSON", "PushinatorMessagePack",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -212,6 +221,11 @@ let package = Package(
         .testTarget(
             name: "PushinatorMessagePackTests",
             dependencies: ["PushinatorMessagePack", "PushinatorJSON", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PushinatorClusterTests",
+            dependencies: ["PushinatorCluster", "PushinatorMessagePack", "PushinatorJSON"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -25,6 +25,14 @@ let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
         ]
     ),
     (
+        "FuzzClusterMessage",
+        [
+            .product(name: "PushinatorCluster", package: "pushinator"),
+            .product(name: "PushinatorJSON", package: "pushinator"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]
+    ),
+    (
         "FuzzHTTPRequest",
         [
             .product(name: "PushinatorHTTP", package: "pushinator"),

@@ -19,7 +19,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 SECONDS_PER_TARGET="${1:-60}"
-ALL_TARGETS="FuzzJSON FuzzConfigFile FuzzEngineIOPacket FuzzEngineIOPolling FuzzSocketIODecoder FuzzHTTPRequest FuzzWebSocket FuzzMessagePack"
+ALL_TARGETS="FuzzJSON FuzzConfigFile FuzzEngineIOPacket FuzzEngineIOPolling FuzzSocketIODecoder FuzzHTTPRequest FuzzWebSocket FuzzMessagePack FuzzClusterMessage"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 JOBS="${FUZZ_JOBS:-1}"
 WORK=.build-fuzz

@@ -1,0 +1,49 @@
+/// The bus between the nodes of a cluster: it publishes ``ClusterMessage``s to every node of a namespace and
+/// reports what arrives. PostgreSQL implements it today (`PostgresClusterTransport` in PushinatorPostgres);
+/// another engine (Redis) can be added without touching the adapter.
+///
+/// The transport takes and gives typed messages, not bytes, because each engine has its own wire format
+/// (PostgreSQL: JSON in a notification, MessagePack in a table for large or binary messages; Redis: MessagePack).
+///
+/// ```swift
+/// try await transport.subscribe(namespace: "/")
+/// try await transport.publish(ClusterMessage(uid: uid, nsp: "/", body: .initialHeartbeat))
+/// for await event in transport.events {
+///     switch event {
+///     case .message(let message): adapter.receive(message)
+///     case .disconnected, .reconnected: break  // health; the transport catches up by itself
+///     case .dropped(let error): logger.warning("bad cluster message", metadata: ["error": "\(error)"])
+///     }
+/// }
+/// ```
+public protocol ClusterTransport: Sendable {
+    /// The events of the transport: one sequence, consumed by one task.
+    associatedtype Events: AsyncSequence<ClusterTransportEvent, Never> & Sendable
+
+    /// Publishes `message` to every node subscribed to its namespace (this node included: the receiver skips
+    /// its own uid, as socket.io's adapter does).
+    /// - Parameter message: The message.
+    /// - Throws: When the engine refused the message or is unreachable.
+    func publish(_ message: ClusterMessage) async throws
+
+    /// Starts receiving the messages of `namespace` (idempotent; kept across reconnections).
+    /// - Parameter namespace: The namespace, such as `"/"`.
+    /// - Throws: When the engine is unreachable right now (the subscription is still kept and made on reconnection).
+    func subscribe(namespace: String) async throws
+
+    /// What arrives: messages, connection changes, messages dropped as invalid.
+    var events: Events { get }
+}
+
+/// One thing a ``ClusterTransport`` reports.
+public enum ClusterTransportEvent: Sendable {
+    /// A message from another node (or from this node: the receiver compares the uid).
+    case message(ClusterMessage)
+    /// The connection to the engine was lost; messages published meanwhile are caught up after ``reconnected``
+    /// where the transport keeps a log.
+    case disconnected(reason: String)
+    /// The connection is back (the subscriptions are renewed; missed messages follow as ``message(_:)``).
+    case reconnected
+    /// A message on the channel was invalid and was dropped.
+    case dropped(ClusterMessageError)
+}
