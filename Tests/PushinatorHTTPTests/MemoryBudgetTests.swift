@@ -1,0 +1,76 @@
+import PushinatorHTTP
+import Testing
+
+@Suite("Process-wide memory budget")
+struct MemoryBudgetTests {
+    @Test func reservationsUpToTheLimitSucceedAndTheNextIsRefusedAndCounted() {
+        let budget = MemoryBudget(limit: 100)
+        #expect(budget.tryReserve(60))
+        #expect(budget.tryReserve(40))
+        #expect(budget.reserved == 100)
+        #expect(!budget.tryReserve(1))
+        #expect(budget.reserved == 100)
+        #expect(budget.refusedCount == 1)
+    }
+
+    @Test func releasingMakesRoomAgain() {
+        let budget = MemoryBudget(limit: 100)
+        #expect(budget.tryReserve(100))
+        #expect(!budget.tryReserve(10))
+        budget.release(30)
+        #expect(budget.reserved == 70)
+        #expect(budget.tryReserve(30))
+        #expect(budget.refusedCount == 1)
+    }
+
+    @Test func noLimitAcceptsEverythingButNeverOverflows() {
+        let budget = MemoryBudget(limit: nil)
+        #expect(budget.limit == nil)
+        #expect(budget.tryReserve(Int.max / 2))
+        #expect(budget.tryReserve(Int.max / 2))
+        #expect(!budget.tryReserve(Int.max / 2))
+        #expect(budget.reserved == (Int.max / 2) * 2)
+    }
+
+    @Test func zeroAndNegativeReservationsAreNoOps() {
+        let budget = MemoryBudget(limit: 0)
+        #expect(budget.tryReserve(0))
+        #expect(budget.tryReserve(-5))
+        budget.release(-5)
+        #expect(budget.reserved == 0)
+        #expect(!budget.tryReserve(1))
+    }
+
+    @Test func changingTheLimitKeepsWhatIsHeld() {
+        let budget = MemoryBudget(limit: 100)
+        #expect(budget.tryReserve(80))
+        budget.setLimit(50)
+        #expect(budget.limit == 50)
+        #expect(budget.reserved == 80)
+        #expect(!budget.tryReserve(1))
+        budget.release(80)
+        #expect(budget.tryReserve(50))
+        budget.setLimit(nil)
+        #expect(budget.tryReserve(1 << 40))
+    }
+
+    @Test func concurrentReserveAndReleaseNeverPassTheLimitAndBalance() async {
+        let budget = MemoryBudget(limit: 1000)
+        let granted = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var granted = 0
+                    for _ in 0..<2000 where budget.tryReserve(7) {
+                        granted += 1
+                        #expect(budget.reserved <= 1000 + 8 * 7)
+                        budget.release(7)
+                    }
+                    return granted
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(granted > 0)
+        #expect(budget.reserved == 0)
+    }
+}
