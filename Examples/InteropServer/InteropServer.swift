@@ -42,6 +42,10 @@ struct InteropServer: AsyncParsableCommand {
     var gracefulShutdownTimeoutMs = 10_000
     @Option(help: "The most bytes queued for a client that does not read; past it the session is closed.")
     var maxBufferedBytes = 4 << 20
+    @Option(help: "How long a client may stay without joining a namespace, in milliseconds.")
+    var connectTimeoutMs = 45_000
+    @Option(help: "The origins CORS allows, comma-separated (default: any origin, reflected, with credentials).")
+    var corsOrigins: String?
 
     func run() async throws {
         var logger = Logger(label: "interop-server")
@@ -60,12 +64,17 @@ struct InteropServer: AsyncParsableCommand {
                 refused != nil && request.headers[.origin] == refused ? .refuse("Origin not allowed") : .allow
             }
         )
-        let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
+        let io = SocketIOServer(
+            configuration: .init(engine: engine, connectTimeout: .milliseconds(connectTimeoutMs)),
+            logger: logger
+        )
         configureMain(io.of("/"))
         configureAdmin(io.of("/admin"))
 
+        let origins: CORSMiddleware.AllowedOrigins =
+            corsOrigins.map { .list($0.split(separator: ",").map(String.init)) } ?? .any
         let router = Router {
-            ReflectOrigin()
+            CORSMiddleware(allowedOrigins: origins, allowedMethods: [.get, .post, .options], allowCredentials: true)
             io.routes(at: "socket.io")
         }
         let security = try Self.security(certificate: tlsCert, key: tlsKey)
@@ -149,26 +158,5 @@ struct InteropServer: AsyncParsableCommand {
     static func security(certificate: String?, key: String?) throws -> (any ListenerSecurity)? {
         guard let certificate, let key else { return nil }
         return try TLSSecurity(certificateChainPath: certificate, privateKeyPath: key)
-    }
-}
-
-/// Allows pages from any origin, with credentials (what a test page on another port needs).
-struct ReflectOrigin: Middleware {
-    func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
-        let origin = request.headers[.origin]
-        if request.method == .options, origin != nil {
-            var response = Response(status: .noContent)
-            response.headers[.accessControlAllowOrigin] = origin
-            response.headers[.accessControlAllowCredentials] = "true"
-            response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
-            response.headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "content-type"
-            return response
-        }
-        var response = try await next(request, context)
-        if let origin {
-            response.headers[.accessControlAllowOrigin] = origin
-            response.headers[.accessControlAllowCredentials] = "true"
-        }
-        return response
     }
 }

@@ -539,7 +539,52 @@ def test_websocket_ping_flood_stays_bounded(url, probe, raw_ws, hardened):
         sent += 1
     grown = rss_kib(hardened.proc.pid) - before
     assert grown < 24 * 1024, f"server RSS grew by {grown} KiB under a ping flood of {sent * 1000} pings"
+    # the flood was one: 8 bursts (1 MB of pings) at least went out before the server pushed back, and the server
+    # read and answered them (reading the pongs now lets it go on with the rest, or the server closed the socket)
+    assert sent >= 8, f"only {sent} bursts of 1000 pings could be sent"
+    pongs, _, closed, _ = _drain_frames(ws, seconds=5, enough_pongs=sent * 1000)
+    assert pongs >= 8 * 1000 or (closed and pongs >= 1000), (sent, pongs, closed)
+    assert pongs <= sent * 1000, (sent, pongs)  # one pong per ping, never more
     probe.assert_healthy()
+
+
+def _drain_frames(ws: "RawWebSocket", seconds: float, enough_pongs: int | None = None) -> tuple[int, int | None, bool, int]:
+    """Reads the server's frames for at most `seconds` (or until `enough_pongs` pongs, or EOF); returns (pongs, close
+    code, TCP closed, bytes read). Parses in place: a flood's answers come by the megabyte."""
+    data, offset, pongs, code, total = ws.buffer, 0, 0, None, len(ws.buffer)
+    deadline = time.monotonic() + seconds
+    while (enough_pongs is None or pongs < enough_pongs) and time.monotonic() < deadline:
+        while len(data) - offset >= 2:
+            length, head = data[offset + 1] & 0x7F, 2
+            if length == 126:
+                if len(data) - offset < 4:
+                    break
+                length, head = struct.unpack(">H", data[offset + 2 : offset + 4])[0], 4
+            elif length == 127:
+                if len(data) - offset < 10:
+                    break
+                length, head = struct.unpack(">Q", data[offset + 2 : offset + 10])[0], 10
+            if len(data) - offset < head + length:
+                break
+            opcode = data[offset] & 0x0F
+            pongs += opcode == 0xA
+            if opcode == 0x8:
+                payload = data[offset + head : offset + head + length]
+                code = struct.unpack(">H", payload[:2])[0] if length >= 2 else 1005
+            offset += head + length
+        data, offset = data[offset:], 0
+        ws.sock.settimeout(max(0.01, min(0.5, deadline - time.monotonic())))
+        try:
+            chunk = ws.sock.recv(1 << 20)
+        except socket.timeout:
+            continue
+        except OSError:
+            return pongs, code, True, total
+        if not chunk:
+            return pongs, code, True, total
+        total += len(chunk)
+        data += chunk
+    return pongs, code, False, total
 
 
 def test_fragmented_control_frame_is_a_protocol_error(raw_ws, probe):
@@ -664,13 +709,34 @@ def test_slow_consumer_is_bounded_and_disconnected(start_server, make_client):
     # but a member held up by the slow one would lag by the whole run (and lose messages)
     assert p99(latencies) < P99_LIMIT * 4, f"broadcast p99 {p99(latencies) * 1000:.0f} ms for the fast member"
     assert peak - before < 100 * 1024, f"server RSS grew by {peak - before} KiB for one slow consumer"
-    # the slow consumer was cut (per policy) rather than buffered: it reaches EOF once it reads what was sent
+    # the slow consumer was cut rather than buffered: it reaches EOF once it reads what was sent (its close frame
+    # was cut with the connection 3 s after it was queued: see the next test)
     try:
-        closed, data = closed_by_peer(slow.sock, 10)
+        _, _, closed, received = _drain_frames(slow, seconds=10)
     finally:
         slow.close()
     assert closed, "the slow consumer is still connected"
-    assert len(data) < 6 << 20, f"the slow consumer was sent {len(data)} bytes: it was buffered, not cut"
+    assert received < 6 << 20, f"the slow consumer was sent {received} bytes: it was buffered, not cut"
+
+
+def test_slow_consumer_gets_close_1008_if_it_reads_again_in_time(start_server):
+    # protocol-notes: a WebSocket client that stops reading is closed with 1008 once the socket's write buffer passes
+    # maxBufferedBytes. The close frame waits behind what is buffered, and the connection is cut 3 s later: a
+    # client that reads again within those 3 s reads up to the close frame.
+    hardened = start_server("--max-buffered-bytes", str(1 << 20))
+    slow = RawWebSocket(hardened.url, rcvbuf=4096)
+    try:
+        slow.join_namespace()
+        slow.send_text('420["join","slow-alone"]')
+        assert slow.recv_text() == '430["joined"]'
+        fill = "x" * 16384
+        for _ in range(600):  # 9.8 MB to itself, read by nobody for now (the kernel buffers take about 4 MB)
+            slow.send_text(f'42["to-room","slow-alone",{{"fill":"{fill}"}}]')
+        _, code, closed, received = _drain_frames(slow, seconds=10)
+    finally:
+        slow.close()
+    assert code == 1008 and closed, (code, closed, received)
+    assert received < 8 << 20, f"{received} bytes reached the slow consumer: the bound did not apply"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
