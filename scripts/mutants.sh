@@ -309,8 +309,11 @@ mkdir -p "$LOGS"
 BIN="$TREE/.build/debug"
 export INTEROP_SERVER_BIN="$BIN/interop-server" PUSHINATOR_BIN="$BIN/pushinator"
 
+# SwiftPM locks a build directory with a file in $TMPDIR named after its path: the copy mounted over the checkout's
+# path would wait for (and hold up) every build of that path on the machine. Its own TMPDIR gives it its own lock.
+mkdir -p "$WORK/tmp"
 build() {  # build PRODUCT LOG
-  swift build -j "$JOBS" --product "$1" >>"$2" 2>&1
+  TMPDIR="$WORK/tmp" swift build -j "$JOBS" --product "$1" >>"$2" 2>&1
 }
 
 run_tests() {  # run_tests 'PYTEST ARGS' LOG -> pytest's exit status
