@@ -113,34 +113,3 @@ struct ConfigurationFailure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }
-
-/// Re-reads the configuration file on SIGHUP; addresses, TLS and transports change only on restart.
-struct Reloader: Sendable {
-    let app: PushApp
-    let source: String
-    let level: LogLevelControl
-    let overrides: (admin: Int?, client: Int?)
-    let logger: Logger
-
-    func reload() {
-        guard source != "embedded defaults" else { return logger.info("reload: no configuration file to read") }
-        do {
-            var fresh = try PushinatorConfiguration(document: ConfigDocument.load(contentsOf: source, environment: EnvironmentOverrides(prefix: "PUSHINATOR")))
-            fresh.adminPort = overrides.admin ?? fresh.adminPort
-            fresh.clientPort = overrides.client ?? fresh.clientPort
-            let old = app.settings.withLock { settings in
-                defer { settings = fresh }
-                return settings
-            }
-            level.level = fresh.debug ? .debug : .info
-            if (old.adminHost, old.adminPort, old.clientHost, old.clientPort, old.useSSL, old.transports) != (fresh.adminHost, fresh.adminPort, fresh.clientHost, fresh.clientPort, fresh.useSSL, fresh.transports)
-                || old.threads != fresh.threads
-            {
-                logger.warning("reload: addresses, TLS, transports and threads change only on restart")
-            }
-            logger.info("configuration reloaded", metadata: ["config.source": "\(source)", "log.debug": "\(fresh.debug)"])
-        } catch {
-            logger.error("reload failed; keeping the running configuration", metadata: ["error.message": "\(error)"])
-        }
-    }
-}

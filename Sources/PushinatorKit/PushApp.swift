@@ -1,32 +1,41 @@
 // The pushinator application: the admin API a backend calls, and the Socket.IO namespace browsers join.
 import HTTPTypes
-import Logging
+public import Logging
 import NIOCore
-import PushinatorHTTP
-import PushinatorJSON
-import PushinatorKit
-import PushinatorSocketIO
-import Synchronization
+public import PushinatorHTTP
+public import PushinatorJSON
+import PushinatorRuntime
+public import PushinatorSocketIO
+public import Synchronization
 
 /// The user a socket authenticated as.
-enum AuthenticatedUser: SocketStorageKey { typealias Value = String }
+public enum AuthenticatedUser: SocketStorageKey { public typealias Value = String }
 
-final class PushApp: Sendable {
-    let users = UserRegistry()
-    let throttle = AuthThrottle()
-    let settings: Mutex<PushinatorConfiguration>
-    let io: SocketIOServer
-    let clients: Namespace
-    let startedAt = ContinuousClock.now
+/// The pushinator application: browsers `auth` on the client namespace, the backend calls the admin router.
+public final class PushApp: Sendable {
+    /// The registered users.
+    public let users = UserRegistry()
+    /// Failed `auth` attempts.
+    public let throttle = AuthThrottle()
+    /// The running configuration (swapped on reload).
+    public let settings: Mutex<PushinatorConfiguration>
+    /// The Socket.IO server of the client port.
+    public let io: SocketIOServer
+    /// The namespace browsers join (`/`).
+    public let clients: Namespace
+    /// When the app started (for `uptime`).
+    public let startedAt = ContinuousClock.now
 
-    init(configuration: PushinatorConfiguration, io: SocketIOServer) {
+    /// Creates the app and installs the `auth` handler on `io`'s main namespace.
+    public init(configuration: PushinatorConfiguration, io: SocketIOServer) {
         self.settings = Mutex(configuration)
         self.io = io
         self.clients = io.of("/")
         configureClients()
     }
 
-    static func room(of userID: String) -> String { "user:" + userID }
+    /// The room of a user's authenticated sockets.
+    public static func room(of userID: String) -> String { "user:" + userID }
 
     // MARK: Browser clients: emit('auth', userId, hash), then receive 'message'
 
@@ -63,13 +72,14 @@ final class PushApp: Sendable {
     }
 
     /// The argument of a `message` event: JSON.stringify(message) as node pushinator sent it, or the value.
-    func payload(_ message: JSONValue) -> JSONValue {
+    public func payload(_ message: JSONValue) -> JSONValue {
         settings.withLock { $0.messageEncoding } == .raw ? message : .string(message.jsonString)
     }
 
     // MARK: Admin API (POST, JSON bodies whatever the Content-Type)
 
-    func adminRouter(logger: Logger) -> Router {
+    /// The admin API: POST routes with JSON bodies, behind the ``AdminGuard``.
+    public func adminRouter(logger: Logger) -> Router {
         let (users, clients) = (self.users, self.clients)
         return Router {
             RequestLogMiddleware(.debug)
