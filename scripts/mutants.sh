@@ -10,7 +10,7 @@
 #
 # Environment: MUTANTS_DIR (scratch directory, default /tmp/pushinator-mutants; wiped first), MUTANTS_JOBS (build
 # jobs, default 1), MUTANTS_TEST_TIMEOUT (seconds per mutant's tests, default 600), MUTANTS_REPORT (also write the
-# result table to this file).
+# result table to this file), MUTANTS_COMMIT (the commit named in the report, when git cannot tell).
 #
 # The product source is never touched. The tree (without .git) is copied to $MUTANTS_DIR/src with a copy of .build.
 # As root, builds and tests run in a private mount namespace where the copy is mounted over this checkout's path,
@@ -203,6 +203,14 @@ mutant admin-token-ignored pushinator \
             guard true || UserRegistry.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
 EOF
 
+mutant auth-refusal-logs-the-hash pushinator \
+  'Tests/Interop/test_pushinator_ops.py -k syslog_tag_facility_and_no_hash' \
+  'a refused auth logs the hash it was given' <<'EOF'
+                clients.logger.info("auth refused", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)"])
+=>
+                clients.logger.info("auth refused", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.hash": "\(hash)"])
+EOF
+
 mutant reload-applies-nothing pushinator \
   'Tests/Interop/test_pushinator_documented.py -k reload_applies' \
   'a SIGHUP reload keeps the old settings' <<'EOF'
@@ -288,8 +296,8 @@ if [[ -z "${MUTANTS_INSIDE:-}" ]]; then
   mkdir -p "$SRC" "$PRISTINE"
   tar -C "$REPO" --exclude=./.git --exclude=.build --exclude='.build-*' -cf - . | tar -C "$SRC" -xf -
   cp -a "$SRC/Sources" "$SRC/Examples" "$PRISTINE/"
-  commit="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  dirty="$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)"
+  commit="${MUTANTS_COMMIT:-$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+  dirty="$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1 || true)"
   echo "$commit${dirty:+ (with uncommitted changes)}" >"$WORK/commit"
   if [[ $EUID -eq 0 ]] && command -v unshare >/dev/null && [[ -d "$REPO/.build" ]]; then
     echo "copying .build (the copy is mounted over $REPO in a private mount namespace)"

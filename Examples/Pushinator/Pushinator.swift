@@ -56,7 +56,7 @@ struct Pushinator: AsyncParsableCommand {
         let isDaemon = daemon.isDetachedChild
         let level = LogLevelControl(settings.debug ? .debug : .info)
         var destinations: [LogDestination] = isDaemon ? [] : [.standardOutput]
-        if settings.syslogEnabled { destinations.append(.syslog(tag: settings.syslogTag, facility: settings.syslogFacility)) }
+        if settings.syslogEnabled { destinations.append(.syslog(tag: settings.syslogTag, facility: settings.syslogFacility, socketPath: settings.syslogPath)) }
         if let file = settings.logFile { destinations.append(.file(file)) }
         LoggingSystem.bootstrap(level.wrapping(try LogDestination.all(destinations).makeFactory(logLevel: .trace)), metadataProvider: nil)
         let logger = Logger(label: "pushinator")

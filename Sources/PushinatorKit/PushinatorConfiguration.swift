@@ -44,6 +44,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     public var syslogTag: String
     /// The syslog facility name (`LOG_DAEMON`, `LOG_USER`, `LOG_LOCAL0`...).
     public var syslogFacility: SyslogFacility
+    /// A syslog socket to send to instead of syslog(3)'s `/dev/log`; `nil` for syslog(3).
+    public var syslogPath: String?
     /// Also append log lines to this file.
     public var logFile: String?
     /// Warnings about keys that were accepted but have no effect (for the log).
@@ -87,6 +89,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         syslogEnabled = try document.bool("log.syslog.enable", default: false)
         syslogTag = try document.string("log.syslog.tag", default: "pushinator")
         syslogFacility = try document.syslogFacility("log.syslog.facility", default: .daemon)
+        syslogPath = try document.string("log.syslog.path").flatMap { $0.isEmpty ? nil : $0 }
         logFile = try document.string("log.file").flatMap { $0.isEmpty ? nil : $0 }
 
         var warnings: [String] = []

@@ -11,7 +11,7 @@ public struct LogDestination: Sendable {
     enum Kind: Sendable {
         case standardOutput
         case standardError
-        case syslog(tag: String, facility: SyslogFacility)
+        case syslog(tag: String, facility: SyslogFacility, socketPath: String?)
         case file(path: String)
         case all([LogDestination])
     }
@@ -28,9 +28,10 @@ public struct LogDestination: Sendable {
     /// - Parameters:
     ///   - tag: The syslog tag, such as `pushinator`.
     ///   - facility: The facility.
+    ///   - socketPath: A syslog socket to send to instead of syslog(3)'s `/dev/log`; `nil` for syslog(3).
     /// - Returns: The destination.
-    public static func syslog(tag: String, facility: SyslogFacility = .daemon) -> Self {
-        .init(.syslog(tag: tag, facility: facility))
+    public static func syslog(tag: String, facility: SyslogFacility = .daemon, socketPath: String? = nil) -> Self {
+        .init(.syslog(tag: tag, facility: facility, socketPath: socketPath))
     }
     /// A file, appended to through ``FileLogHandler``.
     /// - Parameter path: The log file.
@@ -83,8 +84,10 @@ public struct LogDestination: Sendable {
             return [{ StreamLogHandler.standardOutput(label: $0, metadataProvider: $1) }]
         case .standardError:
             return [{ StreamLogHandler.standardError(label: $0, metadataProvider: $1) }]
-        case .syslog(let tag, let facility):
+        case .syslog(let tag, let facility, nil):
             return [{ SyslogLogHandler(label: $0, tag: tag, facility: facility, metadataProvider: $1) }]
+        case .syslog(let tag, let facility, let socketPath?):
+            return [{ SyslogLogHandler(label: $0, tag: tag, facility: facility, socketPath: socketPath, metadataProvider: $1) }]
         case .file(let path):
             let file = try LogFile(path: path)
             return [{ FileLogHandler(label: $0, file: file, metadataProvider: $1) }]

@@ -54,6 +54,28 @@ public struct SyslogLogHandler: LogHandler {
         }
     }
 
+    /// Creates a handler that sends to the unix datagram socket at `socketPath` instead of syslog(3) (which always
+    /// writes to `/dev/log`), in syslog(3)'s format: `<PRI>Mmm dd hh:mm:ss tag[pid]: message`. Messages are dropped
+    /// when the path is too long for a socket address or nothing listens there.
+    /// - Parameters:
+    ///   - label: The logger's label.
+    ///   - tag: The syslog tag, such as `pushinator`.
+    ///   - facility: The facility, such as ``SyslogFacility/local0``.
+    ///   - socketPath: The syslog socket, such as `/run/systemd/journal/syslog`.
+    ///   - metadataProvider: Supplies contextual metadata; the system's by default.
+    public init(
+        label: String,
+        tag: String,
+        facility: SyslogFacility,
+        socketPath: String,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
+        let socket = SyslogSocket(path: socketPath)
+        self.init(label: label, tag: tag, facility: facility, metadataProvider: metadataProvider) { priority, text in
+            socket?.send(priority: priority, tag: tag, text)
+        }
+    }
+
     /// Creates a handler that hands each formatted message to `send` instead of syslog(3); for tests.
     init(
         label: String,
