@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Before/after on the hot paths, two pushinator binaries side by side in one run, interleaved rounds (A B A B ...):
+#
+#   Benchmarks/ab.sh BEFORE_BIN AFTER_BIN [BEFORE_HTTP_BENCH_DIR AFTER_HTTP_BENCH_DIR]
+#   ROUNDS=3 SIZES="1000 10000" Benchmarks/ab.sh /tmp/base/pushinator .build-bench/release/pushinator
+#
+# Per round and binary: the load tool's fan-out, connect (WebSocket) and idle-memory scenarios at each N (a fresh
+# server per N), then wrk on the admin API's POST /user/send. With the two optional folders (the release bin paths
+# of Benchmarks/HTTP built at each commit), also wrk on BenchPushinator's GET /hello. Prints the median of each
+# figure per binary and the ratio after/before. Server pinned to core 0, load on core 1, as in run.sh.
+# Environment: ROUNDS (3), SIZES ("1000 10000"), BROADCASTS (0 = 500000/N), WRK_SECONDS (8), EXTRA_A / EXTRA_B
+# (a JSON object deep-merged into that side's config, e.g. EXTRA_B='{"client": {"recovery": {...}}}'; the same
+# binary on both sides with two configs compares a setting, such as recovery on and off).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+A=${1:?before binary}; B=${2:?after binary}; HA=${3:-}; HB=${4:-}
+ROUNDS=${ROUNDS:-3}; SIZES=${SIZES:-"1000 10000"}; BROADCASTS=${BROADCASTS:-0}; WRK_SECONDS=${WRK_SECONDS:-8}
+LOADTOOL="$ROOT/Benchmarks/LoadTool/.build/release/LoadTool"
+[[ -x "$LOADTOOL" ]] || (cd "$ROOT/Benchmarks/LoadTool" && swift build -c release >&2)
+OUT=$(mktemp -d)
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+log() { echo "[ab.sh] $*" >&2; }
+PID=""
+stop() { [[ -n "$PID" ]] || return 0; kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
+trap 'stop; rm -rf "$OUT"' EXIT
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {  # binary label -> PID; admin 19700, client 19701
+    local config="$OUT/$2.json" extra="${EXTRA_A:-}"
+    [[ $2 == B ]] && extra="${EXTRA_B:-}"
+    [[ -n "$extra" ]] || extra='{}'
+    python3 - "$config" "$extra" <<'PY'
+import json, sys
+def merge(a, b):
+    for k, v in b.items():
+        a[k] = merge(a.get(k, {}), v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
+    return a
+base = {"admin": {"host": "127.0.0.1", "port": 19700}, "client": {"host": "127.0.0.1", "port": 19701}, "log": {"debug": False}}
+json.dump(merge(base, json.loads(sys.argv[2])), open(sys.argv[1], "w"))
+PY
+    taskset -c 0 "$1" -c "$config" >"$OUT/$2.log" 2>&1 &
+    PID=$!
+    for _ in $(seq 1 200); do port_open 19700 && port_open 19701 && return 0; sleep 0.05; done
+    log "$2 did not start"; cat "$OUT/$2.log" >&2; exit 1
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    for side in A B; do
+        bin=$A; [[ $side == B ]] && bin=$B
+        for n in $SIZES; do
+            start "$bin" "$side"
+            taskset -c 1 "$LOADTOOL" --admin-port 19700 --client-port 19701 --server-pid "$PID" -n "$n" \
+                --broadcasts "$BROADCASTS" --latency-rate 10000 --latency-seconds 5 --connect-window 256 \
+                --label "$side" --json "$OUT/$side-$n-$round.json" >/dev/null
+            stop; sleep 1
+        done
+        start "$bin" "$side"
+        curl -sf -X POST http://127.0.0.1:19700/user/register -d '{"userId":"bench-user","hash":"h"}' >/dev/null
+        taskset -c 1 wrk -t1 -c64 -d2s -s "$ROOT/Benchmarks/HTTP/user-send.lua" http://127.0.0.1:19700/user/send >/dev/null
+        taskset -c 1 wrk -t1 -c64 -d"${WRK_SECONDS}s" -s "$ROOT/Benchmarks/HTTP/user-send.lua" \
+            http://127.0.0.1:19700/user/send | awk '/^Requests\/sec:/ {print $2}' >"$OUT/$side-send-$round.txt"
+        stop; sleep 1
+        dir=$HA; [[ $side == B ]] && dir=$HB
+        if [[ -n "$dir" ]]; then
+            taskset -c 0 "$dir/BenchPushinator" --port 19710 >"$OUT/$side-hello.log" 2>&1 &
+            PID=$!
+            for _ in $(seq 1 200); do grep -q LISTENING "$OUT/$side-hello.log" && break; sleep 0.05; done
+            taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:19710/hello >/dev/null
+            taskset -c 1 wrk -t1 -c64 -d"${WRK_SECONDS}s" http://127.0.0.1:19710/hello \
+                | awk '/^Requests\/sec:/ {print $2}' >"$OUT/$side-hello-$round.txt"
+            stop; sleep 1
+        fi
+        log "round $round $side done"
+    done
+done
+
+python3 - "$OUT" "$ROUNDS" "$SIZES" <<'EOF'
+import json, os, statistics, sys
+out, rounds, sizes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+def med(xs): return statistics.median(xs) if xs else float("nan")
+def load(side, n, key, sub):
+    xs = []
+    for r in range(1, rounds + 1):
+        p = f"{out}/{side}-{n}-{r}.json"
+        if os.path.exists(p):
+            v = json.load(open(p)).get(key) or {}
+            if sub in v: xs.append(float(v[sub]))
+    return xs
+def txt(side, name):
+    xs = []
+    for r in range(1, rounds + 1):
+        p = f"{out}/{side}-{name}-{r}.txt"
+        if os.path.exists(p) and open(p).read().strip(): xs.append(float(open(p).read()))
+    return xs
+rows = []
+for n in sizes:
+    rows.append((f"fan-out deliveries/s, {int(n):,} clients", load("A", n, "fanout", "deliveriesPerSecond"), load("B", n, "fanout", "deliveriesPerSecond"), True))
+    rows.append((f"connects/s (WebSocket), {int(n):,} clients", load("A", n, "connect", "perSecond"), load("B", n, "connect", "perSecond"), True))
+    rows.append((f"bytes per idle connection, {int(n):,} clients", load("A", n, "memory", "bytesPerConnection"), load("B", n, "memory", "bytesPerConnection"), False))
+    rows.append((f"latency p99 ms, {int(n):,} clients", load("A", n, "latency", "p99Ms"), load("B", n, "latency", "p99Ms"), False))
+rows.append(("admin POST /user/send req/s", txt("A", "send"), txt("B", "send"), True))
+if txt("A", "hello"): rows.append(("HTTP GET /hello req/s (BenchPushinator)", txt("A", "hello"), txt("B", "hello"), True))
+print(f"| figure (median of {rounds} interleaved rounds) | before | after | after/before |")
+print("| --- | ---: | ---: | ---: |")
+for name, a, b, _ in rows:
+    ma, mb = med(a), med(b)
+    print(f"| {name} | {ma:,.1f} | {mb:,.1f} | {mb / ma if ma else float('nan'):.3f} |")
+EOF
