@@ -3,7 +3,9 @@
 # so a second run takes a few seconds. apt-get update runs only when a Debian package is missing.
 #
 #   Debian:  chromium (headless browser for the JS client), wrk, zlib1g-dev, libssl-dev, curl, openssl, unzip,
-#            gcc (the C connect-rate ceiling tool of the benchmark smoke run)
+#            gcc (the C connect-rate ceiling tool of the benchmark smoke run);
+#            deployment (Templates/deploy, scripts/package.sh): systemd (systemd-analyze), nginx-light, haproxy,
+#            prometheus (promtool), logrotate, lintian, dpkg-dev (dpkg-shlibdeps)
 #   PyPI:    pytest, pytest-timeout, python-socketio 5 (+client extras), websocket-client, requests, aiohttp
 #   venv:    Tests/Interop/.cache/venv-eio3 with python-socketio 4.6.1 / python-engineio 3.14.2 (Engine.IO v3)
 #   file:    Tests/Interop/.cache/socket.io.min.js (socket.io JS client 4.8.x, taken from the nicegui wheel)
@@ -17,6 +19,7 @@ NICEGUI_VERSION="3.18.0"  # ships nicegui/static/socket.io.min.js = socket.io cl
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive
 
 APT_PACKAGES=(chromium wrk zlib1g-dev libssl-dev curl openssl unzip ca-certificates gcc)
+APT_PACKAGES+=(systemd nginx-light haproxy prometheus logrotate lintian dpkg-dev)  # deployment files and the .deb
 PIP_PINS=(
   "python-socketio[client]==5.18.1"
   "python-engineio==4.15.1"
