@@ -23,6 +23,8 @@ public struct ConfigDocument: Sendable {
     public var source: String
     /// The environment overrides in force.
     public var environment: EnvironmentOverrides
+    /// The key paths read so far, shared by copies (see ``unknownKeys(ignoring:)``).
+    let readKeys = ConfigKeyLog()
 
     /// Wraps an already-parsed configuration.
     /// - Parameters:
@@ -61,6 +63,7 @@ public struct ConfigDocument: Sendable {
     /// - Returns: The value, or `nil` when a key on the path is missing.
     /// - Throws: ``ConfigError`` when a key on the path names something other than an object.
     public func value(_ keyPath: String) throws(ConfigError) -> JSONValue? {
+        readKeys.note(keyPath)
         var current = root
         var walked: [Substring] = []
         for segment in keyPath.split(separator: ".", omittingEmptySubsequences: false) {
@@ -80,6 +83,7 @@ public struct ConfigDocument: Sendable {
     /// - Parameter keyPath: A dotted key path.
     /// - Returns: `true` when a value is set.
     public func contains(_ keyPath: String) -> Bool {
+        readKeys.note(keyPath)
         if environment.override(for: keyPath) != nil { return true }
         guard let value = try? value(keyPath) else { return false }
         return !value.isNull
@@ -278,6 +282,7 @@ public struct ConfigDocument: Sendable {
         fromFile: (JSONValue) -> Value?,
         fromEnvironment: (String) -> Value?
     ) throws(ConfigError) -> Value {
+        readKeys.note(keyPath)
         if let (variable, text) = environment.override(for: keyPath) {
             guard let value = fromEnvironment(text) else {
                 throw ConfigError(

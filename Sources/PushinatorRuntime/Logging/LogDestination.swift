@@ -51,8 +51,25 @@ public struct LogDestination: Sendable {
     public func makeFactory(
         logLevel: Logger.Level
     ) throws(LogDestinationError) -> @Sendable (String, Logger.MetadataProvider?) -> any LogHandler {
-        let makers = try handlerMakers()
-        return { label, provider in
+        try open(logLevel: logLevel).factory
+    }
+
+    /// Opens the destination: a handler factory for `LoggingSystem.bootstrap`, and the log files it writes to.
+    ///
+    /// Keep the files to reopen them when the process gets SIGHUP after logrotate renamed them:
+    /// ```swift
+    /// let opened = try LogDestination.all([.standardOutput, .file("/var/log/app.log")]).open(logLevel: .info)
+    /// LoggingSystem.bootstrap(opened.factory)
+    /// // on SIGHUP:
+    /// opened.reopenFiles()
+    /// ```
+    /// - Parameter logLevel: The level every handler starts with.
+    /// - Returns: The factory and the files, opened now, once.
+    /// - Throws: ``LogDestinationError`` when a log file cannot be opened.
+    public func open(logLevel: Logger.Level) throws(LogDestinationError) -> OpenedLogDestination {
+        var files: [LogFile] = []
+        let makers = try handlerMakers(files: &files)
+        let factory: @Sendable (String, Logger.MetadataProvider?) -> any LogHandler = { label, provider in
             var handler: any LogHandler
             switch makers.count {
             case 0: handler = SwiftLogNoOpLogHandler(label)
@@ -62,6 +79,7 @@ public struct LogDestination: Sendable {
             handler.logLevel = logLevel
             return handler
         }
+        return OpenedLogDestination(factory: factory, files: files)
     }
 
     /// Bootstraps swift-log with this destination. `LoggingSystem.bootstrap` may run once per process.
@@ -78,7 +96,7 @@ public struct LogDestination: Sendable {
 
     private typealias Maker = @Sendable (String, Logger.MetadataProvider?) -> any LogHandler
 
-    private func handlerMakers() throws(LogDestinationError) -> [Maker] {
+    private func handlerMakers(files: inout [LogFile]) throws(LogDestinationError) -> [Maker] {
         switch kind {
         case .standardOutput:
             return [{ StreamLogHandler.standardOutput(label: $0, metadataProvider: $1) }]
@@ -90,11 +108,31 @@ public struct LogDestination: Sendable {
             return [{ SyslogLogHandler(label: $0, tag: tag, facility: facility, socketPath: socketPath, metadataProvider: $1) }]
         case .file(let path):
             let file = try LogFile(path: path)
+            files.append(file)
             return [{ FileLogHandler(label: $0, file: file, metadataProvider: $1) }]
         case .all(let destinations):
             var makers: [Maker] = []
-            for destination in destinations { makers += try destination.handlerMakers() }
+            for destination in destinations { makers += try destination.handlerMakers(files: &files) }
             return makers
         }
+    }
+}
+
+/// A ``LogDestination`` once opened: the handler factory and the log files behind it.
+public struct OpenedLogDestination: Sendable {
+    /// The handler factory for `LoggingSystem.bootstrap`.
+    public let factory: @Sendable (String, Logger.MetadataProvider?) -> any LogHandler
+    /// The log files the handlers append to, in the order the destinations name them.
+    public let files: [LogFile]
+
+    /// Reopens every log file (after rotation); a file that cannot be reopened keeps its old descriptor.
+    /// - Returns: The errors, one per file that could not be reopened.
+    @discardableResult
+    public func reopenFiles() -> [LogDestinationError] {
+        var errors: [LogDestinationError] = []
+        for file in files {
+            do { try file.reopen() } catch { errors.append(error) }
+        }
+        return errors
     }
 }

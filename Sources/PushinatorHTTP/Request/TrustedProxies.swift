@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+public import HTTPTypes
+
+/// The proxies whose `Forwarded` / `X-Forwarded-For` headers name the client's address.
+///
+/// A request that arrives from a trusted proxy carries the client's address in a header the proxy set; a request
+/// from anyone else does not, whatever headers it carries (a client could write any address there). The list holds
+/// addresses (`127.0.0.1`, `::1`) and CIDR ranges (`10.0.0.0/8`, `fd00::/8`).
+///
+/// ```swift
+/// let proxies = try TrustedProxies(["127.0.0.1", "10.0.0.0/8"])
+/// let client = proxies.clientAddress(peer: "127.0.0.1", headers: request.headers)  // from X-Forwarded-For
+/// ```
+///
+/// The chain of addresses is read from `Forwarded` (RFC 7239, its `for=` parameters) when present, else from
+/// `X-Forwarded-For`; all lines of the header in order. It is walked from the right (the hop nearest to us): each
+/// trusted address is skipped, and the first untrusted one is the client. A chain of trusted addresses only gives
+/// its leftmost one; an entry that is not an address (`unknown`, an obfuscated name) stops the walk at the last
+/// trusted hop before it.
+public struct TrustedProxies: Sendable, Equatable {
+    /// The trusted ranges, as written.
+    public let entries: [String]
+    private let ranges: [AddressRange]
+
+    /// No proxy is trusted: every client address is the peer's.
+    public static var none: TrustedProxies { TrustedProxies(validated: []) }
+
+    /// Parses addresses and CIDR ranges.
+    /// - Parameter entries: Items such as `127.0.0.1`, `::1`, `10.0.0.0/8` or `2001:db8::/32`.
+    /// - Throws: ``TrustedProxiesError`` naming the first item that is neither an address nor a range.
+    public init(_ entries: [String]) throws(TrustedProxiesError) {
+        var ranges: [AddressRange] = []
+        for entry in entries {
+            guard let range = AddressRange(entry) else { throw TrustedProxiesError(entry: entry) }
+            ranges.append(range)
+        }
+        self.entries = entries
+        self.ranges = ranges
+    }
+
+    private init(validated: [String]) {
+        self.entries = validated
+        self.ranges = validated.compactMap(AddressRange.init)
+    }
+
+    /// Whether `address` (an IP address as text) is a trusted proxy.
+    /// - Parameter address: An IPv4 or IPv6 address, without port.
+    /// - Returns: `true` when a trusted range contains it.
+    public func contains(_ address: String) -> Bool {
+        guard let bytes = IPAddressBytes.parse(address) else { return false }
+        return contains(bytes)
+    }
+
+    /// The address of the client that sent a request.
+    /// - Parameters:
+    ///   - peer: The address of the connection's other end (an IP address without port), if known.
+    ///   - headers: The request's header fields.
+    /// - Returns: The peer, unless it is a trusted proxy whose forwarding headers name the client.
+    public func clientAddress(peer: String?, headers: HTTPFields) -> String? {
+        guard let peer, !ranges.isEmpty, let peerBytes = IPAddressBytes.parse(peer), contains(peerBytes) else {
+            return peer
+        }
+        var chain = Self.forwardedFor(headers)
+        if chain.isEmpty { chain = Self.xForwardedFor(headers) }
+        var client = peer
+        for entry in chain.reversed() {
+            guard let address = Self.stripPort(entry), let bytes = IPAddressBytes.parse(address) else { return client }
+            client = address
+            if !contains(bytes) { return address }
+        }
+        return client
+    }
+
+    private func contains(_ bytes: [UInt8]) -> Bool {
+        ranges.contains { $0.contains(bytes) }
+    }
+
+    // MARK: Header parsing
+
+    /// The `for=` values of every `Forwarded` element, left to right.
+    static func forwardedFor(_ headers: HTTPFields) -> [String] {
+        var result: [String] = []
+        for line in headers[values: .forwarded] {
+            for element in line.split(separator: ",") {
+                for pair in element.split(separator: ";") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, parts[0].trimmingSpaces.lowercased() == "for" else { continue }
+                    var value = parts[1].trimmingSpaces
+                    if value.count >= 2, value.first == "\"", value.last == "\"" {
+                        value = value.dropFirst().dropLast()
+                    }
+                    result.append(String(value))
+                }
+            }
+        }
+        return result
+    }
+
+    /// The items of every `X-Forwarded-For` line, left to right.
+    static func xForwardedFor(_ headers: HTTPFields) -> [String] {
+        headers[values: .xForwardedFor].flatMap { line in
+            line.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        }
+    }
+
+    /// `1.2.3.4`, `1.2.3.4:80`, `[::1]:80`, `[::1]` or `::1` without the port; `nil` for anything else.
+    static func stripPort(_ text: String) -> String? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            return String(text[text.index(after: text.startIndex)..<close])
+        }
+        let colons = text.count(where: { $0 == ":" })
+        if colons == 1, let colon = text.firstIndex(of: ":") { return String(text[..<colon]) }
+        return text
+    }
+}
+
+/// A trusted-proxy entry that is neither an IP address nor a CIDR range.
+public struct TrustedProxiesError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The entry as written.
+    public let entry: String
+    /// The message.
+    public var description: String { "'\(entry)' is not an IP address or a CIDR range (such as 10.0.0.0/8)" }
+}
+
+/// An address and a prefix length: `10.0.0.0/8`; a lone address is a range of one.
+private struct AddressRange: Sendable, Equatable {
+    let network: [UInt8]
+    let prefix: Int
+
+    init?(_ text: String) {
+        let parts = text.trimmingSpaces.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let bytes = IPAddressBytes.parse(String(parts[0])) else { return nil }
+        let bits = bytes.count * 8
+        if parts.count == 2 {
+            guard let prefix = Int(parts[1]), (0...bits).contains(prefix) else { return nil }
+            self.prefix = prefix
+        } else {
+            self.prefix = bits
+        }
+        self.network = bytes
+    }
+
+    func contains(_ address: [UInt8]) -> Bool {
+        guard address.count == network.count else { return false }
+        var remaining = prefix
+        for index in network.indices where remaining > 0 {
+            let mask: UInt8 = remaining >= 8 ? 0xFF : ~(0xFF >> UInt8(remaining))
+            guard address[index] & mask == network[index] & mask else { return false }
+            remaining -= 8
+        }
+        return true
+    }
+}
+
+/// IP addresses as network-order bytes (4 or 16); IPv4-mapped IPv6 addresses become IPv4.
+enum IPAddressBytes {
+    static func parse(_ text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return withUnsafeBytes(of: &v4) { Array($0) }
+        }
+        var v6 = in6_addr()
+        let zoneless = text.split(separator: "%", maxSplits: 1).first.map(String.init) ?? text
+        guard inet_pton(AF_INET6, zoneless, &v6) == 1 else { return nil }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return Array(bytes[12...])
+        }
+        return bytes
+    }
+}
+
+extension HTTPField.Name {
+    /// `Forwarded` (RFC 7239).
+    static var forwarded: Self { Self("Forwarded")! }
+    /// `X-Forwarded-For`.
+    static var xForwardedFor: Self { Self("X-Forwarded-For")! }
+}
