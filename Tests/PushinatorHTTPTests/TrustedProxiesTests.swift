@@ -74,3 +74,22 @@ struct TrustedProxiesTests {
         #expect(throws: TrustedProxiesError(entry: "proxy.example.com")) { try TrustedProxies(["proxy.example.com"]) }
     }
 }
+
+@Suite("IP address text")
+struct IPAddressTextTests {
+    @Test(arguments: [
+        "1.2.3.4", "255.255.255.255", "::1", "::", "2001:db8::1", "fe80::1%eth0", "::ffff:10.1.2.3",
+        "2001:0db8:0000:0000:0000:ff00:0042:8329", "1::", "1:2:3:4:5:6:7::",
+    ])
+    func validAddressesAreTrustable(_ text: String) throws {
+        #expect(try TrustedProxies([text]).contains(text))
+    }
+
+    @Test(arguments: [
+        "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.a", "", ":::", "1::2::3", "12345::1", "::g",
+        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "localhost",
+    ])
+    func invalidAddressesAreRefused(_ text: String) {
+        #expect(throws: TrustedProxiesError.self) { try TrustedProxies([text]) }
+    }
+}

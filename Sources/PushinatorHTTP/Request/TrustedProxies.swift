@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 public import HTTPTypes
 
 /// The proxies whose `Forwarded` / `X-Forwarded-For` headers name the client's address.
@@ -123,6 +118,9 @@ public struct TrustedProxies: Sendable, Equatable {
 public struct TrustedProxiesError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The entry as written.
     public let entry: String
+
+    /// Creates the error for `entry`.
+    public init(entry: String) { self.entry = entry }
     /// The message.
     public var description: String { "'\(entry)' is not an IP address or a CIDR range (such as 10.0.0.0/8)" }
 }
@@ -160,18 +158,56 @@ private struct AddressRange: Sendable, Equatable {
 /// IP addresses as network-order bytes (4 or 16); IPv4-mapped IPv6 addresses become IPv4.
 enum IPAddressBytes {
     static func parse(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        let zoneless = text.split(separator: "%", maxSplits: 1).first.map(String.init) ?? text
-        guard inet_pton(AF_INET6, zoneless, &v6) == 1 else { return nil }
-        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
-            return Array(bytes[12...])
+        if let v4 = parseIPv4(Substring(text)) { return v4 }
+        let zoneless = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard let v6 = parseIPv6(zoneless) else { return nil }
+        if v6[0..<10].allSatisfy({ $0 == 0 }), v6[10] == 0xFF, v6[11] == 0xFF { return Array(v6[12...]) }
+        return v6
+    }
+
+    /// `a.b.c.d`, four decimal parts of 0-255 without leading zeros.
+    static func parseIPv4(_ text: Substring) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var bytes: [UInt8] = []
+        for part in parts {
+            guard (1...3).contains(part.count), part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber),
+                part.count == 1 || part.first != "0", let value = UInt8(part)
+            else { return nil }
+            bytes.append(value)
         }
         return bytes
+    }
+
+    /// Eight groups of up to four hex digits, `::` for a run of zero groups, an IPv4 address as the last 32 bits.
+    static func parseIPv6(_ text: Substring) -> [UInt8]? {
+        guard text.count >= 2, text.count <= 45 else { return nil }
+        let marks = text.ranges(of: "::")
+        guard marks.count <= 1 else { return nil }
+        func groups(_ part: Substring, allowIPv4: Bool) -> [UInt8]? {
+            if part.isEmpty { return [] }
+            var bytes: [UInt8] = []
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, piece) in pieces.enumerated() {
+                if allowIPv4, index == pieces.count - 1, piece.contains(".") {
+                    guard let v4 = parseIPv4(piece) else { return nil }
+                    bytes += v4
+                } else {
+                    guard (1...4).contains(piece.count), let value = UInt16(piece, radix: 16) else { return nil }
+                    bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
+                }
+            }
+            return bytes
+        }
+        guard let mark = marks.first else {
+            guard let bytes = groups(text, allowIPv4: true), bytes.count == 16 else { return nil }
+            return bytes
+        }
+        guard let head = groups(text[..<mark.lowerBound], allowIPv4: false),
+            let tail = groups(text[mark.upperBound...], allowIPv4: true),
+            head.count + tail.count <= 14
+        else { return nil }
+        return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
     }
 }
 
