@@ -6,6 +6,7 @@
 #   OUT=/tmp/dist scripts/package.sh   # another output folder
 #   SKIP_BUILD=1 scripts/package.sh    # package the release binary already built (.build/release/pushinator)
 #   SCRATCH_PATH=.build-release scripts/package.sh   # build in another folder than .build
+#   MAINTAINER='Name <you@example.org>' scripts/package.sh  # the .deb's Maintainer field
 #
 # Output (VERSION is what `pushinator --version` prints, ARCH is dpkg's name for this machine):
 #   dist/pushinator_VERSION_ARCH.deb              /usr/bin/pushinator, /etc/pushinator.conf (conffile), the systemd
@@ -23,6 +24,7 @@ if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
 fi
 
 OUT="${OUT:-dist}"
+MAINTAINER="${MAINTAINER:-Pushinator maintainers <maintainers@pushinator.example.org>}"  # the .deb's Maintainer
 SWIFT_FLAGS=(-c release)
 if [[ -n "${SCRATCH_PATH:-}" ]]; then SWIFT_FLAGS+=(--scratch-path "$SCRATCH_PATH"); fi
 log() { printf '[package] %s\n' "$*"; }
@@ -96,7 +98,7 @@ pushinator ($VERSION) unstable; urgency=medium
   * Release $VERSION, built from $(git rev-parse --short HEAD 2>/dev/null || echo "a source tree") with
     scripts/package.sh.
 
- -- pushinator maintainers <pushinator@localhost>  $(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")
+ -- $MAINTAINER  $(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")
 EOF
 gzip -9nc "$CHANGES" >"$DOC/changelog.gz"
 
@@ -124,7 +126,7 @@ cat >"$ROOT/DEBIAN/control" <<EOF
 Package: pushinator
 Version: $VERSION
 Architecture: $ARCH
-Maintainer: pushinator maintainers <pushinator@localhost>
+Maintainer: $MAINTAINER
 Installed-Size: $SIZE
 Depends: adduser, $SHLIBS
 Section: net

@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import tarfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from pushinator_support import HASH, Pushinator, auth, requires_app, wait_until
 pytestmark = [requires_app, pytest.mark.timeout(2400)]
 
 # What the binary may still load from the system: the C runtime, the C++ runtime under Swift's, and zlib.
-ALLOWED_LIBRARIES = re.compile(r"^(linux-vdso|/lib64/ld-linux|ld-linux|libc|libm|libstdc\+\+|libgcc_s|libz)\b")
+ALLOWED_LIBRARIES = re.compile(r"^(linux-vdso|ld-linux-[\w-]+|libc|libm|libstdc\+\+|libgcc_s|libz)\.so")
 
 
 def run(cmd: list[str], timeout: float = 120, **kwargs) -> subprocess.CompletedProcess[str]:
@@ -72,7 +71,7 @@ def test_binary_needs_only_the_c_runtime_and_zlib(dist: Path):
 
 
 def test_deb_passes_lintian_without_errors(deb: Path):
-    result = run(["lintian", "--no-tag-display-limit", str(deb)], timeout=600)
+    result = run(["lintian", "--tag-display-limit", "0", str(deb)], timeout=600)
     errors = [line for line in result.stdout.splitlines() if line.startswith("E:")]
     assert errors == [], result.stdout
     assert result.returncode in (0, 2), result.stdout + result.stderr  # 2: warnings only (lintian < 2.117 says 0)
@@ -82,7 +81,7 @@ def test_deb_holds_the_binary_config_unit_and_user_creation(deb: Path):
     listing = run(["dpkg-deb", "--contents", str(deb)]).stdout
     for path in ("./usr/bin/pushinator", "./etc/pushinator.conf", "./lib/systemd/system/pushinator.service",
                  "./etc/logrotate.d/pushinator", "./usr/share/doc/pushinator/copyright",
-                 "./usr/share/doc/pushinator/examples/nginx.conf", "./usr/share/doc/pushinator/deployment.md.gz"):
+                 "./usr/share/doc/pushinator/examples/nginx.conf", "./usr/share/doc/pushinator/configuration.md.gz"):
         assert re.search(rf"\s{re.escape(path)}$", listing, re.M), f"{path} missing from the .deb:\n{listing}"
     assert "root/root" in listing and "pushinator/" not in listing.split("./")[0]
     conffiles = run(["dpkg-deb", "--info", str(deb), "conffiles"]).stdout.split()
@@ -130,14 +129,10 @@ def test_unpacked_binary_serves_a_python_client_with_the_packaged_config(unpacke
     try:
         server.register(42)
         client = make_client(server.client, ["websocket"])
-        received: list[str] = []
-        got = threading.Event()
-        client.on("message", lambda data: (received.append(data), got.set()))
         assert auth(client, 42, HASH) == {"ok": True}
         reply = server.send(42, {"text": "from the package"})
         assert reply.status == 200 and reply.json["delivered"] == 1, reply
-        assert got.wait(5), "no message"
-        assert received == ['{"text":"from the package"}']
+        assert client.rec.wait("message") == ('{"text":"from the package"}',)
         wait_until(lambda: "configuration loaded" in log_file.read_text(), what="the packaged log.file")
     finally:
         server.stop()
