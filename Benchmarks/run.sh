@@ -21,6 +21,8 @@ RESULTS="$BENCH/results"
 TMP="$RESULTS/tmp"
 SMOKE=0
 [[ "${1:-}" == "--smoke" ]] && SMOKE=1
+CHECK_IDS=""  # the smoke run counts deliveries per message id (client and seq): a duplicate cannot hide a loss
+[[ $SMOKE == 1 ]] && CHECK_IDS="--check-ids"
 
 SIZES=${SIZES:-"1000 5000 10000"}
 SERVERS=${SERVERS:-"pushinator python floor"}
@@ -154,7 +156,8 @@ for n in $SIZES; do
         window=256
         if ! $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$SERVER_PID" \
             -n "$n" --broadcasts "$BROADCASTS" --latency-rate "$LATENCY_RATE" --latency-seconds "$LATENCY_SECONDS" \
-            --connect-window "$window" --processes "$PROCESSES" --label "$server" --json "$RESULTS/$server-$n.json"; then
+            --connect-window "$window" --processes "$PROCESSES" --label "$server" --json "$RESULTS/$server-$n.json" \
+            $CHECK_IDS; then
             log "$server N=$n: loadtool reported lost deliveries or failed clients"
             FAILED=1
         fi
@@ -196,10 +199,14 @@ for server in servers:
         continue
     r = json.load(open(path))
     c, f, l = r.get("connect") or {}, r.get("fanout") or {}, r.get("latency") or {}
-    good = (c.get("authenticated") == r["clients"] and f.get("delivered", 0) > 0 and f.get("lost", 1) == 0
-            and l.get("delivered", 0) > 0 and l.get("delivered") == l.get("sent"))
-    print(f"{server}: connected {c.get('authenticated')}/{r['clients']}, fan-out {f.get('delivered')}/{f.get('expected')}, "
-          f"latency {l.get('delivered')}/{l.get('sent')}", "ok" if good else "FAILED")
+    # every (client, broadcast) and every per-user message exactly once: distinct ids, no duplicates
+    good = (c.get("authenticated") == r["clients"] and f.get("expected", 0) > 0 and f.get("lost", 1) == 0
+            and f.get("distinct") == f.get("expected") == f.get("delivered") and f.get("duplicates") == 0
+            and l.get("sent", 0) > 0 and l.get("distinct") == l.get("sent") == l.get("delivered")
+            and l.get("duplicates") == 0)
+    print(f"{server}: connected {c.get('authenticated')}/{r['clients']}, fan-out {f.get('distinct')}/{f.get('expected')} "
+          f"distinct ids ({f.get('duplicates')} duplicates), latency {l.get('distinct')}/{l.get('sent')} distinct ids "
+          f"({l.get('duplicates')} duplicates)", "ok" if good else "FAILED")
     ok &= good
 for server in servers:
     if server == "floor":

@@ -3,7 +3,8 @@ still work together with pushinator. It asserts deliveries, not speed (speed liv
 
 `Benchmarks/run.sh --smoke` builds the load tool and the floor server (debug; a few minutes on a fresh clone), runs
 50 clients per server through two load-tool processes (the coordinator and one worker), and fails unless every
-client authenticated and every broadcast and per-user message arrived; then 50 clients per server connect over
+client authenticated and every broadcast and per-user message arrived exactly once (counted per message id: client
+and seq); then 50 clients per server connect over
 HTTP long-polling and upgrade to WebSocket (pushinator, python-socketio); then the connect-rate ceiling tool
 (`Benchmarks/ConnectCeiling`, C) connects 50 clients to its own server and to pushinator."""
 
@@ -36,9 +37,12 @@ def test_benchmark_smoke_run_delivers_every_message_on_every_server():
             os.killpg(run.pid, signal.SIGKILL)
     report = stdout[-4000:] + "\n--- stderr ---\n" + stderr[-4000:]
     assert run.returncode == 0, report
+    # each client got each broadcast and each per-user message exactly once, counted by message id (client and seq),
+    # so that a duplicate cannot make up for a loss
     for server in ("pushinator", "python", "floor"):
         line = next((line for line in stdout.splitlines() if line.startswith(f"{server}: connected")), None)
         assert line is not None and line.endswith(" ok"), report
+        assert "distinct ids (0 duplicates)" in line and line.count("distinct ids (0 duplicates)") == 2, report
     assert "2 processes: 25 + 25 clients" in stderr, report  # the worker protocol was exercised
     # the connect run over HTTP long-polling then the upgrade (the official clients' default way in)
     for server in ("pushinator", "python"):

@@ -29,8 +29,14 @@ final class Stats {
     var recordLatency = false
     var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)  // µs
     var latencyOverflow = 0
+    /// With `--check-ids`: every (user, seq) delivered, so that a duplicate cannot hide a loss in `received`.
+    var checkIDs = false
+    var ids = Set<Int>()
+    var duplicates = 0
 
     func reset(expecting count: Int, promise: EventLoopPromise<Void>?) {
+        ids.removeAll(keepingCapacity: true)
+        duplicates = 0
         received = 0
         lastReceive = 0
         firstReceive = 0
@@ -39,7 +45,8 @@ final class Stats {
         if count == 0 { promise?.succeed(()) ; expectation = nil }
     }
 
-    @inline(__always) func delivered(payload: UnsafeRawBufferPointer) {
+    @inline(__always) func delivered(payload: UnsafeRawBufferPointer, user: Int) {
+        if checkIDs { recordID(payload: payload, user: user) }
         let now = nowNs()
         if received == 0 { firstReceive = now }
         received += 1
@@ -60,6 +67,22 @@ final class Stats {
             expectation = nil
             promise.succeed(())
         }
+    }
+
+    /// Records the `seq` of a fan-out or latency message (`..."seq":N...`, quotes escaped or not) for `user`.
+    private func recordID(payload: UnsafeRawBufferPointer, user: Int) {
+        let key: [UInt8] = Array("seq".utf8)
+        guard payload.count > key.count,
+            let start = (0..<(payload.count - key.count)).first(where: { at in (0..<key.count).allSatisfy { payload[at + $0] == key[$0] } })
+        else { return }
+        var index = start + key.count
+        while index < payload.count, payload[index] < 0x30 || payload[index] > 0x39 { index += 1 }
+        var seq = 0
+        while index < payload.count, payload[index] >= 0x30, payload[index] <= 0x39 {
+            seq = seq &* 10 &+ Int(payload[index] &- 0x30)
+            index += 1
+        }
+        if !ids.insert(user << 32 | seq).inserted { duplicates += 1 }
     }
 }
 
@@ -93,6 +116,7 @@ final class SocketIOClient: ChannelInboundHandler {
     private let request: String
     private let auth: String
     private let stats: Stats
+    private let userId: Int
     let authenticated: EventLoopPromise<Void>
     private var authDone = false
     private(set) var channel: (any Channel)?
@@ -106,6 +130,7 @@ final class SocketIOClient: ChannelInboundHandler {
             + "Sec-WebSocket-Version: 13\r\n\r\n"
         auth = #"421["auth",\#(userId),"\#(hash)"]"#
         self.stats = stats
+        self.userId = userId
         authenticated = promise
     }
 
@@ -233,7 +258,7 @@ final class SocketIOClient: ChannelInboundHandler {
             guard text.count >= 2 else { return }
             switch text[1] {
             case UInt8(ascii: "2"):
-                stats.delivered(payload: text)
+                stats.delivered(payload: text, user: userId)
             case UInt8(ascii: "0"):
                 send(auth, context: context)
             case UInt8(ascii: "3"):

@@ -112,11 +112,15 @@ struct MemoryResult: Codable {
 }
 struct FanoutResult: Codable {
     var clients: Int; var broadcasts: Int; var expected: Int; var delivered: Int; var lost: Int
+    /// With `--check-ids`: distinct (client, broadcast) pairs delivered, and deliveries of a pair seen before.
+    var distinct: Int?; var duplicates: Int?
     var seconds: Double; var deliveriesPerSecond: Double; var triggerToFirstMs: Double; var triggerToLastMs: Double
     var postsSeconds: Double; var cpu: CPU
 }
 struct LatencyResult: Codable {
     var clients: Int; var targetRate: Int; var achievedRate: Double; var sent: Int; var delivered: Int; var errors: Int
+    /// With `--check-ids`: distinct messages delivered, and deliveries of a message seen before.
+    var distinct: Int?; var duplicates: Int?
     var p50Ms: Double; var p90Ms: Double; var p99Ms: Double; var p999Ms: Double; var maxMs: Double; var cpu: CPU
 }
 struct RunResult: Codable {
@@ -188,16 +192,19 @@ struct LoadTool: ParsableCommand {
 
     @Option(help: "Load-tool processes that share the clients (the open-file limit is per process).") var processes = 1
     @Flag(help: .hidden) var worker = false
+    @Flag(help: "Count deliveries per message id (user and seq), so that a duplicate cannot hide a loss (the smoke run).")
+    var checkIds = false
 
     func run() throws {
         let slices = Slice.split(total: clients, firstUser: firstUser, parts: max(1, processes))
         if worker {
             return try runWorker(host: host, clientPort: clientPort, slice: Slice(firstUser: firstUser, count: clients),
                                  sources: max(1, sources), connectWindow: connectWindow, transport: connectTransport,
-                                 drainTimeout: drainTimeout)
+                                 drainTimeout: drainTimeout, checkIDs: checkIds)
         }
         let wanted = Set(scenarios.split(separator: ",").map(String.init))
         let stats = Stats()
+        stats.checkIDs = checkIds
         let pid = serverPid
         var result = RunResult(label: label, clients: clients, date: ISO8601DateFormatter().string(from: Date()))
         defer { try? group.syncShutdownGracefully() }
@@ -207,7 +214,7 @@ struct LoadTool: ParsableCommand {
         let workers = slices.count > 1 ? try WorkerPool(slices: Array(slices.dropFirst())) { slice in
             ["--worker", "--host", host, "--admin-port", "\(adminPort)", "--client-port", "\(clientPort)",
              "-n", "\(slice.count)", "--first-user", "\(slice.firstUser)", "--sources", "\(sources)",
-             "--connect-window", "\(window)", "--connect-transport", transport.rawValue, "--drain-timeout", "\(drainTimeout)"]
+             "--connect-window", "\(window)", "--connect-transport", transport.rawValue, "--drain-timeout", "\(drainTimeout)"] + (checkIds ? ["--check-ids"] : [])
         } : nil
         defer { workers?.quit() }
         let toolPids = [getpid()] + (workers?.pids ?? [])
@@ -310,8 +317,11 @@ struct LoadTool: ParsableCommand {
             workers?.broadcast("FANOUT-WAIT")
             wait(for: all, seconds: drainTimeout)
             var (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
-            for reply in workers?.replies() ?? [] where reply.count >= 4 && reply[0] == "FANOUT" {
+            var (distinct, duplicates) = try loop.submit { (stats.ids.count, stats.duplicates) }.wait()
+            for reply in workers?.replies() ?? [] where reply.count >= 6 && reply[0] == "FANOUT" {
                 delivered += Int(reply[1]) ?? 0
+                distinct += Int(reply[4]) ?? 0
+                duplicates += Int(reply[5]) ?? 0
                 let (workerFirst, workerLast) = (UInt64(reply[2]) ?? 0, UInt64(reply[3]) ?? 0)
                 if workerFirst > 0 { first = first == 0 ? workerFirst : min(first, workerFirst) }
                 last = max(last, workerLast)
@@ -320,7 +330,9 @@ struct LoadTool: ParsableCommand {
             let usage = meter.stop(at: end)
             let seconds = Double(last > trigger ? last - trigger : 1) / 1e9
             result.fanout = FanoutResult(
-                clients: live, broadcasts: count, expected: expected, delivered: delivered, lost: max(0, expected - delivered),
+                clients: live, broadcasts: count, expected: expected, delivered: delivered,
+                lost: max(0, expected - (checkIds ? distinct : delivered)),
+                distinct: checkIds ? distinct : nil, duplicates: checkIds ? duplicates : nil,
                 seconds: seconds, deliveriesPerSecond: Double(delivered) / seconds,
                 triggerToFirstMs: Double(first > trigger ? first - trigger : 0) / 1e6,
                 triggerToLastMs: Double(last > trigger ? last - trigger : 0) / 1e6,
@@ -388,9 +400,12 @@ struct LoadTool: ParsableCommand {
             }.wait()
             wait(for: all, seconds: 10)
             var (delivered, histogram, errorCount) = try loop.submit { (stats.received, stats.latency, errors) }.wait()
+            var (distinct, duplicates) = try loop.submit { (stats.ids.count, stats.duplicates) }.wait()
             try loop.submit { stats.recordLatency = false }.wait()
-            for reply in workers?.replies() ?? [] where reply.count >= 3 && reply[0] == "LATENCY" {
+            for reply in workers?.replies() ?? [] where reply.count >= 5 && reply[0] == "LATENCY" {
                 delivered += Int(reply[1]) ?? 0
+                distinct += Int(reply[3]) ?? 0
+                duplicates += Int(reply[4]) ?? 0
                 if let other = decodeHistogram(reply[2]) { histogram.add(other) }
             }
             let usage = meter.stop(at: min(nowNs(), end))
@@ -398,6 +413,7 @@ struct LoadTool: ParsableCommand {
             result.latency = LatencyResult(
                 clients: live, targetRate: rate, achievedRate: Double(sentTotal) / latencySeconds, sent: sentTotal,
                 delivered: delivered, errors: errorCount,
+                distinct: checkIds ? distinct : nil, duplicates: checkIds ? duplicates : nil,
                 p50Ms: ms(50), p90Ms: ms(90), p99Ms: ms(99), p999Ms: ms(99.9), maxMs: Double(histogram.max) / 1000,
                 cpu: usage.cpu
             )

@@ -6,9 +6,9 @@
 //   coordinator -> worker            worker -> coordinator
 //   CONNECT                          CONNECTED <authenticated> <end ns> <first error, or ->
 //   FANOUT <broadcasts>              ARMED                       (counting from now on)
-//   FANOUT-WAIT                      FANOUT <delivered> <first ns> <last ns>   (all arrived or drain timeout)
+//   FANOUT-WAIT                      FANOUT <delivered> <first ns> <last ns> <distinct> <duplicates>   (all arrived or drain timeout)
 //   LATENCY                          ARMED                       (recording latencies from now on)
-//   LATENCY-WAIT <expected>          LATENCY <delivered> <histogram, JSON in base64>
+//   LATENCY-WAIT <expected>          LATENCY <delivered> <histogram, JSON in base64> <distinct> <duplicates>
 //   QUIT                             (closes its clients and exits)
 //
 // Times are CLOCK_MONOTONIC, which is the same clock in every process.
@@ -130,9 +130,10 @@ func decodeHistogram(_ text: String) -> Histogram<UInt64>? {
 /// Worker mode: holds `slice` and does what the coordinator asks until QUIT or the end of stdin.
 func runWorker(
     host: String, clientPort: Int, slice: Slice, sources: Int, connectWindow: Int, transport: ConnectTransport,
-    drainTimeout: Double
+    drainTimeout: Double, checkIDs: Bool
 ) throws {
     let stats = Stats()
+    stats.checkIDs = checkIDs
     let input = LineReader(STDIN_FILENO)
     var handlers: [SocketIOClient] = []
     func reply(_ line: String) {
@@ -157,8 +158,10 @@ func runWorker(
             reply("ARMED")
             guard input.readLine() == "FANOUT-WAIT" else { return }
             wait(for: all, seconds: drainTimeout)
-            let (delivered, first, last) = try loop.submit { (stats.received, stats.firstReceive, stats.lastReceive) }.wait()
-            reply("FANOUT \(delivered) \(first) \(last)")
+            let (delivered, first, last, distinct, duplicates) = try loop.submit {
+                (stats.received, stats.firstReceive, stats.lastReceive, stats.ids.count, stats.duplicates)
+            }.wait()
+            reply("FANOUT \(delivered) \(first) \(last) \(distinct) \(duplicates)")
         case "LATENCY":
             try loop.submit {
                 stats.reset(expecting: Int.max, promise: nil)
@@ -174,11 +177,11 @@ func runWorker(
                 if stats.received >= expected { all.succeed(()) } else { stats.expectation = all }
             }.wait()
             wait(for: all, seconds: 10)
-            let (delivered, histogram) = try loop.submit { () -> (Int, Histogram<UInt64>) in
+            let (delivered, histogram, distinct, duplicates) = try loop.submit { () -> (Int, Histogram<UInt64>, Int, Int) in
                 stats.recordLatency = false
-                return (stats.received, stats.latency)
+                return (stats.received, stats.latency, stats.ids.count, stats.duplicates)
             }.wait()
-            reply("LATENCY \(delivered) \(encodeHistogram(histogram))")
+            reply("LATENCY \(delivered) \(encodeHistogram(histogram)) \(distinct) \(duplicates)")
         case "QUIT":
             try loop.submit { for handler in handlers { handler.channel?.close(promise: nil) } }.wait()
             return
