@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's single test command (CI runs it through .ci/run):
 #   1. scripts/install-test-deps.sh     (skip with SKIP_INSTALL=1)
-#   2. swift build --build-tests        (skip 2 and 3 with SKIP_SWIFT=1)
-#   3. swift test --skip-build
+#   2. swift build --build-tests        (skip 2 and 3 with SKIP_SWIFT=1; instrumented for code coverage)
+#   3. swift test --skip-build          (then scripts/coverage-summary.sh prints the coverage of Sources/EngineIO
+#                                        and the state machines; informative, it fails nothing)
 #   4. python3 -m pytest Tests/Interop  (extra args: PYTEST_ARGS="-k browser -x"; server: INTEROP_SERVER=reference)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,10 +26,13 @@ if [[ "${SKIP_SWIFT:-0}" == 1 ]]; then
   section "2/4 swift build: skipped (SKIP_SWIFT=1)"
   section "3/4 swift test: skipped (SKIP_SWIFT=1)"
 else
-  section "2/4 swift build --build-tests"
-  swift build --build-tests
-  section "3/4 swift test"
-  swift test --skip-build
+  section "2/4 swift build --build-tests --enable-code-coverage"
+  swift build --build-tests --enable-code-coverage
+  section "3/4 swift test (with code coverage)"
+  swift test --skip-build --enable-code-coverage
+  scripts/coverage-summary.sh
+  # the interop server is instrumented too: keep its profiles out of the working tree
+  export LLVM_PROFILE_FILE="${LLVM_PROFILE_FILE:-$PWD/.build/interop-profiles/%p.profraw}"
   if [[ -z "${INTEROP_SERVER_BIN:-}" ]]; then
     INTEROP_SERVER_BIN="$(swift build --show-bin-path)/interop-server"
     export INTEROP_SERVER_BIN

@@ -46,6 +46,12 @@ struct InteropServer: AsyncParsableCommand {
     var connectTimeoutMs = 45_000
     @Option(help: "The origins CORS allows, comma-separated (default: any origin, reflected, with credentials).")
     var corsOrigins: String?
+    @Option(help: "The most bytes one connection's unfinished binary packet may hold.")
+    var maxPendingBinaryBytes = 8 << 20
+    @Option(help: "The most bytes the unfinished binary packets of all connections may hold together.")
+    var maxPendingBinaryBytesTotal = 64 << 20
+    @Option(help: "How long a binary packet may wait for its attachments, in milliseconds.")
+    var binaryAttachmentTimeoutMs = 30_000
 
     func run() async throws {
         var logger = Logger(label: "interop-server")
@@ -65,7 +71,13 @@ struct InteropServer: AsyncParsableCommand {
             }
         )
         let io = SocketIOServer(
-            configuration: .init(engine: engine, connectTimeout: .milliseconds(connectTimeoutMs)),
+            configuration: .init(
+                engine: engine,
+                connectTimeout: .milliseconds(connectTimeoutMs),
+                maxPendingBinaryBytes: maxPendingBinaryBytes,
+                maxPendingBinaryBytesTotal: maxPendingBinaryBytesTotal,
+                binaryAttachmentTimeout: .milliseconds(binaryAttachmentTimeoutMs)
+            ),
             logger: logger
         )
         configureMain(io.of("/"))

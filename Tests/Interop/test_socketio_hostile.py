@@ -6,6 +6,7 @@ Complements the malformed-packet, oversize-POST and handshake-flood tests in tes
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 import time
 
 import pytest
@@ -163,3 +164,70 @@ def test_allow_request_hook_refuses_with_403_code_4(start_server, make_client):
     allowed = requests.get(url, params={"EIO": "4", "transport": "polling"}, headers={"Origin": "https://good.example"}, timeout=5)
     assert allowed.status_code == 200 and allowed.text.startswith("0{")
     _still_served(make_client, server.url, "after-refusal")
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
+
+
+_TEN_ATTACHMENTS = '4510-["echo",' + ",".join('{"_placeholder":true,"num":%d}' % n for n in range(10)) + "]"
+
+
+def _send_quietly(ws: websocket.WebSocket, frames: list[bytes]) -> None:
+    """Sends attachments until the server cuts the connection (it refuses some of them on purpose)."""
+    for frame in frames:
+        try:
+            ws.send_binary(frame)
+        except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+            return
+
+
+def test_unfinished_binary_packets_are_bounded(start_server, make_client):
+    """Many connections each announce 10 attachments and send 9: the server-wide budget refuses most of them at
+    once, the reassembly timeout the rest, memory stays bounded, and a normal client is still served."""
+    server = start_server(
+        "--max-payload", "200000",
+        "--max-pending-binary-bytes", "1000000",
+        "--max-pending-binary-bytes-total", "2000000",
+        "--binary-attachment-timeout-ms", "3000",
+    )
+    pid = server.proc.pid
+    warm = make_client(server.url, None)
+    warm.rec.wait("welcome")
+    warm.emit("echo", b"\x01" * 1000)
+    assert warm.rec.wait("echo") == (b"\x01" * 1000,)
+    before = _rss_kib(pid)
+
+    attachment = b"\x07" * 100_000
+    attackers = [_connect(server.url) for _ in range(24)]
+    for ws in attackers:  # 24 x 900 KB announced and held back: 21.6 MB without limits
+        ws.send(_TEN_ATTACHMENTS)
+        _send_quietly(ws, [attachment] * 9)
+    results = [_wait_closed(ws, seconds=10) for ws in attackers]
+    assert all(closed for closed, _, _ in results), "every unfinished binary packet must end its connection"
+    grown_kib = _rss_kib(pid) - before
+    assert grown_kib < 10_000, f"the server kept {grown_kib} KiB for 24 unfinished binary packets"
+
+    logs = server.logs(limit=200_000)
+    assert "server-wide budget for unfinished binary packets is spent" in logs, logs[-2000:]
+    assert "binary packet attachments did not arrive in time" in logs, logs[-2000:]
+    # the budget is given back: a normal client's binary event still goes through
+    good = make_client(server.url, None)
+    good.rec.wait("welcome")
+    good.emit("echo", b"\x02" * 150_000)
+    assert good.rec.wait("echo") == (b"\x02" * 150_000,)
+
+
+def test_unfinished_binary_packet_over_the_connection_limit_is_refused(start_server, make_client):
+    server = start_server("--max-payload", "200000", "--max-pending-binary-bytes", "1000000")
+    ws = _connect(server.url)
+    ws.send(_TEN_ATTACHMENTS)
+    _send_quietly(ws, [b"\x07" * 150_000] * 8)  # 1.2 MB before the 10th attachment
+    closed, _, seen = _wait_closed(ws)
+    assert closed, "an unfinished binary packet over the per-connection limit must end the connection"
+    assert not any(frame.startswith(b"45") for frame in seen), "the oversize binary event was processed"
+    assert "exceeds the per-connection limit" in server.logs(limit=200_000)
+    _still_served(make_client, server.url, "after-binary-limit")

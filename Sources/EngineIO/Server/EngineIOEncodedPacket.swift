@@ -68,4 +68,15 @@ public struct EngineIOEncodedPacket: Sendable {
             return EngineIOPacket(type: .message, payload: .binary(buffer))
         }
     }
+
+    /// The WebSocket frame of this packet for a client of `version`: the shared ``frame``, except for binary
+    /// packets to Engine.IO v3 clients, which expect the `4` type byte in front of the bytes.
+    func webSocketFrame(for version: EngineIOVersion) -> WebSocketEncodedFrame {
+        guard version == .v3, case .binary(let bytes) = kind else { return frame }
+        var framed = ByteBuffer()
+        framed.reserveCapacity(bytes.readableBytes + 1)
+        framed.writeInteger(EngineIOPacketType.message.rawValue)
+        framed.writeImmutableBuffer(bytes)
+        return WebSocketEncodedFrame(binary: framed)
+    }
 }

@@ -4,7 +4,7 @@ import PushinatorJSON
 
 /// An HTTP error of the Engine.IO protocol: status 400 (or 403, 413) with the body the reference server sends,
 /// `{"code":1,"message":"Session ID unknown"}`.
-struct EngineIOHTTPError: HTTPResponseError {
+struct EngineIOHTTPError: HTTPResponseError, Hashable {
     let status: HTTPResponse.Status
     let code: Int
     let message: String

@@ -82,14 +82,8 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         if transport == .websocket {
             return Response.webSocket(configuration: webSocketConfiguration) { connection in
                 connection.delegate = session.makeWebSocketDelegate()
-                session.eventLoop.execute {
-                    if session.transportName == "websocket" {
-                        // Only one WebSocket per session: a second one is accepted and closed at once.
-                        connection.close(code: .policyViolation)
-                    } else {
-                        session.beginUpgrade(connection)
-                    }
-                }
+                // Only one WebSocket per session: the session closes any other one at once.
+                session.eventLoop.execute { session.beginUpgrade(connection) }
             }
         }
         let supportsBinary = query["b64"] == nil

@@ -16,15 +16,24 @@ public struct SocketIOPacketDecoder: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The most attachments one packet may announce.
         public var maxAttachments: Int
+        /// The most bytes the attachments of one unfinished binary packet may hold.
+        public var maxPendingAttachmentBytes: Int
         /// The JSON parsing limits for packet data.
         public var jsonOptions: JSONParser.Options
 
         /// Creates a configuration.
         /// - Parameters:
         ///   - maxAttachments: The most attachments one packet may announce (default 10).
+        ///   - maxPendingAttachmentBytes: The most bytes the attachments of one unfinished binary packet may hold
+        ///     (default: no limit beyond the message size).
         ///   - jsonOptions: The JSON parsing limits for packet data.
-        public init(maxAttachments: Int = 10, jsonOptions: JSONParser.Options = .init()) {
+        public init(
+            maxAttachments: Int = 10,
+            maxPendingAttachmentBytes: Int = .max,
+            jsonOptions: JSONParser.Options = .init()
+        ) {
             self.maxAttachments = maxAttachments
+            self.maxPendingAttachmentBytes = maxPendingAttachmentBytes
             self.jsonOptions = jsonOptions
         }
     }
@@ -33,6 +42,7 @@ public struct SocketIOPacketDecoder: Sendable {
         var packet: SocketIOPacket
         var expected: Int
         var attachments: [ByteBuffer]
+        var bytes = 0
     }
 
     /// The limits in force.
@@ -47,6 +57,9 @@ public struct SocketIOPacketDecoder: Sendable {
 
     /// Whether a binary packet is waiting for more attachments.
     public var isAwaitingAttachments: Bool { pending != nil }
+
+    /// The bytes of the attachments received so far for the unfinished binary packet.
+    public var pendingAttachmentBytes: Int { pending?.bytes ?? 0 }
 
     /// Drops a partly received binary packet.
     public mutating func reset() { pending = nil }
@@ -75,12 +88,20 @@ public struct SocketIOPacketDecoder: Sendable {
     /// Decodes a binary message: the next attachment of the pending binary packet.
     /// - Parameter binary: The attachment bytes.
     /// - Returns: The completed packet, or `nil` when more attachments are still to come.
-    /// - Throws: ``SocketIOParseError`` when no attachment is awaited.
+    /// - Throws: ``SocketIOParseError`` when no attachment is awaited, or when the attachments outgrow
+    ///   ``Configuration/maxPendingAttachmentBytes`` (the decoder is then reset).
     public mutating func decode(binary: ByteBuffer) throws(SocketIOParseError) -> SocketIOPacket? {
         guard var current = pending else {
             throw SocketIOParseError(.unexpectedBinary, "received a binary attachment while none was expected")
         }
         pending = nil
+        current.bytes += binary.readableBytes
+        guard current.bytes <= configuration.maxPendingAttachmentBytes else {
+            throw SocketIOParseError(
+                .attachmentsTooLarge,
+                "the attachments of a binary packet exceed \(configuration.maxPendingAttachmentBytes) bytes"
+            )
+        }
         current.attachments.append(binary)
         guard current.attachments.count == current.expected else {
             pending = current

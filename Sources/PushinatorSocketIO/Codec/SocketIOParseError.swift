@@ -30,6 +30,8 @@ public struct SocketIOParseError: Error, CustomStringConvertible, Hashable, Send
         public static let unexpectedBinary = Code("unexpectedBinary")
         /// A text packet arrived while attachments were still awaited.
         public static let unexpectedText = Code("unexpectedText")
+        /// The attachments of a binary packet exceed the configured byte limit.
+        public static let attachmentsTooLarge = Code("attachmentsTooLarge")
     }
 
     /// What kind of problem this is.

@@ -10,18 +10,33 @@ public struct SocketIOConfiguration: Sendable {
     public var maxAttachments: Int
     /// The default timeout of ``Socket/emitWithAck(_:_:timeout:)``. Default 10 s.
     public var ackTimeout: Duration
+    /// The most bytes the attachments of one connection's unfinished binary packet may hold; past it the client is
+    /// disconnected ("parse error"). Default 8 MiB.
+    public var maxPendingBinaryBytes: Int
+    /// The most bytes the unfinished binary packets of all connections may hold together; a connection whose
+    /// attachment does not fit is disconnected ("parse error"). Default 64 MiB.
+    public var maxPendingBinaryBytesTotal: Int
+    /// How long a binary packet may wait for its attachments; then the client is disconnected ("parse error").
+    /// Default 30 s.
+    public var binaryAttachmentTimeout: Duration
 
     /// Creates a configuration; every parameter has Socket.IO's default.
     public init(
         engine: EngineIOConfiguration = .init(),
         connectTimeout: Duration = .seconds(45),
         maxAttachments: Int = 10,
-        ackTimeout: Duration = .seconds(10)
+        ackTimeout: Duration = .seconds(10),
+        maxPendingBinaryBytes: Int = 8 << 20,
+        maxPendingBinaryBytesTotal: Int = 64 << 20,
+        binaryAttachmentTimeout: Duration = .seconds(30)
     ) {
         self.engine = engine
         self.connectTimeout = connectTimeout
         self.maxAttachments = maxAttachments
         self.ackTimeout = ackTimeout
+        self.maxPendingBinaryBytes = maxPendingBinaryBytes
+        self.maxPendingBinaryBytesTotal = maxPendingBinaryBytesTotal
+        self.binaryAttachmentTimeout = binaryAttachmentTimeout
     }
 
     /// Creates a configuration with the common Engine.IO settings at hand.

@@ -6,129 +6,194 @@ import NIOCore
 import PushinatorJSON
 import Synchronization
 
-/// The Socket.IO side of one Engine.IO session: decodes packets and routes them to the sockets of each
-/// namespace. All state is touched on the session's event loop.
+/// The Socket.IO side of one Engine.IO connection: carries out the actions of its
+/// ``SocketIOConnectionStateMachine`` (which decides everything: namespaces, acknowledgements, binary reassembly,
+/// disconnects) through the ``EngineIOConnection`` and the namespaces. All state is touched on the connection's
+/// event loop.
 final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
+    /// The Engine.IO connection this Socket.IO connection talks to.
+    let engine: any EngineIOConnection
+    /// The same connection as the concrete session: the sockets hand it to broadcasts, which write to it on its
+    /// loop without a protocol call per recipient.
     let session: EngineIOSession
     let server: SocketIOServer
     private let logger: Logger
-    private var decoder: SocketIOPacketDecoder
-    private var sockets: [String: Socket] = [:]
-    private var connecting: Set<String> = []
+    private var machine: SocketIOConnectionStateMachine<Socket>
     private var connectTimer: LoopTimers.Timer?
-    private var closed = false
+    private var binaryTimer: LoopTimers.Timer?
 
     init(session: EngineIOSession, server: SocketIOServer, logger: Logger) {
+        self.engine = session
         self.session = session
         self.server = server
         self.logger = logger
-        self.decoder = SocketIOPacketDecoder(configuration: .init(maxAttachments: server.configuration.maxAttachments))
+        let settings = server.configuration
+        self.machine = SocketIOConnectionStateMachine(
+            configuration: .init(
+                isLegacyProtocol: session.version == .v3,
+                connectTimeout: TimeAmount(settings.connectTimeout),
+                decoder: .init(
+                    maxAttachments: settings.maxAttachments,
+                    maxPendingAttachmentBytes: settings.maxPendingBinaryBytes
+                ),
+                binaryReassemblyTimeout: TimeAmount(settings.binaryAttachmentTimeout)
+            ),
+            budget: server.partialBinaryBudget
+        )
     }
 
-    /// Whether the client speaks Socket.IO protocol v4 (socket.io 2.x over Engine.IO v3): it is connected to `/`
-    /// without asking, sends no `auth` payload and expects CONNECT answers without one.
-    private var isLegacyProtocol: Bool { session.version == .v3 }
-
-    /// Starts the connect timeout: a client that joins no namespace in time is closed.
+    /// Starts the connect timeout (and connects a legacy client to `/`).
     func start() {
-        if isLegacyProtocol {
-            connect(to: "/", auth: .object([:]))
-        }
-        let timeout = server.configuration.connectTimeout
-        // Strong on purpose (cancelled on connect and on close): a weak capture would give every client a
-        // weak-reference side table, which makes each retain on the broadcast path slower.
-        connectTimer = LoopTimers.on(session.eventLoop).schedule(in: TimeAmount(timeout)) { [self] in
-            guard self.sockets.isEmpty else { return }
-            self.logger.debug("no namespace joined in time", metadata: ["eio.sid": "\(self.session.id)"])
-            self.session.close(reason: .forcedClose)
-        }
+        run(machine.started())
     }
 
     // MARK: Inbound
 
     func session(_ session: EngineIOSession, didReceive message: EngineIOMessage) {
-        let packet: SocketIOPacket?
-        do {
+        let outcome =
             switch message {
-            case .text(let text): packet = try decoder.decode(text: text)
-            case .binary(let bytes): packet = try decoder.decode(binary: bytes)
+            case .text(let text): machine.received(text: text)
+            case .binary(let bytes): machine.received(binary: bytes)
             }
-        } catch {
-            logger.info(
-                "closing a client that sent an invalid packet",
-                metadata: ["eio.sid": "\(session.id)", "error.message": "\(error)"]
-            )
-            closeAll(reason: .parseError)
-            session.close(reason: .transportError)
-            return
+        switch outcome {
+        case .none: break
+        case .dispatch(let socket, let packet): dispatch(packet, to: socket)
+        case .actions(let actions): run(actions)
         }
-        guard let packet else { return }  // waiting for binary attachments
-        handle(packet)
     }
 
-    /// What event, middleware and connection handlers prefer to run on: the session's event loop when this runs
-    /// there (always, for packets), so a handler that awaits resumes on the loop instead of the global pool.
-    private var loopExecutor: EventLoopTaskExecutor? { EventLoopTaskExecutor.preferred(for: session.eventLoop) }
+    func session(_ session: EngineIOSession, didCloseWith reason: EngineIOCloseReason) {
+        run(machine.connectionClosed(reason: reason))
+    }
 
-    private func handle(_ packet: SocketIOPacket) {
-        switch packet.type {
-        case .connect:
-            var namespace = packet.namespace
-            if isLegacyProtocol, let query = namespace.firstIndex(of: "?") {
-                namespace = String(namespace[..<query])  // v4 clients put the query on the namespace
-            }
-            connect(to: namespace, auth: packet.data ?? .object([:]))
-        case .disconnect:
-            if let socket = sockets[packet.namespace] {
-                remove(socket, reason: .clientNamespaceDisconnect, notifyClient: false)
-            }
-        case .event, .binaryEvent:
-            guard let socket = sockets[packet.namespace], let name = packet.eventName else { return }
-            let acknowledge: (@Sendable ([JSONValue]) -> Void)? = packet.ackID.map { id in
-                let once = AckOnce()
-                let session = self.session
-                let namespace = packet.namespace
-                return { arguments in
-                    guard once.claim() else { return }
-                    session.send(SocketIOWire.encode(.ack(id, arguments, namespace: namespace)))
-                }
-            }
-            let event = SocketIOEvent(name: name, arguments: packet.arguments, acknowledge: acknowledge)
+    /// What event, middleware and connection handlers prefer to run on: the connection's event loop when this runs
+    /// there (always, for packets), so a handler that awaits resumes on the loop instead of the global pool.
+    private var loopExecutor: EventLoopTaskExecutor? { EventLoopTaskExecutor.preferred(for: engine.eventLoop) }
+
+    // MARK: Carrying out actions
+
+    private func run(_ actions: [SocketIOConnectionStateMachine<Socket>.Action]) {
+        for action in actions { run(action) }
+    }
+
+    private func run(_ action: SocketIOConnectionStateMachine<Socket>.Action) {
+        switch action {
+        case .connect(let namespace, let auth):
+            connect(to: namespace, auth: auth)
+        case .send(let packet):
+            engine.send(SocketIOWire.encode(packet))
+        case .accept(let socket, let answer):
+            socket.markConnected(true)
+            socket.namespace.adapter.add(socket)
+            engine.send(SocketIOWire.encode(answer))
+            socket.namespace.logger.debug("socket connected", metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(engine.id)"])
             let namespace = socket.namespace
-            Task.immediate(executorPreference: loopExecutor) { await namespace.dispatch(event, from: socket) }
-        case .ack, .binaryAck:
-            guard let socket = sockets[packet.namespace], let id = packet.ackID else { return }
-            socket.resolveAck(id, with: .success(packet.arguments))
-        case .connectError:
-            closeAll(reason: .parseError)
-            session.close(reason: .transportError)
+            Task.immediate(executorPreference: loopExecutor) { await namespace.runConnectionHandlers(socket) }
+        case .dispatch(let socket, let packet):
+            dispatch(packet, to: socket)
+        case .resolveAck(let socket, let id, let arguments):
+            socket.resolveAck(id, with: .success(arguments))
+        case .remove(let socket, let reason):
+            socket.namespace.adapter.remove(socket)
+            socket.didDisconnect()
+            socket.namespace.logger.debug(
+                "socket disconnected",
+                metadata: ["sio.sid": "\(socket.id)", "sio.reason": "\(reason)"]
+            )
+            let namespace = socket.namespace
+            Task.immediate(executorPreference: loopExecutor) { await namespace.runDisconnectHandlers(socket, reason: reason) }
+        case .schedule(let timer, let delay):
+            // Strong on purpose (cancelled when the connection closes): a weak capture would give every client a
+            // weak-reference side table, which makes each retain on the broadcast path slower.
+            let scheduled = LoopTimers.on(engine.eventLoop).schedule(in: delay) { [self] in
+                run(machine.timerFired(timer))
+            }
+            replaceTimer(timer, with: scheduled)
+        case .cancel(let timer):
+            replaceTimer(timer, with: nil)
+        case .log(let refusal):
+            log(refusal)
+        case .closeConnection(let reason):
+            engine.close(reason: reason)
+        case .abortConnection:
+            engine.abort()
         }
+    }
+
+    private func replaceTimer(_ timer: SocketIOConnectionStateMachine<Socket>.Timer, with new: LoopTimers.Timer?) {
+        switch timer {
+        case .connect:
+            connectTimer?.cancel()
+            connectTimer = new
+        case .binaryReassembly:
+            binaryTimer?.cancel()
+            binaryTimer = new
+        }
+    }
+
+    private func log(_ refusal: SocketIOConnectionStateMachine<Socket>.Refusal) {
+        let sid = "\(engine.id)"
+        switch refusal {
+        case .invalidPacket(let error):
+            logger.info("closing a client that sent an invalid packet", metadata: ["eio.sid": "\(sid)", "error.message": "\(error)"])
+        case .connectErrorFromClient:
+            logger.info("closing a client that sent CONNECT_ERROR", metadata: ["eio.sid": "\(sid)"])
+        case .partialBinaryTooLarge(let limit):
+            logger.info(
+                "closing a client whose unfinished binary packet exceeds the per-connection limit",
+                metadata: ["eio.sid": "\(sid)", "sio.limit_bytes": "\(limit)"]
+            )
+        case .partialBinaryBudgetSpent(let limit):
+            logger.info(
+                "closing a client: the server-wide budget for unfinished binary packets is spent",
+                metadata: ["eio.sid": "\(sid)", "sio.limit_bytes": "\(limit)"]
+            )
+        case .partialBinaryTimedOut:
+            logger.info("closing a client whose binary packet attachments did not arrive in time", metadata: ["eio.sid": "\(sid)"])
+        case .noNamespaceInTime:
+            logger.debug("no namespace joined in time", metadata: ["eio.sid": "\(sid)"])
+        }
+    }
+
+    private func dispatch(_ packet: SocketIOPacket, to socket: Socket) {
+        guard let name = packet.eventName else { return }
+        let acknowledge: (@Sendable ([JSONValue]) -> Void)? = packet.ackID.map { id in
+            let once = AckOnce()
+            let engine = self.engine
+            let namespace = packet.namespace
+            return { arguments in
+                guard once.claim() else { return }
+                engine.send(SocketIOWire.encode(.ack(id, arguments, namespace: namespace)))
+            }
+        }
+        let event = SocketIOEvent(name: name, arguments: packet.arguments, acknowledge: acknowledge)
+        let namespace = socket.namespace
+        Task.immediate(executorPreference: loopExecutor) { await namespace.dispatch(event, from: socket) }
     }
 
     // MARK: Connecting
 
+    /// Looks the namespace up and runs its middleware; the machine learns the outcome.
     private func connect(to name: String, auth: JSONValue) {
-        guard sockets[name] == nil, !connecting.contains(name) else { return }
         guard let namespace = server.namespace(forConnectionTo: name, auth: auth) else {
-            session.send(SocketIOWire.encode(SocketIOPacket(type: .connectError, namespace: name, data: ["message": "Invalid namespace"])))
+            run(machine.connectRefused(namespace: name, data: ["message": "Invalid namespace"]))
             return
         }
         let handshake = SocketHandshake(
             auth: auth,
-            headers: session.handshake.headers,
-            query: session.handshake.query,
-            address: session.remoteAddress,
+            headers: engine.handshake.headers,
+            query: engine.handshake.query,
+            address: engine.remoteAddress,
             time: .now,
-            isSecure: session.handshake.head.scheme == "https"
+            isSecure: engine.handshake.head.scheme == "https"
         )
         let socket = Socket(id: RandomIdentifier.make(), namespace: namespace, handshake: handshake, client: self)
         let middleware = namespace.middleware
         guard !middleware.isEmpty else {
-            accept(socket)
+            run(machine.connectAccepted(namespace: name, socket: socket, socketID: socket.id))
             return
         }
-        connecting.insert(name)
-        let eventLoop = session.eventLoop
+        let eventLoop = engine.eventLoop
         Task.immediate(executorPreference: loopExecutor) {
             var refusal: ConnectError?
             for step in middleware {
@@ -145,80 +210,33 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             }
             let outcome = refusal
             eventLoop.execute {
-                self.connecting.remove(name)
                 if let outcome {
-                    self.session.send(SocketIOWire.encode(SocketIOPacket(type: .connectError, namespace: name, data: outcome.payload)))
+                    self.run(self.machine.connectRefused(namespace: name, data: outcome.payload))
                 } else {
-                    self.accept(socket)
+                    self.run(self.machine.connectAccepted(namespace: name, socket: socket, socketID: socket.id))
                 }
             }
         }
-    }
-
-    private func accept(_ socket: Socket) {
-        guard !closed else { return }
-        connectTimer?.cancel()
-        connectTimer = nil
-        sockets[socket.namespace.name] = socket
-        socket.markConnected(true)
-        socket.namespace.adapter.add(socket)
-        let answer: JSONValue? = isLegacyProtocol ? nil : ["sid": .string(socket.id)]
-        session.send(SocketIOWire.encode(SocketIOPacket(type: .connect, namespace: socket.namespace.name, data: answer)))
-        socket.namespace.logger.debug("socket connected", metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(session.id)"])
-        let namespace = socket.namespace
-        Task.immediate(executorPreference: loopExecutor) { await namespace.runConnectionHandlers(socket) }
     }
 
     // MARK: Disconnecting
 
     /// Disconnects `socket` (from any thread); with `closeConnection` the whole connection closes afterwards.
     func disconnect(_ socket: Socket, closeConnection: Bool) {
-        guard session.eventLoop.inEventLoop else {
-            session.eventLoop.execute { self.disconnect(socket, closeConnection: closeConnection) }
+        guard engine.eventLoop.inEventLoop else {
+            engine.eventLoop.execute { self.disconnect(socket, closeConnection: closeConnection) }
             return
         }
-        if sockets[socket.namespace.name] === socket {
-            remove(socket, reason: .serverNamespaceDisconnect, notifyClient: true)
-        }
-        if closeConnection {
-            closeAll(reason: .serverNamespaceDisconnect)
-            session.close(reason: .forcedClose)
-        }
+        run(machine.disconnect(socket, from: socket.namespace.name, closeConnection: closeConnection))
     }
 
     /// Closes the connection without a DISCONNECT packet: official clients see "transport close" and reconnect.
     func dropConnection() {
-        guard session.eventLoop.inEventLoop else {
-            session.eventLoop.execute { self.dropConnection() }
+        guard engine.eventLoop.inEventLoop else {
+            engine.eventLoop.execute { self.dropConnection() }
             return
         }
-        closeAll(reason: .transport("forced close"))
-        session.abort()
-    }
-
-    private func remove(_ socket: Socket, reason: DisconnectReason, notifyClient: Bool) {
-        sockets[socket.namespace.name] = nil
-        if notifyClient {
-            session.send(SocketIOWire.encode(SocketIOPacket(type: .disconnect, namespace: socket.namespace.name)))
-        }
-        socket.namespace.adapter.remove(socket)
-        socket.didDisconnect()
-        socket.namespace.logger.debug(
-            "socket disconnected",
-            metadata: ["sio.sid": "\(socket.id)", "sio.reason": "\(reason)"]
-        )
-        let namespace = socket.namespace
-        Task.immediate(executorPreference: loopExecutor) { await namespace.runDisconnectHandlers(socket, reason: reason) }
-    }
-
-    private func closeAll(reason: DisconnectReason) {
-        for socket in Array(sockets.values) { remove(socket, reason: reason, notifyClient: false) }
-    }
-
-    func session(_ session: EngineIOSession, didCloseWith reason: EngineIOCloseReason) {
-        closed = true
-        connectTimer?.cancel()
-        closeAll(reason: .transport(reason.text))
+        run(machine.dropConnection())
     }
 }
 

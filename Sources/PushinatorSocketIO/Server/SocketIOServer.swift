@@ -25,6 +25,8 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
     /// The Engine.IO server underneath.
     public let engine: EngineIOServer
     let logger: Logger
+    /// What the unfinished binary packets of all connections may hold together.
+    let partialBinaryBudget: PartialBinaryBudget
     private let makeAdapter: @Sendable () -> any SocketIOAdapter
     private let registry = Mutex(Registry())
 
@@ -46,6 +48,7 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
         self.configuration = configuration
         self.engine = EngineIOServer(configuration: configuration.engine, logger: logger)
         self.logger = logger
+        self.partialBinaryBudget = PartialBinaryBudget(limit: configuration.maxPendingBinaryBytesTotal)
         self.makeAdapter = adapter
         engine.delegate = self
         _ = of("/")
