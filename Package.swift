@@ -208,7 +208,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EngineIOTests", dependencies: ["EngineIO", "PushinatorJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EngineIOTests",
+            dependencies: [
+                "EngineIO", "PushinatorJSON", "PushinatorHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PushinatorSocketIOTests",
             dependencies: ["PushinatorSocketIO", "EngineIO", "PushinatorJSON"],

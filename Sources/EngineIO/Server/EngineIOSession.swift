@@ -71,6 +71,12 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     /// Whether the session ended; read it on ``eventLoop``.
     var isClosed: Bool { machine.isClosed }
 
+    /// Whether a polling GET is being held (for tests); read it on ``eventLoop``.
+    var isHoldingPoll: Bool { machine.isHoldingPoll }
+
+    /// Whether a WebSocket is trying to replace polling (for tests); read it on ``eventLoop``.
+    var isProbing: Bool { machine.isProbing }
+
     // MARK: - Start
 
     /// Sends the open packet and starts the heartbeat. Called once, on the event loop.

@@ -162,6 +162,16 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
         if case .webSocket = state { "websocket" } else { "polling" }
     }
 
+    /// Whether a polling GET is being held.
+    var isHoldingPoll: Bool {
+        if case .polling(poll: _?, probe: _) = state { true } else { false }
+    }
+
+    /// Whether a WebSocket is trying to replace polling.
+    var isProbing: Bool {
+        if case .polling(poll: _, probe: _?) = state { true } else { false }
+    }
+
     /// The number of packets waiting for a poll.
     var queuedPacketCount: Int { queue.count }
 

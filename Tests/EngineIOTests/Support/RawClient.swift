@@ -1,0 +1,1 @@
+../../PushinatorHTTPTests/Support/RawClient.swift
