@@ -92,7 +92,7 @@ extension EngineIOSessionStateMachine where Transport == FakeSocket {
     /// A polling session past its handshake: the open packet went out with the first GET.
     fileprivate static func polling(version: EngineIOVersion = .v4, maxPayload: Int = 1_000_000) -> Self {
         var machine = make(version: version, maxPayload: maxPayload)
-        _ = machine.opened(sid: "sid")
+        _ = machine.opened(sid: "sid", now: ms(0))
         _ = machine.pollArrived(supportsBinary: true, now: .uptimeNanoseconds(0))
         _ = machine.drainDue()
         return machine
@@ -105,8 +105,10 @@ extension EngineIOSessionStateMachine where Transport == FakeSocket {
         return render(received(packet, on: socket, now: now))
     }
 
-    fileprivate mutating func post(_ body: String) -> (actions: [String], refusal: EngineIOHTTPError?) {
-        let result = payloadPosted(ByteBuffer(string: body))
+    fileprivate mutating func post(_ body: String, at now: NIODeadline = .uptimeNanoseconds(0))
+        -> (actions: [String], refusal: EngineIOHTTPError?)
+    {
+        let result = payloadPosted(ByteBuffer(string: body), now: now)
         return (render(result.actions), result.refusal)
     }
 
@@ -123,7 +125,7 @@ struct EngineIOSessionStateMachineTests {
 
     @Test func pollingHandshakeQueuesTheOpenPacketForTheFirstGet() {
         var machine = Machine.make()
-        #expect(render(machine.opened(sid: "abc")) == ["cancel pongDeadline", "schedule heartbeat 300ms"])
+        #expect(render(machine.opened(sid: "abc", now: ms(0))) == ["cancel pongDeadline", "schedule heartbeat 300ms"])
         #expect(machine.queuedPacketCount == 1)
         #expect(machine.poll() == ["hold", "drain soon"])
         let answer = machine.drainDue().map { render([$0]) } ?? []
@@ -139,7 +141,7 @@ struct EngineIOSessionStateMachineTests {
         let socket = FakeSocket("ws")
         var machine = Machine.make(webSocket: socket)
         #expect(
-            render(machine.opened(sid: "abc")) == [
+            render(machine.opened(sid: "abc", now: ms(0))) == [
                 #"write 0{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000} to ws"#,
                 "cancel pongDeadline", "schedule heartbeat 300ms",
             ]
@@ -159,7 +161,7 @@ struct EngineIOSessionStateMachineTests {
 
     @Test func pollResponsesRespectThePacketLimit() {
         var machine = Machine.make(maxPacketsPerPoll: 2)
-        _ = machine.opened(sid: "s")
+        _ = machine.opened(sid: "s", now: ms(0))
         for text in ["4a", "4b"] { _ = machine.send(.message(encodedText: ByteBuffer(string: text))) }
         #expect(machine.poll(supportsBinary: false) == ["hold", "drain soon"])
         #expect(machine.drainDue().map { render([$0]) }?.first?.hasSuffix(",4a] b64") == true)
@@ -182,10 +184,10 @@ struct EngineIOSessionStateMachineTests {
 
     @Test func slowPollingConsumerIsClosed() {
         var machine = Machine.make(maxBufferedBytes: 10)
-        _ = machine.opened(sid: "s")  // the open packet alone is over the limit
+        _ = machine.opened(sid: "s", now: ms(0))  // the open packet alone is over the limit
         #expect(machine.isClosed)
         var small = Machine.make(maxBufferedBytes: 200)
-        _ = small.opened(sid: "s")
+        _ = small.opened(sid: "s", now: ms(0))
         #expect(small.poll() == ["hold", "drain soon"])
         _ = small.drainDue()
         let big = EngineIOEncodedPacket.message(encodedText: ByteBuffer(string: "4" + String(repeating: "x", count: 300)))
@@ -392,7 +394,7 @@ struct EngineIOSessionStateMachineTests {
     @Test func v4HeartbeatPingsAndTimesOut() {
         let socket = FakeSocket("ws")
         var machine = Machine.make(webSocket: socket)
-        _ = machine.opened(sid: "s")
+        _ = machine.opened(sid: "s", now: ms(0))
         #expect(render(machine.timerFired(.heartbeat, now: ms(300))) == ["write 2 to ws", "schedule pongDeadline 200ms"])
         #expect(machine.text("3", on: socket) == ["cancel pongDeadline", "schedule heartbeat 300ms"])
         _ = machine.timerFired(.heartbeat, now: ms(600))
@@ -414,10 +416,36 @@ struct EngineIOSessionStateMachineTests {
         #expect(machine.post("3").actions == ["cancel pongDeadline", "schedule heartbeat 300ms"])
     }
 
+    @Test func pongDeadlineCountsFromWhenThePingWasDue() {
+        let socket = FakeSocket("ws")
+        var machine = Machine.make(webSocket: socket)
+        _ = machine.opened(sid: "s", now: ms(0))
+        // the loop was busy: the heartbeat fires 50 ms late, the pong is still due at 300 + 200 ms
+        #expect(render(machine.timerFired(.heartbeat, now: ms(350))) == ["write 2 to ws", "schedule pongDeadline 150ms"])
+    }
+
+    @Test func requestAfterThePongDeadlineEndsTheSessionBeforeTheTimerFires() {
+        var machine = Machine.polling()
+        _ = machine.timerFired(.heartbeat, now: ms(300))
+        #expect(machine.poll(at: ms(499)) == ["hold", "drain soon"])
+        _ = machine.drainDue()
+        #expect(machine.poll(at: ms(500)) == ["refuse now", "cancel all", "closed ping timeout"])
+        var posting = Machine.polling()
+        _ = posting.timerFired(.heartbeat, now: ms(300))
+        let (actions, refusal) = posting.post("3", at: ms(600))
+        #expect(refusal == .badRequest)
+        #expect(actions == ["cancel all", "closed ping timeout"])
+        // a pong in time moves the deadline away
+        var answered = Machine.polling()
+        _ = answered.timerFired(.heartbeat, now: ms(300))
+        _ = answered.post("3", at: ms(400))
+        #expect(answered.poll(at: ms(650)) == ["hold", "drain soon"])
+    }
+
     @Test func v3ClientPingsAndTheServerAnswers() {
         let socket = FakeSocket("ws")
         var machine = Machine.make(version: .v3, webSocket: socket)
-        #expect(render(machine.opened(sid: "s")).last == "schedule pongDeadline 500ms")
+        #expect(render(machine.opened(sid: "s", now: ms(0))).last == "schedule pongDeadline 500ms")
         #expect(machine.text("2probe", on: socket) == ["write 3probe to ws", "schedule pongDeadline 500ms"])
         #expect(machine.text("3", on: socket).isEmpty)
         #expect(render(machine.timerFired(.pongDeadline, now: ms(500))).last == "closed ping timeout")

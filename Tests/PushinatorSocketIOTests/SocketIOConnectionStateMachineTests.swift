@@ -1,6 +1,7 @@
 import EngineIO
 import NIOCore
 @testable import PushinatorSocketIO
+import PushinatorHTTP
 import PushinatorJSON
 import Testing
 
@@ -325,6 +326,18 @@ struct SocketIOConnectionStateMachineTests {
     }
 
     // MARK: Budget
+
+    @Test func processWideMemoryBudgetIsChargedToo() {
+        let process = MemoryBudget(limit: 50)
+        var machine = Machine.make(budget: PartialBinaryBudget(limit: 1000, process: process))
+        machine.join("/", FakeSocket("s"))
+        _ = machine.text(#"52-["f",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+        #expect(machine.binary(40).isEmpty)
+        #expect(process.reserved == 40)
+        #expect(machine.binary(40).contains("log partialBinaryBudgetSpent(limit: 1000)"))
+        #expect(process.reserved == 0)
+        #expect(process.refusedCount == 1)
+    }
 
     @Test func budgetReservesOnlyWhatFits() {
         let budget = PartialBinaryBudget(limit: 10)

@@ -82,7 +82,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     /// Sends the open packet and starts the heartbeat. Called once, on the event loop.
     func open() {
         if case .webSocket(let connection, _) = machine.state { connection.delegate = WebSocketTransport(session: self) }
-        run(machine.opened(sid: id))
+        run(machine.opened(sid: id, now: .now()))
     }
 
     // MARK: - Sending
@@ -253,7 +253,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     /// Handles the body of a polling POST.
     func receive(pollingBody body: ByteBuffer) throws {
         eventLoop.preconditionInEventLoop()
-        let result = machine.payloadPosted(body)
+        let result = machine.payloadPosted(body, now: .now())
         if result.refusal == .badRequest {
             logger.debug("invalid polling payload", metadata: ["eio.sid": "\(id)"])
         }

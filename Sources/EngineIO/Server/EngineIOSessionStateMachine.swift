@@ -141,6 +141,11 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     private var queue = CircularBuffer<EngineIOEncodedPacket>(initialCapacity: 4)
     private var queuedBytes = 0
     private var drainScheduled = false
+    /// v4: when the next ping is due (the heartbeat timer's deadline).
+    private var heartbeatDueAt: NIODeadline?
+    /// When the session is gone unless the client answers (v4: pongs, v3: pings). A GET or POST that arrives later
+    /// ends the session at once, even when the timer has not fired yet (a busy event loop runs timers late).
+    private var pongDueAt: NIODeadline?
 
     /// Creates the machine of a session that starts on polling (`webSocket` nil) or on a WebSocket.
     init(configuration: Configuration, webSocket: Transport?) {
@@ -178,7 +183,7 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     // MARK: - Opening
 
     /// The session starts: the open packet with the handshake data, and the first heartbeat timer.
-    mutating func opened(sid: String) -> [Action] {
+    mutating func opened(sid: String, now: NIODeadline) -> [Action] {
         var upgrades: [JSONValue] = []
         if case .polling = state, configuration.allowsUpgrade { upgrades = ["websocket"] }
         let handshake: JSONValue = [
@@ -190,7 +195,7 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
         ]
         var actions: [Action] = []
         enqueue(.control(.open, text: handshake.jsonString), into: &actions)
-        if !isClosed { startHeartbeat(into: &actions) }
+        if !isClosed { startHeartbeat(now: now, into: &actions) }
         return actions
     }
 
@@ -253,6 +258,9 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     /// it in the same turn of its event loop as `3probe`, and a client that dispatches WebSocket messages later in
     /// the turn (Node's `ws`) then sees them in the wrong order.
     mutating func pollArrived(supportsBinary: Bool, now: NIODeadline) -> [Action] {
+        if let due = pongDueAt, now >= due, !isClosed {
+            return [.refusePoll(after: nil)] + close(reason: .pingTimeout)
+        }
         switch state {
         case .closed, .webSocket(_, upgradedAt: nil):
             return [.refusePoll(after: nil)]
@@ -292,8 +300,11 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     }
 
     /// The body of a polling POST arrived.
-    mutating func payloadPosted(_ body: ByteBuffer) -> PostResult {
+    mutating func payloadPosted(_ body: ByteBuffer, now: NIODeadline) -> PostResult {
         guard case .polling = state else { return PostResult(actions: [], refusal: .badRequest) }
+        if let due = pongDueAt, now >= due {
+            return PostResult(actions: close(reason: .pingTimeout), refusal: .badRequest)
+        }
         guard body.readableBytes <= configuration.maxPayload else {
             return PostResult(actions: close(reason: .transportError), refusal: .payloadTooLarge)
         }
@@ -308,7 +319,7 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
         }
         var actions: [Action] = []
         for packet in packets where !isClosed {
-            switch handle(packet) {
+            switch handle(packet, now: { now }) {
             case .deliver(let message): actions.append(.deliver(message))
             case .actions(let more): actions.append(contentsOf: more)
             }
@@ -341,7 +352,7 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
             return .actions([.abortTransport(transport, after: nil)])
         case .webSocket(let current, _):
             guard current === transport else { return .actions([]) }
-            return handle(packet)
+            return handle(packet, now: now)
         case .polling(let poll, let probe?):
             guard probe.transport === transport else { return .actions([]) }
             return .actions(receivedOnProbe(packet, probe: probe, poll: poll, now: now()))
@@ -410,7 +421,7 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
 
     // MARK: - Packets
 
-    private mutating func handle(_ packet: EngineIOPacket) -> ReceiveAction {
+    private mutating func handle(_ packet: EngineIOPacket, now: () -> NIODeadline) -> ReceiveAction {
         switch packet.type {
         case .message:
             switch packet.payload {
@@ -420,13 +431,13 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
         case .pong:
             guard configuration.version == .v4 else { return .actions([]) }
             var actions: [Action] = []
-            startHeartbeat(into: &actions)
+            startHeartbeat(now: now(), into: &actions)
             return .actions(actions)
         case .ping:
             guard configuration.version == .v3 else { return .actions([]) }
             var actions: [Action] = []
             enqueue(.control(.pong, text: packet.text ?? ""), into: &actions)
-            if !isClosed { startHeartbeat(into: &actions) }
+            if !isClosed { startHeartbeat(now: now(), into: &actions) }
             return .actions(actions)
         case .close:
             return .actions(close(reason: .clientClose))
@@ -441,12 +452,15 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
 
     /// v4: the server pings every `pingInterval` and waits `pingTimeout` for the pong. v3: the client pings; without
     /// a ping for `pingInterval + pingTimeout` the session is gone.
-    private func startHeartbeat(into actions: inout [Action]) {
+    private mutating func startHeartbeat(now: NIODeadline, into actions: inout [Action]) {
         switch configuration.version {
         case .v4:
+            heartbeatDueAt = now + configuration.pingInterval
+            pongDueAt = nil
             actions.append(.cancel(.pongDeadline))
             actions.append(.schedule(.heartbeat, in: configuration.pingInterval))
         case .v3:
+            pongDueAt = now + configuration.pingInterval + configuration.pingTimeout
             actions.append(.schedule(.pongDeadline, in: configuration.pingInterval + configuration.pingTimeout))
         }
     }
@@ -458,7 +472,12 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
         case .heartbeat:
             var actions: [Action] = []
             enqueue(.control(.ping), into: &actions)
-            if !isClosed { actions.append(.schedule(.pongDeadline, in: configuration.pingTimeout)) }
+            guard !isClosed else { return actions }
+            // counted from when the ping was due, not from when a busy loop got to it
+            let due = (heartbeatDueAt ?? now) + configuration.pingTimeout
+            heartbeatDueAt = nil
+            pongDueAt = due
+            actions.append(.schedule(.pongDeadline, in: max(due - now, .zero)))
             return actions
         case .pongDeadline:
             return close(reason: .pingTimeout)

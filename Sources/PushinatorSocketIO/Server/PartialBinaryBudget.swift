@@ -1,41 +1,42 @@
-import Synchronization
+import PushinatorHTTP
 
-/// The bytes the unfinished binary packets of all connections may hold together, server-wide.
+/// The bytes the unfinished binary packets of all connections may hold together.
 ///
 /// A binary packet announces its attachments in its text part and they follow as separate messages; until the
 /// last one arrives the server keeps the others. Each connection is limited on its own
 /// (``SocketIOConfiguration/maxPendingBinaryBytes``); this budget bounds the sum over many connections that each
-/// stop one attachment short. A connection whose attachment does not fit is refused.
+/// stop one attachment short (``SocketIOConfiguration/maxPendingBinaryBytesTotal``), and charges the same bytes to
+/// the process-wide ``MemoryBudget`` (``SocketIOConfiguration/memoryBudget``). A connection whose attachment does
+/// not fit in either is refused.
 final class PartialBinaryBudget: Sendable {
-    /// The most bytes held at once.
-    let limit: Int
-    private let used = Atomic<Int>(0)
+    private let own: MemoryBudget
+    private let process: MemoryBudget
 
-    /// Creates a budget of `limit` bytes.
-    init(limit: Int) {
-        self.limit = limit
+    /// Creates a budget of `limit` bytes whose reservations are also charged to `process`.
+    init(limit: Int, process: MemoryBudget = MemoryBudget(limit: nil)) {
+        self.own = MemoryBudget(limit: limit)
+        self.process = process
     }
 
-    /// The bytes held now.
-    var usedBytes: Int { used.load(ordering: .relaxed) }
+    /// The most bytes the unfinished binary packets may hold.
+    var limit: Int { own.limit ?? .max }
 
-    /// Takes `bytes` from the budget; false (and nothing taken) when they do not fit.
+    /// The bytes held now.
+    var usedBytes: Int { own.reserved }
+
+    /// Takes `bytes` from this budget and the process-wide one; false (and nothing taken) when they do not fit.
     func reserve(_ bytes: Int) -> Bool {
-        var current = used.load(ordering: .relaxed)
-        while true {
-            guard current + bytes <= limit else { return false }
-            let (exchanged, original) = used.compareExchange(
-                expected: current,
-                desired: current + bytes,
-                ordering: .relaxed
-            )
-            if exchanged { return true }
-            current = original
+        guard own.tryReserve(bytes) else { return false }
+        guard process.tryReserve(bytes) else {
+            own.release(bytes)
+            return false
         }
+        return true
     }
 
     /// Gives back `bytes` taken with ``reserve(_:)``.
     func release(_ bytes: Int) {
-        used.subtract(bytes, ordering: .relaxed)
+        own.release(bytes)
+        process.release(bytes)
     }
 }

@@ -1,4 +1,5 @@
 public import EngineIO
+public import PushinatorHTTP
 
 /// Settings of a ``SocketIOServer``.
 public struct SocketIOConfiguration: Sendable {
@@ -19,6 +20,9 @@ public struct SocketIOConfiguration: Sendable {
     /// How long a binary packet may wait for its attachments; then the client is disconnected ("parse error").
     /// Default 30 s.
     public var binaryAttachmentTimeout: Duration
+    /// The process-wide budget the bytes of unfinished binary packets are also charged to. Default
+    /// ``MemoryBudget/shared`` (unlimited until the application sets a limit).
+    public var memoryBudget: MemoryBudget
 
     /// Creates a configuration; every parameter has Socket.IO's default.
     public init(
@@ -28,7 +32,8 @@ public struct SocketIOConfiguration: Sendable {
         ackTimeout: Duration = .seconds(10),
         maxPendingBinaryBytes: Int = 8 << 20,
         maxPendingBinaryBytesTotal: Int = 64 << 20,
-        binaryAttachmentTimeout: Duration = .seconds(30)
+        binaryAttachmentTimeout: Duration = .seconds(30),
+        memoryBudget: MemoryBudget = .shared
     ) {
         self.engine = engine
         self.connectTimeout = connectTimeout
@@ -37,6 +42,7 @@ public struct SocketIOConfiguration: Sendable {
         self.maxPendingBinaryBytes = maxPendingBinaryBytes
         self.maxPendingBinaryBytesTotal = maxPendingBinaryBytesTotal
         self.binaryAttachmentTimeout = binaryAttachmentTimeout
+        self.memoryBudget = memoryBudget
     }
 
     /// Creates a configuration with the common Engine.IO settings at hand.

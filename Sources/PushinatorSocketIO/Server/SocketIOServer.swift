@@ -48,7 +48,10 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
         self.configuration = configuration
         self.engine = EngineIOServer(configuration: configuration.engine, logger: logger)
         self.logger = logger
-        self.partialBinaryBudget = PartialBinaryBudget(limit: configuration.maxPendingBinaryBytesTotal)
+        self.partialBinaryBudget = PartialBinaryBudget(
+            limit: configuration.maxPendingBinaryBytesTotal,
+            process: configuration.memoryBudget
+        )
         self.makeAdapter = adapter
         engine.delegate = self
         _ = of("/")
