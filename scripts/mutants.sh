@@ -56,17 +56,17 @@ EOF
 mutant no-heartbeat-ping interop-server \
   'Tests/Interop/test_socketio_python.py -k silent_websocket_client_is_closed_after_ping_timeout' \
   'the server never sends the heartbeat ping' <<'EOF'
-        send(.control(.ping))
+            enqueue(.control(.ping), into: &actions)
 =>
-        _ = 0
+            _ = 0
 EOF
 
 mutant eio3-no-pong interop-server \
   'Tests/Interop/test_socketio_documented.py -k eio3_server_answers_pings' \
   'an EIO3 ping is not answered' <<'EOF'
-                send(.control(.pong, text: packet.text ?? ""))
+            enqueue(.control(.pong, text: packet.text ?? ""), into: &actions)
 =>
-                _ = packet.text
+            _ = packet.text
 EOF
 
 mutant oversize-post-accepted interop-server \
@@ -96,17 +96,17 @@ EOF
 mutant no-connect-timeout interop-server \
   'Tests/Interop/test_socketio_documented.py -k connect_timeout' \
   'a client that joins no namespace is never closed' <<'EOF'
-            guard self.sockets.isEmpty else { return }
+            guard connectedSockets.isEmpty else { return [] }
 =>
-            guard self.sockets.isEmpty, Bool(false) else { return }
+            guard connectedSockets.isEmpty, Bool(false) else { return [] }
 EOF
 
 mutant namespace-leave-closes-session interop-server \
   'Tests/Interop/test_socketio_documented.py -k leaving_one_namespace' \
   'leaving one namespace closes the whole session' <<'EOF'
-                remove(socket, reason: .clientNamespaceDisconnect, notifyClient: false)
+            return .actions([.remove(socket, .clientNamespaceDisconnect)])
 =>
-                remove(socket, reason: .clientNamespaceDisconnect, notifyClient: false); closeAll(reason: .clientNamespaceDisconnect); session.close(reason: .transportClose)
+            var all: [Action] = [.remove(socket, .clientNamespaceDisconnect)]; removeAll(reason: .clientNamespaceDisconnect, into: &all); return .actions(all + [.closeConnection(.transportClose)])
 EOF
 
 mutant slow-consumer-not-1008 interop-server \
