@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PushinatorKit", targets: ["PushinatorKit"]),
         .library(name: "PushinatorMessagePack", targets: ["PushinatorMessagePack"]),
         .library(name: "PushinatorCluster", targets: ["PushinatorCluster"]),
+        .library(name: "PushinatorPostgres", targets: ["PushinatorPostgres"]),
         .executable(name: "pushinator", targets: ["Pushinator"]),
         .executable(name: "conformance-server", targets: ["ConformanceServer"]),
         .executable(name: "http-example", targets: ["HTTPExample"]),
@@ -37,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        // Only PushinatorPostgres (the cluster's PostgreSQL transport) depends on it.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: Library modules
@@ -122,7 +125,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: Cluster (issue 13): MessagePack codec, socket.io's cluster messages
+        // MARK: Cluster (issue 13): MessagePack codec, socket.io's cluster messages, the PostgreSQL transport
         .target(
             name: "PushinatorMessagePack",
             dependencies: ["PushinatorJSON", .product(name: "NIOCore", package: "swift-nio")],
@@ -133,6 +136,18 @@ let package = Package(
             dependencies: [
                 "PushinatorJSON", "PushinatorMessagePack",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorPostgres",
+            dependencies: [
+                "PushinatorCluster", "PushinatorJSON", "PushinatorMessagePack",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -239,6 +254,15 @@ let package = Package(
         .testTarget(
             name: "PushinatorClusterTests",
             dependencies: ["PushinatorCluster", "PushinatorMessagePack", "PushinatorJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PushinatorPostgresTests",
+            dependencies: [
+                "PushinatorPostgres", "PushinatorCluster", "PushinatorMessagePack", "PushinatorJSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

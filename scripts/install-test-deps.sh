@@ -6,7 +6,10 @@
 #            gcc (the C connect-rate ceiling tool of the benchmark smoke run);
 #            deployment (Templates/deploy, scripts/package.sh): systemd (systemd-analyze), nginx-light, haproxy,
 #            prometheus (promtool), logrotate, lintian, dpkg-dev (dpkg-shlibdeps)
-#   PyPI:    pytest, pytest-timeout, python-socketio 5 (+client extras), websocket-client, requests, aiohttp
+#            cluster: postgresql (the throwaway server of scripts/with-postgres.sh)
+#   PyPI:    pytest, pytest-timeout, python-socketio 5 (+client extras), websocket-client, requests, aiohttp,
+#            psycopg 3 and msgpack (pg_notify from Python in the postgres-emitter format, against the Swift
+#            transport, and reading what it publishes as the Node adapter does)
 #   venv:    Tests/Interop/.cache/venv-eio3 with python-socketio 4.6.1 / python-engineio 3.14.2 (Engine.IO v3)
 #   file:    Tests/Interop/.cache/socket.io.min.js (socket.io JS client 4.8.x, taken from the nicegui wheel)
 set -euo pipefail
@@ -20,6 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=
 
 APT_PACKAGES=(chromium wrk zlib1g-dev libssl-dev curl openssl unzip ca-certificates gcc)
 APT_PACKAGES+=(systemd nginx-light haproxy prometheus logrotate lintian dpkg-dev)  # deployment files and the .deb
+APT_PACKAGES+=(postgresql)  # scripts/with-postgres.sh: the cluster transport's tests
 PIP_PINS=(
   "python-socketio[client]==5.18.1"
   "python-engineio==4.15.1"
@@ -28,6 +32,8 @@ PIP_PINS=(
   "aiohttp==3.13.2"
   "pytest>=8,<10"
   "pytest-timeout==2.4.0"
+  "psycopg>=3.2,<4"
+  "msgpack==1.1.0"
 )
 EIO3_PINS=(
   "python-socketio[client]==4.6.1"

@@ -2,7 +2,8 @@
 # The project's single test command (CI runs it through .ci/run):
 #   1. scripts/install-test-deps.sh     (skip with SKIP_INSTALL=1)
 #   2. swift build --build-tests        (skip 2 and 3 with SKIP_SWIFT=1; instrumented for code coverage)
-#   3. swift test --skip-build          (then scripts/coverage-summary.sh prints the coverage of Sources/EngineIO
+#   3. swift test --skip-build          (beside a throwaway PostgreSQL: scripts/with-postgres.sh;
+#                                        then scripts/coverage-summary.sh prints the coverage of Sources/EngineIO
 #                                        and the state machines; informative, it fails nothing)
 #   4. python3 -m pytest Tests/Interop  (extra args: PYTEST_ARGS="-k browser -x"; server: INTEROP_SERVER=reference)
 set -euo pipefail
@@ -29,7 +30,8 @@ else
   section "2/4 swift build --build-tests --enable-code-coverage"
   swift build --build-tests --enable-code-coverage
   section "3/4 swift test (with code coverage)"
-  swift test --skip-build --enable-code-coverage
+  # beside a throwaway PostgreSQL server (PUSHINATOR_TEST_POSTGRES_URL) for the cluster transport's tests
+  scripts/with-postgres.sh swift test --skip-build --enable-code-coverage
   scripts/coverage-summary.sh
   # the interop server is instrumented too: keep its profiles out of the working tree
   export LLVM_PROFILE_FILE="${LLVM_PROFILE_FILE:-$PWD/.build/interop-profiles/%p.profraw}"

@@ -1,0 +1,445 @@
+public import Logging
+import NIOCore
+import PostgresNIO
+public import PushinatorCluster
+import PushinatorJSON
+import PushinatorMessagePack
+public import ServiceLifecycle
+import Synchronization
+
+/// The cluster bus on PostgreSQL, wire-compatible with @socket.io/postgres-adapter 0.5 and
+/// @socket.io/postgres-emitter, and keeping a log so that nothing is lost while a node reconnects.
+///
+/// - A message goes out with `SELECT pg_notify('{prefix}#{nsp}', json)`; one with binary, or whose JSON takes
+///   ``PostgresClusterConfiguration/payloadThreshold`` bytes or more, is stored as MessagePack in the attachment
+///   table and the notification carries `{"uid", "type", "attachmentId"}` (the Node adapter's format).
+/// - Every message published is also appended to the log table in the same statement, and its notification
+///   carries the log id as `pushinatorLogId` (Node ignores the member). The notification is the doorbell: after
+///   its listening connection comes back, a node reads what it missed from the log. A node that publishes with a
+///   ``PostgresClusterConfiguration/nodeName`` saves its position and also catches up after a restart.
+/// - Messages from Node nodes and the emitter (no log id) are delivered as they arrive, as Node does.
+///
+/// Run it as a `Service` (it owns a connection pool and the listening connection):
+/// ```swift
+/// let transport = try PostgresClusterTransport(configuration: .init(url: PostgresURL(url)), logger: logger)
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { try await transport.run() }
+///     try await transport.subscribe(namespace: "/")
+///     for await event in transport.events { ... }
+/// }
+/// ```
+public final class PostgresClusterTransport: ClusterTransport, Service {
+    /// The configuration.
+    public let configuration: PostgresClusterConfiguration
+    /// What arrives; finishes when ``run()`` returns.
+    public let events: AsyncStream<ClusterTransportEvent>
+
+    private let eventSink: AsyncStream<ClusterTransportEvent>.Continuation
+    private let client: PostgresClient
+    private let logger: Logger
+    private let decoder: ClusterMessageDecoder
+    private let state = Mutex(State())
+
+    private struct State {
+        var namespaces: Set<String> = []
+        var newNamespaces: AsyncStream<String>.Continuation?
+        var cursor: ClusterLogCursor?
+        var savedPosition: Int64?
+        var sessionCatchUpStart: Int64?
+        var listening: Set<String> = []
+        var connected = false
+        var outage = false
+        var droppedEvents = 0
+    }
+
+    /// Creates the transport; nothing connects before ``run()``.
+    /// - Parameters:
+    ///   - configuration: The database and tables.
+    ///   - logger: Where to log (connection changes at `info`, dropped messages at `warning`).
+    /// - Throws: ``PostgresClusterTransportError`` for an invalid configuration.
+    public init(configuration: PostgresClusterConfiguration, logger: Logger) throws(PostgresClusterTransportError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.decoder = ClusterMessageDecoder(limits: .init(maxMessageBytes: configuration.maxMessageBytes))
+        (self.events, self.eventSink) = AsyncStream.makeStream(
+            of: ClusterTransportEvent.self,
+            bufferingPolicy: .bufferingOldest(configuration.maxPendingEvents)
+        )
+        self.client = PostgresClient(configuration: configuration.url.clientConfiguration(), backgroundLogger: logger)
+    }
+
+    /// The uid this node publishes with (``PostgresClusterConfiguration/localUID``).
+    public var localUID: String { configuration.localUID }
+
+    /// Whether the listening connection is up.
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// The namespaces whose channel is being listened to right now (`LISTEN` done, catch-up included).
+    public var listeningNamespaces: Set<String> { state.withLock { $0.listening } }
+
+    /// The highest log id this node has delivered (`nil` before ``run()`` read it).
+    public var logPosition: Int64? { state.withLock { $0.cursor?.position } }
+
+    // MARK: Publishing
+
+    /// Publishes `message` on its namespace's channel (see the type's documentation for the format).
+    /// - Parameter message: The message.
+    /// - Throws: ``PostgresClusterTransportError`` when the message is too large, or the database's error.
+    public func publish(_ message: ClusterMessage) async throws {
+        let channel = configuration.channel(of: message.nsp)
+        let json = message.jsonValue
+        let packed = json.messagePack
+        guard packed.readableBytes <= configuration.maxMessageBytes else {
+            throw PostgresClusterTransportError(
+                kind: .message,
+                message: "a message of \(packed.readableBytes) bytes is over maxMessageBytes"
+            )
+        }
+        let uid = message.uid
+        let query: PostgresQuery
+        let text = message.hasBinary ? nil : json.jsonString
+        // the log id appended to the notification takes at most 40 bytes
+        if let text, text.utf8.count + 40 < configuration.payloadThreshold {
+            query = """
+                WITH entry AS (
+                    INSERT INTO \(unescaped: configuration.logTable) (channel, uid, payload)
+                    VALUES (\(channel), \(uid), \(packed)) RETURNING id
+                )
+                SELECT pg_notify(\(channel), left(\(text), -1) || ',"pushinatorLogId":' || entry.id || '}') FROM entry
+                """
+        } else {
+            let type = message.type.rawValue
+            query = """
+                WITH attachment AS (
+                    INSERT INTO \(unescaped: configuration.attachmentTable) (payload) VALUES (\(packed)) RETURNING id
+                ), entry AS (
+                    INSERT INTO \(unescaped: configuration.logTable) (channel, uid, payload)
+                    VALUES (\(channel), \(uid), \(packed)) RETURNING id
+                )
+                SELECT pg_notify(\(channel), json_build_object(
+                    'uid', \(uid)::text, 'type', \(type)::int, 'attachmentId', attachment.id::text,
+                    'pushinatorLogId', entry.id
+                )::text) FROM attachment, entry
+                """
+        }
+        try await client.query(query, logger: logger)
+    }
+
+    // MARK: Subscribing
+
+    /// Listens to `namespace`'s channel from now on, and again after every reconnection.
+    /// - Parameter namespace: The namespace, such as `"/"`.
+    public func subscribe(namespace: String) async throws {
+        let sink = state.withLock { state -> AsyncStream<String>.Continuation? in
+            guard state.namespaces.insert(namespace).inserted else { return nil }
+            return state.newNamespaces
+        }
+        sink?.yield(namespace)
+    }
+
+    // MARK: Running
+
+    /// Connects, creates the tables if needed, listens (reconnecting with backoff), and deletes old rows, until
+    /// cancelled or a graceful shutdown.
+    /// - Throws: ``PostgresClusterTransportError`` when the database cannot be reached or prepared at start-up.
+    public func run() async throws {
+        defer { eventSink.finish() }
+        let first: PostgresConnection
+        do {
+            first = try await connect()
+            try await PostgresClusterSchema.prepare(on: first, configuration, logger: logger)
+            try await loadCursor(on: first)
+        } catch {
+            throw PostgresClusterTransportError.database(
+                "cannot start on \(configuration.url): \(String(reflecting: error))"
+            )
+        }
+        logger.info("cluster transport connected", metadata: ["postgres.url": "\(configuration.url)"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            group.addTask { await self.listenLoop(first: first) }
+            group.addTask { await self.maintenanceLoop() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        // the last position, on a connection of its own in a task of its own (ours and the pool may be cancelled)
+        await Task { await self.saveCursorOnce() }.value
+    }
+
+    private func saveCursorOnce() async {
+        guard configuration.nodeName != nil else { return }
+        do {
+            let connection = try await connect()
+            try await saveCursor(on: connection)
+            try await connection.close()
+        } catch {
+            logger.warning("cannot save the cluster log position", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: try configuration.url.connectionConfiguration(),
+            id: 1,
+            logger: logger
+        )
+    }
+
+    private func loadCursor(on connection: PostgresConnection) async throws {
+        var position: Int64?
+        if let node = configuration.nodeName {
+            let rows = try await connection.query(
+                "SELECT log_id FROM \(unescaped: configuration.cursorTable) WHERE node = \(node)",
+                logger: logger
+            )
+            for try await logID in rows.decode(Int64.self) { position = logID }
+        }
+        if position == nil {
+            let rows = try await connection.query(
+                "SELECT coalesce(max(id), 0) FROM \(unescaped: configuration.logTable)",
+                logger: logger
+            )
+            for try await maxID in rows.decode(Int64.self) { position = maxID }
+        }
+        let cursor = ClusterLogCursor(position: position ?? 0, window: configuration.catchUpWindow)
+        state.withLock { $0.cursor = cursor }
+        try await saveCursor(on: connection)
+    }
+
+    private func listenLoop(first: PostgresConnection) async {
+        var next: PostgresConnection? = first
+        var delay = configuration.reconnectDelay
+        while !Task.isCancelled {
+            do {
+                let connection: PostgresConnection
+                if let next {
+                    connection = next
+                } else {
+                    connection = try await connect()
+                }
+                next = nil
+                delay = configuration.reconnectDelay
+                try await serve(connection)
+            } catch {
+                if Task.isCancelled { break }
+                let wasUp = state.withLock { state -> Bool in
+                    defer {
+                        state.connected = false
+                        state.outage = true
+                    }
+                    return state.connected || !state.outage
+                }
+                if wasUp {
+                    logger.warning("cluster transport disconnected", metadata: ["error": "\(error)"])
+                    emit(.disconnected(reason: "\(error)"))
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, configuration.maxReconnectDelay)
+            }
+        }
+    }
+
+    /// Listens on every subscribed channel over `connection` until it closes (then throws).
+    private func serve(_ connection: PostgresConnection) async throws {
+        let (newNamespaces, sink) = AsyncStream.makeStream(of: String.self)
+        let (initial, reconnected) = state.withLock { state -> (Set<String>, Bool) in
+            state.newNamespaces = sink
+            state.sessionCatchUpStart = state.cursor?.catchUpStart
+            let reconnected = state.outage
+            state.connected = true
+            state.outage = false
+            return (state.namespaces, reconnected)
+        }
+        if reconnected {
+            logger.info("cluster transport reconnected")
+            emit(.reconnected)
+        }
+        defer { state.withLock { $0.newNamespaces = nil } }
+        try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await connection.closeFuture.get()
+                    sink.finish()
+                    throw PostgresClusterTransportError.database("the listening connection closed")
+                }
+                for namespace in initial {
+                    group.addTask { try await self.listen(on: connection, namespace: namespace, catchUp: true) }
+                }
+                for await namespace in newNamespaces {
+                    group.addTask { try await self.listen(on: connection, namespace: namespace, catchUp: false) }
+                }
+                try await group.waitForAll()
+            }
+        } onCancel: {
+            sink.finish()
+            let closed: EventLoopFuture<Void> = connection.close()
+            _ = closed
+        }
+    }
+
+    private func listen(on connection: PostgresConnection, namespace: String, catchUp: Bool) async throws {
+        let channel = configuration.channel(of: namespace)
+        do {
+            try await connection.listen(on: channel) { notifications in
+                if catchUp { try await self.catchUp(namespace: namespace, channel: channel) }
+                self.state.withLock { _ = $0.listening.insert(namespace) }
+                defer { self.state.withLock { _ = $0.listening.remove(namespace) } }
+                for try await notification in notifications {
+                    await self.receive(notification.payload, namespace: namespace)
+                }
+            }
+        } catch {
+            // one channel failing ends the session: the reconnection listens on all of them again
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Reads the log rows of `channel` this node may have missed, oldest first.
+    private func catchUp(namespace: String, channel: String) async throws {
+        guard var after = state.withLock({ $0.sessionCatchUpStart }) else { return }
+        while true {
+            let rows = try await client.query(
+                """
+                SELECT id, uid, payload FROM \(unescaped: configuration.logTable)
+                WHERE channel = \(channel) AND id > \(after) ORDER BY id LIMIT 500
+                """,
+                logger: logger
+            )
+            var count = 0
+            for try await (id, uid, payload) in rows.decode((Int64, String, ByteBuffer).self) {
+                count += 1
+                after = id
+                guard state.withLock({ $0.cursor?.accept(id) ?? true }), uid != localUID else { continue }
+                do {
+                    emit(.message(try decoder.decode(messagePack: payload, channelNamespace: namespace)))
+                } catch {
+                    drop(error)
+                }
+            }
+            if count < 500 { return }
+        }
+    }
+
+    /// Handles one notification: a message, or an attachment header to read from the table.
+    private func receive(_ payload: String, namespace: String) async {
+        let value: JSONValue
+        do {
+            value = try decoder.parseJSON(Array(payload.utf8))
+        } catch {
+            return drop(error)
+        }
+        if let logID = value["pushinatorLogId"]?.int {
+            guard state.withLock({ $0.cursor?.accept(Int64(logID)) ?? true }) else { return }
+        }
+        if value["uid"]?.string == localUID { return }
+        guard let attachment = value["attachmentId"] else {
+            do {
+                emit(.message(try decoder.decode(jsonValue: value, channelNamespace: namespace)))
+            } catch {
+                drop(error)
+            }
+            return
+        }
+        guard let attachmentID = attachment.int ?? attachment.string.flatMap({ Int($0) }) else {
+            return drop(ClusterMessageError(.wrongShape, "attachmentId is \(attachment.kindName), not an id"))
+        }
+        do {
+            let rows = try await client.query(
+                "SELECT payload FROM \(unescaped: configuration.attachmentTable) WHERE id = \(attachmentID)",
+                logger: logger
+            )
+            var found = false
+            for try await bytes in rows.decode(ByteBuffer.self) {
+                found = true
+                do {
+                    emit(.message(try decoder.decode(messagePack: bytes, channelNamespace: namespace)))
+                } catch {
+                    drop(error)
+                }
+            }
+            if !found { drop(ClusterMessageError(.wrongShape, "attachment \(attachmentID) is not in the table")) }
+        } catch {
+            logger.warning("cannot read a cluster attachment", metadata: ["id": "\(attachmentID)", "error": "\(error)"])
+        }
+    }
+
+    /// Saves the log position every second and deletes old rows every ``PostgresClusterConfiguration/cleanupInterval``.
+    private func maintenanceLoop() async {
+        let clock = ContinuousClock()
+        var lastCleanup = clock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(1))
+            } catch {
+                return
+            }
+            do {
+                try await saveCursor()
+                if clock.now - lastCleanup >= configuration.cleanupInterval {
+                    lastCleanup = clock.now
+                    try await deleteOldRows()
+                }
+            } catch {
+                logger.debug("cluster maintenance failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Deletes attachments older than the cleanup interval and log rows older than the retention.
+    public func deleteOldRows() async throws {
+        let attachmentAge = Self.seconds(configuration.cleanupInterval)
+        let logAge = Self.seconds(configuration.logRetention)
+        try await client.query(
+            """
+            DELETE FROM \(unescaped: configuration.attachmentTable)
+            WHERE created_at < now() - make_interval(secs => \(attachmentAge))
+            """,
+            logger: logger
+        )
+        try await client.query(
+            "DELETE FROM \(unescaped: configuration.logTable) WHERE created_at < now() - make_interval(secs => \(logAge))",
+            logger: logger
+        )
+    }
+
+    private func saveCursor(on connection: PostgresConnection? = nil) async throws {
+        guard let node = configuration.nodeName else { return }
+        let position = state.withLock { state -> Int64? in
+            guard let position = state.cursor?.position, position != state.savedPosition else { return nil }
+            return position
+        }
+        guard let position else { return }
+        let query: PostgresQuery = """
+            INSERT INTO \(unescaped: configuration.cursorTable) (node, log_id, updated_at) VALUES (\(node), \(position), now())
+            ON CONFLICT (node) DO UPDATE SET log_id = EXCLUDED.log_id, updated_at = now()
+            """
+        if let connection {
+            try await connection.query(query, logger: logger)
+        } else {
+            try await client.query(query, logger: logger)
+        }
+        state.withLock { $0.savedPosition = position }
+    }
+
+    private func emit(_ event: ClusterTransportEvent) {
+        if case .dropped = eventSink.yield(event) {
+            let count = state.withLock { state in
+                state.droppedEvents += 1
+                return state.droppedEvents
+            }
+            logger.error("cluster events dropped: nobody consumes them", metadata: ["count": "\(count)"])
+        }
+    }
+
+    private func drop(_ error: ClusterMessageError) {
+        logger.warning("invalid cluster message dropped", metadata: ["error": "\(error)"])
+        emit(.dropped(error))
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
