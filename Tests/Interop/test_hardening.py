@@ -653,6 +653,9 @@ def test_concurrent_polling_gets_end_the_session(url, probe):
     assert all(isinstance(r, requests.Response) for r in results), results
     statuses = [r.status_code for r in results]
     assert statuses.count(200) == 1 and statuses.count(400) == 3, statuses
+    # the second concurrent GET is a bad request (code 3) and ends the session; the later ones find no session
+    bodies = sorted((r.json()["code"], r.json()["message"]) for r in results if r.status_code == 400)
+    assert bodies == [(1, "Session ID unknown"), (1, "Session ID unknown"), (3, "Bad request")], bodies
     first = next(r for r in results if r.status_code == 200)
     assert "1" in decode_polling_payload(first.text), first.text
     gone = requests.get(f"{url}{POLL}&sid={sid}", timeout=5)

@@ -487,6 +487,7 @@ def test_poll_after_upgrade_is_refused_even_when_it_overtakes_the_upgrade(server
             http.sock.sendall(poll)
             status, text = http.response()
             assert status == 400, (attempt, status, text)
+            assert json.loads(text) == {"code": 3, "message": "Bad request"}, (attempt, text)
             if not IS_REFERENCE:  # our refinement (python-socketio answers at once)
                 assert time.monotonic() - sent >= 0.015, attempt  # a lower bound: a slow machine only adds to it
                 assert select.select([ws.sock], [], [], 0)[0], attempt  # `3probe` was there before the 400
