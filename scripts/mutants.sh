@@ -125,9 +125,33 @@ mutant cors-allows-unlisted-origins interop-server \
             case .list(let origins): origins.contains(origin) || !origin.isEmpty
 EOF
 
+mutant room-leave-ignored interop-server \
+  'Tests/Interop/test_socketio_python.py -k "left_room_receives_nothing and websocket"' \
+  'leaving a room does nothing' <<'EOF'
+    public func leave(_ room: String) { namespace.adapter.leave(self, room: room) }
+=>
+    public func leave(_ room: String) { _ = room }
+EOF
+
+mutant pong-ignored interop-server \
+  'Tests/Interop/test_socketio_python.py -k "client_answering_pings_stays_connected and websocket"' \
+  'a pong does not count as an answer to the ping' <<'EOF'
+            if version == .v4 { heartbeatAnswered() }
+=>
+            if version == .v4 { _ = 0 }
+EOF
+
+mutant server-ack-answer-lost interop-server \
+  'Tests/Interop/test_socketio_python.py -k "test_server_ack and websocket"' \
+  'an ack from the client resolves with no arguments' <<'EOF'
+        continuation?.resume(with: result)
+=>
+        continuation?.resume(with: .success([]))
+EOF
+
 mutant body-limit-plus-one-announced pushinator \
-  'Tests/Interop/test_pushinator_admin.py -k "2_mib_is_accepted and content-length"' \
-  'a body one byte over the limit (Content-Length) is accepted' <<'EOF'
+  'Tests/Interop/test_pushinator_admin.py -k "announced_over_2_mib and one-byte-over"' \
+  'a body announced one byte over the limit is read (the 413 waits for the body)' <<'EOF'
             length > configuration.maxRequestBodySize
 =>
             length > configuration.maxRequestBodySize + 1
@@ -201,6 +225,22 @@ mutant admin-token-ignored pushinator \
             guard UserRegistry.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
 =>
             guard true || UserRegistry.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
+EOF
+
+mutant raw-encoding-ignored pushinator \
+  'Tests/Interop/test_pushinator_clients.py -k "raw_message_encoding and websocket"' \
+  'client.messageEncoding raw still sends JSON.stringify(message)' <<'EOF'
+settings.withLock { $0.messageEncoding } == .raw ? message : .string(message.jsonString)
+=>
+settings.withLock { $0.messageEncoding } == .raw ? .string(message.jsonString) : .string(message.jsonString)
+EOF
+
+mutant admin-origin-unchecked pushinator \
+  'Tests/Interop/test_pushinator_admin.py -k foreign_origin_is_refused' \
+  'a request from a foreign Origin reaches the admin API' <<'EOF'
+        if let origin = request.headers[.origin], !allowedOrigins.contains(origin) {
+=>
+        if let origin = request.headers[.origin], !allowedOrigins.contains(origin), origin.isEmpty {
 EOF
 
 mutant auth-refusal-logs-the-hash pushinator \
