@@ -136,9 +136,9 @@ EOF
 mutant pong-ignored interop-server \
   'Tests/Interop/test_socketio_python.py -k "client_answering_pings_stays_connected and websocket"' \
   'a pong does not count as an answer to the ping' <<'EOF'
-            if version == .v4 { heartbeatAnswered() }
+            guard configuration.version == .v4 else { return .actions([]) }
 =>
-            if version == .v4 { _ = 0 }
+            guard configuration.version == .v4, Bool(false) else { return .actions([]) }
 EOF
 
 mutant server-ack-answer-lost interop-server \
