@@ -20,8 +20,8 @@ public protocol ClusterTransport: Sendable {
     /// The events of the transport: one sequence, consumed by one task.
     associatedtype Events: AsyncSequence<ClusterTransportEvent, Never> & Sendable
 
-    /// Publishes `message` to every node subscribed to its namespace (this node included: the receiver skips
-    /// its own uid, as socket.io's adapter does).
+    /// Publishes `message` to every other node subscribed to its namespace. A transport may report this node's
+    /// own messages back too: a receiver skips its own uid, as socket.io's adapter does.
     /// - Parameter message: The message.
     /// - Throws: When the engine refused the message or is unreachable.
     func publish(_ message: ClusterMessage) async throws
@@ -37,7 +37,7 @@ public protocol ClusterTransport: Sendable {
 
 /// One thing a ``ClusterTransport`` reports.
 public enum ClusterTransportEvent: Sendable {
-    /// A message from another node (or from this node: the receiver compares the uid).
+    /// A message from another node (or from this node, for a transport that echoes: the receiver compares the uid).
     case message(ClusterMessage)
     /// The connection to the engine was lost; messages published meanwhile are caught up after ``reconnected``
     /// where the transport keeps a log.
