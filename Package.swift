@@ -117,8 +117,9 @@ let package = Package(
         .target(
             name: "PushinatorKit",
             dependencies: [
-                "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                "PushinatorHTTP", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -239,6 +240,17 @@ let package = Package(
         .testTarget(
             name: "PushinatorSocketIOTests",
             dependencies: ["PushinatorSocketIO", "EngineIO", "PushinatorJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PushinatorKitTests",
+            dependencies: [
+                "PushinatorKit", "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON", "EngineIO",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -84,7 +84,7 @@ struct Pushinator: AsyncParsableCommand {
     }
 
     private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logger: Logger, announce: Bool) async throws {
-        let engine = EngineIOConfiguration(transports: settings.transports.map { $0 == "websocket" ? .websocket : .polling })
+        let engine = EngineIOConfiguration(transports: settings.transports)
         let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
         let app = PushApp(configuration: settings, io: io)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
@@ -93,7 +93,7 @@ struct Pushinator: AsyncParsableCommand {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         defer { loops.shutdownGracefully { _ in } }
         logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
-        let admin = HTTPServer(responder: app.adminRouter(logger: logger), listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], eventLoopGroup: loops, logger: logger) {
+        let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
         }
         let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], eventLoopGroup: loops, logger: logger) {

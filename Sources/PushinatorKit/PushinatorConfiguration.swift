@@ -1,3 +1,4 @@
+public import EngineIO
 import PushinatorJSON
 public import PushinatorRuntime
 
@@ -22,8 +23,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     public var clientHost: String
     /// The client (Socket.IO) port.
     public var clientPort: Int
-    /// The transports clients may use, in order of preference (`polling`, `websocket`).
-    public var transports: [String]
+    /// The transports clients may use, in the order `client.socketIoTransports` names them.
+    public var transports: [EngineIOTransport]
     /// Serve the client port over TLS.
     public var useSSL: Bool
     /// The TLS private key (PEM).
@@ -97,13 +98,13 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             "client.socketIoTransports",
             default: ["websocket", "xhr-polling"]
         )
-        var transports: [String] = []
+        var transports: [EngineIOTransport] = []
         for name in legacy {
             switch name {
             case "websocket":
-                if !transports.contains("websocket") { transports.append("websocket") }
+                if !transports.contains(.websocket) { transports.append(.websocket) }
             case "xhr-polling", "jsonp-polling", "polling":
-                if !transports.contains("polling") { transports.append("polling") }
+                if !transports.contains(.polling) { transports.append(.polling) }
             case "flashsocket", "htmlfile":
                 warnings.append("client.socketIoTransports: '\(name)' no longer exists and is ignored")
             default:

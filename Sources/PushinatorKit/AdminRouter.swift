@@ -1,0 +1,69 @@
+import HTTPTypes
+import Logging
+import NIOCore
+public import PushinatorHTTP
+import PushinatorJSON
+import PushinatorRuntime
+import PushinatorSocketIO
+import Synchronization
+
+/// The admin API a backend calls: POST routes with JSON bodies whatever the `Content-Type`, behind the
+/// ``AdminGuard``. See `Documentation/admin-api.md`.
+public struct AdminRouter: Sendable {
+    let app: PushApp
+
+    /// Creates the admin API of `app`.
+    public init(app: PushApp) { self.app = app }
+
+    /// The router to serve on the admin listener.
+    public var router: Router {
+        let (app, users, clients) = (self.app, app.users, app.clients)
+        return Router {
+            RequestLogMiddleware(.debug)
+            AdminGuard { app.settings.withLock { ($0.adminToken, $0.adminAllowedOrigins) } }
+            Get("health") { _, _ in AdminAPI.ok() }
+            Post("ping") { _, _ in Response.json(["result": "pong", "status": 200]) }
+            Post("user/register") { request, _ in
+                let body = try AdminAPI.body(of: request)
+                guard let userID = AdminAPI.userID(body["userId"]), let hash = AdminAPI.userID(body["hash"]) else {
+                    throw AdminAPI.missing("Missing userId or hash in data", body: body)
+                }
+                users.register(userID, hash: hash)
+                return AdminAPI.ok()
+            }
+            Post("user/unregister") { request, _ in
+                let body = try AdminAPI.body(of: request)
+                guard let userID = AdminAPI.userID(body["userId"]) else {
+                    throw AdminAPI.missing("Missing userId in data", body: body)
+                }
+                let removed = users.unregister(userID)
+                clients.to(PushApp.room(of: userID)).disconnectSockets()
+                return AdminAPI.ok(["removed": .bool(removed)])
+            }
+            Post("user/send") { request, _ in
+                let body = try AdminAPI.body(of: request)
+                let userIDs = body["userIds"]?.array?.compactMap(AdminAPI.userID) ?? AdminAPI.userID(body["userId"]).map { [$0] }
+                guard let userIDs, !userIDs.isEmpty, let message = body["message"] else {
+                    throw AdminAPI.missing("Missing userId or message in data", body: body)
+                }
+                let delivered = clients.to(userIDs.map(PushApp.room(of:))).emit("message", [app.payload(message)])
+                return AdminAPI.ok(["delivered": .integer(delivered)])
+            }
+            Post("broadcast") { request, _ in
+                let body = try AdminAPI.body(of: request)
+                guard let message = body["message"] else { throw AdminAPI.missing("Missing message in data", body: body) }
+                return AdminAPI.ok(["delivered": .integer(clients.to("authenticated").emit("message", [app.payload(message)]))])
+            }
+            Post("user/list") { _, _ in AdminAPI.ok(["users": .array(users.userIDs.map(JSONValue.string))]) }
+            Post("stats") { _, _ in
+                let memory = ProcessMemory.current()
+                return AdminAPI.ok([
+                    "memory": ["rss": .integer(memory.resident), "peakRss": .integer(memory.peakResident), "virtual": .integer(memory.virtual)],
+                    "users": .integer(users.count),
+                    "connections": .integer(clients.socketCount),
+                    "uptime": .integer(Int((ContinuousClock.now - app.startedAt).components.seconds)),
+                ])
+            }
+        }
+    }
+}
