@@ -23,7 +23,7 @@ struct Pushinator: AsyncParsableCommand {
         commandName: "pushinator",
         abstract: "Pushes messages from your backend to browsers over Socket.IO.",
         discussion: "Without a verb it runs in the foreground. Exit codes of 'status': 0 running, 1 dead, 3 stopped.",
-        version: "1.0.0"
+        version: PushApp.version
     )
 
     @Argument(help: "start | stop | restart | status | force-reload | try-restart") var verb: String?
@@ -31,6 +31,7 @@ struct Pushinator: AsyncParsableCommand {
     var config: String?
     @Option(help: "Override admin.port (0 picks a free port).") var adminPort: Int?
     @Option(help: "Override client.port (0 picks a free port).") var clientPort: Int?
+    @Flag(help: "Check the configuration, print its warnings, and exit (0: usable, 6: not).") var check = false
 
     func run() async throws {
         do {
@@ -46,6 +47,10 @@ struct Pushinator: AsyncParsableCommand {
 
     private func runChecked() async throws {
         let (settings, source) = try loadSettings()
+        if check {
+            for warning in settings.warnings { StandardOutput.writeLine("pushinator: warning: \(warning)", fileDescriptor: 2) }
+            return StandardOutput.writeLine("pushinator: configuration OK (\(source))")
+        }
         let daemon = DaemonController(configuration: .init(programName: "pushinator", pidFile: PIDFile(path: settings.pidFile)))
         if let verb {
             guard let action = DaemonVerb(verb) else { throw ValidationError("unknown verb '\(verb)'") }
@@ -58,13 +63,30 @@ struct Pushinator: AsyncParsableCommand {
         var destinations: [LogDestination] = isDaemon ? [] : [.standardOutput]
         if settings.syslogEnabled { destinations.append(.syslog(tag: settings.syslogTag, facility: settings.syslogFacility, socketPath: settings.syslogPath)) }
         if let file = settings.logFile { destinations.append(.file(file)) }
-        LoggingSystem.bootstrap(level.wrapping(try LogDestination.all(destinations).makeFactory(logLevel: .trace)), metadataProvider: nil)
+        let logs = try LogDestination.all(destinations).open(logLevel: .trace)
+        LoggingSystem.bootstrap(level.wrapping(logs.factory), metadataProvider: nil)
         let logger = Logger(label: "pushinator")
         logger.info("configuration loaded", metadata: ["config.source": "\(source)"])
         for warning in settings.warnings { logger.warning("\(warning)") }
-        if isDaemon { try daemon.claimPIDFile() }
-        defer { if isDaemon { _ = try? daemon.configuration.pidFile.remove() } }
-        try await serve(settings, source: source, level: level, logger: logger, announce: !isDaemon)
+        Self.warnIfDescriptorsCapConnections(logger: logger)
+        // The daemon always writes its pidfile; the foreground mode when the configuration names one (systemd)
+        let writesPIDFile = isDaemon || settings.pidFileIsSet
+        if writesPIDFile { try daemon.claimPIDFile() }
+        defer { if writesPIDFile { _ = try? daemon.configuration.pidFile.remove() } }
+        try await serve(settings, source: source, level: level, logs: logs, logger: logger, announce: !isDaemon)
+    }
+
+    /// Warns when the open-file limit allows fewer connections per port than the servers' own limit.
+    private static func warnIfDescriptorsCapConnections(logger: Logger) {
+        let cap = HTTPServer.connectionsWithinDescriptorLimit()
+        let configured = HTTPServerConfiguration().maxConnections
+        guard cap < configured else { return }
+        var limit = rlimit()
+        _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        logger.warning(
+            "the open-file limit caps the connections: raise it with LimitNOFILE=65536 in the systemd unit, or ulimit -n 65536 before starting",
+            metadata: ["process.nofile.soft": "\(limit.rlim_cur)", "process.nofile.hard": "\(limit.rlim_max)", "http.max_connections": "\(cap)"]
+        )
     }
 
     /// The configuration from `-c`, /etc/pushinator.conf or the embedded defaults, with PUSHINATOR_* overrides.
@@ -83,7 +105,7 @@ struct Pushinator: AsyncParsableCommand {
         }
     }
 
-    private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logger: Logger, announce: Bool) async throws {
+    private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logs: OpenedLogDestination, logger: Logger, announce: Bool) async throws {
         let engine = EngineIOConfiguration(transports: settings.transports)
         let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
         let app = PushApp(configuration: settings, io: io)
@@ -96,14 +118,22 @@ struct Pushinator: AsyncParsableCommand {
         let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
         }
-        let client = HTTPServer(responder: Router { io.routes(at: "socket.io", middleware: [cors]) }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], eventLoopGroup: loops, logger: logger) {
+        let client = HTTPServer(responder: Router {
+            Get("health") { _, _ in Response.json(["status": "ok"]) }  // for load balancers: no token, no details
+            io.routes(at: "socket.io", middleware: [cors])
+        }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
         let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
         let expiry = UserExpiry(users: app.users, timeout: { app.settings.withLock { $0.usersIdleTimeout > 0 ? .seconds($0.usersIdleTimeout) : nil } }) {
             logger.info("idle users expired", metadata: ["push.users": "\($0.count)"])
         }
-        let services: [any Service] = [admin, client, io, ReloadOnHangup(reload: reloader.reload), expiry]
+        let services: [any Service] = [admin, client, io, ReloadOnHangup {
+            for error in logs.reopenFiles() {  // logrotate renamed log.file: start a new one under its name
+                logger.error("cannot reopen the log file", metadata: ["error.message": "\(error)"])
+            }
+            reloader.reload()
+        }, expiry]
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

@@ -21,7 +21,14 @@ public struct AdminRouter: Sendable {
         return Router {
             RequestLogMiddleware(.debug)
             AdminGuard { app.settings.withLock { ($0.adminToken, $0.adminAllowedOrigins) } }
-            Get("health") { _, _ in AdminAPI.ok() }
+            Get("health") { _, _ in
+                AdminAPI.ok([
+                    "version": .string(PushApp.version),
+                    "uptime": .integer(Int((ContinuousClock.now - app.startedAt).components.seconds)),
+                    "connections": .integer(app.clients.socketCount),
+                    "users": .integer(app.users.count),
+                ])
+            }
             Post("ping") { _, _ in Response.json(["result": "pong", "status": 200]) }
             Post("user/register") { request, _ in
                 let body = try AdminAPI.body(of: request)

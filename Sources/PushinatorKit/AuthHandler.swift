@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+public import PushinatorHTTP
 import PushinatorJSON
 public import PushinatorSocketIO
 
@@ -10,33 +11,59 @@ public enum AuthenticatedUser: SocketStorageKey { public typealias Value = Strin
 ///
 /// A socket whose hash matches the registered one joins its user's room (``PushApp/room(of:)``) and the
 /// `authenticated` room, and is acknowledged `{ok: true}`; anything else is acknowledged `{ok: false, error}`
-/// and disconnected. Failed attempts are counted by the ``AuthThrottle``. A second `auth` moves the socket.
+/// and disconnected. Failed attempts are counted by the ``AuthThrottle`` per client address (behind a trusted
+/// proxy, the one its `X-Forwarded-For` names) and user id. A second `auth` moves the socket.
 public struct AuthHandler: Sendable {
     let users: UserRegistry
     let throttle: AuthThrottle
+    let trustedProxies: @Sendable () -> TrustedProxies
 
     /// Creates a handler checking hashes in `users` and counting failures in `throttle`.
-    public init(users: UserRegistry, throttle: AuthThrottle) {
+    /// - Parameters:
+    ///   - users: The registry the hashes are checked against.
+    ///   - throttle: Counts failures per client address and user.
+    ///   - trustedProxies: The proxies whose forwarding headers name the client's address (read at each `auth`,
+    ///     so a reload applies); none by default.
+    public init(
+        users: UserRegistry,
+        throttle: AuthThrottle,
+        trustedProxies: @escaping @Sendable () -> TrustedProxies = { .none }
+    ) {
         self.users = users
         self.throttle = throttle
+        self.trustedProxies = trustedProxies
     }
 
     /// Installs the `auth` event handler and the disconnect bookkeeping on `clients`.
     public func install(on clients: Namespace) {
-        let (users, throttle) = (self.users, self.throttle)
+        let (users, throttle, trustedProxies) = (self.users, self.throttle, self.trustedProxies)
         clients.on("auth") { socket, event in
-            let address = socket.handshake.address?.ipAddress ?? "unknown"
+            // behind a trusted proxy, the browser's address from X-Forwarded-For / Forwarded
+            let address =
+                trustedProxies().clientAddress(
+                    peer: socket.handshake.address?.ipAddress,
+                    headers: socket.handshake.headers
+                ) ?? "unknown"
             func refuse(_ reason: String) {
                 event.ack(["ok": false, "error": .string(reason)])
                 socket.disconnect()
             }
-            guard throttle.allows(address) else { return refuse("Too many failed attempts, try again later") }
             guard let userID = AdminAPI.userID(event.arguments.first),
                 let hash = event.arguments.count > 1 ? AdminAPI.userID(event.arguments[1]) : nil
             else { return refuse("auth needs a userId and a hash") }
+            guard throttle.allows(address, user: userID) else {
+                clients.logger.info(
+                    "auth throttled",
+                    metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.address": "\(address)"]
+                )
+                return refuse("Too many failed attempts, try again later")
+            }
             guard users.verify(userID, hash: hash) else {
-                throttle.recordFailure(address)
-                clients.logger.info("auth refused", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)"])
+                throttle.recordFailure(address, user: userID)
+                clients.logger.info(
+                    "auth refused",
+                    metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.address": "\(address)"]
+                )
                 return refuse("Unknown user or wrong hash")
             }
             if let previous = socket[AuthenticatedUser.self] {  // a second auth moves the socket

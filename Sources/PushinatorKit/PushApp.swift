@@ -23,8 +23,13 @@ public final class PushApp: Sendable {
         self.settings = Mutex(configuration)
         self.io = io
         self.clients = io.of("/")
-        AuthHandler(users: users, throttle: throttle).install(on: clients)
+        AuthHandler(users: users, throttle: throttle, trustedProxies: { [weak self] in
+            self?.settings.withLock { $0.trustedProxies } ?? .none
+        }).install(on: clients)
     }
+
+    /// pushinator's version, as `pushinator --version` and the admin `/health` say it.
+    public static let version = "1.0.0"
 
     /// The room of a user's authenticated sockets.
     public static func room(of userID: String) -> String { "user:" + userID }

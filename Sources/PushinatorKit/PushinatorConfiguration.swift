@@ -1,4 +1,10 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 public import EngineIO
+public import PushinatorHTTP
 import PushinatorJSON
 public import PushinatorRuntime
 
@@ -7,8 +13,10 @@ public import PushinatorRuntime
 /// Every key has the default node pushinator used, except that the admin port listens on 127.0.0.1 only.
 /// See `Documentation/configuration.md` for the full reference.
 public struct PushinatorConfiguration: Sendable, Equatable {
-    /// Where the daemon writes its pid.
+    /// Where the daemon writes its pid (a directory means `pushinator.pid` inside it).
     public var pidFile: String
+    /// Whether the file or the environment names the pidfile: the foreground mode then writes it too.
+    public var pidFileIsSet: Bool
     /// Event-loop threads serving both ports; 0 means one per processor the process may run on.
     public var threads: Int
     /// The admin API's address.
@@ -33,6 +41,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     public var sslCert: String
     /// How `message` payloads are sent: `json-string` (JSON.stringify, as node pushinator) or `raw`.
     public var messageEncoding: MessageEncoding
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers name the client's address (`client.trustedProxies`).
+    public var trustedProxies: TrustedProxies
     /// Origins whose pages may connect; empty means any.
     public var clientCORS: [String]
     /// Forget users with no connection for this many seconds; 0 keeps them until unregistered.
@@ -68,7 +78,14 @@ public struct PushinatorConfiguration: Sendable, Equatable {
 
     /// Reads the settings from `document`; a wrong type or value throws an error naming the key and the file.
     public init(document: ConfigDocument) throws(ConfigError) {
+        var warnings: [String] = []
         pidFile = try document.string("pidfile", default: "/var/run/pushinator.pid")
+        pidFileIsSet = document.contains("pidfile")
+        if Self.namesDirectory(pidFile) {
+            let directory = pidFile.hasSuffix("/") ? String(pidFile.dropLast()) : pidFile
+            warnings.append("pidfile '\(pidFile)' is a directory: using \(directory)/pushinator.pid")
+            pidFile = directory + "/pushinator.pid"
+        }
         threads = try document.int("threads", default: 0, in: 0...1024)
         adminHost = try document.host("admin.host", default: "127.0.0.1")
         adminPort = try document.int("admin.port", default: 9600, in: 0...65535)
@@ -80,6 +97,12 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         sslKey = try document.string("client.sslKey", default: "")
         sslCert = try document.string("client.sslCert", default: "")
         clientCORS = try document.stringArray("client.cors", default: [])
+        let proxies = try document.stringArray("client.trustedProxies", default: [])
+        do {
+            trustedProxies = try TrustedProxies(proxies)
+        } catch {
+            throw ConfigError(source: document.source, message: "client.trustedProxies: \(error)")
+        }
         messageEncoding = try document.parsed(
             "client.messageEncoding",
             default: .jsonString,
@@ -93,7 +116,6 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         syslogPath = try document.string("log.syslog.path").flatMap { $0.isEmpty ? nil : $0 }
         logFile = try document.string("log.file").flatMap { $0.isEmpty ? nil : $0 }
 
-        var warnings: [String] = []
         let legacy = try document.stringArray(
             "client.socketIoTransports",
             default: ["websocket", "xhr-polling"]
@@ -122,6 +144,13 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         if useSSL, sslKey.isEmpty || sslCert.isEmpty {
             throw ConfigError(source: document.source, message: "client.useSSL needs client.sslKey and client.sslCert")
         }
+        // node pushinator's syslog hostname has no equivalent (syslog(3) writes to the local socket)
+        for unknown in document.unknownKeys(ignoring: ["log.syslog.hostname"]) { warnings.append("\(unknown)") }
         self.warnings = warnings
+    }
+
+    /// Whether `path` ends with `/` or names an existing directory.
+    static func namesDirectory(_ path: String) -> Bool {
+        path.hasSuffix("/") || access(path + "/.", F_OK) == 0
     }
 }

@@ -20,7 +20,50 @@ public struct Reloader: Sendable {
         self.logger = logger
     }
 
-    /// Reads the file again and swaps the settings; logs what could not change and any error.
+    /// The keys a reload cannot change (they are read once, at start), and how to read each.
+    public static let restartOnly: [(key: String, value: @Sendable (PushinatorConfiguration) -> String)] = [
+        ("pidfile", { $0.pidFile }),
+        ("threads", { "\($0.threads)" }),
+        ("admin.host", { $0.adminHost }),
+        ("admin.port", { "\($0.adminPort)" }),
+        ("client.host", { $0.clientHost }),
+        ("client.port", { "\($0.clientPort)" }),
+        ("client.socketIoTransports", { $0.transports.map { "\($0)" }.joined(separator: ",") }),
+        ("client.useSSL", { "\($0.useSSL)" }),
+        ("client.sslKey", { $0.sslKey }),
+        ("client.sslCert", { $0.sslCert }),
+        ("client.cors", { $0.clientCORS.joined(separator: ",") }),
+        ("log.syslog.enable", { "\($0.syslogEnabled)" }),
+        ("log.syslog.tag", { $0.syslogTag }),
+        ("log.syslog.facility", { "\($0.syslogFacility)" }),
+        ("log.syslog.path", { $0.syslogPath ?? "" }),
+        ("log.file", { $0.logFile ?? "" }),
+    ]
+
+    /// `running` with the values of `fresh` that a reload applies; the restart-only keys keep their running values.
+    public static func applyingLive(_ fresh: PushinatorConfiguration, to running: PushinatorConfiguration) -> PushinatorConfiguration {
+        var applied = fresh
+        applied.pidFile = running.pidFile
+        applied.pidFileIsSet = running.pidFileIsSet
+        applied.threads = running.threads
+        applied.adminHost = running.adminHost
+        applied.adminPort = running.adminPort
+        applied.clientHost = running.clientHost
+        applied.clientPort = running.clientPort
+        applied.transports = running.transports
+        applied.useSSL = running.useSSL
+        applied.sslKey = running.sslKey
+        applied.sslCert = running.sslCert
+        applied.clientCORS = running.clientCORS
+        applied.syslogEnabled = running.syslogEnabled
+        applied.syslogTag = running.syslogTag
+        applied.syslogFacility = running.syslogFacility
+        applied.syslogPath = running.syslogPath
+        applied.logFile = running.logFile
+        return applied
+    }
+
+    /// Reads the file again and swaps the settings; logs each key that could not change, and any error.
     public func reload() {
         guard source != "embedded defaults" else { return logger.info("reload: no configuration file to read") }
         do {
@@ -28,14 +71,16 @@ public struct Reloader: Sendable {
             fresh.adminPort = overrides.admin ?? fresh.adminPort
             fresh.clientPort = overrides.client ?? fresh.clientPort
             let old = app.settings.withLock { settings in
-                defer { settings = fresh }
+                defer { settings = Self.applyingLive(fresh, to: settings) }
                 return settings
             }
             level.level = fresh.debug ? .debug : .info
-            if (old.adminHost, old.adminPort, old.clientHost, old.clientPort, old.useSSL, old.transports) != (fresh.adminHost, fresh.adminPort, fresh.clientHost, fresh.clientPort, fresh.useSSL, fresh.transports)
-                || old.threads != fresh.threads
-            {
-                logger.warning("reload: addresses, TLS, transports and threads change only on restart")
+            for warning in fresh.warnings { logger.warning("reload: \(warning)") }
+            for (key, value) in Self.restartOnly where value(old) != value(fresh) {
+                logger.warning(
+                    "reload: \(key) changes only on restart; still using the running value",
+                    metadata: ["config.key": "\(key)", "config.running": "\(value(old))", "config.file": "\(value(fresh))"]
+                )
             }
             logger.info("configuration reloaded", metadata: ["config.source": "\(source)", "log.debug": "\(fresh.debug)"])
         } catch {

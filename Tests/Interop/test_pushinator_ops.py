@@ -512,7 +512,7 @@ def test_reload_warns_that_threads_change_only_on_restart(daemon: Daemon):
     wait_until(daemon.ping, timeout=15, what="the daemon's admin port")
     daemon.write({"threads": 3})
     assert daemon.run("force-reload").returncode == 0
-    wait_until(lambda: "threads change only on restart" in daemon.log(), timeout=10,
+    wait_until(lambda: "reload: threads changes only on restart" in daemon.log(), timeout=10,
                what="the warning that threads need a restart")
     assert daemon.pid() == pid and alive(pid) and daemon.ping()
     assert daemon.run("stop").returncode == 0
@@ -669,3 +669,170 @@ def test_foreground_logs_to_stdout_without_hash(start_pushinator, make_client):
     out = app.stdout()
     assert len(out.splitlines()) > 2, f"nothing logged on stdout with log.debug true:\n{out}"
     assert HASH not in out + app.stderr() and HASH[::-1] not in out + app.stderr()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Operations under systemd and logrotate (issue 16)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def log_lines(text: str, needle: str) -> list[str]:
+    return [line for line in text.splitlines() if needle in line]
+
+
+def test_sighup_reopens_the_log_file_after_a_rename(start_pushinator, tmp_path):
+    log_file = tmp_path / "pushinator.log"
+    app = start_pushinator({"log": {"file": str(log_file)}})
+    wait_until(lambda: "configuration loaded" in log_file.read_text(), what="the first log lines")
+    rotated = tmp_path / "pushinator.log.1"
+    log_file.rename(rotated)  # what logrotate does (without copytruncate)
+    app.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: log_file.exists() and "configuration reloaded" in log_file.read_text(), timeout=10,
+               what="the reload's log line in a new file under the old name")
+    assert "configuration reloaded" not in rotated.read_text(), "the line went to the renamed file"
+    app.register(77)  # still serving, and still logging to the new file
+    app.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: len(log_lines(log_file.read_text(), "configuration reloaded")) == 2, timeout=10,
+               what="a second reload line in the same new file")
+
+
+def test_descriptor_limit_warnings(tmp_path):
+    """Under a low open-file limit: a warning at start naming the limit and LimitNOFILE=, and one warning (not one
+    per connection) when connections are refused at the cap."""
+    import resource
+    write_config(tmp_path, {"client": {"host": "127.0.0.1"}})
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    app = Pushinator(tmp_path / "pushinator.conf", tmp_path)
+    cmd = [str(require_binary()), *app.args]
+    with open(app.stdout_path, "wb") as out, open(app.stderr_path, "wb") as err:
+        app.proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    preexec_fn=low_limit)
+    sockets: list[socket.socket] = []
+    try:
+        port = int(wait_until(lambda: re.search(r"LISTENING client http://127\.0\.0\.1:(\d+)", app.stdout()),
+                              timeout=30, what="the client port").group(1))
+        start = log_lines(app.stdout(), "the open-file limit caps the connections")
+        assert len(start) == 1, app.stdout()
+        assert "LimitNOFILE=" in start[0] and "process.nofile.soft=256" in start[0], start[0]
+        # 256 descriptors leave 224 connections per port: 240 connections are refused 16 times or more
+        for _ in range(240):
+            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        wait_until(lambda: log_lines(app.stdout(), "connections refused at the connection limit"), timeout=10,
+                   what="the warning about refused connections")
+        time.sleep(0.5)
+        refused = log_lines(app.stdout(), "connections refused at the connection limit")
+        assert len(refused) == 1 and " warning " in refused[0], refused
+    finally:
+        for s in sockets:
+            s.close()
+        app.stop()
+
+
+def test_foreground_writes_the_configured_pidfile_so_status_works(tmp_path):
+    pidfile = tmp_path / "run" / "pushinator.pid"
+    pidfile.parent.mkdir()
+    config = write_config(tmp_path, {"pidfile": str(pidfile)})
+    app = Pushinator(config, tmp_path).start()
+    try:
+        assert pidfile.read_text().strip() == str(app.pid)
+        status = run_cli("status", "-c", str(config))
+        assert status.returncode == 0 and str(app.pid) in status.stdout, status
+    finally:
+        app.stop()
+    assert app.proc.returncode == 0
+    assert not pidfile.exists(), "the pidfile outlived a clean exit"
+
+
+def test_foreground_without_a_pidfile_key_writes_none(tmp_path):
+    settings = base_settings(tmp_path)
+    del settings["pidfile"]
+    (tmp_path / "p.conf").write_text(seed_config_text(settings))
+    app = Pushinator(tmp_path / "p.conf", tmp_path).start()
+    try:
+        app.assert_serving()
+        assert "pidfile" not in app.stdout()
+    finally:
+        app.stop()
+
+
+def test_reload_warns_about_every_key_it_cannot_change(start_pushinator):
+    app = start_pushinator({"client": {"host": "127.0.0.1"}})
+    config = Path(app.config)
+    settings = merge(base_settings(config.parent), {"client": {"host": "127.0.0.1"}})
+    changed = merge(settings, {
+        "threads": 3, "client": {"cors": ["https://a.example"], "socketIoTransports": ["websocket"]},
+        "log": {"syslog": {"tag": "other"}},
+    })
+    config.write_text(seed_config_text(changed))
+    app.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "configuration reloaded" in app.stdout(), timeout=10, what="the reload")
+    out = app.stdout()
+    for key in ("threads", "client.cors", "client.socketIoTransports", "log.syslog.tag"):
+        assert len(log_lines(out, f"reload: {key} changes only on restart")) == 1, f"{key}:\n{out}"
+    assert "admin.port changes" not in out, "a key that did not change was named"  # --admin-port 0 on both
+
+
+def test_unknown_key_is_reported_with_the_closest_known_key(tmp_path):
+    config = write_config(tmp_path, {"users": {"idleTimeot": 30}, "client": {"prot": 1}})
+    checked = run_cli("--check", "-c", str(config))
+    assert checked.returncode == 0, checked
+    assert "unknown configuration key users.idleTimeot (did you mean users.idleTimeout?)" in checked.stderr, checked
+    assert "unknown configuration key client.prot (did you mean client.port?)" in checked.stderr, checked
+    app = Pushinator(config, tmp_path).start()
+    try:
+        assert log_lines(app.stdout(), "unknown configuration key users.idleTimeot"), app.stdout()
+    finally:
+        app.stop()
+
+
+def test_check_refuses_a_broken_config_with_status_6(tmp_path):
+    config = write_config(tmp_path, {"admin": {"port": "nope"}})
+    checked = run_cli("--check", "-c", str(config))
+    assert checked.returncode == 6 and "admin.port" in checked.stderr, checked
+    good = run_cli("--check", "-c", str(write_config(tmp_path)))
+    assert good.returncode == 0 and "configuration OK" in good.stdout, good
+
+
+def test_a_pidfile_naming_a_directory_means_pushinator_pid_inside(tmp_path):
+    """The seed README's sample says `pidfile: '/tmp/'`."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    daemon = Daemon(tmp_path, {"pidfile": str(run_dir) + "/"})
+    daemon.pidfile = run_dir / "pushinator.pid"
+    try:
+        started = daemon.run("start")
+        assert started.returncode == 0, started
+        assert "is a directory: using" in started.stderr + started.stdout or "is a directory" in daemon.log(), daemon.log()
+        assert daemon.pid() and alive(daemon.pid())
+        assert daemon.run("status").returncode == 0
+        assert daemon.run("stop").returncode == 0
+    finally:
+        daemon.cleanup()
+
+
+def test_daemon_verbs_exit_6_on_configuration_problems(tmp_path):
+    daemon = Daemon(tmp_path, {"client": {"useSSL": True, "sslKey": str(tmp_path / "missing.key"),
+                                          "sslCert": str(tmp_path / "missing.crt")}})
+    try:
+        started = daemon.run("start")  # the files are read by the daemon: it exits 6, and so does `start`
+        assert started.returncode == 6, started
+        daemon.write({"client": {"useSSL": True, "sslKey": ""}})
+        for verb in ("start", "status", "stop", "force-reload"):
+            done = daemon.run(verb)
+            assert done.returncode == 6 and "client.useSSL" in done.stderr, (verb, done)
+    finally:
+        daemon.cleanup()
+
+
+def test_health_on_the_client_port_and_details_on_the_admin_port(start_pushinator):
+    app = start_pushinator({"admin": {"token": "s3cret"}})
+    health = requests.get(app.client + "/health", timeout=5)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}, health.text
+    assert requests.get(app.admin + "/health", timeout=5).status_code == 401  # the admin one keeps its guard
+    details = requests.get(app.admin + "/health", headers={"Authorization": "Bearer s3cret"}, timeout=5).json()
+    assert details["result"] == "OK" and details["status"] == 200
+    assert re.match(r"^\d+\.\d+\.\d+", details["version"]) and details["uptime"] >= 0
+    assert details["connections"] == 0 and details["users"] == 0

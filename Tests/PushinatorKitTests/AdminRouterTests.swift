@@ -48,7 +48,10 @@ struct AdminRouterTests {
     @Test func pingHealthAndStats() async throws {
         let (_, client) = makeApp()
         #expect(try await client.post("/ping").json == ["result": "pong", "status": 200])
-        #expect(try await client.execute(.get, "/health").json == ["result": "OK", "status": 200])
+        let health = try await client.execute(.get, "/health")
+        #expect(health["result"] == "OK" && health["status"] == 200)
+        #expect(health["version"] == .string(PushApp.version))
+        #expect(health["connections"] == 0 && health["users"] == 0)
         _ = try await client.post("/user/register", #"{"userId": "a", "hash": "h"}"#)
         let stats = try await client.post("/stats")
         #expect(stats["users"] == 1)

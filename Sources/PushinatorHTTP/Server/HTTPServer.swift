@@ -32,6 +32,8 @@ public final class HTTPServer: Service, Sendable {
     let logger: Logger
     let onListening: @Sendable ([SocketAddress]) async -> Void
     let connections: ConnectionRegistry
+    /// Refusals at the connection limit are logged as a warning at most once a minute.
+    let refusalWarning = RateLimitedWarning(interval: .seconds(60))
     private let boundAddresses = AsyncBox<[SocketAddress]>()
 
     /// Creates a server.
@@ -66,7 +68,7 @@ public final class HTTPServer: Service, Sendable {
     /// The most connections that leave descriptors for everything else (an eighth of the open-file limit, at least
     /// 32 and at most 512: log files, the pidfile, syslog and outgoing connections need few). Connections over the limit are accepted and closed at once; if accept(2) itself hit the open-file
     /// limit, the connection would stay queued and the listener readable: a busy loop.
-    static func connectionsWithinDescriptorLimit() -> Int {
+    public static func connectionsWithinDescriptorLimit() -> Int {
         #if canImport(Glibc)
             let resource = Int32(RLIMIT_NOFILE.rawValue)
         #else
@@ -165,7 +167,15 @@ public final class HTTPServer: Service, Sendable {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { [self] channel in
                 guard connections.add(channel) else {
-                    logger.debug("connection refused: limit reached", metadata: ["http.remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+                    let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
+                    if let refused = refusalWarning.due() {  // at most one warning a minute
+                        logger.warning(
+                            "connections refused at the connection limit; raise the open-file limit (LimitNOFILE=)",
+                            metadata: ["http.remote": "\(remote)", "http.refused": "\(refused)"]
+                        )
+                    } else {
+                        logger.debug("connection refused: limit reached", metadata: ["http.remote": "\(remote)"])
+                    }
                     return channel.close()
                 }
                 do {

@@ -194,7 +194,13 @@ public struct DaemonController: Sendable {
         while true {
             var status: Int32 = 0
             if waitpid(child, &status, WNOHANG) == child {
-                return Outcome(exitCode: 1, message: "\(name) failed to start (\(Self.describeExit(status)))")
+                // exit status 6 (LSB "not configured"): the daemon found its configuration unusable
+                let notConfigured = status & 0x7F == 0 && (status >> 8) & 0xFF == 6
+                return Outcome(
+                    exitCode: notConfigured ? 6 : 1,
+                    message: "\(name) failed to start (\(Self.describeExit(status))"
+                        + (notConfigured ? ": a configuration problem)" : ")")
+                )
             }
             if case .running(let pid) = pidFile.state(), pid == child {
                 return Outcome(exitCode: 0, message: "started \(name) (pid \(pid))", pid: pid)
