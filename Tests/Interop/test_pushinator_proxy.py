@@ -76,3 +76,189 @@ def test_throttle_counts_per_address_and_user(start_pushinator, make_client):
         assert auth(client, user) == {"ok": True}, (user, address)
     # a browser cannot escape the lock by writing its own X-Forwarded-For: the proxy appends the address it saw
     assert failed_auth(make_client, app.client, 601, "6.6.6.6, 203.0.113.1") == "Too many failed attempts, try again later"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The real nginx with Templates/deploy/nginx.conf, TLS terminated by it
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def substitute(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert old in text, f"Templates/deploy/nginx.conf no longer contains {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+class Nginx:
+    """nginx in the foreground with the deployment template, its ports, certificate and upstream moved."""
+
+    def __init__(self, work: Path, upstream_port: int) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            pytest.fail("nginx not found: scripts/install-test-deps.sh installs nginx-light", pytrace=False)
+        self.binary = binary
+        self.work = work
+        self.https_port = free_port()
+        self.http_port = free_port()
+        cert, key = work / "cert.pem", work / "key.pem"
+        self.cert = cert
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+             "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert made.returncode == 0, made.stderr
+        site = substitute((DEPLOY / "nginx.conf").read_text(), {
+            "server 127.0.0.1:9601;": f"server 127.0.0.1:{upstream_port};",
+            "listen 443 ssl;": f"listen 127.0.0.1:{self.https_port} ssl;",
+            "listen [::]:443 ssl;": "",
+            "listen 80;": f"listen 127.0.0.1:{self.http_port};",
+            "listen [::]:80;": "",
+            "/etc/letsencrypt/live/push.example.com/fullchain.pem": str(cert),
+            "/etc/letsencrypt/live/push.example.com/privkey.pem": str(key),
+        })
+        (work / "site.conf").write_text(site)
+        user = "user root root;\n" if hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0 else ""
+        (work / "nginx.conf").write_text(
+            f"{user}daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/error.log info;\n"
+            "events { worker_connections 512; }\n"
+            f"http {{ access_log {work}/access.log; client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;\n"
+            f"  include {work}/site.conf; }}\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"https://127.0.0.1:{self.https_port}"
+
+    def start(self) -> "Nginx":
+        checked = subprocess.run([self.binary, "-t", "-q", "-p", str(self.work), "-c", str(self.work / "nginx.conf")],
+                                 capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert checked.returncode == 0, checked.stderr
+        self.proc = subprocess.Popen([self.binary, "-p", str(self.work), "-c", str(self.work / "nginx.conf")],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"nginx exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                return self.session().get(self.url + "/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, timeout=20, what="nginx answering /health over TLS")
+        return self
+
+    def session(self) -> requests.Session:
+        """An HTTP session that trusts the test's certificate (and not the environment's CA bundle variables)."""
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(self.cert)
+        return session
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish requests, then exit
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+    def log(self) -> str:
+        path = self.work / "error.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+@pytest.fixture
+def behind_nginx(tmp_path: Path) -> Iterator[tuple[Pushinator, Nginx]]:
+    work = tmp_path / "app"
+    work.mkdir()
+    config = write_config(work, {"client": {"host": "127.0.0.1", "trustedProxies": ["127.0.0.1"]}, "log": {"debug": True}})
+    app = Pushinator(config, work).start()
+    nginx_dir = tmp_path / "nginx"
+    nginx_dir.mkdir()
+    proxy = Nginx(nginx_dir, int(app.client.rsplit(":", 1)[1]))
+    try:
+        yield app, proxy.start()
+    finally:
+        proxy.stop()
+        app.stop()
+
+
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"]], ids=["websocket", "polling"])
+def test_python_client_through_nginx_over_tls(behind_nginx, make_client, transports):
+    app, proxy = behind_nginx
+    app.register(701)
+    client = make_client(proxy.url, transports, http_session=proxy.session())
+    assert client.sio.transport() == transports[0]
+    assert auth(client, 701) == {"ok": True}
+    assert app.send(701, {"via": "nginx"}).json["delivered"] == 1
+    assert client.rec.wait("message") == ('{"via":"nginx"}',)
+    # nginx replaces the X-Forwarded-For a browser sends with the address it saw
+    spoofer = make_client(proxy.url, transports, http_session=proxy.session(), connect=False)
+    spoofer.sio.connect(proxy.url, transports=transports, namespaces=["/"], wait_timeout=10,
+                        headers={"X-Forwarded-For": "6.6.6.6"})
+    assert spoofer.call("auth", 701, "wrong")[0]["ok"] is False
+    wait_until(lambda: "push.address=127.0.0.1" in app.stdout(), what="the auth refusal with nginx's peer address")
+    assert "6.6.6.6" not in app.stdout()
+    health = proxy.session().get(proxy.url + "/health", timeout=5)
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+
+
+def test_official_js_client_in_chromium_through_nginx_over_tls(behind_nginx):
+    """Both transports from an http page to wss/https through nginx; then the client snippet of
+    Documentation/deployment.md re-authenticates after a server-side disconnect."""
+    app, proxy = behind_nginx
+    app.register(702)
+    js = CACHE / "socket.io.min.js"
+    if not js.exists():
+        pytest.fail(f"{js} is missing: run scripts/install-test-deps.sh", pytrace=False)
+    url = f"https://localhost:{proxy.https_port}"
+    with PageServer(js) as pages, Chromium() as browser:
+        browser.send("Security.setIgnoreCertificateErrors", {"ignore": True})
+        browser.open(pages.url + "/index.html")
+        for transport in ("websocket", "polling"):
+            result = browser.evaluate(f"""
+              new Promise((resolve, reject) => {{
+                const timer = setTimeout(() => reject(new Error("timeout: {transport} auth")), 15000);
+                const socket = window.__track(io({url!r}, {{ transports: ["{transport}"], forceNew: true }}));
+                window.__last = socket;
+                socket.on("connect_error", (e) => {{ clearTimeout(timer); reject(new Error("connect_error: " + e.message)); }});
+                socket.on("connect", () => socket.emit("auth", 702, {HASH!r}, (r) => {{ clearTimeout(timer); resolve(r); }}));
+              }})""", timeout=20)
+            assert result == {"ok": True}, (transport, result)
+            waiting = browser.evaluate("""
+              (window.__got = new Promise((resolve, reject) => {
+                const timer = setTimeout(() => reject(new Error("timeout: message")), 15000);
+                window.__last.once("message", (data) => { clearTimeout(timer);
+                  resolve({ data, transport: window.__last.io.engine.transport.name }); });
+              }), true)""")
+            assert waiting is True
+            assert app.send(702, {"transport": transport}).json["delivered"] >= 1
+            got = browser.evaluate("window.__got", timeout=20)
+            assert got == {"data": f'{{"transport":"{transport}"}}', "transport": transport}, got
+            browser.evaluate("window.__closeAll(), true")
+
+        snippet = deployment_client_snippet()
+        app.register(703)
+        browser.evaluate(snippet + f"""
+          ; window.__pushed = [];
+          window.__snippet = connectPush({url!r}, async () => ({{ userId: 703, hash: {HASH!r} }}),
+                                         (message) => window.__pushed.push(message));
+          true""")
+        wait_until(lambda: app.send(703, "first").json["delivered"] == 1, timeout=15, what="the snippet's auth")
+        wait_until(lambda: browser.evaluate("window.__pushed.length") >= 1, timeout=10, what="the first message")
+        # a server-side disconnect (the backend unregisters, then registers the user again)
+        assert app.post("/user/unregister", {"userId": 703}).status == 200
+        app.register(703)
+        wait_until(lambda: app.send(703, "second").json["delivered"] == 1, timeout=20,
+                   what="the snippet reconnecting and authenticating again")
+        wait_until(lambda: "second" in browser.evaluate("window.__pushed"), timeout=10, what="the second message")
+        browser.evaluate("window.__snippet.disconnect(), true")
+
+
+def deployment_client_snippet() -> str:
+    """The JavaScript block of Documentation/deployment.md that defines connectPush."""
+    text = (REPO / "Documentation" / "deployment.md").read_text()
+    blocks = re.findall(r"```js\n(.*?)```", text, re.S)
+    found = [b for b in blocks if "function connectPush" in b]
+    assert len(found) == 1, "Documentation/deployment.md has no connectPush snippet"
+    return found[0]
