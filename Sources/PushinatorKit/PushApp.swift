@@ -1,3 +1,4 @@
+import PushinatorHTTP
 public import PushinatorJSON
 public import PushinatorSocketIO
 public import Synchronization

@@ -1,4 +1,5 @@
 import EngineIO
+import PushinatorHTTP
 import PushinatorKit
 import PushinatorRuntime
 import Testing
