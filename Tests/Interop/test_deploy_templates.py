@@ -183,3 +183,39 @@ def self_signed_cert(tmp_path_factory):
     ])
     assert result.returncode == 0, result.stderr
     return cert, key
+
+
+def template_keys(text: str) -> set[str]:
+    """The dotted keys of a config file in node pushinator's format (one key per line, as the template is written)."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    keys: set[str] = set()
+    path: list[str] = []
+    for line in text.splitlines():
+        line = line.split("//", 1)[0].strip()
+        opened = re.match(r"^'?(\w+)'?\s*:\s*\{\s*$", line)
+        leaf = re.match(r"^'?(\w+)'?\s*:", line)
+        if opened:
+            path.append(opened.group(1))
+        elif leaf:
+            keys.add(".".join([*path, leaf.group(1)]))
+        elif line.startswith("}") and path:
+            path.pop()
+    return keys
+
+
+def reference_keys() -> set[str]:
+    table = (REPO / "Documentation" / "configuration.md").read_text()
+    return {m.group(1) for m in re.finditer(r"^\| `([\w.]+)` \|", table, re.M)}
+
+
+def test_the_template_has_every_key_of_the_configuration_reference():
+    template = template_keys((DEPLOY / "pushinator.conf").read_text())
+    documented = reference_keys() - {"log.syslog.hostname"}  # node's key, ignored
+    assert documented, "no key table found in Documentation/configuration.md"
+    assert template == documented, f"only in the template: {template - documented}; only documented: {documented - template}"
+
+
+def test_the_template_names_no_unknown_key(tmp_path):
+    checked = run([str(require_binary()), "--check", "-c", str(DEPLOY / "pushinator.conf")])
+    assert checked.returncode == 0, checked.stderr
+    assert "unknown configuration key" not in checked.stderr, checked.stderr
