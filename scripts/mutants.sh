@@ -206,7 +206,7 @@ EOF
 mutant second-auth-keeps-old-room pushinator \
   'Tests/Interop/test_pushinator_clients.py -k "second_auth_moves and websocket"' \
   'a second auth forgets to leave the first user'"'"'s room' <<'EOF'
-                socket.leave(Self.room(of: previous))
+                socket.leave(PushApp.room(of: previous))
 =>
                 _ = previous
 EOF
@@ -214,9 +214,9 @@ EOF
 mutant unregister-keeps-sockets pushinator \
   'Tests/Interop/test_pushinator_clients.py -k "unregister_disconnects and websocket"' \
   '/user/unregister leaves the user'"'"'s sockets connected' <<'EOF'
-                clients.to(Self.room(of: userID)).disconnectSockets()
+                clients.to(PushApp.room(of: userID)).disconnectSockets()
 =>
-                _ = clients.to(Self.room(of: userID))
+                _ = clients.to(PushApp.room(of: userID))
 EOF
 
 mutant admin-token-ignored pushinator \
@@ -246,15 +246,17 @@ EOF
 mutant auth-refusal-logs-the-hash pushinator \
   'Tests/Interop/test_pushinator_ops.py -k syslog_tag_facility_and_no_hash' \
   'a refused auth logs the hash it was given' <<'EOF'
-                clients.logger.info("auth refused", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)"])
+                    "auth refused",
+                    metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.address": "\(address)"]
 =>
-                clients.logger.info("auth refused", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.hash": "\(hash)"])
+                    "auth refused",
+                    metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.address": "\(address)", "push.hash": "\(hash)"]
 EOF
 
 mutant reload-applies-nothing pushinator \
   'Tests/Interop/test_pushinator_documented.py -k reload_applies' \
   'a SIGHUP reload keeps the old settings' <<'EOF'
-                defer { settings = fresh }
+                defer { settings = Self.applyingLive(fresh, to: settings) }
 =>
                 defer { _ = fresh }
 EOF

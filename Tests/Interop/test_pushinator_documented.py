@@ -69,7 +69,7 @@ def test_reload_applies_token_origins_encoding_and_idle_timeout_at_once(start_pu
     )
     os.kill(app.pid, signal.SIGHUP)
     wait_until(lambda: "configuration reloaded" in app.stdout(), timeout=10, what="the reload in the log")
-    assert "reload: addresses, TLS, transports and threads change only on restart" in app.stdout(), app.stdout()
+    assert "reload: client.host changes only on restart; still using the running value" in app.stdout(), app.stdout()
 
     bearer = {"Authorization": "Bearer fresh-token"}
     assert app.post("/ping", {}).status == 401  # admin.token
