@@ -33,8 +33,8 @@ else
   # beside a throwaway PostgreSQL server (PUSHINATOR_TEST_POSTGRES_URL) for the cluster transport's tests
   scripts/with-postgres.sh swift test --skip-build --enable-code-coverage
   scripts/coverage-summary.sh
-  # the interop server is instrumented too: keep its profiles out of the working tree
-  export LLVM_PROFILE_FILE="${LLVM_PROFILE_FILE:-$PWD/.build/interop-profiles/%p.profraw}"
+  # the servers the interop tests start are instrumented too: their profiles go to a small merge pool in .build
+  export LLVM_PROFILE_FILE="${LLVM_PROFILE_FILE:-$PWD/.build/interop-profiles/%4m.profraw}"
   if [[ -z "${INTEROP_SERVER_BIN:-}" ]]; then
     INTEROP_SERVER_BIN="$(swift build --show-bin-path)/interop-server"
     export INTEROP_SERVER_BIN
