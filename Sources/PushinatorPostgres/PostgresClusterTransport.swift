@@ -47,6 +47,7 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         var savedPosition: Int64?
         var sessionCatchUpStart: Int64?
         var listening: Set<String> = []
+        var running = false
         var connected = false
         var outage = false
         var droppedEvents = 0
@@ -87,6 +88,10 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
     /// - Parameter message: The message.
     /// - Throws: ``PostgresClusterTransportError`` when the message is too large, or the database's error.
     public func publish(_ message: ClusterMessage) async throws {
+        // the pool runs inside run(): before it (or after it returned) a query would wait for it forever
+        guard state.withLock({ $0.running }) else {
+            throw PostgresClusterTransportError.database("publish before run() started the transport, or after it ended")
+        }
         let channel = configuration.channel(of: message.nsp)
         let json = message.jsonValue
         let packed = json.messagePack
@@ -156,6 +161,8 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             )
         }
         logger.info("cluster transport connected", metadata: ["postgres.url": "\(configuration.url)"])
+        state.withLock { $0.running = true }
+        defer { state.withLock { $0.running = false } }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.client.run() }
             group.addTask { await self.listenLoop(first: first) }

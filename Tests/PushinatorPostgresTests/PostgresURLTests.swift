@@ -1,3 +1,5 @@
+import Logging
+import PushinatorCluster
 @testable import PushinatorPostgres
 import Testing
 
@@ -40,6 +42,14 @@ import Testing
         configuration.logTable = "log"
         configuration.payloadThreshold = 9000
         #expect(throws: PostgresClusterTransportError.self) { try configuration.validate() }
+    }
+
+    @Test func publishingBeforeRunIsAnErrorNotAWait() async throws {
+        let configuration = PostgresClusterConfiguration(url: try PostgresURL("postgres://u@127.0.0.1:1/db"))
+        let transport = try PostgresClusterTransport(configuration: configuration, logger: .init(label: "test"))
+        await #expect(throws: PostgresClusterTransportError.self) {
+            try await transport.publish(ClusterMessage(uid: "a", nsp: "/", body: .heartbeat))
+        }
     }
 
     @Test func channelsAreNamedAsTheNodeAdapterNamesThem() throws {
