@@ -35,7 +35,15 @@ public struct AdminRouter: Sendable {
                 guard let userID = AdminAPI.userID(body["userId"]), let hash = AdminAPI.userID(body["hash"]) else {
                     throw AdminAPI.missing("Missing userId or hash in data", body: body)
                 }
-                users.register(userID, hash: hash)
+                guard userID.utf8.count <= UserRegistry.maximumUserIDLength else {
+                    throw HTTPError(.badRequest, message: "userId longer than \(UserRegistry.maximumUserIDLength) bytes")
+                }
+                guard hash.utf8.count <= UserRegistry.maximumHashLength else {
+                    throw HTTPError(.badRequest, message: "hash longer than \(UserRegistry.maximumHashLength) bytes")
+                }
+                if users.register(userID, hash: hash) == .rotated {  // the old hash no longer opens anything
+                    clients.to(PushApp.room(of: userID)).disconnectSockets()
+                }
                 return AdminAPI.ok()
             }
             Post("user/unregister") { request, _ in

@@ -12,7 +12,10 @@ public enum AuthenticatedUser: SocketStorageKey { public typealias Value = Strin
 /// A socket whose hash matches the registered one joins its user's room (``PushApp/room(of:)``) and the
 /// `authenticated` room, and is acknowledged `{ok: true}`; anything else is acknowledged `{ok: false, error}`
 /// and disconnected. Failed attempts are counted by the ``AuthThrottle`` per client address (behind a trusted
-/// proxy, the one its `X-Forwarded-For` names) and user id. A second `auth` moves the socket.
+/// proxy, the one its `X-Forwarded-For` names) and user id; user ids and hashes longer than
+/// ``UserRegistry/maximumUserIDLength`` and ``UserRegistry/maximumHashLength`` are refused. A second `auth` moves
+/// the socket. When the backend registers another hash, ``AdminRouter`` disconnects the user's sockets; one that
+/// authenticated with the old hash while that happened is refused here.
 public struct AuthHandler: Sendable {
     let users: UserRegistry
     let throttle: AuthThrottle
@@ -51,6 +54,9 @@ public struct AuthHandler: Sendable {
             guard let userID = AdminAPI.userID(event.arguments.first),
                 let hash = event.arguments.count > 1 ? AdminAPI.userID(event.arguments[1]) : nil
             else { return refuse("auth needs a userId and a hash") }
+            guard userID.utf8.count <= UserRegistry.maximumUserIDLength, hash.utf8.count <= UserRegistry.maximumHashLength else {
+                return refuse("userId or hash too long")
+            }
             guard throttle.allows(address, user: userID) else {
                 clients.logger.info(
                     "auth throttled",
@@ -73,6 +79,9 @@ public struct AuthHandler: Sendable {
             socket[AuthenticatedUser.self] = userID
             socket.join(PushApp.room(of: userID), "authenticated")
             users.connectionOpened(userID)
+            guard users.verify(userID, hash: hash) else {  // the hash rotated since the check: it revoked this one
+                return refuse("Unknown user or wrong hash")  // the disconnect handler closes the connection count
+            }
             clients.logger.debug("auth accepted", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)"])
             event.ack(["ok": true])
         }

@@ -17,14 +17,33 @@ public final class UserRegistry: Sendable {
     /// Creates an empty registry.
     public init() {}
 
+    /// The longest user id accepted, in UTF-8 bytes: `/user/register` answers 400 above it, `auth` refuses.
+    public static let maximumUserIDLength = 256
+    /// The longest hash accepted, in UTF-8 bytes: `/user/register` answers 400 above it, `auth` refuses.
+    public static let maximumHashLength = 256
+
+    /// What ``register(_:hash:)`` changed.
+    public enum Registration: Sendable, Equatable {
+        /// The user was not registered.
+        case added
+        /// The user was registered with the same hash.
+        case unchanged
+        /// The user was registered with another hash: sockets that authenticated with it must go.
+        case rotated
+    }
+
     /// Registers `userID` with `hash`, replacing an earlier hash.
-    public func register(_ userID: String, hash: String) {
+    @discardableResult
+    public func register(_ userID: String, hash: String) -> Registration {
         users.withLock { users in
-            if users[userID] != nil {
-                users[userID]!.hash = Array(hash.utf8)
-            } else {
-                users[userID] = User(hash: Array(hash.utf8), connections: 0, idleSince: .now)
+            let bytes = Array(hash.utf8)
+            guard let existing = users[userID] else {
+                users[userID] = User(hash: bytes, connections: 0, idleSince: .now)
+                return .added
             }
+            if existing.hash == bytes { return .unchanged }
+            users[userID]!.hash = bytes
+            return .rotated
         }
     }
 

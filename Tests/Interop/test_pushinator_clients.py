@@ -508,3 +508,75 @@ def test_example_run_sh_and_client_html(app: Pushinator, chromium_page, tmp_path
             browser.evaluate("location.href = 'about:blank'; true", timeout=5)
         except BrowserError:
             pass
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Issue 14: hash rotation revokes, the throttle is per (address, userId), lengths are bounded, logs are safe
+# ---------------------------------------------------------------------------------------------------------------------
+
+NEW_HASH = "b" * len(HASH)
+
+
+def test_hash_rotation_disconnects_sockets_of_the_old_hash(app: Pushinator, make_client, transport):
+    user = new_user()
+    app.register(user)
+    tabs = [connect_user(make_client, app, user, TRANSPORTS[transport]) for _ in range(2)]
+    app.register(user, HASH)  # the same hash again: nothing changes
+    assert app.send(user, "still here").json["delivered"] == 2
+    app.register(user, NEW_HASH)
+    for tab in tabs:
+        tab.rec.wait("disconnect", timeout=5)
+    assert app.send(user, "revoked").json["delivered"] == 0
+    stale = make_client(app.client, TRANSPORTS[transport])
+    assert auth(stale, user, HASH) == {"ok": False, "error": "Unknown user or wrong hash"}
+    fresh = connect_user(make_client, app, user, TRANSPORTS[transport], hash_=NEW_HASH)  # re-auth with the new hash
+    assert app.send(user, {"n": 1}).json["delivered"] == 1
+    assert fresh.rec.wait("message") == ('{"n":1}',)
+
+
+def test_the_throttle_locks_out_one_user_not_the_address(start_pushinator, make_client):
+    app = start_pushinator()
+    victim, other = 5151, 5152
+    app.register(victim)
+    app.register(other)
+    wrong = HASH[::-1]
+    for _ in range(20):
+        client = make_client(app.client, TRANSPORTS["websocket"])
+        assert auth(client, victim, wrong) == {"ok": False, "error": "Unknown user or wrong hash"}
+        client.rec.wait("disconnect", timeout=5)
+        client.close()
+    blocked = make_client(app.client, TRANSPORTS["websocket"])
+    assert auth(blocked, victim, HASH) == {"ok": False, "error": "Too many failed attempts, try again later"}
+    # the same address (127.0.0.1, as everyone behind a proxy) still serves the other user
+    connect_user(make_client, app, other, TRANSPORTS["websocket"])
+    assert app.send(other, "hi").json["delivered"] == 1
+
+
+def test_overlong_user_ids_and_hashes_are_refused(app: Pushinator, make_client):
+    long_id = "u" * 257
+    reply = app.post("/user/register", {"userId": long_id, "hash": HASH})
+    reply.assert_error(400, "userId longer than 256 bytes")
+    app.post("/user/register", {"userId": "short", "hash": "h" * 257}).assert_error(400, "hash longer than 256 bytes")
+    assert long_id not in app.post("/user/list", {}).json["users"]
+    client = make_client(app.client, TRANSPORTS["websocket"])
+    assert auth(client, "x" * 900_000, HASH) == {"ok": False, "error": "userId or hash too long"}
+    client.rec.wait("disconnect", timeout=5)
+    app.assert_serving()
+
+
+def test_client_values_cannot_forge_log_lines(start_pushinator, make_client, tmp_path):
+    log_file = tmp_path / "pushinator.log"
+    app = start_pushinator({"log": {"file": str(log_file)}})
+    forged = "x\r\n2026-01-01T00:00:00+0000 info pushinator: auth accepted push.user=admin \x1b[2J"
+    client = make_client(app.client, TRANSPORTS["websocket"])
+    assert auth(client, forged, HASH) == {"ok": False, "error": "Unknown user or wrong hash"}
+    client.rec.wait("disconnect", timeout=5)
+    wait_until(lambda: "auth refused" in log_file.read_text(), what="the refusal in the log file")
+    wait_until(lambda: "auth refused" in app.stdout(), what="the refusal on stdout")
+    for text in (log_file.read_text(), app.stdout()):
+        refused = [line for line in text.splitlines() if "auth refused" in line]
+        assert len(refused) == 1, refused
+        # escaped (the file's quoted values escape the backslash once more)
+        assert re.search(r"x\\+r\\+n2026-01-01T00:00:00", refused[0]) and re.search(r"\\+x1B\[2J", refused[0]), refused[0]
+        assert not any(line.startswith("2026-01-01T00:00:00") for line in text.splitlines()), text
+        assert "\x1b" not in text and "\r" not in text

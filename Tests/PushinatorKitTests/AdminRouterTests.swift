@@ -85,4 +85,17 @@ struct AdminRouterTests {
         app.settings.withLock { $0.messageEncoding = .raw }
         #expect(app.payload(["a": 1]) == ["a": 1])
     }
+
+    @Test func overlongUserIDsAndHashesAre400() async throws {
+        let (app, client) = makeApp()
+        let longID = String(repeating: "u", count: UserRegistry.maximumUserIDLength + 1)
+        let reply = try await client.post("/user/register", #"{"userId": "\#(longID)", "hash": "h"}"#)
+        #expect(reply.status == 400)
+        #expect(reply["error"] == "userId longer than 256 bytes")
+        let longHash = String(repeating: "h", count: UserRegistry.maximumHashLength + 1)
+        #expect(try await client.post("/user/register", #"{"userId": "u", "hash": "\#(longHash)"}"#).status == 400)
+        #expect(app.users.count == 0)
+        let longest = String(repeating: "u", count: UserRegistry.maximumUserIDLength)
+        #expect(try await client.post("/user/register", #"{"userId": "\#(longest)", "hash": "h"}"#).status == 200)
+    }
 }

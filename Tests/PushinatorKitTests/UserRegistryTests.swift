@@ -37,3 +37,14 @@ struct UserRegistryTests {
         #expect(!users.contains("u"))
     }
 }
+
+@Suite("UserRegistry hash rotation")
+struct UserRegistryRotationTests {
+    @Test func registerSaysWhetherTheHashChanged() {
+        let users = UserRegistry()
+        #expect(users.register("u", hash: "h1") == .added)
+        #expect(users.register("u", hash: "h1") == .unchanged)
+        #expect(users.register("u", hash: "h2") == .rotated)
+        #expect(!users.verify("u", hash: "h1"))
+    }
+}

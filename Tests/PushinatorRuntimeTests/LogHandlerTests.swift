@@ -116,17 +116,19 @@ final class SyslogRecorder: Sendable {
         #expect(try String(contentsOfFile: first, encoding: .utf8).hasSuffix("debug multi: to both\n"))
         #expect(try String(contentsOfFile: second, encoding: .utf8).hasSuffix("debug multi: to both\n"))
 
+        // every destination's handler is wrapped in the sanitizer
+        func unwrapped(_ handler: any LogHandler) -> (any LogHandler)? { (handler as? SanitizingLogHandler)?.inner }
         let nowhere = try LogDestination.nowhere.makeFactory(logLevel: .info)("none", nil)
-        #expect(nowhere is SwiftLogNoOpLogHandler)
+        #expect(unwrapped(nowhere) is SwiftLogNoOpLogHandler)
         let syslog = try LogDestination.syslog(tag: "pushinator-test", facility: .local0).makeFactory(logLevel: .info)(
             "s",
             nil
         )
-        #expect((syslog as? SyslogLogHandler)?.facility == .local0)
+        #expect((unwrapped(syslog) as? SyslogLogHandler)?.facility == .local0)
         let console = try LogDestination.all([.standardOutput, .syslog(tag: "pushinator-test")]).makeFactory(
             logLevel: .info
         )("c", nil)
-        #expect(console is MultiplexLogHandler)
+        #expect(unwrapped(console) is MultiplexLogHandler)
         #expect(throws: LogDestinationError.self) {
             try LogDestination.file(directory.file("no/such.log")).makeFactory(logLevel: .info)
         }

@@ -55,6 +55,7 @@ public struct LogDestination: Sendable {
     }
 
     /// Opens the destination: a handler factory for `LoggingSystem.bootstrap`, and the log files it writes to.
+    /// Every handler escapes control characters and truncates long values (``LogSanitizer/standard``).
     ///
     /// Keep the files to reopen them when the process gets SIGHUP after logrotate renamed them:
     /// ```swift
@@ -79,7 +80,7 @@ public struct LogDestination: Sendable {
             handler.logLevel = logLevel
             return handler
         }
-        return OpenedLogDestination(factory: factory, files: files)
+        return OpenedLogDestination(factory: LogSanitizer.standard.wrapping(factory), files: files)
     }
 
     /// Bootstraps swift-log with this destination. `LoggingSystem.bootstrap` may run once per process.
