@@ -34,6 +34,7 @@ PIP_PINS=(
   "pytest-timeout==2.4.0"
   "psycopg>=3.2,<4"
   "msgpack==1.1.0"
+  "prometheus_client>=0.20,<1"
 )
 EIO3_PINS=(
   "python-socketio[client]==4.6.1"

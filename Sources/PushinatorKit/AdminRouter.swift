@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 public import PushinatorHTTP
+import Prometheus
 import PushinatorJSON
 import PushinatorRuntime
 import PushinatorSocketIO
@@ -15,11 +16,17 @@ public struct AdminRouter: Sendable {
     /// Creates the admin API of `app`.
     public init(app: PushApp) { self.app = app }
 
+    /// The paths ``PushMetrics`` counts by name.
+    static let countedRoutes: Set<Substring> = [
+        "/health", "/metrics", "/ping", "/user/register", "/user/unregister", "/user/send", "/broadcast", "/user/list", "/stats",
+    ]
+
     /// The router to serve on the admin listener.
     public var router: Router {
         let (app, users, clients) = (self.app, app.users, app.clients)
         return Router {
             RequestLogMiddleware(.debug)
+            AdminMetricsMiddleware(metrics: app.metrics, routes: Self.countedRoutes)
             AdminGuard { app.settings.withLock { ($0.adminToken, $0.adminAllowedOrigins) } }
             Get("health") { _, _ in
                 AdminAPI.ok([
@@ -28,6 +35,12 @@ public struct AdminRouter: Sendable {
                     "connections": .integer(app.clients.socketCount),
                     "users": .integer(app.users.count),
                 ])
+            }
+            Get("metrics") { _, _ in
+                Response(
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .buffer(ByteBuffer(bytes: app.metrics.scrape(app)))
+                )
             }
             Post("ping") { _, _ in Response.json(["result": "pong", "status": 200]) }
             Post("user/register") { request, _ in
@@ -62,12 +75,17 @@ public struct AdminRouter: Sendable {
                     throw AdminAPI.missing("Missing userId or message in data", body: body)
                 }
                 let delivered = clients.to(userIDs.map(PushApp.room(of:))).emit("message", [app.payload(message)])
+                app.metrics.messagesSent.increment()
+                app.metrics.messagesDelivered.increment(by: Int64(delivered))
                 return AdminAPI.ok(["delivered": .integer(delivered)])
             }
             Post("broadcast") { request, _ in
                 let body = try AdminAPI.body(of: request)
                 guard let message = body["message"] else { throw AdminAPI.missing("Missing message in data", body: body) }
-                return AdminAPI.ok(["delivered": .integer(clients.to("authenticated").emit("message", [app.payload(message)]))])
+                let delivered = clients.to("authenticated").emit("message", [app.payload(message)])
+                app.metrics.messagesSent.increment()
+                app.metrics.messagesDelivered.increment(by: Int64(delivered))
+                return AdminAPI.ok(["delivered": .integer(delivered)])
             }
             Post("user/list") { _, _ in AdminAPI.ok(["users": .array(users.userIDs.map(JSONValue.string))]) }
             Post("stats") { _, _ in

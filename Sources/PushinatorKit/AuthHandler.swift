@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 public import PushinatorHTTP
+import Prometheus
 import PushinatorJSON
 public import PushinatorSocketIO
 
@@ -19,6 +20,7 @@ public enum AuthenticatedUser: SocketStorageKey { public typealias Value = Strin
 public struct AuthHandler: Sendable {
     let users: UserRegistry
     let throttle: AuthThrottle
+    let metrics: PushMetrics?
     let trustedProxies: @Sendable () -> TrustedProxies
 
     /// Creates a handler checking hashes in `users` and counting failures in `throttle`.
@@ -30,16 +32,18 @@ public struct AuthHandler: Sendable {
     public init(
         users: UserRegistry,
         throttle: AuthThrottle,
+        metrics: PushMetrics? = nil,
         trustedProxies: @escaping @Sendable () -> TrustedProxies = { .none }
     ) {
         self.users = users
         self.throttle = throttle
+        self.metrics = metrics
         self.trustedProxies = trustedProxies
     }
 
     /// Installs the `auth` event handler and the disconnect bookkeeping on `clients`.
     public func install(on clients: Namespace) {
-        let (users, throttle, trustedProxies) = (self.users, self.throttle, self.trustedProxies)
+        let (users, throttle, trustedProxies, metrics) = (self.users, self.throttle, self.trustedProxies, self.metrics)
         clients.on("auth") { socket, event in
             // behind a trusted proxy, the browser's address from X-Forwarded-For / Forwarded
             let address =
@@ -62,10 +66,12 @@ public struct AuthHandler: Sendable {
                     "auth throttled",
                     metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.address": "\(address)"]
                 )
+                metrics?.authThrottled.increment()
                 return refuse("Too many failed attempts, try again later")
             }
             guard users.verify(userID, hash: hash) else {
                 throttle.recordFailure(address, user: userID)
+                metrics?.authRefused.increment()
                 clients.logger.info(
                     "auth refused",
                     metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.address": "\(address)"]
@@ -83,6 +89,7 @@ public struct AuthHandler: Sendable {
                 return refuse("Unknown user or wrong hash")  // the disconnect handler closes the connection count
             }
             clients.logger.debug("auth accepted", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)"])
+            metrics?.authAccepted.increment()
             event.ack(["ok": true])
         }
         clients.onDisconnect { socket, _ in

@@ -16,6 +16,8 @@ public final class PushApp: Sendable {
     public let io: SocketIOServer
     /// The namespace browsers join (`/`).
     public let clients: Namespace
+    /// The Prometheus metrics (`GET /metrics` on the admin listener).
+    public let metrics = PushMetrics()
     /// When the app started (for `uptime`).
     public let startedAt = ContinuousClock.now
 
@@ -24,7 +26,7 @@ public final class PushApp: Sendable {
         self.settings = Mutex(configuration)
         self.io = io
         self.clients = io.of("/")
-        AuthHandler(users: users, throttle: throttle, trustedProxies: { [weak self] in
+        AuthHandler(users: users, throttle: throttle, metrics: metrics, trustedProxies: { [weak self] in
             self?.settings.withLock { $0.trustedProxies } ?? .none
         }).install(on: clients)
     }

@@ -65,6 +65,9 @@ public final class UserRegistry: Sendable {
     /// The registered user ids, sorted.
     public var userIDs: [String] { users.withLock { $0.keys.sorted() } }
 
+    /// The number of registered users with at least one authenticated connection.
+    public var connectedCount: Int { users.withLock { $0.values.reduce(0) { $0 + ($1.connections > 0 ? 1 : 0) } } }
+
     /// The number of registered users.
     public var count: Int { users.withLock { $0.count } }
 

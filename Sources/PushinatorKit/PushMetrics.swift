@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Prometheus
+import PushinatorRuntime
+import PushinatorSocketIO
+
+/// pushinator's Prometheus metrics, served as `GET /metrics` on the admin listener.
+///
+/// Counters are bumped once per event that is not per recipient (an `auth`, an admin send or broadcast, an admin
+/// request); gauges (connections, users, memory, file descriptors) are read when Prometheus scrapes, so the
+/// message fan-out pays nothing. See `Documentation/operations.md` for the list.
+public final class PushMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    public let registry: PrometheusCollectorRegistry
+    let authAccepted: Counter
+    let authRefused: Counter
+    let authThrottled: Counter
+    let messagesSent: Counter
+    let messagesDelivered: Counter
+
+    /// Creates the metrics.
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        func auth(_ result: String) -> Counter {
+            registry.makeCounter(
+                descriptor: .init(namespace: "pushinator", metricName: "auth", unitName: "total", helpText: "auth events by result"),
+                labels: [("result", result)]
+            )
+        }
+        authAccepted = auth("accepted")
+        authRefused = auth("refused")
+        authThrottled = auth("throttled")
+        messagesSent = registry.makeCounter(
+            descriptor: .init(namespace: "pushinator", metricName: "messages_sent", unitName: "total", helpText: "messages the backend sent (/user/send, /broadcast)")
+        )
+        messagesDelivered = registry.makeCounter(
+            descriptor: .init(namespace: "pushinator", metricName: "messages_delivered", unitName: "total", helpText: "copies of messages handed to sockets")
+        )
+    }
+
+    /// Records an admin API answer.
+    func adminRequest(route: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "pushinator", metricName: "admin_requests", unitName: "total", helpText: "admin API requests by route and status"),
+            labels: [("route", route), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(namespace: "pushinator", metricName: "admin_request_duration", unitName: "seconds", helpText: "admin API latency"),
+            labels: [("route", route)],
+            buckets: [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2)]
+        ).record(duration)
+    }
+
+    /// Reads the gauges from `app` and renders the exposition text.
+    public func scrape(_ app: PushApp) -> [UInt8] {
+        func gauge(_ name: String, _ unit: String, _ help: String, _ value: Int) {
+            registry.makeGauge(descriptor: .init(namespace: "pushinator", metricName: name, unitName: unit, helpText: help)).set(Int64(value))
+        }
+        gauge("connections", "", "open Socket.IO connections of the client namespace", app.clients.socketCount)
+        gauge("users_registered", "", "registered users", app.users.count)
+        gauge("users_authenticated", "", "registered users with at least one authenticated socket", app.users.connectedCount)
+        gauge("resident_memory", "bytes", "resident set size", ProcessMemory.current().resident)
+        gauge("uptime", "seconds", "seconds since start", Int((ContinuousClock.now - app.startedAt).components.seconds))
+        let (open, limit) = Self.fileDescriptors()
+        gauge("open_fds", "", "open file descriptors", open)
+        gauge("max_fds", "", "the file-descriptor limit (soft)", limit)
+        return registry.emitToBuffer()
+    }
+
+    /// Open descriptors (entries of /proc/self/fd) and the soft limit.
+    static func fileDescriptors() -> (open: Int, limit: Int) {
+        var open = 0
+        if let directory = opendir("/proc/self/fd") {
+            while readdir(directory) != nil { open += 1 }
+            closedir(directory)
+            open = max(0, open - 3)  // ".", ".." and the directory's own descriptor
+        }
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        return (open, Int(clamping: limit.rlim_cur))
+    }
+}

@@ -1,0 +1,75 @@
+"""Prometheus `/metrics` on the admin listener (issue 16 item 3): scraped after known traffic and parsed with
+prometheus_client's exposition-format parser; the counts must be the traffic's."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import TRANSPORTS
+from pushinator_support import (
+    HASH,
+    auth,
+    connect_user,
+    requires_app,
+    start_pushinator,  # noqa: F401 (fixture)
+)
+
+pytestmark = requires_app
+
+
+def scrape(app) -> dict[tuple[str, tuple], float]:
+    reply = app.request("GET", "/metrics")
+    assert reply.status == 200, reply
+    samples: dict[tuple[str, tuple], float] = {}
+    for family in text_string_to_metric_families(reply.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_metrics_count_known_traffic(start_pushinator, make_client):
+    app = start_pushinator()
+    for user in (1, 2):
+        app.register(user)
+    tabs = [
+        connect_user(make_client, app, 1, TRANSPORTS["websocket"]),
+        connect_user(make_client, app, 1, TRANSPORTS["polling"]),
+        connect_user(make_client, app, 2, TRANSPORTS["websocket"]),
+    ]
+    wrong = make_client(app.client, TRANSPORTS["websocket"])
+    assert auth(wrong, 2, HASH[::-1])["ok"] is False
+    wrong.rec.wait("disconnect", timeout=5)
+    assert app.send(1, "a").json["delivered"] == 2
+    assert app.send(2, "b").json["delivered"] == 1
+    assert app.post("/broadcast", {"message": "c"}).json["delivered"] == 3
+    for tab in tabs:
+        tab.rec.wait("message", count=2)  # user 1: a and c; user 2: b and c
+    app.post("/user/send", {}).assert_error(400)
+
+    m = scrape(app)
+    assert m[("pushinator_auth_total", (("result", "accepted"),))] == 3
+    assert m[("pushinator_auth_total", (("result", "refused"),))] == 1
+    assert m[("pushinator_auth_total", (("result", "throttled"),))] == 0
+    assert m[("pushinator_messages_sent_total", ())] == 3  # per send, not per recipient
+    assert m[("pushinator_messages_delivered_total", ())] == 6
+    assert m[("pushinator_connections", ())] == 3
+    assert m[("pushinator_users_registered", ())] == 2
+    assert m[("pushinator_users_authenticated", ())] == 2
+    assert m[("pushinator_admin_requests_total", (("route", "/user/send"), ("status", "200")))] == 2
+    assert m[("pushinator_admin_requests_total", (("route", "/user/send"), ("status", "400")))] == 1
+    assert m[("pushinator_admin_requests_total", (("route", "/broadcast"), ("status", "200")))] == 1
+    assert m[("pushinator_admin_request_duration_seconds_count", (("route", "/user/send"),))] == 3
+    assert m[("pushinator_resident_memory_bytes", ())] > 1_000_000
+    assert 0 < m[("pushinator_open_fds", ())] <= m[("pushinator_max_fds", ())]
+    assert m[("pushinator_uptime_seconds", ())] >= 0
+    # a path nobody routes is counted as `other`, so clients cannot grow the label set
+    app.request("GET", "/no/such/path")
+    assert scrape(app)[("pushinator_admin_requests_total", (("route", "other"), ("status", "404")))] == 1
+
+
+def test_metrics_need_the_admin_token(start_pushinator):
+    app = start_pushinator({"admin": {"token": "t0ken"}})
+    assert app.request("GET", "/metrics").status == 401
+    reply = app.request("GET", "/metrics", headers={"Authorization": "Bearer t0ken"})
+    assert reply.status == 200 and "pushinator_connections" in reply.text
