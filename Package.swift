@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PushinatorSocketIO", targets: ["PushinatorSocketIO"]),
         .library(name: "PushinatorRuntime", targets: ["PushinatorRuntime"]),
         .library(name: "PushinatorKit", targets: ["PushinatorKit"]),
+        .library(name: "PushinatorSQLite", targets: ["PushinatorSQLite"]),
         .library(name: "PushinatorMessagePack", targets: ["PushinatorMessagePack"]),
         .library(name: "PushinatorCluster", targets: ["PushinatorCluster"]),
         .library(name: "PushinatorPostgres", targets: ["PushinatorPostgres"]),
@@ -42,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Only PushinatorPostgres (the cluster's PostgreSQL transport) depends on it.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
         // MARK: Library modules
@@ -126,6 +129,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The SQLite user store, apart so only apps that use it build SQLite.
+        .target(
+            name: "PushinatorSQLite",
+            dependencies: [
+                "PushinatorKit",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -162,7 +176,7 @@ let package = Package(
             name: "Pushinator",
             dependencies: [
                 "PushinatorHTTP", "PushinatorTLS", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
-                "PushinatorKit",
+                "PushinatorKit", "PushinatorSQLite",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -279,6 +293,11 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PushinatorStoreTests",
+            dependencies: ["PushinatorKit", "PushinatorSQLite", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

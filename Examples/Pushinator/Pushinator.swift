@@ -12,6 +12,7 @@ import PushinatorJSON
 import PushinatorKit
 import PushinatorRuntime
 import PushinatorSocketIO
+import PushinatorSQLite
 import PushinatorTLS
 import ServiceLifecycle
 import Synchronization
@@ -41,6 +42,9 @@ struct Pushinator: AsyncParsableCommand {
             throw ExitCode(6)
         } catch let failure as TLSSetupError {
             StandardOutput.writeLine("pushinator: \(failure)", fileDescriptor: 2)
+            throw ExitCode(6)
+        } catch let failure as UserStoreError {
+            StandardOutput.writeLine("pushinator: users.store: \(failure.message)", fileDescriptor: 2)
             throw ExitCode(6)
         }
     }
@@ -108,7 +112,8 @@ struct Pushinator: AsyncParsableCommand {
     private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logs: OpenedLogDestination, logger: Logger, announce: Bool) async throws {
         let engine = EngineIOConfiguration(transports: settings.transports)
         let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
-        let app = PushApp(configuration: settings, io: io)
+        let store = try await Self.openStore(settings, logger: logger)
+        let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store))
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
         let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
@@ -125,16 +130,35 @@ struct Pushinator: AsyncParsableCommand {
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
         let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
-        let expiry = UserExpiry(users: app.users, timeout: { app.settings.withLock { $0.usersIdleTimeout > 0 ? .seconds($0.usersIdleTimeout) : nil } }) {
-            logger.info("idle users expired", metadata: ["push.users": "\($0.count)"])
-        }
+        let expiry = UserExpiry(
+            users: app.users,
+            timeout: { app.settings.withLock { $0.usersIdleTimeout > 0 ? .seconds($0.usersIdleTimeout) : nil } },
+            onExpired: { logger.info("idle users expired", metadata: ["push.users": "\($0.count)"]) },
+            onFailure: { logger.error("idle users not expired: user store write failed", metadata: ["error.message": "\($0.message)"]) }
+        )
         let services: [any Service] = [admin, client, io, ReloadOnHangup {
             for error in logs.reopenFiles() {  // logrotate renamed log.file: start a new one under its name
                 logger.error("cannot reopen the log file", metadata: ["error.message": "\(error)"])
             }
             reloader.reload()
         }, expiry]
-        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        do {
+            try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    /// The store `users.store` names, opened and read; a store that cannot be used stops the start (exit code 6).
+    private static func openStore(_ settings: PushinatorConfiguration, logger: Logger) async throws(UserStoreError) -> any UserStore {
+        switch settings.usersStore {
+        case .memory:
+            return MemoryUserStore(queueLimits: settings.offlineQueue)
+        case .sqlite(let path):
+            return try await SQLiteUserStore.open(path: path, queueLimits: settings.offlineQueue, logger: logger)
+        }
     }
 }
 

@@ -22,7 +22,7 @@ public struct AdminGuard: SynchronousMiddleware {
         }
         if let token {
             let presented = request.headers[.authorization] ?? ""
-            guard UserRegistry.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
+            guard HashDigest.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
                 throw HTTPError(.unauthorized, message: "Unauthorized", headers: [.wwwAuthenticate: "Bearer"])
             }
         }

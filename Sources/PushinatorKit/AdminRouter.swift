@@ -23,7 +23,7 @@ public struct AdminRouter: Sendable {
 
     /// The router to serve on the admin listener.
     public var router: Router {
-        let (app, users, clients) = (self.app, app.users, app.clients)
+        let (app, users, clients, logger) = (self.app, app.users, app.clients, app.clients.logger)
         return Router {
             RequestLogMiddleware(.debug)
             AdminMetricsMiddleware(metrics: app.metrics, routes: Self.countedRoutes)
@@ -54,7 +54,13 @@ public struct AdminRouter: Sendable {
                 guard hash.utf8.count <= UserRegistry.maximumHashLength else {
                     throw HTTPError(.badRequest, message: "hash longer than \(UserRegistry.maximumHashLength) bytes")
                 }
-                if users.register(userID, hash: hash) == .rotated {  // the old hash no longer opens anything
+                let registration: UserRegistry.Registration
+                do throws(UserStoreError) {
+                    registration = try await users.register(userID, hash: hash)
+                } catch {
+                    throw PushApp.storeUnavailable(error, logger: logger, call: "user/register")
+                }
+                if registration == .rotated {  // the old hash no longer opens anything
                     clients.to(PushApp.room(of: userID)).disconnectSockets()
                 }
                 return AdminAPI.ok()
@@ -64,7 +70,12 @@ public struct AdminRouter: Sendable {
                 guard let userID = AdminAPI.userID(body["userId"]) else {
                     throw AdminAPI.missing("Missing userId in data", body: body)
                 }
-                let removed = users.unregister(userID)
+                let removed: Bool
+                do throws(UserStoreError) {
+                    removed = try await users.unregister(userID)
+                } catch {
+                    throw PushApp.storeUnavailable(error, logger: logger, call: "user/unregister")
+                }
                 clients.to(PushApp.room(of: userID)).disconnectSockets()
                 return AdminAPI.ok(["removed": .bool(removed)])
             }
@@ -74,10 +85,18 @@ public struct AdminRouter: Sendable {
                 guard let userIDs, !userIDs.isEmpty, let message = body["message"] else {
                     throw AdminAPI.missing("Missing userId or message in data", body: body)
                 }
-                let delivered = clients.to(userIDs.map(PushApp.room(of:))).emit("message", [app.payload(message)])
+                let ack = try DeliveryAck(body["ack"])
+                let (delivered, acked, queued) = await app.deliver(message, to: userIDs, ack: ack)
+                do throws(UserStoreError) {
+                    try await queued.durable()
+                } catch {
+                    throw PushApp.storeUnavailable(error, logger: logger, call: "user/send")
+                }
                 app.metrics.messagesSent.increment()
                 app.metrics.messagesDelivered.increment(by: Int64(delivered))
-                return AdminAPI.ok(["delivered": .integer(delivered)])
+                var answer: JSONObject = ["delivered": .integer(delivered), "queued": .integer(queued.userIDs.count)]
+                if let acked { answer["acked"] = .integer(acked) }
+                return AdminAPI.ok(answer)
             }
             Post("broadcast") { request, _ in
                 let body = try AdminAPI.body(of: request)
@@ -93,7 +112,15 @@ public struct AdminRouter: Sendable {
                 return AdminAPI.ok([
                     "memory": ["rss": .integer(memory.resident), "peakRss": .integer(memory.peakResident), "virtual": .integer(memory.virtual)],
                     "users": .integer(users.count),
+                    "offlineQueue": {
+                        let queue = users.store.queueStatistics
+                        return [
+                            "messages": .integer(queue.messages), "bytes": .integer(queue.bytes),
+                            "dropped": .integer(queue.dropped), "expired": .integer(queue.expired),
+                        ]
+                    }(),
                     "connections": .integer(clients.socketCount),
+                    "pendingAcks": .integer(app.ackBudget.current),
                     "uptime": .integer(Int((ContinuousClock.now - app.startedAt).components.seconds)),
                 ])
             }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import NIOCore
 public import PushinatorHTTP
 import Prometheus
@@ -17,11 +18,16 @@ public enum AuthenticatedUser: SocketStorageKey { public typealias Value = Strin
 /// ``UserRegistry/maximumUserIDLength`` and ``UserRegistry/maximumHashLength`` are refused. A second `auth` moves
 /// the socket. When the backend registers another hash, ``AdminRouter`` disconnects the user's sockets; one that
 /// authenticated with the old hash while that happened is refused here.
+///
+/// Messages queued for the user while it had no connection (``UserStore``) are sent right after the ack
+/// (`{ok: true, queued: N}`) and before the socket joins its room, so nothing newer overtakes them.
 public struct AuthHandler: Sendable {
     let users: UserRegistry
     let throttle: AuthThrottle
     let metrics: PushMetrics?
     let trustedProxies: @Sendable () -> TrustedProxies
+    let delivery: DeliveryLock
+    let rawMessages: @Sendable () -> Bool
 
     /// Creates a handler checking hashes in `users` and counting failures in `throttle`.
     /// - Parameters:
@@ -33,17 +39,31 @@ public struct AuthHandler: Sendable {
         users: UserRegistry,
         throttle: AuthThrottle,
         metrics: PushMetrics? = nil,
-        trustedProxies: @escaping @Sendable () -> TrustedProxies = { .none }
+        trustedProxies: @escaping @Sendable () -> TrustedProxies = { .none },
+        delivery: DeliveryLock = DeliveryLock(),
+        rawMessages: @escaping @Sendable () -> Bool = { false }
     ) {
         self.users = users
         self.throttle = throttle
         self.metrics = metrics
         self.trustedProxies = trustedProxies
+        self.delivery = delivery
+        self.rawMessages = rawMessages
     }
 
     /// Installs the `auth` event handler and the disconnect bookkeeping on `clients`.
     public func install(on clients: Namespace) {
         let (users, throttle, trustedProxies, metrics) = (self.users, self.throttle, self.trustedProxies, self.metrics)
+        let (delivery, rawMessages) = (self.delivery, self.rawMessages)
+        clients.onConnection { socket in
+            // A socket recovered by connection state recovery comes back authenticated; the events it missed were
+            // replayed to it, so what was queued for its user meanwhile is not handed over again.
+            guard let userID = socket[AuthenticatedUser.self] else { return }
+            delivery.withLock {
+                users.connectionOpened(userID)
+                _ = users.store.take(for: userID, now: WallClock.milliseconds())
+            }
+        }
         clients.on("auth") { socket, event in
             // behind a trusted proxy, the browser's address from X-Forwarded-For / Forwarded
             let address =
@@ -78,19 +98,31 @@ public struct AuthHandler: Sendable {
                 )
                 return refuse("Unknown user or wrong hash")
             }
-            if let previous = socket[AuthenticatedUser.self] {  // a second auth moves the socket
-                socket.leave(PushApp.room(of: previous))
-                users.connectionClosed(previous)
+            let raw = rawMessages()
+            let queued = delivery.withLock { () -> Int? in
+                if let previous = socket[AuthenticatedUser.self] {  // a second auth moves the socket
+                    socket.leave(PushApp.room(of: previous))
+                    users.connectionClosed(previous)
+                }
+                socket[AuthenticatedUser.self] = userID
+                guard users.verify(userID, hash: hash) else { return nil }  // the hash rotated since the check
+                // Queued messages first, then the room: nothing newer can overtake them.
+                let queued = users.store.take(for: userID, now: WallClock.milliseconds())
+                event.ack(["ok": true, "queued": .integer(queued.count)])
+                for message in queued { socket.emit("message", [PushApp.payload(jsonText: message.message, raw: raw)]) }
+                socket.join(PushApp.room(of: userID), "authenticated")
+                users.connectionOpened(userID)
+                return queued.count
             }
-            socket[AuthenticatedUser.self] = userID
-            socket.join(PushApp.room(of: userID), "authenticated")
-            users.connectionOpened(userID)
-            guard users.verify(userID, hash: hash) else {  // the hash rotated since the check: it revoked this one
-                return refuse("Unknown user or wrong hash")  // the disconnect handler closes the connection count
+            guard let queued else {
+                socket[AuthenticatedUser.self] = nil
+                return refuse("Unknown user or wrong hash")  // the rotation revoked this one
             }
-            clients.logger.debug("auth accepted", metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)"])
+            clients.logger.debug(
+                "auth accepted",
+                metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.queued": "\(queued)"]
+            )
             metrics?.authAccepted.increment()
-            event.ack(["ok": true])
         }
         clients.onDisconnect { socket, _ in
             if let userID = socket[AuthenticatedUser.self] { users.connectionClosed(userID) }

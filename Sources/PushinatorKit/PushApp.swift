@@ -1,4 +1,6 @@
-import PushinatorHTTP
+import HTTPTypes
+public import Logging
+public import PushinatorHTTP
 public import PushinatorJSON
 public import PushinatorSocketIO
 public import Synchronization
@@ -7,7 +9,7 @@ public import Synchronization
 /// the admin API (``AdminRouter``).
 public final class PushApp: Sendable {
     /// The registered users.
-    public let users = UserRegistry()
+    public let users: UserRegistry
     /// Failed `auth` attempts.
     public let throttle = AuthThrottle()
     /// The running configuration (swapped on reload).
@@ -20,15 +22,30 @@ public final class PushApp: Sendable {
     public let metrics = PushMetrics()
     /// When the app started (for `uptime`).
     public let startedAt = ContinuousClock.now
+    /// Orders live delivery and queueing against `auth`.
+    let delivery = DeliveryLock()
+    /// Delivery acks waited for now, over all requests (bounded).
+    let ackBudget = AckBudget()
 
     /// Creates the app and installs the `auth` handler on `io`'s main namespace.
-    public init(configuration: PushinatorConfiguration, io: SocketIOServer) {
+    /// - Parameters:
+    ///   - configuration: The settings.
+    ///   - io: The Socket.IO server of the client port.
+    ///   - users: The registry, over the store `users.store` names (in memory by default).
+    public init(configuration: PushinatorConfiguration, io: SocketIOServer, users: UserRegistry = UserRegistry()) {
         self.settings = Mutex(configuration)
         self.io = io
+        self.users = users
         self.clients = io.of("/")
-        AuthHandler(users: users, throttle: throttle, metrics: metrics, trustedProxies: { [weak self] in
-            self?.settings.withLock { $0.trustedProxies } ?? .none
-        }).install(on: clients)
+        users.store.setQueueLimits(configuration.offlineQueue)
+        AuthHandler(
+            users: users,
+            throttle: throttle,
+            metrics: metrics,
+            trustedProxies: { [weak self] in self?.settings.withLock { $0.trustedProxies } ?? .none },
+            delivery: delivery,
+            rawMessages: { [weak self] in self?.settings.withLock { $0.messageEncoding } == .raw }
+        ).install(on: clients)
     }
 
     /// pushinator's version, as `pushinator --version` and the admin `/health` say it.
@@ -40,5 +57,46 @@ public final class PushApp: Sendable {
     /// The argument of a `message` event: JSON.stringify(message) as node pushinator sent it, or the value.
     public func payload(_ message: JSONValue) -> JSONValue {
         settings.withLock { $0.messageEncoding } == .raw ? message : .string(message.jsonString)
+    }
+
+    /// The argument of a `message` event for a message queued as JSON text.
+    static func payload(jsonText: String, raw: Bool) -> JSONValue {
+        guard raw else { return .string(jsonText) }
+        return (try? JSONValue(parsing: jsonText)) ?? .string(jsonText)
+    }
+
+    /// Sends `message` to `userIDs`: live to their connections, queued for those registered with none.
+    ///
+    /// - Returns: The connections reached (and how many acked, when `ack` is set), and the queue write to await.
+    func deliver(
+        _ message: JSONValue,
+        to userIDs: [String],
+        ack: DeliveryAck?
+    ) async -> (delivered: Int, acked: Int?, queued: QueueWrite) {
+        let argument = payload(message)
+        let rooms = userIDs.map(Self.room(of:))
+        let text = message.jsonString
+        guard let ack else {
+            let (delivered, queued) = delivery.withLock {
+                let offline = userIDs.filter { !users.isConnected($0) }
+                return (
+                    clients.to(rooms).emit("message", [argument]),
+                    users.store.enqueue(text, for: offline, now: WallClock.milliseconds())
+                )
+            }
+            return (delivered, nil, queued)
+        }
+        let (sockets, queued) = delivery.withLock {
+            let offline = userIDs.filter { !users.isConnected($0) }
+            return (clients.to(rooms).sockets, users.store.enqueue(text, for: offline, now: WallClock.milliseconds()))
+        }
+        let acked = await ack.collect(argument, from: sockets, budget: ackBudget)
+        return (sockets.count, acked, queued)
+    }
+
+    /// A 503 for a store write that failed (logged); what was stored before stays.
+    static func storeUnavailable(_ error: UserStoreError, logger: Logger, call: String) -> HTTPError {
+        logger.error("user store write failed", metadata: ["admin.call": "\(call)", "error.message": "\(error.message)"])
+        return HTTPError(.serviceUnavailable, message: "User store unavailable: \(error.message)")
     }
 }

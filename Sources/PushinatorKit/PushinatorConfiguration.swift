@@ -47,6 +47,13 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     public var clientCORS: [String]
     /// Forget users with no connection for this many seconds; 0 keeps them until unregistered.
     public var usersIdleTimeout: Int
+    /// Where registered users and offline queues are kept (`users.store`).
+    public var usersStore: UserStoreLocation
+    /// The offline queue's limits (`users.offlineQueue`).
+    public var offlineQueue: OfflineQueue.Limits
+    /// How long a disconnected client's session is kept for connection state recovery, in milliseconds
+    /// (`client.recovery.maxDisconnectionDuration`); 0 turns recovery off.
+    public var recoveryMaxDisconnection: Int
     /// Log debug lines.
     public var debug: Bool
     /// Also log to syslog.
@@ -109,6 +116,21 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             expected: "'json-string' or 'raw'"
         ) { MessageEncoding(rawValue: $0) }
         usersIdleTimeout = try document.int("users.idleTimeout", default: 0, in: 0...(365 * 86_400))
+        usersStore = try document.parsed(
+            "users.store",
+            default: .memory,
+            expected: "'memory' or 'sqlite:' followed by an absolute file path"
+        ) { UserStoreLocation($0) }
+        offlineQueue = OfflineQueue.Limits(
+            maxPerUser: try document.int("users.offlineQueue.max", default: 100, in: 0...100_000),
+            ttlMilliseconds: Int64(try document.int("users.offlineQueue.ttl", default: 60_000, in: 0...(30 * 86_400_000))),
+            maxBytes: try document.int("users.offlineQueue.maxBytes", default: 64 << 20, in: 0...(1 << 40))
+        )
+        recoveryMaxDisconnection = try document.int(
+            "client.recovery.maxDisconnectionDuration",
+            default: 120_000,
+            in: 0...86_400_000
+        )
         debug = try document.bool("log.debug", default: false)
         syslogEnabled = try document.bool("log.syslog.enable", default: false)
         syslogTag = try document.string("log.syslog.tag", default: "pushinator")
@@ -152,5 +174,31 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     /// Whether `path` ends with `/` or names an existing directory.
     static func namesDirectory(_ path: String) -> Bool {
         path.hasSuffix("/") || access(path + "/.", F_OK) == 0
+    }
+}
+
+/// Where pushinator keeps registered users (`users.store`).
+public enum UserStoreLocation: Sendable, Equatable, CustomStringConvertible {
+    /// In memory: gone on restart (node pushinator's behaviour, the default).
+    case memory
+    /// An SQLite file at this absolute path.
+    case sqlite(path: String)
+
+    /// Parses `memory` or `sqlite:/absolute/path`; `nil` for anything else.
+    public init?(_ text: String) {
+        if text == "memory" {
+            self = .memory
+        } else if text.hasPrefix("sqlite:"), text.dropFirst(7).hasPrefix("/") {
+            self = .sqlite(path: String(text.dropFirst(7)))
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .memory: "memory"
+        case .sqlite(let path): "sqlite:" + path
+        }
     }
 }

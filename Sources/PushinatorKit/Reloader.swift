@@ -33,6 +33,8 @@ public struct Reloader: Sendable {
         ("client.sslKey", { $0.sslKey }),
         ("client.sslCert", { $0.sslCert }),
         ("client.cors", { $0.clientCORS.joined(separator: ",") }),
+        ("users.store", { "\($0.usersStore)" }),
+        ("client.recovery.maxDisconnectionDuration", { "\($0.recoveryMaxDisconnection)" }),
         ("log.syslog.enable", { "\($0.syslogEnabled)" }),
         ("log.syslog.tag", { $0.syslogTag }),
         ("log.syslog.facility", { "\($0.syslogFacility)" }),
@@ -75,6 +77,7 @@ public struct Reloader: Sendable {
                 return settings
             }
             level.level = fresh.debug ? .debug : .info
+            app.users.store.setQueueLimits(fresh.offlineQueue)
             for warning in fresh.warnings { logger.warning("reload: \(warning)") }
             for (key, value) in Self.restartOnly where value(old) != value(fresh) {
                 logger.warning(

@@ -1,33 +1,42 @@
 public import ServiceLifecycle
 
-/// A `Service` that forgets users idle longer than a timeout, checking every few seconds.
+/// A `Service` that forgets users idle longer than a timeout and removes expired offline messages, every few seconds.
 public struct UserExpiry: Service, CustomStringConvertible {
     let users: UserRegistry
     let timeout: @Sendable () -> Duration?
     let onExpired: @Sendable ([String]) -> Void
+    let onFailure: @Sendable (UserStoreError) -> Void
 
     /// Creates the service.
     /// - Parameters:
     ///   - users: The registry to sweep.
     ///   - timeout: The current idle timeout, `nil` for none (read at every sweep, so reloads apply).
     ///   - onExpired: Told which users were forgotten (for the log).
+    ///   - onFailure: Told when the store could not forget them (for the log; retried at the next sweep).
     public init(
         users: UserRegistry,
         timeout: @escaping @Sendable () -> Duration?,
-        onExpired: @escaping @Sendable ([String]) -> Void = { _ in }
+        onExpired: @escaping @Sendable ([String]) -> Void = { _ in },
+        onFailure: @escaping @Sendable (UserStoreError) -> Void = { _ in }
     ) {
         self.users = users
         self.timeout = timeout
         self.onExpired = onExpired
+        self.onFailure = onFailure
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
+                users.store.expireQueued(now: WallClock.milliseconds())
                 guard let timeout = timeout() else { continue }
-                let expired = users.expireIdle(after: timeout)
-                if !expired.isEmpty { onExpired(expired) }
+                do throws(UserStoreError) {
+                    let expired = try await users.expireIdle(after: timeout)
+                    if !expired.isEmpty { onExpired(expired) }
+                } catch {
+                    onFailure(error)
+                }
             }
         }
     }

@@ -1,21 +1,26 @@
 import Synchronization
 
-/// The users a backend registered with their secret hashes, and how many connections each has.
+/// The users a backend registered, kept in a ``UserStore``, and how many connections each has now.
 ///
 /// Users stay registered until ``unregister(_:)`` or, when an idle timeout is configured, until they had no
 /// connection for that long (node pushinator forgot them as soon as their last tab closed, which broke
-/// reconnecting clients).
+/// reconnecting clients). Connection counts live in memory only: after a restart every user is idle since
+/// the start.
 public final class UserRegistry: Sendable {
-    private struct User {
-        var hash: [UInt8]
+    private struct Presence {
         var connections: Int
         var idleSince: ContinuousClock.Instant?
     }
 
-    private let users = Mutex<[String: User]>([:])
+    /// Where registrations and offline queues are kept.
+    public let store: any UserStore
+    private let presence = Mutex<[String: Presence]>([:])
+    private let createdAt = ContinuousClock.now
 
-    /// Creates an empty registry.
-    public init() {}
+    /// Creates a registry over `store` (in memory by default).
+    public init(store: any UserStore = MemoryUserStore()) {
+        self.store = store
+    }
 
     /// The longest user id accepted, in UTF-8 bytes: `/user/register` answers 400 above it, `auth` refuses.
     public static let maximumUserIDLength = 256
@@ -32,84 +37,85 @@ public final class UserRegistry: Sendable {
         case rotated
     }
 
-    /// Registers `userID` with `hash`, replacing an earlier hash.
+    /// Registers `userID` with `hash`, replacing an earlier hash; returns once the store has it.
     @discardableResult
-    public func register(_ userID: String, hash: String) -> Registration {
-        users.withLock { users in
-            let bytes = Array(hash.utf8)
-            guard let existing = users[userID] else {
-                users[userID] = User(hash: bytes, connections: 0, idleSince: .now)
-                return .added
-            }
-            if existing.hash == bytes { return .unchanged }
-            users[userID]!.hash = bytes
-            return .rotated
+    public func register(_ userID: String, hash: String) async throws(UserStoreError) -> Registration {
+        let registration: Registration =
+            !store.contains(userID) ? .added : store.verify(userID, hash: hash) ? .unchanged : .rotated
+        if registration != .unchanged { try await store.register(userID, hash: hash) }
+        presence.withLock { presence in
+            if presence[userID] == nil { presence[userID] = Presence(connections: 0, idleSince: .now) }
         }
+        return registration
     }
 
-    /// Forgets `userID`. Returns whether it was registered.
+    /// Forgets `userID` and its queued messages. Returns whether it was registered.
     @discardableResult
-    public func unregister(_ userID: String) -> Bool {
-        users.withLock { $0.removeValue(forKey: userID) != nil }
+    public func unregister(_ userID: String) async throws(UserStoreError) -> Bool {
+        let removed = try await store.unregister(userID)
+        presence.withLock { _ = $0.removeValue(forKey: userID) }
+        return removed
     }
 
-    /// Whether `hash` is the registered hash of `userID`, compared in constant time.
-    public func verify(_ userID: String, hash: String) -> Bool {
-        guard let expected = users.withLock({ $0[userID]?.hash }) else { return false }
-        return Self.constantTimeEquals(expected, Array(hash.utf8))
-    }
+    /// Whether `hash` is the registered hash of `userID`, compared (as digests) in constant time.
+    public func verify(_ userID: String, hash: String) -> Bool { store.verify(userID, hash: hash) }
 
     /// Whether `userID` is registered.
-    public func contains(_ userID: String) -> Bool { users.withLock { $0[userID] != nil } }
+    public func contains(_ userID: String) -> Bool { store.contains(userID) }
 
     /// The registered user ids, sorted.
-    public var userIDs: [String] { users.withLock { $0.keys.sorted() } }
+    public var userIDs: [String] { store.userIDs }
 
     /// The number of registered users with at least one authenticated connection.
     public var connectedCount: Int { users.withLock { $0.values.reduce(0) { $0 + ($1.connections > 0 ? 1 : 0) } } }
 
     /// The number of registered users.
-    public var count: Int { users.withLock { $0.count } }
+    public var count: Int { store.count }
+
+    /// Whether `userID` has an authenticated connection now.
+    public func isConnected(_ userID: String) -> Bool {
+        presence.withLock { ($0[userID]?.connections ?? 0) > 0 }
+    }
 
     /// Records a new authenticated connection of `userID`.
     public func connectionOpened(_ userID: String) {
-        users.withLock { users in
-            users[userID]?.connections += 1
-            users[userID]?.idleSince = nil
+        presence.withLock { presence in
+            presence[userID, default: Presence(connections: 0, idleSince: nil)].connections += 1
+            presence[userID]?.idleSince = nil
         }
     }
 
     /// Records that a connection of `userID` closed.
     public func connectionClosed(_ userID: String) {
-        users.withLock { users in
-            guard var user = users[userID] else { return }
+        presence.withLock { presence in
+            guard var user = presence[userID] else { return }
             user.connections = max(0, user.connections - 1)
             if user.connections == 0 { user.idleSince = .now }
-            users[userID] = user
+            presence[userID] = user
         }
     }
 
-    /// Forgets users that had no connection for `timeout`; returns their ids.
+    /// Forgets users that had no connection for `timeout` (users never seen since the start count from the
+    /// start); returns their ids. A store write that fails leaves them registered (and is retried next time).
     @discardableResult
-    public func expireIdle(after timeout: Duration, now: ContinuousClock.Instant = .now) -> [String] {
-        users.withLock { users in
-            let expired = users.compactMap { id, user in
-                user.idleSince.map { now - $0 >= timeout } == true ? id : nil
+    public func expireIdle(after timeout: Duration, now: ContinuousClock.Instant = .now) async throws(UserStoreError) -> [String] {
+        let ids = store.userIDs
+        let candidates = presence.withLock { presence in
+            ids.filter { id in
+                guard let user = presence[id] else { return now - createdAt >= timeout }
+                return user.connections == 0 && user.idleSince.map { now - $0 >= timeout } == true
             }
-            for id in expired { users[id] = nil }
-            return expired
         }
+        guard !candidates.isEmpty else { return [] }
+        let expired = try await store.unregister(candidates)
+        presence.withLock { presence in
+            for id in expired where (presence[id]?.connections ?? 0) == 0 { presence[id] = nil }
+        }
+        return expired
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess matched.
     static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
-        let length = max(lhs.count, rhs.count)
-        for index in 0..<length {
-            let left = index < lhs.count ? lhs[index] : 0
-            let right = index < rhs.count ? rhs[index] : 0
-            difference |= left ^ right
-        }
-        return difference == 0 && lhs.count == rhs.count
+        HashDigest.constantTimeEquals(lhs, rhs)
     }
 }

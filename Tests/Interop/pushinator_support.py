@@ -375,11 +375,15 @@ def auth(client: Any, user_id: Any, hash_: str = HASH, timeout: float = 5.0) -> 
 
 
 def connect_user(make_client: Any, app: Pushinator, user_id: Any, transports: list[str] | None = None,
-                 hash_: str = HASH, **kwargs: Any) -> Any:
-    """A client of `app`'s client port, authenticated as `user_id` (with an ack, so the auth is done on return)."""
+                 hash_: str = HASH, queued: int | None = 0, **kwargs: Any) -> Any:
+    """A client of `app`'s client port, authenticated as `user_id` (with an ack, so the auth is done on return).
+    `queued`: how many offline-queued messages the auth ack must announce (None: any number)."""
     client = make_client(app.client, transports, **kwargs)
     answer = auth(client, user_id, hash_)
-    assert answer == {"ok": True}, answer
+    assert answer.get("ok") is True and set(answer) == {"ok", "queued"}, answer
+    if queued is not None:
+        assert answer["queued"] == queued, answer
+    client.auth_answer = answer
     return client
 
 

@@ -141,7 +141,7 @@ def test_register_again_replaces_the_hash(app: Pushinator, make_client):
     app.register(user, "old-hash")
     app.register(user, "new-hash")
     client = make_client(app.client, ["websocket"])
-    assert client.call("auth", user, "new-hash") == [{"ok": True}]
+    assert client.call("auth", user, "new-hash") == [{"ok": True, "queued": 0}]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -253,7 +253,10 @@ def test_stats_reports_memory(app: Pushinator):
     reply = app.post("/stats", {})
     after = _proc_status_bytes(app.pid, "VmRSS")
     assert reply.status == 200, reply
-    assert reply.keys == ["result", "memory", "users", "connections", "uptime", "status"], reply
+    assert reply.keys == [
+        "result", "memory", "users", "offlineQueue", "connections", "pendingAcks", "uptime", "status"
+    ], reply
+    assert list(reply.json["offlineQueue"]) == ["messages", "bytes", "dropped", "expired"], reply
     memory = reply.json["memory"]
     assert list(memory) == ["rss", "peakRss", "virtual"], reply
     # the process's own figures (admin-api.md: bytes, from /proc/self/status), read around the request

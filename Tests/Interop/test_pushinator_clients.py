@@ -113,7 +113,7 @@ def test_auth_ack_ok(app: Pushinator, make_client, transport):
     user = new_user()
     app.register(user)
     client = make_client(app.client, TRANSPORTS[transport])
-    assert client.call("auth", user, HASH) == [{"ok": True}]
+    assert client.call("auth", user, HASH) == [{"ok": True, "queued": 0}]
     assert client.sio.connected
 
 
@@ -167,7 +167,7 @@ def test_second_auth_moves_the_socket(app: Pushinator, make_client, transport):
     app.register(a)
     app.register(b, "hash-b")
     client = connect_user(make_client, app, a, TRANSPORTS[transport])
-    assert auth(client, b, "hash-b") == {"ok": True}
+    assert auth(client, b, "hash-b") == {"ok": True, "queued": 0}
     assert app.send(a, "to a").json["delivered"] == 0, "the socket must have left user a"
     assert app.send(b, "to b").json["delivered"] == 1
     assert client.rec.wait("message") == ('"to b"',)
@@ -181,9 +181,13 @@ def test_user_is_kept_after_its_last_connection_closes(app: Pushinator, make_cli
     first.close()
     wait_until(lambda: app.send(user, "x").json["delivered"] == 0, what="the closed connection to be forgotten")
     assert str(user) in app.post("/user/list", {}).json["users"]
-    again = connect_user(make_client, app, user, TRANSPORTS[transport])  # no new /user/register
+    # no new /user/register; the "x" sent while it was away were queued and come first
+    again = connect_user(make_client, app, user, TRANSPORTS[transport], queued=None)
+    waiting = again.auth_answer["queued"]
+    assert waiting >= 1
     assert app.send(user, "back").json["delivered"] == 1
-    assert json.loads(again.rec.wait("message")[0]) == "back"
+    assert json.loads(again.rec.wait("message", count=waiting + 1)[0]) == "back"
+    assert [json.loads(args[0]) for args in again.rec.all("message")] == ["x"] * waiting + ["back"]
 
 
 def _reauthing_client(make_client, app: Pushinator, user: int, transports):
@@ -196,7 +200,7 @@ def _reauthing_client(make_client, app: Pushinator, user: int, transports):
 
     client.sio.on("connect", on_connect)
     client.connect(app.client, transports)
-    assert client.rec.wait("auth-ack") == ({"ok": True},)
+    assert client.rec.wait("auth-ack") == ({"ok": True, "queued": 0},)
     return client
 
 
@@ -208,7 +212,7 @@ def test_reconnect_after_a_dropped_connection_reauths_without_register(app: Push
     raw = client.sio.eio.ws.sock
     raw.shutdown(socket.SHUT_RDWR)
     client.rec.wait("disconnect", timeout=10)
-    assert client.rec.wait("auth-ack", count=2, timeout=15) == ({"ok": True},), "re-auth after reconnect failed"
+    assert client.rec.wait("auth-ack", count=2, timeout=15) == ({"ok": True, "queued": 0},), "re-auth after reconnect failed"
     assert app.send(user, "after reconnect").json["delivered"] == 1
     assert json.loads(client.rec.wait("message")[0]) == "after reconnect"
 
@@ -350,7 +354,7 @@ def test_tls_client_port(start_pushinator, certificate, transport):
                 await client.disconnect()
 
     answer, delivered, message = asyncio.run(scenario())
-    assert answer == {"ok": True}
+    assert answer == {"ok": True, "queued": 0}
     assert delivered == 1
     assert json.loads(message) == {"over": "tls"}
 
@@ -419,7 +423,7 @@ def test_official_js_client_from_another_origin(app: Pushinator, chromium_page, 
 }})()""",
         timeout=20,
     )
-    assert ack == {"ok": True}
+    assert ack == {"ok": True, "queued": 0}
     assert app.send(user, {"text": "hello browser", "n": [1, 2]}).json["delivered"] == 1
     result = browser.evaluate(
         """__within(5000, "message", (ok) => {

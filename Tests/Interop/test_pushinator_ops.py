@@ -270,7 +270,7 @@ def test_env_override_of_a_nested_key(tmp_path):
         try:
             client.connect(app.client, ["websocket"])
             app.register(3)
-            assert auth(client, 3) == {"ok": True}
+            assert auth(client, 3) == {"ok": True, "queued": 0}
             app.send(3, {"raw": True})
             assert client.rec.wait("message") == ({"raw": True},)
         finally:
@@ -467,7 +467,7 @@ def test_stop_waits_for_graceful_drain(daemon: Daemon, make_client):
     wait_until(daemon.ping, timeout=15, what="the daemon's admin port")
     requests.post(daemon.admin + "/user/register", data=json.dumps({"userId": 1, "hash": HASH}), timeout=5)
     client = make_client(daemon.client, ["websocket"])
-    assert auth(client, 1) == {"ok": True}
+    assert auth(client, 1) == {"ok": True, "queued": 0}
     pid = daemon.pid()
     started = time.monotonic()
     assert daemon.run("stop").returncode == 0
@@ -483,7 +483,7 @@ def test_force_reload_keeps_clients_and_applies_log_debug(daemon: Daemon, make_c
     requests.post(daemon.admin + "/user/register", data=json.dumps({"userId": 21, "hash": HASH}), timeout=5)
     clients = [make_client(daemon.client, transports) for transports in (["websocket"], ["polling"])]
     for client in clients:
-        assert auth(client, 21) == {"ok": True}
+        assert auth(client, 21) == {"ok": True, "queued": 0}
     requests.post(daemon.admin + "/ping", data="{}", timeout=5)
     time.sleep(0.3)
     assert not re.search(r"^\S+ debug ", daemon.log(), re.M), f"debug lines with log.debug false:\n{daemon.log()}"
@@ -612,7 +612,7 @@ def exercise_with_hash(admin: str, client_url: str, make_client) -> None:
     """Register, authenticate (right and wrong hash) and send, so that a careless logger would print the hash."""
     requests.post(admin + "/user/register", data=json.dumps({"userId": 31, "hash": HASH}), timeout=5)
     good = make_client(client_url, ["websocket"])
-    assert auth(good, 31) == {"ok": True}
+    assert auth(good, 31) == {"ok": True, "queued": 0}
     bad = make_client(client_url, ["websocket"])
     bad.call("auth", 31, HASH[::-1])
     requests.post(admin + "/user/send", data=json.dumps({"userId": 31, "message": {"hash": "not-it"}}), timeout=5)

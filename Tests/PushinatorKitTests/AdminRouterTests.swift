@@ -37,11 +37,12 @@ struct AdminRouterTests {
         #expect(try await client.post("/user/send", "[1]").status == 400)
     }
 
-    @Test func sendToUsersWithoutSocketsDeliversNothing() async throws {
-        let (_, client) = makeApp()
+    @Test func sendToUsersWithoutSocketsQueuesForTheRegisteredOnes() async throws {
+        let (app, client) = makeApp()
         _ = try await client.post("/user/register", #"{"userId": "a", "hash": "h"}"#)
         let reply = try await client.post("/user/send", #"{"userIds": ["a", "b"], "message": {"x": 1}}"#)
-        #expect(reply.json == ["result": "OK", "delivered": 0, "status": 200])
+        #expect(reply.json == ["result": "OK", "delivered": 0, "queued": 1, "status": 200])
+        #expect(app.users.store.take(for: "a", now: WallClock.milliseconds()).map(\.message) == [#"{"x":1}"#])
         #expect(try await client.post("/broadcast", #"{"message": "hi"}"#)["delivered"] == 0)
     }
 

@@ -1,0 +1,37 @@
+import Crypto
+
+/// The SHA-256 digest of a user's secret hash: what the user stores keep instead of the hash itself.
+///
+/// A leaked store (a copied SQLite file, a dump) then reveals no hash a client could `auth` with.
+public struct HashDigest: Sendable, Hashable {
+    /// The 32 digest bytes.
+    public let bytes: [UInt8]
+
+    /// The digest of `hash` (its UTF-8 bytes).
+    public init(of hash: String) {
+        bytes = Array(SHA256.hash(data: Array(hash.utf8)))
+    }
+
+    /// A digest read back from a store; `nil` unless it has 32 bytes.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == SHA256.Digest.byteCount else { return nil }
+        self.bytes = bytes
+    }
+
+    /// Whether `hash` has this digest, compared without stopping at the first difference.
+    public func matches(_ hash: String) -> Bool {
+        Self.constantTimeEquals(bytes, HashDigest(of: hash).bytes)
+    }
+
+    /// Compares without stopping at the first difference, so timing does not reveal how much of a guess matched.
+    public static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
+        let length = max(lhs.count, rhs.count)
+        for index in 0..<length {
+            let left = index < lhs.count ? lhs[index] : 0
+            let right = index < rhs.count ? rhs[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0 && lhs.count == rhs.count
+    }
+}

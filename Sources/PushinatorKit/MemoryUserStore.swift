@@ -1,0 +1,53 @@
+import Synchronization
+
+/// A ``UserStore`` in memory only: node pushinator's behaviour, everything is gone when the process ends.
+public final class MemoryUserStore: UserStore {
+    private let directory: Mutex<UserDirectory>
+
+    /// Creates an empty store with the given offline-queue limits.
+    public init(queueLimits: OfflineQueue.Limits = .init()) {
+        directory = Mutex(UserDirectory(queueLimits: queueLimits))
+    }
+
+    public func verify(_ userID: String, hash: String) -> Bool {
+        // The digest is computed outside the lock; only the lookup holds it.
+        guard let digest = directory.withLock({ $0.digests[userID] }) else {
+            _ = HashDigest(of: hash)
+            return false
+        }
+        return digest.matches(hash)
+    }
+
+    public func contains(_ userID: String) -> Bool { directory.withLock { $0.digests[userID] != nil } }
+
+    public var userIDs: [String] { directory.withLock { $0.digests.keys.sorted() } }
+
+    public var count: Int { directory.withLock { $0.digests.count } }
+
+    public func register(_ userID: String, hash: String) async throws(UserStoreError) {
+        let digest = HashDigest(of: hash)
+        directory.withLock { $0.register(userID, digest: digest) }
+    }
+
+    public func unregister(_ userIDs: [String]) async throws(UserStoreError) -> [String] {
+        directory.withLock { $0.unregister(userIDs).removed }
+    }
+
+    public func enqueue(_ message: String, for userIDs: [String], now: Int64) -> QueueWrite {
+        QueueWrite(userIDs: directory.withLock { $0.enqueue(message, for: userIDs, now: now).queued.map(\.userID) })
+    }
+
+    public func take(for userID: String, now: Int64) -> [QueuedMessage] {
+        directory.withLock { $0.queue.take(for: userID, now: now).messages }
+    }
+
+    public func expireQueued(now: Int64) {
+        directory.withLock { _ = $0.queue.expire(now: now) }
+    }
+
+    public var queueStatistics: OfflineQueue.Statistics { directory.withLock { $0.queue.statistics } }
+
+    public func setQueueLimits(_ limits: OfflineQueue.Limits) { directory.withLock { $0.queue.limits = limits } }
+
+    public func close() async {}
+}

@@ -1,0 +1,89 @@
+/// Where pushinator keeps registered users and their offline queues.
+///
+/// Reads (``verify(_:hash:)``, ``contains(_:)``) answer from memory and never wait. Writes return once what
+/// they accepted is durable in the store (for the in-memory store: at once), so an admin call answered 200
+/// survives a crash of the process right after; a write that fails throws ``UserStoreError`` and leaves what
+/// was stored before untouched.
+///
+/// ```swift
+/// let store: any UserStore = try await SQLiteUserStore.open(path: "/var/lib/pushinator/users.db", logger: logger)
+/// try await store.register("5", hash: "xxx1234")
+/// store.verify("5", hash: "xxx1234")   // true
+/// ```
+///
+/// Implementations: ``MemoryUserStore`` (node pushinator's behaviour: gone on restart) and `SQLiteUserStore`
+/// (module `PushinatorSQLite`). One generic test suite runs against each.
+public protocol UserStore: Sendable {
+    /// Whether `hash` is the registered hash of `userID` (SHA-256 digests compared in constant time).
+    func verify(_ userID: String, hash: String) -> Bool
+    /// Whether `userID` is registered.
+    func contains(_ userID: String) -> Bool
+    /// The registered user ids, sorted.
+    var userIDs: [String] { get }
+    /// The number of registered users.
+    var count: Int { get }
+
+    /// Registers `userID` with `hash` (replacing an earlier hash); returns once durable.
+    func register(_ userID: String, hash: String) async throws(UserStoreError)
+    /// Forgets `userIDs` and their queued messages; returns the ids that were registered, once durable.
+    func unregister(_ userIDs: [String]) async throws(UserStoreError) -> [String]
+
+    /// Queues `message` (JSON text) for those of `userIDs` that are registered, at `now` (ms since 1970).
+    ///
+    /// The messages are in the queue at once (a ``take(for:now:)`` right after sees them); the returned
+    /// write completes when they are durable, or fails (and they are taken out again).
+    func enqueue(_ message: String, for userIDs: [String], now: Int64) -> QueueWrite
+    /// Removes and returns `userID`'s queued messages, oldest first (expired ones are left out).
+    func take(for userID: String, now: Int64) -> [QueuedMessage]
+    /// Removes the queued messages older than the ttl.
+    func expireQueued(now: Int64)
+    /// The offline queue's counters.
+    var queueStatistics: OfflineQueue.Statistics { get }
+    /// Changes the offline queue's limits (for messages queued from now on).
+    func setQueueLimits(_ limits: OfflineQueue.Limits)
+
+    /// Finishes pending writes and releases the store.
+    func close() async
+}
+
+extension UserStore {
+    /// Forgets `userID`; returns whether it was registered.
+    public func unregister(_ userID: String) async throws(UserStoreError) -> Bool {
+        try await !unregister([userID]).isEmpty
+    }
+}
+
+/// A store write that failed, or a store that could not be opened.
+public struct UserStoreError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, for the log and the admin API's JSON error.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+/// The result of ``UserStore/enqueue(_:for:now:)``: who got the message queued, and its durability.
+public struct QueueWrite: Sendable {
+    /// The users the message was queued for (registered, queue on, not over the byte limit alone).
+    public let userIDs: [String]
+    private let completion: WriteCompletion?
+
+    /// A write that is durable already (or had nothing to write).
+    public init(userIDs: [String]) {
+        self.userIDs = userIDs
+        self.completion = nil
+    }
+
+    /// A write that is durable when `completion` succeeds.
+    public init(userIDs: [String], completion: WriteCompletion) {
+        self.userIDs = userIDs
+        self.completion = completion
+    }
+
+    /// Returns once the queued messages are durable; throws if they could not be stored.
+    public func durable() async throws(UserStoreError) {
+        try await completion?.wait()
+    }
+}
