@@ -533,9 +533,11 @@ def test_hash_rotation_disconnects_sockets_of_the_old_hash(app: Pushinator, make
     assert app.send(user, "revoked").json["delivered"] == 0
     stale = make_client(app.client, TRANSPORTS[transport])
     assert auth(stale, user, HASH) == {"ok": False, "error": "Unknown user or wrong hash"}
-    fresh = connect_user(make_client, app, user, TRANSPORTS[transport], hash_=NEW_HASH)  # re-auth with the new hash
+    # re-auth with the new hash: "revoked" waited in the offline queue for the user and comes first
+    fresh = connect_user(make_client, app, user, TRANSPORTS[transport], hash_=NEW_HASH, queued=1)
     assert app.send(user, {"n": 1}).json["delivered"] == 1
-    assert fresh.rec.wait("message") == ('{"n":1}',)
+    assert fresh.rec.wait("message", count=2) == ('{"n":1}',)
+    assert fresh.rec.all("message")[0] == ('"revoked"',)
 
 
 def test_the_throttle_locks_out_one_user_not_the_address(start_pushinator, make_client):

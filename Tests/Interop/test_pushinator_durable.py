@@ -141,6 +141,7 @@ def test_unusable_store_stops_the_start_with_exit_code_6(tmp_path: Path, case: s
     elif case == "read-only":
         sqlite3.connect(db).close()
         os.chmod(db, 0o444)
+        os.chmod(work, 0o1777)  # the folder stays writable (pidfile): only the file is read-only
         if os.geteuid() == 0:  # root writes anyway: run the server as nobody, the file stays root's
             preexec = lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534))  # noqa: E731
     before = db.read_bytes() if db.exists() else None

@@ -61,11 +61,11 @@ struct UserRegistryTests {
 
 @Suite("UserRegistry hash rotation")
 struct UserRegistryRotationTests {
-    @Test func registerSaysWhetherTheHashChanged() {
+    @Test func registerSaysWhetherTheHashChanged() async throws {
         let users = UserRegistry()
-        #expect(users.register("u", hash: "h1") == .added)
-        #expect(users.register("u", hash: "h1") == .unchanged)
-        #expect(users.register("u", hash: "h2") == .rotated)
+        #expect(try await users.register("u", hash: "h1") == .added)
+        #expect(try await users.register("u", hash: "h1") == .unchanged)
+        #expect(try await users.register("u", hash: "h2") == .rotated)
         #expect(!users.verify("u", hash: "h1"))
     }
 }
