@@ -67,7 +67,7 @@ public final class UserRegistry: Sendable {
     public var userIDs: [String] { store.userIDs }
 
     /// The number of registered users with at least one authenticated connection.
-    public var connectedCount: Int { users.withLock { $0.values.reduce(0) { $0 + ($1.connections > 0 ? 1 : 0) } } }
+    public var connectedCount: Int { presence.withLock { $0.values.reduce(0) { $0 + ($1.connections > 0 ? 1 : 0) } } }
 
     /// The number of registered users.
     public var count: Int { store.count }
