@@ -129,7 +129,7 @@ def test_unpacked_binary_serves_a_python_client_with_the_packaged_config(unpacke
     try:
         server.register(42)
         client = make_client(server.client, ["websocket"])
-        assert auth(client, 42, HASH) == {"ok": True}
+        assert auth(client, 42, HASH) == {"ok": True, "queued": 0}
         reply = server.send(42, {"text": "from the package"})
         assert reply.status == 200 and reply.json["delivered"] == 1, reply
         assert client.rec.wait("message") == ('{"text":"from the package"}',)

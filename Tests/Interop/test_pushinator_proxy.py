@@ -73,7 +73,7 @@ def test_throttle_counts_per_address_and_user(start_pushinator, make_client):
     # the same user from another address, and another user from the same address, are not locked out
     for user, address in ((601, "203.0.113.2"), (602, "203.0.113.1")):
         client = connect_from(make_client, app.client, address)
-        assert auth(client, user) == {"ok": True}, (user, address)
+        assert auth(client, user) == {"ok": True, "queued": 0}, (user, address)
     # a browser cannot escape the lock by writing its own X-Forwarded-For: the proxy appends the address it saw
     assert failed_auth(make_client, app.client, 601, "6.6.6.6, 203.0.113.1") == "Too many failed attempts, try again later"
 
@@ -189,7 +189,7 @@ def test_python_client_through_nginx_over_tls(behind_nginx, make_client, transpo
     app.register(701)
     client = make_client(proxy.url, transports, http_session=proxy.session())
     assert client.sio.transport() == transports[0]
-    assert auth(client, 701) == {"ok": True}
+    assert auth(client, 701) == {"ok": True, "queued": 0}
     assert app.send(701, {"via": "nginx"}).json["delivered"] == 1
     assert client.rec.wait("message") == ('{"via":"nginx"}',)
     # nginx replaces the X-Forwarded-For a browser sends with the address it saw
@@ -224,7 +224,7 @@ def test_official_js_client_in_chromium_through_nginx_over_tls(behind_nginx):
                 socket.on("connect_error", (e) => {{ clearTimeout(timer); reject(new Error("connect_error: " + e.message)); }});
                 socket.on("connect", () => socket.emit("auth", 702, {HASH!r}, (r) => {{ clearTimeout(timer); resolve(r); }}));
               }})""", timeout=20)
-            assert result == {"ok": True}, (transport, result)
+            assert result == {"ok": True, "queued": 0}, (transport, result)
             waiting = browser.evaluate("""
               (window.__got = new Promise((resolve, reject) => {
                 const timer = setTimeout(() => reject(new Error("timeout: message")), 15000);
