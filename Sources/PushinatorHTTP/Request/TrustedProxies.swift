@@ -19,7 +19,7 @@ public import HTTPTypes
 public struct TrustedProxies: Sendable, Equatable {
     /// The trusted ranges, as written.
     public let entries: [String]
-    private let ranges: [AddressRange]
+    private let ranges: [ProxyRange]
 
     /// No proxy is trusted: every client address is the peer's.
     public static var none: TrustedProxies { TrustedProxies(validated: []) }
@@ -28,9 +28,9 @@ public struct TrustedProxies: Sendable, Equatable {
     /// - Parameter entries: Items such as `127.0.0.1`, `::1`, `10.0.0.0/8` or `2001:db8::/32`.
     /// - Throws: ``TrustedProxiesError`` naming the first item that is neither an address nor a range.
     public init(_ entries: [String]) throws(TrustedProxiesError) {
-        var ranges: [AddressRange] = []
+        var ranges: [ProxyRange] = []
         for entry in entries {
-            guard let range = AddressRange(entry) else { throw TrustedProxiesError(entry: entry) }
+            guard let range = ProxyRange(entry) else { throw TrustedProxiesError(entry: entry) }
             ranges.append(range)
         }
         self.entries = entries
@@ -39,7 +39,7 @@ public struct TrustedProxies: Sendable, Equatable {
 
     private init(validated: [String]) {
         self.entries = validated
-        self.ranges = validated.compactMap(AddressRange.init)
+        self.ranges = validated.compactMap(ProxyRange.init)
     }
 
     /// Whether `address` (an IP address as text) is a trusted proxy.
@@ -126,7 +126,7 @@ public struct TrustedProxiesError: Error, Sendable, Equatable, CustomStringConve
 }
 
 /// An address and a prefix length: `10.0.0.0/8`; a lone address is a range of one.
-private struct AddressRange: Sendable, Equatable {
+private struct ProxyRange: Sendable, Equatable {
     let network: [UInt8]
     let prefix: Int
 
