@@ -4,7 +4,8 @@ import PushinatorMessagePack
 import Testing
 
 /// JSONValue to MessagePack and back, with the shapes socket.io's PostgreSQL adapter and emitter store in
-/// `socket_io_attachments` (encoded by @msgpack/msgpack ~2.8).
+/// `socket_io_attachments`, as @msgpack/msgpack ~2.8 encodes them (assembled by hand from its encoding rules: the
+/// smallest integer and length forms, float 64 for non-integers, bin for a Buffer, keys in insertion order).
 @Suite struct MessagePackJSONTests {
     static let hex = MessagePackVectorTests.hex
 
