@@ -38,6 +38,12 @@ struct InteropServer: AsyncParsableCommand {
     @Option(help: "The most simultaneous connections.") var maxConnections = 16_384
     @Option(help: "The most simultaneous connections from one address (default: no limit).")
     var maxConnectionsPerAddress: Int?
+    @Option(help: "An address or CIDR block exempt from the per-address limit (repeatable; default: none).")
+    var connectionLimitExempt: [String] = []
+    @Option(help: "How long responses may wait for a client that does not read them, in milliseconds.")
+    var writeTimeoutMs = 30_000
+    @Option(help: "The response bytes queued for a client past which its connection stops reading requests.")
+    var maxQueuedResponseBytes = 64 * 1024
     @Option(help: "How long graceful shutdown waits for connections to finish, in milliseconds.")
     var gracefulShutdownTimeoutMs = 10_000
     @Option(help: "The most bytes queued for a client that does not read; past it the session is closed.")
@@ -96,7 +102,13 @@ struct InteropServer: AsyncParsableCommand {
             idleTimeout: .milliseconds(idleTimeoutMs),
             gracefulShutdownTimeout: .milliseconds(gracefulShutdownTimeoutMs),
             maxConnections: maxConnections,
-            maxConnectionsPerAddress: maxConnectionsPerAddress
+            maxConnectionsPerAddress: maxConnectionsPerAddress,
+            connectionLimitExemptions: try connectionLimitExempt.map { text in
+                guard let range = AddressRange(text) else { throw ValidationError("not an address or CIDR block: \(text)") }
+                return range
+            },
+            maxQueuedResponseBytes: maxQueuedResponseBytes,
+            writeTimeout: .milliseconds(writeTimeoutMs)
         )
         let server = HTTPServer(
             responder: router,

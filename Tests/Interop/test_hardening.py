@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import struct
@@ -24,12 +25,14 @@ import pytest
 import requests
 
 from conftest import IS_REFERENCE, ServerFactory, ServerProcess, decode_polling_payload, parse_open_packet
+from pushinator_support import start_pushinator  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(IS_REFERENCE, reason="limits and timeouts are specified for the Swift server")
 
 P99_LIMIT = float(os.environ.get("HARDENING_P99_MS", "500")) / 1000
 HEAD_TIMEOUT_MS = 1000
 IDLE_TIMEOUT_MS = 2000
+WRITE_TIMEOUT_MS = 2000
 MAX_BUFFERED = 256 * 1024
 EIO_PATH = "/socket.io/"
 
@@ -53,6 +56,7 @@ def hardened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
         "--request-head-timeout-ms", str(HEAD_TIMEOUT_MS),
         "--idle-timeout-ms", str(IDLE_TIMEOUT_MS),
         "--max-buffered-bytes", str(MAX_BUFFERED),
+        "--write-timeout-ms", str(WRITE_TIMEOUT_MS),
     )  # fmt: skip
     yield server
     factory.stop_all()
@@ -518,6 +522,92 @@ def test_thousands_of_idle_connections(url, probe, make_client, sockets, hardene
     probe.assert_healthy()
 
 
+def flood_pipelined_without_reading(url: str, pid: int, total: int = 30 << 20, stall: float = 3.0) -> tuple[socket.socket, int, int]:
+    """Issue 14's attack: a client with a small receive buffer pipelines `GET /x` (up to `total` bytes) and never
+    reads. Returns the socket, the bytes the server took, and the server's peak RSS growth in KiB."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(host_port(url))
+    sock.setblocking(False)
+    chunk = b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n" * 4096
+    before = peak = rss_kib(pid)
+    sent = 0
+    while sent < total:
+        _, writable, _ = select.select([], [sock], [], stall)
+        peak = max(peak, rss_kib(pid))
+        if not writable:
+            break  # the server stopped reading
+        try:
+            sent += sock.send(chunk)
+        except BlockingIOError:
+            continue
+        except OSError:
+            break  # the server closed the connection
+    time.sleep(0.5)
+    peak = max(peak, rss_kib(pid))
+    return sock, sent, peak - before
+
+
+def test_pipelined_requests_never_read_keep_memory_bounded(url, probe, sockets, hardened):
+    # Before: the server answered every request at once and queued the answers, 290 MiB for 30 MB of requests.
+    sock, sent, grown = flood_pipelined_without_reading(url, hardened.proc.pid)
+    sockets.add(sock)
+    assert grown < 48 * 1024, f"the server grew by {grown} KiB for {sent} bytes of pipelined requests never read"
+    assert sent < 30 << 20, "the server read every request although its answers were not read"
+    # The write timeout that closes this client counts from when the kernel's send buffer is full as well (Linux
+    # grows it to tcp_wmem's maximum first): ServerHardeningTests.clientThatNeverReadsIsClosedAfterTheWriteTimeout.
+    probe.assert_healthy()
+
+
+@pytest.mark.parametrize("port", ["client", "admin"])
+def test_pipelined_requests_never_read_keep_pushinator_bounded(start_pushinator, sockets, port):
+    app = start_pushinator()
+    sock, sent, grown = flood_pipelined_without_reading(getattr(app, port).rstrip("/"), app.pid)
+    sockets.add(sock)
+    assert grown < 48 * 1024, f"pushinator's {port} port grew it by {grown} KiB for {sent} bytes never read"
+    assert sent < 30 << 20, "the server read every request although its answers were not read"
+    app.assert_serving()
+
+
+def test_silent_connections_are_closed_at_the_head_timeout_from_accept(start_server, make_client, sockets):
+    # The head timeout used to start at the first byte: silent connections lived until the idle timeout.
+    server = start_server("--request-head-timeout-ms", "1000", "--idle-timeout-ms", "60000")
+    with Probe(server.url, make_client) as probe:
+        start = time.monotonic()
+        silent = [sockets.add(connect(server.url)) for _ in range(100)]  # never send a byte
+        for sock in silent:
+            closed, _ = closed_by_peer(sock, max(0.05, start + 10 - time.monotonic()))
+            assert closed, "a silent connection outlived the head timeout"
+        elapsed = time.monotonic() - start
+        assert elapsed >= 0.9, f"closed after {elapsed:.2f}s, before the head timeout"
+        probe.assert_healthy(minimum=1)
+
+
+def test_unknown_transfer_coding_gets_501(url, probe):
+    raw = b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    statuses, closed = request_status(url, raw)
+    assert statuses == [501] and closed, (statuses, closed)
+    probe.assert_healthy(minimum=1)
+
+
+def test_huge_chunk_extension_gets_400(url, probe):
+    extension = b";ext=" + b"a" * 100_000
+    raw = b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5" + extension + b"\r\nhello\r\n0\r\n\r\n"
+    statuses, closed = request_status(url, raw)
+    assert statuses == [400] and closed, (statuses, closed)
+    probe.assert_healthy(minimum=1)
+
+
+def test_invalid_websocket_key_gets_400(url, probe):
+    raw = (
+        f"GET {EIO_PATH}?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    statuses, closed = request_status(url, raw)
+    assert statuses == [400] and closed, (statuses, closed)
+    probe.assert_healthy(minimum=1)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # WebSocket
 # ---------------------------------------------------------------------------------------------------------------------
@@ -788,6 +878,19 @@ def test_max_connections_per_address(start_server, make_client, sockets):
         other = make_client(server.url, ["websocket"])  # other addresses are unaffected
         other.rec.wait("welcome")
     probe.assert_healthy()
+
+
+def test_per_address_limit_exempts_listed_addresses(start_server, sockets):
+    server = start_server("--max-connections-per-address", "3", "--connection-limit-exempt", "127.0.0.3/32")
+    exempt = [sockets.add(connect(server.url, source="127.0.0.3")) for _ in range(6)]
+    limited = [sockets.add(connect(server.url, source="127.0.0.2")) for _ in range(4)]
+    time.sleep(0.3)
+    # Connections are registered on their own event loops, so which of the four is refused is not fixed.
+    closed = [closed_by_peer(sock, 0.5)[0] for sock in limited]
+    assert closed.count(True) == 1, f"{closed.count(True)} of 4 connections from a limited address were closed"
+    for sock in exempt:
+        assert not closed_by_peer(sock, 0.05)[0], "a connection from an exempt address was closed"
+    assert "connections refused at the per-address connection limit" in server.logs()
 
 
 def test_open_file_limit_refuses_cleanly_and_recovers(start_server, make_client, sockets):

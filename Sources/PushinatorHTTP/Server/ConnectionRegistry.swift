@@ -9,28 +9,57 @@ final class ConnectionRegistry: Sendable {
         var closedWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
+    /// Why a connection was not registered.
+    enum Refusal: Sendable {
+        /// ``HTTPServerConfiguration/maxConnections`` (or the open-file limit) is reached.
+        case serverFull
+        /// The client's address holds ``HTTPServerConfiguration/maxConnectionsPerAddress`` connections already.
+        case addressFull(String)
+    }
+
     private let state = NIOLockedValueBox(State())
     private let maxConnections: Int
     private let maxPerAddress: Int?
+    private let exempt: [AddressRange]
 
-    init(maxConnections: Int, maxPerAddress: Int?) {
+    /// - Parameters:
+    ///   - maxConnections: the most connections in all.
+    ///   - maxPerAddress: the most connections from one IP address; `nil` or 0 for no limit.
+    ///   - exempt: addresses the per-address limit does not apply to.
+    init(maxConnections: Int, maxPerAddress: Int?, exempt: [AddressRange] = []) {
         self.maxConnections = maxConnections
-        self.maxPerAddress = maxPerAddress
+        self.maxPerAddress = maxPerAddress.flatMap { $0 > 0 ? $0 : nil }
+        self.exempt = exempt
     }
 
-    /// Registers `channel`, or returns `false` when a limit is reached.
-    func add(_ channel: any Channel) -> Bool {
+    /// Registers `channel`, or returns why not when a limit is reached.
+    func add(_ channel: any Channel) -> Refusal? {
         let address = channel.remoteAddress?.ipAddress
-        let added = state.withLockedValue { state -> Bool in
-            guard state.channels.count < maxConnections else { return false }
-            if let address, let maxPerAddress, state.perAddress[address, default: 0] >= maxPerAddress { return false }
-            state.channels[ObjectIdentifier(channel)] = channel
-            if let address { state.perAddress[address, default: 0] += 1 }
-            return true
+        var checkedExemption = false
+        while true {
+            let outcome = state.withLockedValue { state -> Refusal?? in
+                guard state.channels.count < maxConnections else { return .some(.serverFull) }
+                if let address, let maxPerAddress, !checkedExemption,
+                    state.perAddress[address, default: 0] >= maxPerAddress
+                {
+                    return nil  // check the exemptions outside the lock, then come back
+                }
+                state.channels[ObjectIdentifier(channel)] = channel
+                if let address { state.perAddress[address, default: 0] += 1 }
+                return .some(nil)
+            }
+            switch outcome {
+            case .some(.some(let refusal)):
+                return refusal
+            case .some(.none):
+                channel.closeFuture.whenComplete { _ in self.remove(channel, address: address) }
+                return nil
+            case .none:
+                // Only an address at its limit pays for the exemption check.
+                guard let address, exempt.containsAddress(address) else { return .addressFull(address ?? "?") }
+                checkedExemption = true
+            }
         }
-        guard added else { return false }
-        channel.closeFuture.whenComplete { _ in self.remove(channel, address: address) }
-        return true
     }
 
     private func remove(_ channel: any Channel, address: String?) {

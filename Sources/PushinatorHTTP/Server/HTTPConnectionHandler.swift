@@ -13,6 +13,11 @@ import NIOHTTPTypesHTTP1
 /// through one handler:
 /// - pipelining: parts that arrive while a response is pending are queued and reading stops until it is sent,
 ///   so responses leave in order and a flood of pipelined requests costs at most one read's worth of memory;
+/// - write backpressure: while more than ``HTTPServerConfiguration/maxQueuedResponseBytes`` wait for the client
+///   (the channel is not writable), requests are queued instead of answered and reading stops; it resumes when
+///   the client drains them, and a client that has not caught up (writable, nothing held back) within
+///   ``HTTPServerConfiguration/writeTimeout`` of falling behind is closed. A client that pipelines requests without reading the answers holds a bounded amount of memory;
+/// - transfer codings other than `chunked` get 501, an invalid `Sec-WebSocket-Key` gets 400;
 /// - errors: input the decoder cannot parse gets a JSON 400 (431 for a head over the limit), then the close;
 /// - graceful shutdown (`ChannelShouldQuiesceEvent`): an idle connection closes at once, a busy one after its
 ///   current response, which says `Connection: close`.
@@ -66,7 +71,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// An inbound event held back while a response is pending.
     private enum Pending {
         case part(HTTPServerRequestPart)
-        case error(HTTPParserError)
+        /// An `HTTPParserError` or a ``RequestTimer/ChunkFramingTooLarge``.
+        case error(any Error)
     }
 
     let responder: any HTTPResponder
@@ -91,6 +97,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     var isInReadBurst = false
     /// A response was written during the read burst and waits for the flush at its end.
     var flushAtReadComplete = false
+    /// Whether the channel takes more writes: `false` while more than the high-water mark waits for the client.
+    private var writable = true
+    /// Closes the connection if the client does not drain its responses in time; pending while not writable.
+    private var writeTimer: LoopTimers.Timer?
 
     init(
         responder: any HTTPResponder,
@@ -112,6 +122,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        writeTimer?.cancel()
+        writeTimer = nil
         if flushAtReadComplete {
             flushAtReadComplete = false
             context.flush()
@@ -134,7 +146,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .responding:
             pending.append(.part(part))
         case .idle, .receiving, .discarding:
-            if pending.isEmpty { handle(part, context: context) } else { pending.append(.part(part)) }
+            if pending.isEmpty, writable { handle(part, context: context) } else { pending.append(.part(part)) }
         }
     }
 
@@ -144,6 +156,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             receivedHead(head, context: context)
         case .body(var bytes):
             guard case .receiving(let request, let info, var body) = state else { return }
+            handlers.timer?.bodyPartReceived(bytes.readableBytes)
             state = .idle  // let `body` be uniquely referenced while appending
             if body == nil {
                 body = bytes
@@ -174,9 +187,20 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        handlers.timer?.headReceived()
         var headerBytes = 0
-        for header in head.headers { headerBytes &+= header.name.utf8.count &+ header.value.utf8.count }
+        var contentLength: Substring?
+        var transferCoding: String?
+        for header in head.headers {
+            let nameLength = header.name.utf8.count
+            headerBytes &+= nameLength &+ header.value.utf8.count
+            // One pass finds the framing headers too (the decoder refuses duplicates and conflicts).
+            if nameLength == 14, contentLength == nil, header.name.lowercased() == "content-length" {
+                contentLength = Substring(header.value)
+            } else if nameLength == 17, header.name.lowercased() == "transfer-encoding" {
+                transferCoding = header.value
+            }
+        }
+        handlers.timer?.headReceived(chunked: transferCoding != nil)
         if headerBytes > configuration.maxHeaderSize {
             refuse(
                 .requestHeaderFieldsTooLarge,
@@ -185,7 +209,21 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             )
             return
         }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+        if let transferCoding, let unsupported = Self.unsupportedTransferCoding(transferCoding) {
+            if unsupported.chunkedIsFinal {
+                // RFC 9112 6.1: a transfer coding the server does not understand gets 501.
+                refuse(
+                    .notImplemented,
+                    message: "Transfer coding not supported: \(transferCoding.prefix(64)) (only chunked is)",
+                    context: context
+                )
+            } else {
+                // RFC 9112 6.3: without chunked last, the body's length cannot be determined.
+                refuse(.badRequest, message: "Transfer-Encoding must end with chunked", context: context)
+            }
+            return
+        }
+        if let length = contentLength.flatMap({ Int($0) }),
             length > configuration.maxRequestBodySize
         {
             refuse(
@@ -216,8 +254,23 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         state = .receiving(request, info, body: nil)
     }
 
-    /// Hands the queued parts to ``handle(_:context:)`` until a response is pending again, then lets reading
-    /// resume once the queue is empty.
+    /// What is wrong with a `Transfer-Encoding` value, `nil` when it is `chunked` alone (the only coding the server
+    /// decodes); otherwise whether `chunked` is at least the final coding.
+    static func unsupportedTransferCoding(_ value: String) -> (chunkedIsFinal: Bool, coding: String)? {
+        if value.utf8.count == 7, value.lowercased() == "chunked" { return nil }
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        let codings = value.split(separator: ",", omittingEmptySubsequences: false).map { coding -> String in
+            guard let first = coding.firstIndex(where: { !isBlank($0) }),
+                let last = coding.lastIndex(where: { !isBlank($0) })
+            else { return "" }
+            return coding[first...last].lowercased()
+        }
+        if codings == ["chunked"] { return nil }
+        return (codings.last == "chunked", value)
+    }
+
+    /// Hands the queued parts to ``handle(_:context:)`` until a response is pending again or the client stops
+    /// reading its responses, then lets reading resume once the queue is empty.
     func drainPending(context: ChannelHandlerContext) {
         guard !draining else { return }  // the loop further up the stack goes on
         draining = true
@@ -229,13 +282,18 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             case .idle, .receiving, .discarding:
                 break
             }
+            guard writable else { return }  // resumed by channelWritabilityChanged
             pending.removeFirst()
             switch next {
             case .part(let part): handle(part, context: context)
             case .error(let error): answerParserError(error, context: context)
             }
         }
-        if readPending {
+        if writable, let timer = writeTimer {  // caught up with the client
+            timer.cancel()
+            writeTimer = nil
+        }
+        if readPending, writable {
             readPending = false
             context.read()
         }
@@ -259,8 +317,33 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             // answer with a reset, which can destroy the response the client has not read yet.
             context.read()
         case .idle, .receiving, .discarding, .upgraded:
-            if pending.isEmpty { context.read() } else { readPending = true }
+            if pending.isEmpty, writable { context.read() } else { readPending = true }
         }
+    }
+
+    // MARK: Write backpressure
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
+        if writable {
+            drainPending(context: context)  // cancels the write timer once nothing is held back
+        } else if writeTimer == nil {
+            let timeout = TimeAmount(configuration.writeTimeout)
+            writeTimer = LoopTimers.on(context.eventLoop).schedule(in: timeout) { [weak self] in
+                // Still behind: the client has not drained what it was sent since the timer started (flapping
+                // writability while requests stay queued does not count as catching up).
+                guard let self, !self.writable || !self.pending.isEmpty else { return }
+                self.writeTimer = nil
+                self.state = .closing
+                self.pending.removeAll()
+                self.logger.debug(
+                    "closing a connection whose client does not read its responses",
+                    metadata: ["http.remote": "\(self.remoteAddress.map { "\($0)" } ?? "?")"]
+                )
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     // MARK: Dispatch
@@ -305,6 +388,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             if let head = info.upgradeHead, head.method == .GET,
                 head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" })
             {
+                guard head.headers.first(name: "sec-websocket-key").map(Self.isValidWebSocketKey) == true else {
+                    let refusal = HTTPError(.badRequest, message: "Sec-WebSocket-Key must be base64 of 16 bytes")
+                        .response(for: Self.placeholderRequest)
+                    write(refusal, info: info, context: context)
+                    return
+                }
                 performUpgrade(upgrade, head: head, context: context)
             } else {
                 // A WebSocket route reached without an upgrade handshake.
@@ -317,6 +406,24 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         write(response, info: info, context: context)
     }
 
+    /// Whether `key` is the base64 encoding of 16 bytes (RFC 6455 4.1): 22 base64 digits, the last of which
+    /// carries only 2 bits, then `==`.
+    static func isValidWebSocketKey(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        guard bytes.count == 24, bytes[22] == UInt8(ascii: "="), bytes[23] == UInt8(ascii: "=") else { return false }
+        for byte in bytes[0..<22] {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+                continue
+            default:
+                return false
+            }
+        }
+        // The last digit's low 4 bits are padding and must be zero: A, Q, g or w.
+        return "AQgw".utf8.contains(bytes[21])
+    }
+
     static let placeholderRequest = Request(
         head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
     )
@@ -324,30 +431,33 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: Errors and refusals
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
+        guard error is HTTPParserError || error is RequestTimer.ChunkFramingTooLarge else {
             context.fireErrorCaught(error)
             return
         }
         switch state {
         case .responding:
-            pending.append(.error(parserError))  // answered after the responses before it
+            pending.append(.error(error))  // answered after the responses before it
         case .upgraded, .closing:
             return
         case .idle, .receiving, .discarding:
-            answerParserError(parserError, context: context)
+            if pending.isEmpty { answerParserError(error, context: context) } else { pending.append(.error(error)) }
         }
     }
 
-    /// Answers input the decoder cannot parse with a JSON error, then closes the connection.
-    private func answerParserError(_ error: HTTPParserError, context: ChannelHandlerContext) {
+    /// Answers input the decoder cannot parse (or chunk framing over the limit) with a JSON error, then closes the
+    /// connection.
+    private func answerParserError(_ error: any Error, context: ChannelHandlerContext) {
         if case .discarding = state {  // a response to this request went out already
             state = .closing
             context.close(promise: nil)
             return
         }
         let (status, message): (HTTPResponse.Status, String) =
-            if case .headerOverflow = error {
+            if case .headerOverflow = error as? HTTPParserError {
                 (.requestHeaderFieldsTooLarge, "Request header fields too large")
+            } else if error is RequestTimer.ChunkFramingTooLarge {
+                (.badRequest, "Chunk extensions or trailers larger than \(configuration.maxChunkFramingBytes) bytes")
             } else {
                 (.badRequest, "Malformed HTTP request: \(error)")
             }

@@ -6,6 +6,7 @@ import NIOHTTP1
 public import NIOPosix
 import NIOWebSocket
 public import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -35,6 +36,11 @@ public final class HTTPServer: Service, Sendable {
     /// Refusals at the connection limit are logged as a warning at most once a minute.
     let refusalWarning = RateLimitedWarning(interval: .seconds(60))
     private let boundAddresses = AsyncBox<[SocketAddress]>()
+    private let refusals = Atomic<Int>(0)
+
+    /// How many connections were closed on accept because a connection limit was reached
+    /// (``HTTPServerConfiguration/maxConnections``, ``HTTPServerConfiguration/maxConnectionsPerAddress``).
+    public var refusedConnections: Int { refusals.load(ordering: .relaxed) }
 
     /// Creates a server.
     /// - Parameters:
@@ -61,7 +67,8 @@ public final class HTTPServer: Service, Sendable {
         self.onListening = onListening
         self.connections = ConnectionRegistry(
             maxConnections: min(configuration.maxConnections, Self.connectionsWithinDescriptorLimit()),
-            maxPerAddress: configuration.maxConnectionsPerAddress
+            maxPerAddress: configuration.maxConnectionsPerAddress,
+            exempt: configuration.connectionLimitExemptions
         )
     }
 
@@ -162,20 +169,20 @@ public final class HTTPServer: Service, Sendable {
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Write backpressure: past the high mark the connection stops reading requests (HTTPConnectionHandler).
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(
+                    low: max(1, configuration.maxQueuedResponseBytes / 2),
+                    high: max(1, configuration.maxQueuedResponseBytes)
+                )
+            )
             // Every connection keeps its receive buffer between reads (NIO pools it), so its first size is a cost
             // per idle connection: start small (a request head or a few WebSocket frames) and let it grow.
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
             .childChannelInitializer { [self] channel in
-                guard connections.add(channel) else {
-                    let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
-                    if let refused = refusalWarning.due() {  // at most one warning a minute
-                        logger.warning(
-                            "connections refused at the connection limit; raise the open-file limit (LimitNOFILE=)",
-                            metadata: ["http.remote": "\(remote)", "http.refused": "\(refused)"]
-                        )
-                    } else {
-                        logger.debug("connection refused: limit reached", metadata: ["http.remote": "\(remote)"])
-                    }
+                if let refusal = connections.add(channel) {
+                    refused(refusal, remote: channel.remoteAddress)
                     return channel.close()
                 }
                 do {
@@ -197,6 +204,32 @@ public final class HTTPServer: Service, Sendable {
         }
     }
 
+    /// Counts a refused connection and logs it: a warning at most once a minute (a flood must not flood the log),
+    /// with the number refused since the last one; the others at debug level.
+    private func refused(_ refusal: ConnectionRegistry.Refusal, remote: SocketAddress?) {
+        refusals.add(1, ordering: .relaxed)
+        let remote = remote.map { "\($0)" } ?? "?"
+        guard let count = refusalWarning.due() else {
+            logger.debug("connection refused: limit reached", metadata: ["http.remote": "\(remote)"])
+            return
+        }
+        switch refusal {
+        case .serverFull:
+            logger.warning(
+                "connections refused at the connection limit; raise the open-file limit (LimitNOFILE=)",
+                metadata: ["http.remote": "\(remote)", "http.refused": "\(count)"]
+            )
+        case .addressFull(let address):
+            logger.warning(
+                "connections refused at the per-address connection limit",
+                metadata: [
+                    "http.remote": "\(address)", "http.refused": "\(count)",
+                    "http.max_connections_per_address": "\(configuration.maxConnectionsPerAddress ?? 0)",
+                ]
+            )
+        }
+    }
+
     private func configurePipeline(_ channel: any Channel, security: (any ListenerSecurity)?) throws {
         let sync = channel.pipeline.syncOperations
         if let security { try security.configure(channel: channel) }
@@ -205,7 +238,11 @@ public final class HTTPServer: Service, Sendable {
         limits.maxHeaderListSize = max(configuration.maxHeaderSize, 1024)
         limits.maxHeaderFieldSize = max(configuration.maxHeaderSize, 1024)
         let handlers = HTTPConnectionHandler.HTTPHandlers(
-            timer: RequestTimer(headTimeout: configuration.requestHeadTimeout, idleTimeout: configuration.idleTimeout),
+            timer: RequestTimer(
+                headTimeout: configuration.requestHeadTimeout,
+                idleTimeout: configuration.idleTimeout,
+                maxChunkFramingBytes: configuration.maxChunkFramingBytes
+            ),
             decoder: ByteToMessageHandler(
                 HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)
             )

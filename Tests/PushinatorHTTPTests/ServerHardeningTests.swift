@@ -1,0 +1,172 @@
+import NIOCore
+import NIOPosix
+@testable import PushinatorHTTP
+import Testing
+
+@Suite("HTTP server against hostile clients")
+struct ServerHardeningTests {
+    static let router = Router {
+        Get("x") { _, _ in "x" }
+        Post("echo") { request, _ in request.body.buffer }
+        Get("ws") { _, _ in Response.webSocket { _ in } }
+    }
+
+    @Test func silentConnectionIsClosedAtTheHeadTimeoutFromAccept() async throws {
+        let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1), idleTimeout: .seconds(30))
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port, timeout: 5)
+            let start = ContinuousClock.now
+            _ = try await client.readUntilClose()  // never sends a byte
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(900))
+            #expect(elapsed < .seconds(4))  // not the 30 s idle timeout
+        }
+    }
+
+    @Test func unknownTransferCodingGets501() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send(
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+            )
+            let response = try await client.readResponse()
+            #expect(response.status == 501)
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func chunkedAloneIsStillAccepted() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send(
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5;name=value\r\nhello\r\n0\r\n\r\n"
+            )
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "hello")
+            await client.close()
+        }
+    }
+
+    @Test func hugeChunkExtensionGets400() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=")
+            let filler = String(repeating: "a", count: 10_000)
+            for _ in 0..<10 {  // 100 kB of extension, in several reads; the server may refuse (and close) early
+                try? await client.send(filler)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try? await client.send("\r\nhello\r\n0\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 400)
+            #expect(response.text.contains("Chunk extensions"))
+            _ = try await client.readUntilClose()
+        }
+    }
+
+    @Test func invalidWebSocketKeyGets400() async throws {
+        #expect(HTTPConnectionHandler.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZQ=="))
+        #expect(!HTTPConnectionHandler.isValidWebSocketKey("x"))
+        #expect(!HTTPConnectionHandler.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZR=="))  // low bits set
+        #expect(!HTTPConnectionHandler.isValidWebSocketKey("dGhlIHNhbXBsZSBub25j*Q=="))
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send(
+                "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            #expect(try await client.readResponse().status == 400)
+            let valid = try await RawClient.connect(port: server.port)
+            #expect(try await valid.upgrade(path: "/ws").status == 101)
+            await valid.close()
+        }
+    }
+
+    @Test func clientThatNeverReadsIsClosedAfterTheWriteTimeout() async throws {
+        // Long head and idle timeouts: only the write timeout may close the connection.
+        let configuration = HTTPServerConfiguration(
+            requestHeadTimeout: .seconds(120),
+            idleTimeout: .seconds(120),
+            maxQueuedResponseBytes: 4096,
+            writeTimeout: .seconds(1)
+        )
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            // A raw socket with a tiny receive buffer that is never read.
+            let group = MultiThreadedEventLoopGroup.singleton
+            let channel = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.so_rcvbuf), value: 2048)
+                .channelOption(.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: server.port).get()
+            let request = ByteBuffer(string: String(repeating: "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", count: 1000))
+            // Write until the server stops reading (our writes stop completing) or closes the connection.
+            var sent = 0
+            for _ in 0..<400 {
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                channel.writeAndFlush(request, promise: promise)
+                let written = promise.futureResult
+                let outcome = try? await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask { try await written.get(); return true }
+                    group.addTask { try await Task.sleep(for: .milliseconds(500)); return false }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? false
+                }
+                guard outcome == true else { break }
+                sent += 1
+            }
+            #expect(sent < 400, "the server kept reading requests whose answers were not read")
+            // The server gives up on the client after the write timeout, counted once the kernel's send buffer is
+            // full too (Linux grows it first): the close arrives as a reset, seen by our next write.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while channel.isActive, ContinuousClock.now < deadline {
+                channel.writeAndFlush(ByteBuffer(string: "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"), promise: nil)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(!channel.isActive, "a client that never reads was kept open")
+            #expect(server.server.refusedConnections == 0)
+        }
+    }
+
+    @Test func perAddressLimitRefusesAndCountsExceptForExemptAddresses() async throws {
+        var configuration = HTTPServerConfiguration(maxConnectionsPerAddress: 2, connectionLimitExemptions: [])
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let first = try await RawClient.connect(port: server.port)
+            let second = try await RawClient.connect(port: server.port)
+            #expect(try await request(first, "/x") == 200)
+            #expect(try await request(second, "/x") == 200)
+            let third = try await RawClient.connect(port: server.port)
+            _ = try await third.readUntilClose()
+            #expect(server.server.refusedConnections == 1)
+            await first.close()
+            await second.close()
+        }
+        configuration.connectionLimitExemptions = [AddressRange("127.0.0.0/8")!]
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            var clients: [RawClient] = []
+            for _ in 0..<4 { clients.append(try await RawClient.connect(port: server.port)) }
+            for client in clients { #expect(try await request(client, "/x") == 200) }
+            #expect(server.server.refusedConnections == 0)
+            for client in clients { await client.close() }
+        }
+    }
+
+    @Test func addressRangesMatchTheirAddresses() {
+        let block = AddressRange("10.1.0.0/16")!
+        #expect(block.contains("10.1.200.3"))
+        #expect(block.contains("::ffff:10.1.0.9"))
+        #expect(!block.contains("10.2.0.1"))
+        #expect(!block.contains("garbage"))
+        #expect(AddressRange("::1")!.contains("::1"))
+        #expect(!AddressRange("::1")!.contains("::2"))
+        #expect(AddressRange("fd00::/8")!.contains("fdab::1"))
+        #expect(AddressRange("0.0.0.0/0")!.contains("203.0.113.9"))
+        #expect(AddressRange("10.0.0.0/33") == nil)
+        #expect(AddressRange("nonsense") == nil)
+        #expect(AddressRange.loopback.containsAddress("127.9.9.9"))
+    }
+
+    private func request(_ client: RawClient, _ path: String) async throws -> Int {
+        try await client.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+        return try await client.readResponse().status
+    }
+}
