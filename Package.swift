@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "PushinatorRuntime", targets: ["PushinatorRuntime"]),
         .library(name: "PushinatorKit", targets: ["PushinatorKit"]),
         .library(name: "PushinatorSQLite", targets: ["PushinatorSQLite"]),
+        .library(name: "PushinatorTesting", targets: ["PushinatorTesting"]),
         .library(name: "PushinatorMessagePack", targets: ["PushinatorMessagePack"]),
         .library(name: "PushinatorCluster", targets: ["PushinatorCluster"]),
         .library(name: "PushinatorPostgres", targets: ["PushinatorPostgres"]),
@@ -68,6 +69,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PushinatorTesting",
+            dependencies: [
+                "PushinatorHTTP",
+                "PushinatorJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -231,7 +246,7 @@ let package = Package(
         .testTarget(
             name: "PushinatorHTTPTests",
             dependencies: [
-                "PushinatorHTTP", "PushinatorTLS", "PushinatorJSON",
+                "PushinatorHTTP", "PushinatorTLS", "PushinatorJSON", "PushinatorTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

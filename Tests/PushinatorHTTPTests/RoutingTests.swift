@@ -47,68 +47,6 @@ struct RoutingTests {
         Get("files/**") { _, context in "catch-all \(context.parameters.catchAll ?? "")" }
     }
 
-    @Test func staticBeatsParameterBeatsWildcardBeatsCatchAll() async throws {
-        try await TestServer.with(Self.precedenceRouter) { (server: TestServer) async throws in
-            #expect(try await request(server, "/files/special").text == "static")
-            #expect(try await request(server, "/files/report").text == "parameter report")
-            #expect(try await request(server, "/files/report/raw").text == "wildcard")
-            #expect(try await request(server, "/files/a/b/c").text == "catch-all a/b/c")
-        }
-    }
-
-    @Test func staticRouteWithoutTheMethodLeavesThePathToOtherRoutes() async throws {
-        // static routes are found by their whole path; one that lacks the method must not hide a parameter route
-        let router = Router {
-            Get("users/me") { _, _ in "me" }
-            Post("users/:id") { _, context in "post \(try context.parameters.require("id"))" }
-            Get("/") { _, _ in "root" }
-        }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            #expect(try await request(server, "/users/me").text == "me")
-            #expect(try await request(server, "/users/me", method: "POST").text == "post me")
-            #expect(try await request(server, "/users/7", method: "POST").text == "post 7")
-            #expect(try await request(server, "//users//me/").text == "me")  // empty segments are ignored
-            #expect(try await request(server, "/users/me/", method: "POST").text == "post me")
-            #expect(try await request(server, "/").text == "root")
-            #expect(try await request(server, "/users/7").status == 405)
-        }
-    }
-
-    @Test func typedParameterRequireRejectsWrongType() async throws {
-        let router = Router {
-            Get("users/:id") { _, context in "user \(try context.parameters.require("id", as: Int.self))" }
-        }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            #expect(try await request(server, "/users/42").text == "user 42")
-            let bad = try await request(server, "/users/abc")
-            #expect(bad.status == 400)
-            let json = try JSONValue(parsing: bad.text)
-            #expect(json.object?["error"]?.string == "Path parameter 'id' must be Int, found 'abc'")
-            #expect(json.object?["status"]?.int == 400)
-        }
-    }
-
-    @Test func unknownPathIs404WithJSONBody() async throws {
-        try await TestServer.with(Self.precedenceRouter) { (server: TestServer) async throws in
-            let response = try await request(server, "/nothing")
-            #expect(response.status == 404)
-            #expect(response.header("content-type")?.hasPrefix("application/json") == true)
-            #expect(response.text == #"{"error":"Not Found","status":404}"#)
-        }
-    }
-
-    @Test func wrongMethodIs405WithAllow() async throws {
-        let router = Router {
-            Get("items") { _, _ in "list" }
-            Post("items") { _, _ in HTTPResponse.Status.created }
-        }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            let response = try await request(server, "/items", method: "DELETE")
-            #expect(response.status == 405)
-            #expect(response.header("allow") == "GET, HEAD, OPTIONS, POST")
-        }
-    }
-
     @Test func headUsesGetHandlerWithoutBody() async throws {
         let router = Router { Get("hello") { _, _ in "Hello!" } }
         try await TestServer.with(router) { (server: TestServer) async throws in
@@ -121,15 +59,6 @@ struct RoutingTests {
             let get = try await client.readResponse()
             #expect(get.text == "Hello!")
             await client.close()
-        }
-    }
-
-    @Test func optionsAnswersWithAllow() async throws {
-        let router = Router { Get("items") { _, _ in "list" } }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            let response = try await request(server, "/items", method: "OPTIONS")
-            #expect(response.status == 204)
-            #expect(response.header("allow") == "GET, HEAD, OPTIONS")
         }
     }
 

@@ -88,6 +88,16 @@ public struct ResponseBody: Sendable {
     public var buffer: ByteBuffer? {
         if case .buffer(let buffer) = storage { buffer } else { nil }
     }
+
+    /// Writes the body to `writer`: the in-memory bytes at once, a stream as it is produced (middleware that
+    /// transforms bodies, test clients that collect them).
+    /// - Parameter writer: where the parts go.
+    public func write(to writer: inout ResponseBodyWriter) async throws {
+        switch storage {
+        case .buffer(let buffer): try await writer.write(buffer)
+        case .stream(let produce): try await produce(&writer)
+        }
+    }
 }
 
 /// Writes the parts of a streamed response body.
