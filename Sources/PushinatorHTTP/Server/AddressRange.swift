@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// An IP address or a CIDR block (`10.0.0.0/8`, `192.168.1.7`, `fd00::/8`, `::1`), as configuration lists them
 /// (trusted proxies, addresses exempt from the per-address connection limit).
 ///
@@ -53,17 +47,13 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The 16 bytes of an address (IPv4 mapped into IPv6) and whether it was written as IPv4.
+    ///
+    /// The text is parsed in Swift (`IPAddressBytes`, shared with `TrustedProxies`), not with `inet_pton`, whose
+    /// C structs resolve to a different module in release builds under `MemberImportVisibility`.
     private static func parse(_ text: String) -> ([UInt8], Bool)? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            let raw = withUnsafeBytes(of: &v4) { Array($0) }
-            return ([UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + raw, true)
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            return (withUnsafeBytes(of: &v6) { Array($0) }, false)
-        }
-        return nil
+        guard let bytes = IPAddressBytes.parse(text) else { return nil }
+        if bytes.count == 4 { return ([UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + bytes, true) }
+        return (bytes, false)
     }
 }
 
