@@ -19,7 +19,7 @@ struct ServerHardeningTests {
             _ = try await client.readUntilClose()  // never sends a byte
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(900))
-            #expect(elapsed < .seconds(4))  // not the 30 s idle timeout
+            #expect(elapsed < .seconds(15))  // not the 30 s idle timeout (loose: CI machines are shared)
         }
     }
 

@@ -254,7 +254,7 @@ struct ServerTests {
             _ = try await client.readUntilClose()
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(900))
-            #expect(elapsed < .seconds(4))
+            #expect(elapsed < .seconds(15))  // not the default 60 s idle timeout (loose: CI machines are shared)
         }
     }
 
@@ -273,7 +273,8 @@ struct ServerTests {
     }
 
     @Test func slowlyArrivingBodyIsNotCutOff() async throws {
-        let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1), idleTimeout: .seconds(1))
+        // the body takes longer than the head timeout; each pause stays well under the idle timeout, even on a busy machine
+        let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1), idleTimeout: .seconds(3))
         try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port, timeout: 5)
             try await client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")
