@@ -177,8 +177,8 @@ struct EngineIOServerLiveTests {
         }
     }
 
-    @Test func webSocketSessionEchoesAndTimesOutWithoutPongs() async throws {
-        try await Harness.with(.init(pingInterval: .seconds(1), pingTimeout: .milliseconds(300))) { harness in
+    @Test func webSocketSessionEchoesTextAndBinary() async throws {
+        try await Harness.with(.init(pingInterval: .seconds(25), pingTimeout: .seconds(20))) { harness in
             let client = try await harness.webSocket("EIO=4&transport=websocket")
             let open = try await client.nextMessage()
             #expect(open.hasPrefix("0{") && open.contains(#""upgrades":[]"#))
@@ -186,14 +186,21 @@ struct EngineIOServerLiveTests {
             #expect(try await client.nextMessage() == "4hi")
             try await client.sendFrame(opcode: 0x2, payload: [1, 2, 3])
             #expect(try await client.nextMessage() == "<1,2,3>")
-            #expect(try await client.nextMessage() == "2")
-            try await client.sendText("3")
+        }
+    }
+
+    @Test func webSocketSessionTimesOutWithoutPongs() async throws {
+        try await Harness.with(.init(pingInterval: .seconds(1), pingTimeout: .milliseconds(300))) { harness in
+            let client = try await harness.webSocket("EIO=4&transport=websocket")
+            #expect(try await client.nextMessage().hasPrefix("0{"))
             // Intermittent under the full parallel suite: the pong deadline counts from when the ping was *due*, so a
             // ping timer that fires late on a busy loop leaves the client less than pingTimeout (300 ms here) to
-            // answer, and the session ends with "ping timeout" before the second ping. An open product question
+            // answer, and the session can end with "ping timeout" before the second ping. An open product question
             // (see the session notes); the heartbeat sequence itself is covered without timing in
             // EngineIOSessionStateMachineTests.
             await withKnownIssue("a late ping timer can eat the 300 ms pong timeout on a busy machine", isIntermittent: true) { () async throws in
+                #expect(try await client.nextMessage() == "2")
+                try await client.sendText("3")
                 #expect(try await client.nextMessage() == "2")
                 // no pong this time
                 #expect(try await client.nextMessage() == "1")
