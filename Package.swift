@@ -272,7 +272,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PushinatorSocketIOTests",
-            dependencies: ["PushinatorSocketIO", "EngineIO", "PushinatorJSON"],
+            dependencies: [
+                "PushinatorSocketIO", "EngineIO", "PushinatorJSON", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -31,6 +31,9 @@ struct InteropServer: AsyncParsableCommand {
     @Flag(help: "Set the Engine.IO session cookie `io` on handshakes.") var cookie = false
     @Option(help: "Refuse handshakes whose Origin header is this value (allowRequest hook).") var refuseOrigin: String?
     @Flag(help: "Debug logging.") var verbose = false
+    @Option(help: "Connection state recovery: how long a dropped session is kept, in milliseconds (0: off).")
+    var recoveryMs = 0
+    @Option(help: "Connection state recovery: the most events kept per namespace.") var recoveryMaxPackets = 10_000
     @Option(help: "How long a client may take to send a request head, in milliseconds.")
     var requestHeadTimeoutMs = 10_000
     @Option(help: "How long an idle keep-alive connection (or a stalled request body) is kept, in milliseconds.")
@@ -76,13 +79,17 @@ struct InteropServer: AsyncParsableCommand {
                 refused != nil && request.headers[.origin] == refused ? .refuse("Origin not allowed") : .allow
             }
         )
+        let recovery = recoveryMs > 0
+            ? ConnectionStateRecovery(maxDisconnectionDuration: .milliseconds(recoveryMs), maxPackets: recoveryMaxPackets)
+            : nil
         let io = SocketIOServer(
             configuration: .init(
                 engine: engine,
                 connectTimeout: .milliseconds(connectTimeoutMs),
                 maxPendingBinaryBytes: maxPendingBinaryBytes,
                 maxPendingBinaryBytesTotal: maxPendingBinaryBytesTotal,
-                binaryAttachmentTimeout: .milliseconds(binaryAttachmentTimeoutMs)
+                binaryAttachmentTimeout: .milliseconds(binaryAttachmentTimeoutMs),
+                recovery: recovery
             ),
             logger: logger
         )
@@ -171,6 +178,33 @@ struct InteropServer: AsyncParsableCommand {
             socket.emit("binary", [.binary(bytes), ["nested": .binary(bytes)]])
         }
         main.on("disconnect-me") { socket, _ in socket.disconnect() }
+        main.on("recovery-state") { socket, event in  // what connection state recovery restored
+            event.ack(["id": .string(socket.id), "recovered": .bool(socket.recovered), "data": socket.data,
+                       "rooms": .array(socket.rooms.sorted().map(JSONValue.string))])
+        }
+        main.on("set-data") { socket, event in
+            socket.data = event.arguments.first ?? .null
+            event.ack("ok")
+        }
+        main.on("burst") { _, event in  // [room ("" for everyone), count, label]: count "burst" events [label, i]
+            let room = try event.argument(0, as: String.self)
+            let count = min(max(try event.argument(1, as: Int.self), 0), 10_000)
+            let label = event.arguments.count > 2 ? event.arguments[2] : .null
+            let target = room.isEmpty ? main.except() : main.to(room)
+            for index in 0..<count { target.emit("burst", [label, .integer(index)]) }
+            event.ack(.integer(count))
+        }
+        main.on("volatile-to-room") { _, event in
+            let room = try event.argument(0, as: String.self)
+            main.to(room).volatile.emit("room-message", [event.arguments.count > 1 ? event.arguments[1] : .null])
+            event.ack("sent")
+        }
+        main.on("acks-from-room") { _, event in  // [room, timeout ms]: asks every socket in room, acks the tally
+            let room = try event.argument(0, as: String.self)
+            let timeout = try event.argument(1, as: Int.self)
+            let acks = await main.to(room).emitWithAck("ask", ["tally"], timeout: .milliseconds(timeout))
+            event.ack(["expected": .integer(acks.expected), "responses": .array(acks.responses.map(JSONValue.array))])
+        }
         main.on("drop-transport") { socket, _ in socket.dropConnection() }
     }
 

@@ -3,20 +3,25 @@ import NIOCore
 import NIOPosix
 public import PushinatorJSON
 
-/// Selects the recipients of a broadcast: rooms to include, rooms to leave out, and maybe the sender.
+/// Selects the recipients of a broadcast: rooms to include, rooms to leave out (a socket id leaves out that
+/// socket), and how to send.
 ///
 /// ```swift
 /// chat.to("room-1").except("muted").emit("message", ["hello"])   // everyone in room-1 but the muted
 /// socket.broadcast.emit("joined", [.string(socket.id)])           // everyone but the sender
 /// ```
 ///
-/// The packet is encoded once; the same bytes are handed to every recipient's outbound queue, grouped by event
-/// loop so that each loop is woken once per broadcast.
+/// The packet is encoded once by the namespace's adapter; the same bytes are handed to every recipient's outbound
+/// queue, grouped by event loop so that each loop is woken once per broadcast.
 public struct BroadcastOperator: Sendable {
     let namespace: Namespace
-    var rooms: Set<String> = []
-    var exceptRooms: Set<String> = []
-    var excludedSocketID: String?
+    var target: BroadcastTarget
+    var flags = BroadcastFlags()
+
+    init(namespace: Namespace, target: BroadcastTarget = BroadcastTarget()) {
+        self.namespace = namespace
+        self.target = target
+    }
 
     /// Restricts the broadcast to sockets in `rooms` (added to any rooms already selected).
     public func to(_ rooms: String...) -> BroadcastOperator { to(rooms) }
@@ -24,41 +29,39 @@ public struct BroadcastOperator: Sendable {
     /// Restricts the broadcast to sockets in `rooms`.
     public func to(_ rooms: some Sequence<String>) -> BroadcastOperator {
         var copy = self
-        copy.rooms.formUnion(rooms)
+        copy.target.rooms.formUnion(rooms)
         return copy
     }
 
     /// Leaves out the sockets in `rooms`.
     public func except(_ rooms: String...) -> BroadcastOperator {
         var copy = self
-        copy.exceptRooms.formUnion(rooms)
+        copy.target.except.formUnion(rooms)
         return copy
     }
 
-    /// The sockets the broadcast would reach now.
-    public var sockets: [Socket] {
-        let selected = namespace.adapter.sockets(in: rooms, except: exceptRooms)
-        guard let excludedSocketID else { return selected }
-        return selected.filter { $0.id != excludedSocketID }
+    /// The events may be lost: they are not buffered for connection state recovery (as socket.io's `volatile`).
+    public var volatile: BroadcastOperator {
+        var copy = self
+        copy.flags.volatile = true
+        return copy
     }
+
+    /// Only this process's sockets, when the adapter spans a cluster.
+    public var local: BroadcastOperator {
+        var copy = self
+        copy.flags.local = true
+        return copy
+    }
+
+    /// This process's sockets the broadcast would reach now.
+    public var sockets: [Socket] { namespace.adapter.sockets(in: target.rooms, except: target.except) }
 
     /// Sends `event` with `arguments` to every selected socket.
-    /// - Returns: The number of sockets it was handed to.
+    /// - Returns: The number of sockets of this process it was handed to.
     @discardableResult
     public func emit(_ event: String, _ arguments: [JSONValue]) -> Int {
-        let recipients = sessions
-        guard !recipients.isEmpty else { return 0 }  // a user with no connection: nothing to encode
-        let packets = SocketIOWire.encode(.event(event, arguments, namespace: namespace.name))
-        SocketIOWire.deliver(packets, to: recipients)
-        return recipients.count
-    }
-
-    /// The Engine.IO sessions of the selected sockets; from the in-memory adapter's own lists when it can.
-    private var sessions: [EngineIOSession] {
-        if excludedSocketID == nil, let adapter = namespace.inMemoryAdapter {
-            return adapter.sessions(in: rooms, except: exceptRooms)
-        }
-        return sockets.map(\.session)
+        namespace.adapter.broadcast(.event(event, arguments, namespace: namespace.name), to: target, flags: flags)
     }
 
     /// Sends `event` with `arguments` to every selected socket.
@@ -71,9 +74,43 @@ public struct BroadcastOperator: Sendable {
         emit(event, [try JSONValue(encoding: value)])
     }
 
-    /// Disconnects every selected socket from the namespace.
-    public func disconnectSockets() {
-        for socket in sockets { socket.disconnect() }
+    /// Sends `event` to every selected socket, asking each for an acknowledgement, and waits for the answers.
+    ///
+    /// The packet is encoded once; events with an acknowledgement are not buffered for connection state recovery.
+    /// - Parameters:
+    ///   - event: The event name.
+    ///   - arguments: The arguments.
+    ///   - timeout: How long to wait; the server's ``SocketIOConfiguration/ackTimeout`` by default.
+    /// - Returns: How many sockets it was sent to and the answers that arrived in time.
+    public func emitWithAck(_ event: String, _ arguments: [JSONValue], timeout: Duration? = nil) async -> BroadcastAcks {
+        let packet = SocketIOPacket.event(event, arguments, namespace: namespace.name, ackID: namespace.nextAckID())
+        return await namespace.adapter.broadcastWithAck(
+            packet,
+            to: target,
+            flags: flags,
+            timeout: timeout ?? namespace.ackTimeout
+        )
+    }
+
+    /// The selected sockets, on every server of a cluster.
+    public func fetchSockets() async -> [RemoteSocket] { await namespace.adapter.fetchSockets(target) }
+
+    /// Puts the selected sockets in `rooms`.
+    public func socketsJoin(_ rooms: String...) async { await namespace.adapter.addSockets(target, rooms: rooms) }
+
+    /// Takes the selected sockets out of `rooms`.
+    public func socketsLeave(_ rooms: String...) async { await namespace.adapter.removeSockets(target, rooms: rooms) }
+
+    /// Disconnects every selected socket of this process from the namespace.
+    /// - Parameter close: Also close their connections.
+    public func disconnectSockets(close: Bool = false) {
+        for socket in sockets { socket.disconnect(close: close) }
+    }
+
+    /// Disconnects every selected socket from the namespace, on every server of a cluster.
+    /// - Parameter close: Also close their connections.
+    public func disconnectSockets(close: Bool = false) async {
+        await namespace.adapter.disconnectSockets(target, close: close)
     }
 }
 
@@ -81,12 +118,20 @@ public struct BroadcastOperator: Sendable {
 enum SocketIOWire {
     /// The Engine.IO packets of `packet`: its text form behind the `4` digit, then its binary attachments.
     static func encode(_ packet: SocketIOPacket) -> [EngineIOEncodedPacket] {
+        encodeMeasuring(packet).packets
+    }
+
+    /// ``encode(_:)``, with the number of bytes the packets take.
+    static func encodeMeasuring(_ packet: SocketIOPacket) -> (packets: [EngineIOEncodedPacket], byteCount: Int) {
         var attachments: [ByteBuffer] = []
+        var byteCount = 0
         let text = EngineIOEncodedPacket.message(capacity: 64) { buffer in
             attachments = packet.encode(into: &buffer)
+            byteCount = buffer.readableBytes
         }
-        guard !attachments.isEmpty else { return [text] }
-        return [text] + attachments.map { EngineIOEncodedPacket.binary($0) }
+        guard !attachments.isEmpty else { return ([text], byteCount) }
+        for attachment in attachments { byteCount += attachment.readableBytes }
+        return ([text] + attachments.map { EngineIOEncodedPacket.binary($0) }, byteCount)
     }
 
     /// Sends `packets` to every session, waking each other event loop once.

@@ -20,8 +20,13 @@ public final class Namespace: Sendable {
     public let name: String
     /// Sockets and rooms.
     public let adapter: any SocketIOAdapter
-    /// ``adapter`` when it is the in-memory one, whose lists a broadcast reads directly (cast once, not per emit).
-    let inMemoryAdapter: InMemoryAdapter?
+    /// Connection state recovery, when it is on.
+    let recovery: ConnectionStateRecovery?
+    /// The namespace's session store, when recovery is on.
+    let sessionStore: (any SessionStore)?
+    /// The default timeout of acknowledgements.
+    let ackTimeout: Duration
+    private let ackIDs = Atomic<Int>(0)
     /// A logger with the namespace in its metadata (`sio.nsp`), for handlers.
     public let logger: Logger
     private let handlers = Mutex(Handlers())
@@ -34,10 +39,18 @@ public final class Namespace: Sendable {
         var any: (@Sendable (Socket, SocketIOEvent) async throws -> Void)?
     }
 
-    init(name: String, adapter: any SocketIOAdapter, logger: Logger) {
+    init(
+        name: String,
+        configuration: SocketIOConfiguration,
+        makeAdapter: (AdapterContext) -> any SocketIOAdapter,
+        logger: Logger
+    ) {
         self.name = name
-        self.adapter = adapter
-        self.inMemoryAdapter = adapter as? InMemoryAdapter
+        let store = configuration.recovery.map { $0.makeStore(name, $0) }
+        self.sessionStore = store
+        self.adapter = makeAdapter(AdapterContext(namespace: name, store: store))
+        self.recovery = configuration.recovery
+        self.ackTimeout = configuration.ackTimeout
         var logger = logger
         logger[metadataKey: "sio.nsp"] = "\(name)"
         self.logger = logger
@@ -108,23 +121,28 @@ public final class Namespace: Sendable {
     // MARK: Broadcasting and inspection
 
     /// A broadcast to `rooms`.
-    public func to(_ rooms: String...) -> BroadcastOperator { BroadcastOperator(namespace: self, rooms: Set(rooms)) }
+    public func to(_ rooms: String...) -> BroadcastOperator {
+        BroadcastOperator(namespace: self, target: BroadcastTarget(rooms: Set(rooms)))
+    }
 
     /// A broadcast to `rooms`.
     public func to(_ rooms: some Sequence<String>) -> BroadcastOperator {
-        BroadcastOperator(namespace: self, rooms: Set(rooms))
+        BroadcastOperator(namespace: self, target: BroadcastTarget(rooms: Set(rooms)))
     }
 
     /// A broadcast to `rooms` (the array form: not generic, so a call from another module does not pay for
     /// generic metadata on every send).
     public func to(_ rooms: [String]) -> BroadcastOperator {
-        BroadcastOperator(namespace: self, rooms: Set(rooms))
+        BroadcastOperator(namespace: self, target: BroadcastTarget(rooms: Set(rooms)))
     }
 
     /// A broadcast to everyone but the sockets in `rooms`.
     public func except(_ rooms: String...) -> BroadcastOperator {
-        BroadcastOperator(namespace: self, exceptRooms: Set(rooms))
+        BroadcastOperator(namespace: self, target: BroadcastTarget(except: Set(rooms)))
     }
+
+    /// A broadcast to the whole namespace whose events may be lost (not buffered for recovery).
+    public var volatile: BroadcastOperator { BroadcastOperator(namespace: self).volatile }
 
     /// Sends `event` to every socket of the namespace.
     /// - Returns: The number of sockets reached.
@@ -136,6 +154,11 @@ public final class Namespace: Sendable {
     /// Sends `event` to every socket of the namespace.
     @discardableResult
     public func emit(_ event: String, _ arguments: JSONValue...) -> Int { emit(event, arguments) }
+
+    /// Sends `event` to every socket of the namespace and waits for their acknowledgements.
+    public func emitWithAck(_ event: String, _ arguments: [JSONValue], timeout: Duration? = nil) async -> BroadcastAcks {
+        await BroadcastOperator(namespace: self).emitWithAck(event, arguments, timeout: timeout)
+    }
 
     /// The connected sockets.
     public var sockets: [Socket] { adapter.sockets(in: [], except: []) }
@@ -151,6 +174,13 @@ public final class Namespace: Sendable {
 
     /// Disconnects every socket of the namespace.
     public func disconnectSockets() { BroadcastOperator(namespace: self).disconnectSockets() }
+
+    /// What the namespace's session store holds and dropped; `nil` while connection state recovery is off.
+    public var recoveryStatistics: SessionStoreStatistics? { sessionStore?.statistics }
+
+    /// An acknowledgement id unique in the namespace (as socket.io's `nsp._ids`), so that one broadcast with
+    /// acknowledgements can use the same id for every socket.
+    func nextAckID() -> Int { ackIDs.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     // MARK: Running handlers
 

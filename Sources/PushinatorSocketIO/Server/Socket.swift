@@ -24,35 +24,88 @@ public final class Socket: Sendable, CustomStringConvertible {
     let client: SocketIOConnection
     /// The client's Engine.IO session (kept here too: a broadcast reaches it without touching the client).
     let session: EngineIOSession
-    private let state = Mutex(State())
+    /// The private session id the client sends back to recover this socket; `nil` when recovery is off for it
+    /// (off in the server, an Engine.IO v3 client, or `auth: {recovery: false}`).
+    let pid: String?
+    /// Whether events sent to this socket carry recovery offsets.
+    let receivesOffsets: Bool
+    /// The session this socket took back, when it was recovered.
+    let restoration: RestoredSession?
+    private let state: Mutex<State>
 
     private struct State {
-        var nextAckID = 0
-        var pendingAcks: [Int: CheckedContinuation<[JSONValue], any Error>] = [:]
+        var pendingAcks: [Int: @Sendable (Result<[JSONValue], AckError>) -> Void] = [:]
         var storage: [ObjectIdentifier: any Sendable] = [:]
+        var data: JSONValue = .null
         var connected = false
+        /// The sequence number of the last broadcast recorded before the socket was added to its namespace.
+        var baseSequence: UInt64 = 0
     }
 
-    init(id: String, namespace: Namespace, handshake: SocketHandshake, client: SocketIOConnection) {
-        self.id = id
+    init(
+        id: String,
+        namespace: Namespace,
+        handshake: SocketHandshake,
+        client: SocketIOConnection,
+        pid: String? = nil,
+        restoration: RestoredSession? = nil
+    ) {
+        self.id = restoration?.session.id ?? id
         self.namespace = namespace
         self.handshake = handshake
         self.client = client
         self.session = client.session
+        self.pid = restoration?.session.pid ?? pid
+        self.receivesOffsets = self.pid != nil
+        self.restoration = restoration
+        var state = State()
+        if let restoration {
+            state.data = restoration.session.data
+            state.storage = restoration.session.storage.values
+        }
+        self.state = Mutex(state)
     }
 
     public var description: String { "Socket(\(id) on \(namespace.name))" }
 
     /// The Engine.IO session id shared by the sockets of one client connection.
-    public var engineSessionID: String { client.session.id }
+    public var engineSessionID: String { session.id }
 
     /// The event loop the client's connection lives on.
-    public var eventLoop: any EventLoop { client.session.eventLoop }
+    public var eventLoop: any EventLoop { session.eventLoop }
 
     /// Whether the socket is still connected to its namespace.
     public var isConnected: Bool { state.withLock { $0.connected } }
 
     func markConnected(_ connected: Bool) { state.withLock { $0.connected = connected } }
+
+    /// Whether the socket took back the id, rooms, data and missed events of a session whose connection dropped
+    /// (connection state recovery); the client sees `socket.recovered === true`.
+    public var recovered: Bool { restoration != nil }
+
+    /// Free-form data kept with the socket, as socket.io's `socket.data`: restored with the socket by connection
+    /// state recovery and shown by ``SocketIOAdapter/fetchSockets(_:)``.
+    public var data: JSONValue {
+        get { state.withLock { $0.data } }
+        set { state.withLock { $0.data = newValue } }
+    }
+
+    func setBaseSequence(_ sequence: UInt64) { state.withLock { $0.baseSequence = sequence } }
+
+    /// What connection state recovery keeps when the connection drops.
+    func persistedSession(rooms: Set<String>, at time: ContinuousClock.Instant) -> PersistedSession? {
+        guard let pid else { return nil }
+        let (data, storage, base) = state.withLock { ($0.data, $0.storage, $0.baseSequence) }
+        return PersistedSession(
+            id: id,
+            pid: pid,
+            rooms: rooms,
+            data: data,
+            storage: SocketStorage(values: storage),
+            baseSequence: base,
+            disconnectedAt: time
+        )
+    }
 
     // MARK: Storage
 
@@ -71,7 +124,13 @@ public final class Socket: Sendable, CustomStringConvertible {
 
     /// Sends `event` with `arguments` to this client.
     public func emit(_ event: String, _ arguments: [JSONValue]) {
-        client.session.send(SocketIOWire.encode(.event(event, arguments, namespace: namespace.name)))
+        let packet = SocketIOPacket.event(event, arguments, namespace: namespace.name)
+        guard receivesOffsets else {
+            session.send(SocketIOWire.encode(packet))
+            return
+        }
+        // through the adapter, which buffers it with an offset for connection state recovery (as socket.io)
+        namespace.adapter.broadcast(packet, to: BroadcastTarget(rooms: [id]), flags: BroadcastFlags())
     }
 
     /// Sends `event` with `arguments` to this client.
@@ -91,32 +150,36 @@ public final class Socket: Sendable, CustomStringConvertible {
     /// - Throws: ``AckError`` on timeout or disconnect.
     public func emitWithAck(_ event: String, _ arguments: [JSONValue], timeout: Duration? = nil) async throws -> [JSONValue] {
         let timeout = timeout ?? client.server.configuration.ackTimeout
-        let id = state.withLock { state -> Int in
-            defer { state.nextAckID += 1 }
-            return state.nextAckID
-        }
+        let id = namespace.nextAckID()
         let packets = SocketIOWire.encode(.event(event, arguments, namespace: namespace.name, ackID: id))
-        let eventLoop = client.session.eventLoop
+        let eventLoop = session.eventLoop
         return try await withCheckedThrowingContinuation { continuation in
-            let accepted = state.withLock { state -> Bool in
-                guard state.connected else { return false }
-                state.pendingAcks[id] = continuation
-                return true
-            }
-            guard accepted else {
-                continuation.resume(throwing: AckError.disconnected)
-                return
-            }
-            client.session.send(packets)
+            expectAck(id) { result in continuation.resume(with: result) }
+            guard isConnected else { return }
+            session.send(packets)
             eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
                 self?.resolveAck(id, with: .failure(AckError.timeout))
             }
         }
     }
 
-    func resolveAck(_ id: Int, with result: Result<[JSONValue], any Error>) {
-        let continuation = state.withLock { $0.pendingAcks.removeValue(forKey: id) }
-        continuation?.resume(with: result)
+    /// Registers what to do with the answer to ack id `id`; runs it at once with ``AckError/disconnected`` when the
+    /// socket is gone.
+    func expectAck(_ id: Int, _ handler: @escaping @Sendable (Result<[JSONValue], AckError>) -> Void) {
+        let accepted = state.withLock { state -> Bool in
+            guard state.connected else { return false }
+            state.pendingAcks[id] = handler
+            return true
+        }
+        if !accepted { handler(.failure(.disconnected)) }
+    }
+
+    /// Forgets ack id `id` without running its handler (its collector gave up waiting).
+    func forgetAck(_ id: Int) { _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) } }
+
+    func resolveAck(_ id: Int, with result: Result<[JSONValue], AckError>) {
+        let handler = state.withLock { $0.pendingAcks.removeValue(forKey: id) }
+        handler?(result)
     }
 
     // MARK: Rooms
@@ -135,11 +198,13 @@ public final class Socket: Sendable, CustomStringConvertible {
 
     /// A broadcast to `rooms` that leaves out this socket.
     public func to(_ rooms: String...) -> BroadcastOperator {
-        BroadcastOperator(namespace: namespace, rooms: Set(rooms), excludedSocketID: id)
+        BroadcastOperator(namespace: namespace, target: BroadcastTarget(rooms: Set(rooms), except: [id]))
     }
 
     /// A broadcast to the whole namespace that leaves out this socket.
-    public var broadcast: BroadcastOperator { BroadcastOperator(namespace: namespace, excludedSocketID: id) }
+    public var broadcast: BroadcastOperator {
+        BroadcastOperator(namespace: namespace, target: BroadcastTarget(except: [id]))
+    }
 
     // MARK: Disconnecting
 
@@ -158,12 +223,12 @@ public final class Socket: Sendable, CustomStringConvertible {
 
     /// Called by the client on its event loop once the socket is gone.
     func didDisconnect() {
-        let pending = state.withLock { state -> [CheckedContinuation<[JSONValue], any Error>] in
+        let pending = state.withLock { state -> [@Sendable (Result<[JSONValue], AckError>) -> Void] in
             state.connected = false
             defer { state.pendingAcks = [:] }
             return Array(state.pendingAcks.values)
         }
-        for continuation in pending { continuation.resume(throwing: AckError.disconnected) }
+        for handler in pending { handler(.failure(.disconnected)) }
     }
 }
 

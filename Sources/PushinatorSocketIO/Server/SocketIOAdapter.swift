@@ -1,13 +1,28 @@
-import EngineIO
-import Synchronization
+public import EngineIO
+public import PushinatorJSON
 
-/// Keeps track of the sockets of one namespace and the rooms they are in.
+/// Keeps track of the sockets of one namespace and the rooms they are in, and carries out what a namespace
+/// does to many sockets at once: broadcasts, room changes, disconnects, fetches.
 ///
-/// The default ``InMemoryAdapter`` serves one process; an adapter that shares rooms between processes (through
-/// Redis, for example) can implement this protocol later without changing the broadcast API.
+/// The default ``InMemoryAdapter`` serves one process. An adapter for a cluster implements the same protocol: the
+/// first group of requirements is about this process's own sockets and never crosses a network (the server
+/// calls it as sockets connect, join and leave); ``broadcast(_:to:flags:)`` reaches every server but returns
+/// at once; the operations that need answers from other servers are `async` and return what arrived by their
+/// deadline. Connection state recovery is the adapter's too: it records the broadcasts it buffers and restores
+/// sessions (``persistSession(_:)``, ``restoreSession(pid:offset:)``).
+///
+/// ```swift
+/// let io = SocketIOServer(adapter: { context in MyClusterAdapter(namespace: context.namespace, store: context.store) },
+///                         logger: logger)
+/// ```
 public protocol SocketIOAdapter: Sendable {
-    /// A socket connected to the namespace (it is in its own room, named after its id).
-    func add(_ socket: Socket)
+    // MARK: This process's sockets
+
+    /// A socket of this process connected to the namespace: it is in its own room (named after its id) and, when
+    /// it was recovered, in the rooms of its session.
+    /// - Returns: For a recovered socket, the packets it missed, in order: the caller sends them right after the
+    ///   CONNECT answer, before anything else; empty otherwise.
+    func add(_ socket: Socket) -> [EngineIOEncodedPacket]
     /// A socket left the namespace; it leaves all rooms.
     func remove(_ socket: Socket)
     /// Puts `socket` in `rooms`.
@@ -16,208 +31,129 @@ public protocol SocketIOAdapter: Sendable {
     func leave(_ socket: Socket, room: String)
     /// The rooms `socket` is in.
     func rooms(of socket: Socket) -> Set<String>
-    /// The sockets in any of `rooms` (every socket when `rooms` is empty) and in none of `exceptRooms`.
+    /// This process's sockets in any of `rooms` (every socket when `rooms` is empty) and in none of `exceptRooms`.
     func sockets(in rooms: Set<String>, except exceptRooms: Set<String>) -> [Socket]
-    /// Every room with the ids of its sockets.
+    /// Every room of this process with the ids of its sockets.
     func allRooms() -> [String: Set<String>]
-    /// The number of sockets.
+    /// The number of this process's sockets.
     var count: Int { get }
+
+    // MARK: Broadcasting (the hot path)
+
+    /// Sends an EVENT packet to the sockets `target` selects, on every server; encodes it once.
+    /// - Returns: The number of sockets of this process it was handed to.
+    func broadcast(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) -> Int
+
+    // MARK: Operations that may cross a network
+
+    /// Sends an EVENT packet expecting an acknowledgement to the sockets `target` selects and collects the answers
+    /// until `timeout`.
+    func broadcastWithAck(
+        _ packet: SocketIOPacket,
+        to target: BroadcastTarget,
+        flags: BroadcastFlags,
+        timeout: Duration
+    ) async -> BroadcastAcks
+    /// Puts the sockets `target` selects in `rooms`.
+    func addSockets(_ target: BroadcastTarget, rooms: [String]) async
+    /// Takes the sockets `target` selects out of `rooms`.
+    func removeSockets(_ target: BroadcastTarget, rooms: [String]) async
+    /// Disconnects the sockets `target` selects; with `close`, their whole connections.
+    func disconnectSockets(_ target: BroadcastTarget, close: Bool) async
+    /// The sockets `target` selects, on every server.
+    func fetchSockets(_ target: BroadcastTarget) async -> [RemoteSocket]
+    /// Sends an event to the other servers of a cluster and collects their answers until `timeout` (one process:
+    /// no other server, no answer).
+    func serverSideEmit(_ event: String, _ arguments: [JSONValue], timeout: Duration) async -> [[JSONValue]]
+    /// The number of sockets on every server.
+    func clientCount() async -> Int
+
+    // MARK: Connection state recovery
+
+    /// Keeps the session of a socket whose connection dropped (only called while recovery is on).
+    func persistSession(_ session: PersistedSession)
+    /// Takes back the session with private id `pid` when its client can be recovered: the session is known, not
+    /// expired, and every event after `offset` (after the session's start when `nil`) is still kept.
+    func restoreSession(pid: String, offset: String?) async -> RestoredSession?
 }
 
-/// The in-process ``SocketIOAdapter``: dictionaries behind one lock.
-///
-/// Rooms hold the sockets themselves in an array, so the recipients of a broadcast to one room are that array,
-/// shared as it is: no lookup, copy or retain per socket.
-public final class InMemoryAdapter: SocketIOAdapter {
-    private struct State {
-        var sockets = MemberList()
-        var rooms: [String: RoomMembers] = [:]
-        var socketRooms: [ObjectIdentifier: Set<String>] = [:]
-    }
+/// What a broadcast selects: sockets in any of ``rooms`` (every socket when empty) and in none of ``except``.
+public struct BroadcastTarget: Sendable, Hashable {
+    /// The rooms to reach; empty for the whole namespace.
+    public var rooms: Set<String>
+    /// The rooms to leave out (a socket id leaves out that socket).
+    public var except: Set<String>
 
-    private let state = Mutex(State())
-
-    /// Creates an empty adapter.
-    public init() {}
-
-    public func add(_ socket: Socket) {
-        let key = ObjectIdentifier(socket)
-        state.withLock { state in
-            state.sockets.insert(socket, key: key)
-            state.socketRooms[key] = [socket.id]
-            state.rooms.insert(socket, key: key, into: socket.id)
-        }
-    }
-
-    public func remove(_ socket: Socket) {
-        let key = ObjectIdentifier(socket)
-        state.withLock { state in
-            state.sockets.remove(key)
-            for room in state.socketRooms.removeValue(forKey: key) ?? [] { state.rooms.remove(key, from: room) }
-        }
-    }
-
-    public func join(_ socket: Socket, rooms: [String]) {
-        let key = ObjectIdentifier(socket)
-        state.withLock { state in
-            guard state.sockets.contains(key) else { return }
-            for room in rooms {
-                state.socketRooms[key, default: []].insert(room)
-                state.rooms.insert(socket, key: key, into: room)
-            }
-        }
-    }
-
-    public func leave(_ socket: Socket, room: String) {
-        let key = ObjectIdentifier(socket)
-        state.withLock { state in
-            state.socketRooms[key]?.remove(room)
-            state.rooms.remove(key, from: room)
-        }
-    }
-
-    public func rooms(of socket: Socket) -> Set<String> {
-        state.withLock { $0.socketRooms[ObjectIdentifier(socket)] ?? [] }
-    }
-
-    public func sockets(in rooms: Set<String>, except exceptRooms: Set<String>) -> [Socket] {
-        state.withLock { state in
-            var excluded = Set<ObjectIdentifier>()
-            for room in exceptRooms { state.rooms[room]?.forEach { key, _ in excluded.insert(key) } }
-            if rooms.isEmpty {
-                guard !excluded.isEmpty else { return state.sockets.sockets }
-                return state.sockets.sockets.filter { !excluded.contains(ObjectIdentifier($0)) }
-            }
-            if rooms.count == 1, let only = rooms.first {
-                guard let members = state.rooms[only] else { return [] }
-                return members.sockets(excluding: excluded)
-            }
-            var selected: [ObjectIdentifier: Socket] = [:]
-            for room in rooms {
-                state.rooms[room]?.forEach { key, socket in
-                    if !excluded.contains(key) { selected[key] = socket }
-                }
-            }
-            return Array(selected.values)
-        }
-    }
-
-    /// The Engine.IO sessions of the sockets ``sockets(in:except:)`` selects: what a broadcast writes to. A broadcast
-    /// to one room or to everyone takes the list kept for it, as it is.
-    func sessions(in rooms: Set<String>, except exceptRooms: Set<String>) -> [EngineIOSession] {
-        if exceptRooms.isEmpty, rooms.count <= 1 {
-            return state.withLock { state in
-                guard let room = rooms.first else { return state.sockets.sessions }
-                switch state.rooms[room] {
-                case nil: return []
-                case .one(_, let socket): return [socket.session]
-                case .many(let members): return members.sessions
-                }
-            }
-        }
-        return sockets(in: rooms, except: exceptRooms).map(\.session)
-    }
-
-    public func allRooms() -> [String: Set<String>] {
-        state.withLock { state in
-            state.rooms.mapValues { members in
-                var ids = Set<String>()
-                members.forEach { _, socket in ids.insert(socket.id) }
-                return ids
-            }
-        }
-    }
-
-    public var count: Int { state.withLock { $0.sockets.count } }
-}
-
-/// The members of one room. Most rooms have a single member (every socket's own room, a user's room), which is
-/// kept without a collection: with thousands of sockets that is a few hundred bytes less per socket.
-private enum RoomMembers {
-    case one(ObjectIdentifier, Socket)
-    case many(MemberList)
-
-    func forEach(_ body: (ObjectIdentifier, Socket) -> Void) {
-        switch self {
-        case .one(let key, let socket): body(key, socket)
-        case .many(let members): for socket in members.sockets { body(ObjectIdentifier(socket), socket) }
-        }
-    }
-
-    func sockets(excluding excluded: Set<ObjectIdentifier>) -> [Socket] {
-        switch self {
-        case .one(let key, let socket): excluded.contains(key) ? [] : [socket]
-        case .many(let members):
-            // no exclusions (a broadcast to a room): the room's own array, shared until the room changes
-            excluded.isEmpty ? members.sockets : members.sockets.filter { !excluded.contains(ObjectIdentifier($0)) }
-        }
+    /// Creates a selection.
+    public init(rooms: Set<String> = [], except: Set<String> = []) {
+        self.rooms = rooms
+        self.except = except
     }
 }
 
-/// The members of a room with more than one socket: arrays in the order they joined, which a broadcast takes as
-/// they are (no copy, no retain per socket), and each one's position in them, so leaving is a swap with the last.
-private struct MemberList {
-    private(set) var sockets: [Socket] = []
-    /// The sockets' Engine.IO sessions, in the same order: a broadcast writes to them without touching the sockets.
-    private(set) var sessions: [EngineIOSession] = []
-    private var positions: [ObjectIdentifier: Int] = [:]
+/// How a broadcast is sent.
+public struct BroadcastFlags: Sendable, Hashable {
+    /// The event may be lost: it is not buffered for connection state recovery and carries no offset.
+    public var volatile: Bool
+    /// Only this process's sockets (a cluster adapter does not forward it).
+    public var local: Bool
 
-    init() {}
-
-    init(_ members: [(ObjectIdentifier, Socket)]) {
-        for (key, socket) in members { insert(socket, key: key) }
-    }
-
-    var count: Int { sockets.count }
-
-    func contains(_ key: ObjectIdentifier) -> Bool { positions[key] != nil }
-
-    mutating func insert(_ socket: Socket, key: ObjectIdentifier) {
-        guard positions[key] == nil else { return }
-        positions[key] = sockets.count
-        sockets.append(socket)
-        sessions.append(socket.session)
-    }
-
-    mutating func remove(_ key: ObjectIdentifier) {
-        guard let position = positions.removeValue(forKey: key) else { return }
-        let last = sockets.removeLast()
-        let lastSession = sessions.removeLast()
-        guard position < sockets.count else { return }
-        sockets[position] = last
-        sessions[position] = lastSession
-        positions[ObjectIdentifier(last)] = position
+    /// Creates flags, all off by default.
+    public init(volatile: Bool = false, local: Bool = false) {
+        self.volatile = volatile
+        self.local = local
     }
 }
 
-extension Dictionary where Key == String, Value == RoomMembers {
-    fileprivate mutating func insert(_ socket: Socket, key: ObjectIdentifier, into room: String) {
-        switch self[room] {
-        case nil:
-            self[room] = .one(key, socket)
-        case .one(let existing, let member):
-            if existing != key { self[room] = .many(MemberList([(existing, member), (key, socket)])) }
-        case .many(var members):
-            self[room] = nil  // let `members` be uniquely referenced while it grows
-            members.insert(socket, key: key)
-            self[room] = .many(members)
-        }
-    }
+/// The answers to ``SocketIOAdapter/broadcastWithAck(_:to:flags:timeout:)``.
+public struct BroadcastAcks: Sendable, Equatable {
+    /// How many sockets the event was sent to.
+    public var expected: Int
+    /// The arguments of each answer that arrived in time, in arrival order.
+    public var responses: [[JSONValue]]
 
-    fileprivate mutating func remove(_ key: ObjectIdentifier, from room: String) {
-        switch self[room] {
-        case nil:
-            return
-        case .one(let existing, _):
-            if existing == key { self[room] = nil }
-        case .many(var members):
-            self[room] = nil
-            members.remove(key)
-            if members.count == 1, let last = members.sockets.first {
-                self[room] = .one(ObjectIdentifier(last), last)
-            } else if members.count > 1 {
-                self[room] = .many(members)
-            }
-        }
+    /// Creates a result.
+    public init(expected: Int, responses: [[JSONValue]]) {
+        self.expected = expected
+        self.responses = responses
     }
+}
+
+/// A socket as ``SocketIOAdapter/fetchSockets(_:)`` describes it: on this server or another one.
+public struct RemoteSocket: Sendable, Equatable {
+    /// The socket id.
+    public var id: String
+    /// The rooms it is in.
+    public var rooms: Set<String>
+    /// ``Socket/data``.
+    public var data: JSONValue
+
+    /// Creates a description.
+    public init(id: String, rooms: Set<String>, data: JSONValue) {
+        self.id = id
+        self.rooms = rooms
+        self.data = data
+    }
+}
+
+/// A session that ``SocketIOAdapter/restoreSession(pid:offset:)`` gave back.
+public struct RestoredSession: Sendable {
+    /// The session as it was kept.
+    public let session: PersistedSession
+    /// The sequence number after which the client missed events.
+    public let replayAfter: UInt64
+
+    /// Creates a restored session.
+    public init(session: PersistedSession, replayAfter: UInt64) {
+        self.session = session
+        self.replayAfter = replayAfter
+    }
+}
+
+/// What a ``SocketIOServer`` gives the adapter factory for each namespace.
+public struct AdapterContext: Sendable {
+    /// The namespace name.
+    public let namespace: String
+    /// The session store when connection state recovery is on, `nil` otherwise.
+    public let store: (any SessionStore)?
 }

@@ -23,6 +23,9 @@ public struct SocketIOConfiguration: Sendable {
     /// The process-wide budget the bytes of unfinished binary packets are also charged to. Default
     /// ``MemoryBudget/shared`` (unlimited until the application sets a limit).
     public var memoryBudget: MemoryBudget
+    /// Connection state recovery; `nil` (off) by default, as in socket.io. See
+    /// ``connectionStateRecovery(maxDisconnectionDuration:skipMiddlewares:)``.
+    public var recovery: ConnectionStateRecovery?
 
     /// Creates a configuration; every parameter has Socket.IO's default.
     public init(
@@ -33,7 +36,8 @@ public struct SocketIOConfiguration: Sendable {
         maxPendingBinaryBytes: Int = 8 << 20,
         maxPendingBinaryBytesTotal: Int = 64 << 20,
         binaryAttachmentTimeout: Duration = .seconds(30),
-        memoryBudget: MemoryBudget = .shared
+        memoryBudget: MemoryBudget = .shared,
+        recovery: ConnectionStateRecovery? = nil
     ) {
         self.engine = engine
         self.connectTimeout = connectTimeout
@@ -43,6 +47,7 @@ public struct SocketIOConfiguration: Sendable {
         self.maxPendingBinaryBytesTotal = maxPendingBinaryBytesTotal
         self.binaryAttachmentTimeout = binaryAttachmentTimeout
         self.memoryBudget = memoryBudget
+        self.recovery = recovery
     }
 
     /// Creates a configuration with the common Engine.IO settings at hand.

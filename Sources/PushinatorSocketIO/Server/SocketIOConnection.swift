@@ -82,11 +82,16 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             connect(to: namespace, auth: auth)
         case .send(let packet):
             engine.send(SocketIOWire.encode(packet))
-        case .accept(let socket, let answer):
+        case .accept(let socket, var answer):
             socket.markConnected(true)
-            socket.namespace.adapter.add(socket)
+            let missed = socket.namespace.adapter.add(socket)
+            if answer.data != nil { answer.data = socket.namespace.connectAnswer(for: socket) }  // {sid, pid}
             engine.send(SocketIOWire.encode(answer))
-            socket.namespace.logger.debug("socket connected", metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(engine.id)"])
+            if !missed.isEmpty { engine.send(missed) }  // before anything newer: this runs on the connection's loop
+            socket.namespace.logger.debug(
+                "socket connected",
+                metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(engine.id)", "sio.recovered": "\(socket.recovered)"]
+            )
             let namespace = socket.namespace
             Task.immediate(executorPreference: loopExecutor) { await namespace.runConnectionHandlers(socket) }
         case .dispatch(let socket, let packet):
@@ -94,6 +99,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
         case .resolveAck(let socket, let id, let arguments):
             socket.resolveAck(id, with: .success(arguments))
         case .remove(let socket, let reason):
+            socket.namespace.persistIfRecoverable(socket, reason: reason)
             socket.namespace.adapter.remove(socket)
             socket.didDisconnect()
             socket.namespace.logger.debug(
@@ -187,10 +193,33 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             time: .now,
             isSecure: engine.handshake.head.scheme == "https"
         )
-        let socket = Socket(id: RandomIdentifier.make(), namespace: namespace, handshake: handshake, client: self)
-        let middleware = namespace.middleware
+        let recovery = namespace.recoveryRequest(auth: auth, legacyProtocol: session.version == .v3)
+        guard case .restore(let pid, let offset) = recovery else {
+            connect(to: namespace, handshake: handshake, pid: recovery == .off ? nil : RandomIdentifier.make(), restored: nil)
+            return
+        }
+        let eventLoop = engine.eventLoop
+        Task.immediate(executorPreference: loopExecutor) {
+            let restored = await namespace.adapter.restoreSession(pid: pid, offset: offset)
+            eventLoop.execute {
+                self.connect(to: namespace, handshake: handshake, pid: RandomIdentifier.make(), restored: restored)
+            }
+        }
+    }
+
+    private func connect(to namespace: Namespace, handshake: SocketHandshake, pid: String?, restored: RestoredSession?) {
+        let name = namespace.name
+        let socket = Socket(
+            id: RandomIdentifier.make(),
+            namespace: namespace,
+            handshake: handshake,
+            client: self,
+            pid: pid,
+            restoration: restored
+        )
+        let middleware = namespace.skipsMiddleware(for: socket) ? [] : namespace.middleware
         guard !middleware.isEmpty else {
-            run(machine.connectAccepted(namespace: name, socket: socket, socketID: socket.id))
+            accept(socket)
             return
         }
         let eventLoop = engine.eventLoop
@@ -213,10 +242,16 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
                 if let outcome {
                     self.run(self.machine.connectRefused(namespace: name, data: outcome.payload))
                 } else {
-                    self.run(self.machine.connectAccepted(namespace: name, socket: socket, socketID: socket.id))
+                    self.accept(socket)
                 }
             }
         }
+    }
+
+    private func accept(_ socket: Socket) {
+        let actions = machine.connectAccepted(namespace: socket.namespace.name, socket: socket, socketID: socket.id)
+        if actions.isEmpty { socket.namespace.persistAgain(socket) }  // closed meanwhile: keep a restored session
+        run(actions)
     }
 
     // MARK: Disconnecting

@@ -27,7 +27,7 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
     let logger: Logger
     /// What the unfinished binary packets of all connections may hold together.
     let partialBinaryBudget: PartialBinaryBudget
-    private let makeAdapter: @Sendable () -> any SocketIOAdapter
+    private let makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter
     private let registry = Mutex(Registry())
 
     private struct Registry {
@@ -38,11 +38,12 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
     /// Creates a server; the main namespace `/` exists from the start.
     /// - Parameters:
     ///   - configuration: Socket.IO and Engine.IO settings.
-    ///   - adapter: Makes the room adapter of each namespace; in memory by default.
+    ///   - adapter: Makes the adapter of each namespace (sockets, rooms, broadcasts, and the session store when
+    ///     connection state recovery is on); in memory by default.
     ///   - logger: The logger.
     public init(
         configuration: SocketIOConfiguration = .init(),
-        adapter: @escaping @Sendable () -> any SocketIOAdapter = { InMemoryAdapter() },
+        adapter: @escaping @Sendable (AdapterContext) -> any SocketIOAdapter = { InMemoryAdapter(context: $0) },
         logger: Logger
     ) {
         self.configuration = configuration
@@ -64,7 +65,7 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
         let name = name.hasPrefix("/") ? name : "/" + name
         return registry.withLock { registry in
             if let existing = registry.namespaces[name] { return existing }
-            let created = Namespace(name: name, adapter: makeAdapter(), logger: logger)
+            let created = Namespace(name: name, configuration: configuration, makeAdapter: makeAdapter, logger: logger)
             registry.namespaces[name] = created
             return created
         }
@@ -98,7 +99,7 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
         let (existing, configure) = registry.withLock { registry -> (Namespace?, (@Sendable (Namespace) -> Void)?) in
             if let existing = registry.namespaces[name] { return (existing, nil) }
             for entry in registry.dynamic where entry.matches(name, auth) {
-                let created = Namespace(name: name, adapter: makeAdapter(), logger: logger)
+                let created = Namespace(name: name, configuration: configuration, makeAdapter: makeAdapter, logger: logger)
                 registry.namespaces[name] = created
                 return (created, entry.configure)
             }
@@ -110,6 +111,13 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
 
     /// The names of the namespaces.
     public var namespaceNames: [String] { registry.withLock { Array($0.namespaces.keys).sorted() } }
+
+    /// What the session stores of all namespaces hold and dropped; zero while connection state recovery is off.
+    public var recoveryStatistics: SessionStoreStatistics {
+        registry.withLock { Array($0.namespaces.values) }.reduce(SessionStoreStatistics()) {
+            $0 + ($1.recoveryStatistics ?? SessionStoreStatistics())
+        }
+    }
 
     /// Sends `event` to every socket of the main namespace.
     @discardableResult

@@ -1,0 +1,173 @@
+import NIOCore
+import Synchronization
+
+/// The default ``SessionStore``: events and sessions in memory, behind one lock, bounded by age, count and bytes.
+///
+/// When a limit is reached the oldest events (then the oldest sessions) go first and are counted in
+/// ``statistics``. A client whose missed events were dropped that way is not recovered: it gets a fresh session,
+/// never a partial replay.
+public final class InMemorySessionStore: SessionStore {
+    /// The bounds of an ``InMemorySessionStore``.
+    public struct Limits: Sendable {
+        /// How long events and sessions are kept.
+        public var maxDisconnectionDuration: Duration
+        /// The most events kept.
+        public var maxPackets: Int
+        /// The most bytes kept (events and sessions together).
+        public var maxBytes: Int
+        /// The most sessions kept.
+        public var maxSessions: Int
+
+        /// Creates limits.
+        public init(maxDisconnectionDuration: Duration, maxPackets: Int, maxBytes: Int, maxSessions: Int) {
+            self.maxDisconnectionDuration = maxDisconnectionDuration
+            self.maxPackets = max(0, maxPackets)
+            self.maxBytes = max(0, maxBytes)
+            self.maxSessions = max(0, maxSessions)
+        }
+
+        /// The limits of a ``ConnectionStateRecovery`` setting.
+        public init(_ recovery: ConnectionStateRecovery) {
+            self.init(
+                maxDisconnectionDuration: recovery.maxDisconnectionDuration,
+                maxPackets: recovery.maxPackets,
+                maxBytes: recovery.maxBytes,
+                maxSessions: recovery.maxSessions
+            )
+        }
+    }
+
+    private struct State {
+        var packets = CircularBuffer<RecordedPacket>()
+        var sessions: [String: PersistedSession] = [:]
+        /// Saved sessions in the order they were saved (entries of sessions taken since are skipped).
+        var order = CircularBuffer<(pid: String, disconnectedAt: ContinuousClock.Instant)>()
+        /// The highest sequence number dropped by a limit: clients that missed it cannot be recovered.
+        var droppedThrough: UInt64 = 0
+        var statistics = SessionStoreStatistics()
+    }
+
+    /// The limits.
+    public let limits: Limits
+    private let now: @Sendable () -> ContinuousClock.Instant
+    private let state = Mutex(State())
+
+    /// Creates an empty store.
+    /// - Parameters:
+    ///   - limits: The bounds.
+    ///   - now: The clock (tests pass their own).
+    public init(limits: Limits, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.limits = limits
+        self.now = now
+    }
+
+    public func append(_ packet: RecordedPacket) {
+        state.withLock { state in
+            state.packets.append(packet)
+            state.statistics.packets += 1
+            state.statistics.bytes += packet.byteCount
+            expire(&state, now: packet.time)
+            enforceLimits(&state)
+        }
+    }
+
+    public func packets(after sequence: UInt64, matching rooms: Set<String>) -> [RecordedPacket]? {
+        state.withLock { state in
+            expire(&state, now: now())
+            guard state.droppedThrough <= sequence else { return nil }
+            guard let first = state.packets.first else { return [] }
+            var index = sequence >= first.sequence ? Int(sequence - first.sequence) + 1 : 0
+            var missed: [RecordedPacket] = []
+            while index < state.packets.count {
+                let packet = state.packets[state.packets.index(state.packets.startIndex, offsetBy: index)]
+                if packet.sequence > sequence, packet.reaches(rooms) { missed.append(packet) }
+                index += 1
+            }
+            return missed
+        }
+    }
+
+    public func save(_ session: PersistedSession) {
+        state.withLock { state in
+            if let replaced = state.sessions.updateValue(session, forKey: session.pid) {
+                state.statistics.bytes -= replaced.byteCount
+            } else {
+                state.statistics.sessions += 1
+            }
+            state.statistics.bytes += session.byteCount
+            state.order.append((session.pid, session.disconnectedAt))
+            expire(&state, now: now())
+            enforceLimits(&state)
+            if state.order.count > 2 * state.sessions.count + 64 { compactOrder(&state) }
+        }
+    }
+
+    public func take(pid: String) -> PersistedSession? {
+        state.withLock { state in
+            expire(&state, now: now())
+            guard let session = state.sessions.removeValue(forKey: pid) else { return nil }
+            state.statistics.sessions -= 1
+            state.statistics.bytes -= session.byteCount
+            return session
+        }
+    }
+
+    public var statistics: SessionStoreStatistics { state.withLock { $0.statistics } }
+
+    // MARK: Bounds
+
+    private func expire(_ state: inout State, now: ContinuousClock.Instant) {
+        let threshold = now - limits.maxDisconnectionDuration
+        while let first = state.packets.first, first.time < threshold {
+            removeOldestPacket(&state)
+            state.statistics.expired += 1
+        }
+        while let first = state.order.first, first.disconnectedAt < threshold {
+            if removeOldestSession(&state) { state.statistics.expired += 1 }
+        }
+    }
+
+    private func enforceLimits(_ state: inout State) {
+        while state.statistics.packets > limits.maxPackets
+            || (state.statistics.bytes > limits.maxBytes && !state.packets.isEmpty)
+        {
+            state.droppedThrough = removeOldestPacket(&state)
+            state.statistics.droppedPackets += 1
+        }
+        while state.statistics.sessions > limits.maxSessions || state.statistics.bytes > limits.maxBytes,
+            !state.order.isEmpty
+        {
+            if removeOldestSession(&state) { state.statistics.droppedSessions += 1 }
+        }
+    }
+
+    @discardableResult
+    private func removeOldestPacket(_ state: inout State) -> UInt64 {
+        let packet = state.packets.removeFirst()
+        state.statistics.packets -= 1
+        state.statistics.bytes -= packet.byteCount
+        return packet.sequence
+    }
+
+    /// Removes the session of the oldest entry of the save order, if it is still the one saved then.
+    private func removeOldestSession(_ state: inout State) -> Bool {
+        let entry = state.order.removeFirst()
+        guard let session = state.sessions[entry.pid], session.disconnectedAt == entry.disconnectedAt else {
+            return false
+        }
+        state.sessions[entry.pid] = nil
+        state.statistics.sessions -= 1
+        state.statistics.bytes -= session.byteCount
+        return true
+    }
+
+    private func compactOrder(_ state: inout State) {
+        var kept = CircularBuffer<(pid: String, disconnectedAt: ContinuousClock.Instant)>(
+            initialCapacity: state.sessions.count
+        )
+        for entry in state.order where state.sessions[entry.pid]?.disconnectedAt == entry.disconnectedAt {
+            kept.append(entry)
+        }
+        state.order = kept
+    }
+}

@@ -1,0 +1,160 @@
+public import EngineIO
+public import PushinatorJSON
+
+/// Where a namespace keeps, while connection state recovery is on, the events it broadcasts and the sessions of
+/// sockets whose connection dropped, until their clients come back.
+///
+/// The namespace's adapter calls ``append(_:)`` once per buffered broadcast, under its own lock, and
+/// ``packets(after:matching:)`` when a client comes back, so that no event is both replayed and delivered live:
+/// neither may block on I/O (a store that writes elsewhere writes behind). Every store is bounded; what it
+/// drops is counted in ``statistics``.
+///
+/// ```swift
+/// let recovery = ConnectionStateRecovery(makeStore: { _, recovery in InMemorySessionStore(limits: .init(recovery)) })
+/// ```
+public protocol SessionStore: Sendable {
+    /// Keeps a broadcast event (its sequence number is one more than the previous one's).
+    func append(_ packet: RecordedPacket)
+    /// The events after sequence number `sequence` that a socket in `rooms` would have received, oldest first;
+    /// `nil` when some of them are no longer kept (the client cannot be recovered).
+    func packets(after sequence: UInt64, matching rooms: Set<String>) -> [RecordedPacket]?
+    /// Keeps the session of a socket whose connection dropped.
+    func save(_ session: PersistedSession)
+    /// Removes and returns the session with private id `pid`, unless it is unknown or expired.
+    func take(pid: String) -> PersistedSession?
+    /// What the store holds and what it dropped.
+    var statistics: SessionStoreStatistics { get }
+}
+
+/// A broadcast event kept for recovery, in its wire form with its offset as the last argument.
+public struct RecordedPacket: Sendable {
+    /// The sequence number the offset stands for.
+    public let sequence: UInt64
+    /// The rooms it was sent to (everyone when empty).
+    public let rooms: Set<String>
+    /// The rooms left out (the sender's own room for `socket.broadcast`).
+    public let except: Set<String>
+    /// The Engine.IO packets: the Socket.IO text packet, then its binary attachments.
+    public let packets: [EngineIOEncodedPacket]
+    /// The bytes the packets take.
+    public let byteCount: Int
+    /// When it was sent.
+    public let time: ContinuousClock.Instant
+
+    /// Creates a record.
+    public init(
+        sequence: UInt64,
+        rooms: Set<String>,
+        except: Set<String>,
+        packets: [EngineIOEncodedPacket],
+        byteCount: Int,
+        time: ContinuousClock.Instant
+    ) {
+        self.sequence = sequence
+        self.rooms = rooms
+        self.except = except
+        self.packets = packets
+        self.byteCount = byteCount
+        self.time = time
+    }
+
+    /// Whether a socket in `socketRooms` would have received it (as socket.io's `shouldIncludePacket`).
+    public func reaches(_ socketRooms: Set<String>) -> Bool {
+        let included = rooms.isEmpty || !rooms.isDisjoint(with: socketRooms)
+        return included && except.isDisjoint(with: socketRooms)
+    }
+}
+
+/// The state of a socket whose connection dropped, kept so that its client can take it back.
+public struct PersistedSession: Sendable {
+    /// The socket id, which the recovered socket keeps.
+    public let id: String
+    /// The private session id the client sends back (`pid`).
+    public let pid: String
+    /// The rooms the socket was in (its own room included).
+    public let rooms: Set<String>
+    /// ``Socket/data``.
+    public let data: JSONValue
+    /// The socket's typed values (``Socket/subscript(_:)``); only stores in this process can keep them.
+    public let storage: SocketStorage
+    /// The sequence number of the last event sent before the socket (re)connected: a client that sends no offset
+    /// gets every kept event after it.
+    public let baseSequence: UInt64
+    /// When the connection dropped.
+    public let disconnectedAt: ContinuousClock.Instant
+
+    /// Creates a session record.
+    public init(
+        id: String,
+        pid: String,
+        rooms: Set<String>,
+        data: JSONValue,
+        storage: SocketStorage,
+        baseSequence: UInt64,
+        disconnectedAt: ContinuousClock.Instant
+    ) {
+        self.id = id
+        self.pid = pid
+        self.rooms = rooms
+        self.data = data
+        self.storage = storage
+        self.baseSequence = baseSequence
+        self.disconnectedAt = disconnectedAt
+    }
+
+    /// About what keeping it costs, in bytes.
+    var byteCount: Int { rooms.reduce(160 + id.utf8.count + pid.utf8.count) { $0 + 48 + $1.utf8.count } }
+}
+
+/// The typed values of a socket (``Socket/subscript(_:)``), carried as they are.
+public struct SocketStorage: Sendable {
+    var values: [ObjectIdentifier: any Sendable]
+
+    /// No values.
+    public static var empty: Self { .init(values: [:]) }
+}
+
+/// Counters of a ``SessionStore``, for metrics.
+public struct SessionStoreStatistics: Sendable, Equatable {
+    /// Events kept now.
+    public var packets = 0
+    /// Disconnected sessions kept now.
+    public var sessions = 0
+    /// Bytes kept now (events and sessions).
+    public var bytes = 0
+    /// Events dropped before their time because a count, byte or memory limit was reached.
+    public var droppedPackets = 0
+    /// Sessions dropped before their time because a count, byte or memory limit was reached.
+    public var droppedSessions = 0
+    /// Events and sessions removed because they were older than the maximum disconnection duration.
+    public var expired = 0
+
+    /// Creates counters, all zero by default.
+    public init(
+        packets: Int = 0,
+        sessions: Int = 0,
+        bytes: Int = 0,
+        droppedPackets: Int = 0,
+        droppedSessions: Int = 0,
+        expired: Int = 0
+    ) {
+        self.packets = packets
+        self.sessions = sessions
+        self.bytes = bytes
+        self.droppedPackets = droppedPackets
+        self.droppedSessions = droppedSessions
+        self.expired = expired
+    }
+
+    /// Adds `other`'s counters to these (to sum the namespaces of a server).
+    public static func + (lhs: Self, rhs: Self) -> Self {
+        Self(
+            packets: lhs.packets + rhs.packets,
+            sessions: lhs.sessions + rhs.sessions,
+            bytes: lhs.bytes + rhs.bytes,
+            droppedPackets: lhs.droppedPackets + rhs.droppedPackets,
+            droppedSessions: lhs.droppedSessions + rhs.droppedSessions,
+            expired: lhs.expired + rhs.expired
+        )
+    }
+}

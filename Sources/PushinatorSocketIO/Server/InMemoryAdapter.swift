@@ -1,0 +1,284 @@
+public import EngineIO
+import NIOCore
+public import PushinatorJSON
+import Synchronization
+
+/// The in-process ``SocketIOAdapter``: dictionaries behind one lock.
+///
+/// Rooms hold the sockets themselves in an array, so the recipients of a broadcast to one room are that array,
+/// shared as it is: no lookup, copy or retain per socket.
+///
+/// With a ``SessionStore`` (connection state recovery on), every broadcast that may be buffered gets the next
+/// sequence number, is encoded once with its offset as the last argument, and is kept in the store, in the same
+/// critical section that picks its recipients: a socket being recovered either gets an event in its replay or
+/// live, never both, never neither.
+public final class InMemoryAdapter: SocketIOAdapter {
+    private struct State {
+        var sockets = MemberList()
+        var rooms: [String: RoomMembers] = [:]
+        var socketRooms: [ObjectIdentifier: Set<String>] = [:]
+        /// The sequence number of the last recorded broadcast.
+        var sequence: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    /// Where recorded broadcasts and dropped sessions are kept; `nil` while recovery is off.
+    public let store: (any SessionStore)?
+    let offsets: RecoveryOffsets
+
+    /// Creates an empty adapter.
+    /// - Parameter store: The session store, when connection state recovery is on.
+    public init(store: (any SessionStore)? = nil) {
+        self.store = store
+        self.offsets = RecoveryOffsets()
+    }
+
+    /// Creates the adapter a ``SocketIOServer`` gives a namespace.
+    public convenience init(context: AdapterContext) {
+        self.init(store: context.store)
+    }
+
+    // MARK: This process's sockets
+
+    public func add(_ socket: Socket) -> [EngineIOEncodedPacket] {
+        let key = ObjectIdentifier(socket)
+        let restoration = socket.restoration
+        var rooms: Set<String> = [socket.id]
+        if let restoration { rooms.formUnion(restoration.session.rooms) }
+        return state.withLock { state -> [EngineIOEncodedPacket] in
+            state.sockets.insert(socket, key: key)
+            state.socketRooms[key] = rooms
+            for room in rooms { state.rooms.insert(socket, key: key, into: room) }
+            socket.setBaseSequence(state.sequence)
+            guard let restoration, let store else { return [] }
+            // under the lock: a broadcast recorded from now on picks this socket as a live recipient
+            guard let missed = store.packets(after: restoration.replayAfter, matching: rooms) else { return [] }
+            return missed.flatMap(\.packets)
+        }
+    }
+
+    public func remove(_ socket: Socket) {
+        let key = ObjectIdentifier(socket)
+        state.withLock { state in
+            state.sockets.remove(key)
+            for room in state.socketRooms.removeValue(forKey: key) ?? [] { state.rooms.remove(key, from: room) }
+        }
+    }
+
+    public func join(_ socket: Socket, rooms: [String]) {
+        let key = ObjectIdentifier(socket)
+        state.withLock { state in
+            guard state.sockets.contains(key) else { return }
+            for room in rooms {
+                state.socketRooms[key, default: []].insert(room)
+                state.rooms.insert(socket, key: key, into: room)
+            }
+        }
+    }
+
+    public func leave(_ socket: Socket, room: String) {
+        let key = ObjectIdentifier(socket)
+        state.withLock { state in
+            state.socketRooms[key]?.remove(room)
+            state.rooms.remove(key, from: room)
+        }
+    }
+
+    public func rooms(of socket: Socket) -> Set<String> {
+        state.withLock { $0.socketRooms[ObjectIdentifier(socket)] ?? [] }
+    }
+
+    public func sockets(in rooms: Set<String>, except exceptRooms: Set<String>) -> [Socket] {
+        state.withLock { Self.select(in: $0, rooms: rooms, except: exceptRooms) }
+    }
+
+    private static func select(in state: borrowing State, rooms: Set<String>, except exceptRooms: Set<String>) -> [Socket] {
+        var excluded = Set<ObjectIdentifier>()
+        for room in exceptRooms { state.rooms[room]?.forEach { key, _ in excluded.insert(key) } }
+        if rooms.isEmpty {
+            guard !excluded.isEmpty else { return state.sockets.sockets }
+            return state.sockets.sockets.filter { !excluded.contains(ObjectIdentifier($0)) }
+        }
+        if rooms.count == 1, let only = rooms.first {
+            guard let members = state.rooms[only] else { return [] }
+            return members.sockets(excluding: excluded)
+        }
+        var selected: [ObjectIdentifier: Socket] = [:]
+        for room in rooms {
+            state.rooms[room]?.forEach { key, socket in
+                if !excluded.contains(key) { selected[key] = socket }
+            }
+        }
+        return Array(selected.values)
+    }
+
+    public func allRooms() -> [String: Set<String>] {
+        state.withLock { state in
+            state.rooms.mapValues { members in
+                var ids = Set<String>()
+                members.forEach { _, socket in ids.insert(socket.id) }
+                return ids
+            }
+        }
+    }
+
+    public var count: Int { state.withLock { $0.sockets.count } }
+
+    // MARK: Broadcasting
+
+    public func broadcast(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) -> Int {
+        guard let store, !flags.volatile, packet.ackID == nil, packet.type == .event || packet.type == .binaryEvent
+        else {
+            let recipients = state.withLock { Self.sessions(in: $0, target: target) }
+            guard !recipients.isEmpty else { return 0 }  // a user with no connection: nothing to encode
+            SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients)
+            return recipients.count
+        }
+        let time = ContinuousClock.now
+        let (packets, recipients) = state.withLock { state -> ([EngineIOEncodedPacket], Recipients) in
+            state.sequence += 1
+            var withOffset = packet
+            withOffset.appendArgument(.string(offsets.offset(for: state.sequence)))
+            let (packets, byteCount) = SocketIOWire.encodeMeasuring(withOffset)
+            store.append(
+                RecordedPacket(
+                    sequence: state.sequence,
+                    rooms: target.rooms,
+                    except: target.except,
+                    packets: packets,
+                    byteCount: byteCount,
+                    time: time
+                )
+            )
+            return (packets, Self.recipients(in: state, target: target))
+        }
+        if !recipients.offsets.isEmpty { SocketIOWire.deliver(packets, to: recipients.offsets) }
+        if !recipients.plain.isEmpty { SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients.plain) }
+        return recipients.offsets.count + recipients.plain.count
+    }
+
+    /// The sessions a broadcast writes to. A broadcast to one room or to everyone takes the list kept for it, as
+    /// it is.
+    private static func sessions(in state: borrowing State, target: BroadcastTarget) -> [EngineIOSession] {
+        if target.except.isEmpty, target.rooms.count <= 1 {
+            guard let room = target.rooms.first else { return state.sockets.sessions }
+            switch state.rooms[room] {
+            case nil: return []
+            case .one(_, let socket): return [socket.session]
+            case .many(let members): return members.sessions
+            }
+        }
+        return select(in: state, rooms: target.rooms, except: target.except).map(\.session)
+    }
+
+    /// The recipients of a recorded broadcast, split by whether they take offsets (shared lists when all do).
+    private static func recipients(in state: borrowing State, target: BroadcastTarget) -> Recipients {
+        if target.except.isEmpty, target.rooms.count <= 1 {
+            let members: MemberList
+            if let room = target.rooms.first {
+                switch state.rooms[room] {
+                case nil: return Recipients()
+                case .one(_, let socket):
+                    return socket.receivesOffsets ? Recipients(offsets: [socket.session]) : Recipients(plain: [socket.session])
+                case .many(let list): members = list
+                }
+            } else {
+                members = state.sockets
+            }
+            if members.plainCount == 0 { return Recipients(offsets: members.sessions) }
+            return Recipients(splitting: members.sockets)
+        }
+        return Recipients(splitting: select(in: state, rooms: target.rooms, except: target.except))
+    }
+
+    private struct Recipients {
+        var offsets: [EngineIOSession] = []
+        var plain: [EngineIOSession] = []
+
+        init(offsets: [EngineIOSession] = [], plain: [EngineIOSession] = []) {
+            self.offsets = offsets
+            self.plain = plain
+        }
+
+        init(splitting sockets: [Socket]) {
+            for socket in sockets {
+                if socket.receivesOffsets { offsets.append(socket.session) } else { plain.append(socket.session) }
+            }
+        }
+    }
+
+    // MARK: Operations on many sockets
+
+    public func broadcastWithAck(
+        _ packet: SocketIOPacket,
+        to target: BroadcastTarget,
+        flags: BroadcastFlags,
+        timeout: Duration
+    ) async -> BroadcastAcks {
+        let sockets = sockets(in: target.rooms, except: target.except)
+        return await AckCollector.collect(packet, from: sockets, timeout: timeout)
+    }
+
+    public func addSockets(_ target: BroadcastTarget, rooms: [String]) async {
+        for socket in sockets(in: target.rooms, except: target.except) { join(socket, rooms: rooms) }
+    }
+
+    public func removeSockets(_ target: BroadcastTarget, rooms: [String]) async {
+        for socket in sockets(in: target.rooms, except: target.except) {
+            for room in rooms { leave(socket, room: room) }
+        }
+    }
+
+    public func disconnectSockets(_ target: BroadcastTarget, close: Bool) async {
+        for socket in sockets(in: target.rooms, except: target.except) { socket.disconnect(close: close) }
+    }
+
+    public func fetchSockets(_ target: BroadcastTarget) async -> [RemoteSocket] {
+        sockets(in: target.rooms, except: target.except).map { RemoteSocket(id: $0.id, rooms: $0.rooms, data: $0.data) }
+    }
+
+    public func serverSideEmit(_ event: String, _ arguments: [JSONValue], timeout: Duration) async -> [[JSONValue]] {
+        []  // no other server
+    }
+
+    public func clientCount() async -> Int { count }
+
+    // MARK: Connection state recovery
+
+    public func persistSession(_ session: PersistedSession) {
+        store?.save(session)
+    }
+
+    public func restoreSession(pid: String, offset: String?) async -> RestoredSession? {
+        guard let store else { return nil }
+        var after: UInt64 = 0
+        if let offset {
+            guard let sequence = offsets.sequence(of: offset) else { return nil }  // not from this adapter
+            after = sequence
+        }
+        guard let session = store.take(pid: pid) else { return nil }
+        let replayAfter = max(after, session.baseSequence)
+        guard store.packets(after: replayAfter, matching: session.rooms) != nil else { return nil }
+        return RestoredSession(session: session, replayAfter: replayAfter)
+    }
+}
+
+/// Offsets as the clients see them: a prefix that is new for every adapter (so an offset from before a restart
+/// matches nothing) and the sequence number in base 36; at most 15 bytes, a Swift string without allocation.
+struct RecoveryOffsets: Sendable {
+    let prefix: String
+
+    init() {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        prefix = String((0..<4).map { _ in alphabet.randomElement()! })
+    }
+
+    init(prefix: String) { self.prefix = prefix }
+
+    func offset(for sequence: UInt64) -> String { prefix + String(sequence, radix: 36) }
+
+    func sequence(of offset: String) -> UInt64? {
+        guard offset.utf8.count > prefix.utf8.count, offset.hasPrefix(prefix) else { return nil }
+        return UInt64(offset.dropFirst(prefix.count), radix: 36)
+    }
+}
