@@ -135,6 +135,7 @@ struct InteropServer: AsyncParsableCommand {
             }
         }
         main.onConnection { socket in
+            if socket.handshake.auth["quiet"]?.bool == true { return }  // a client that must receive no event
             socket.emit("welcome", ["sid": .string(socket.id), "auth": socket.handshake.auth])
         }
         main.on("echo") { socket, event in socket.emit("echo", event.arguments) }
@@ -180,6 +181,7 @@ struct InteropServer: AsyncParsableCommand {
         main.on("disconnect-me") { socket, _ in socket.disconnect() }
         main.on("recovery-state") { socket, event in  // what connection state recovery restored
             event.ack(["id": .string(socket.id), "recovered": .bool(socket.recovered), "data": socket.data,
+                       "pid": socket.pid.map(JSONValue.string) ?? .null,
                        "rooms": .array(socket.rooms.sorted().map(JSONValue.string))])
         }
         main.on("set-data") { socket, event in

@@ -48,11 +48,12 @@ public struct ConnectionStateRecovery: Sendable {
         self.makeStore = makeStore
     }
 
-    /// The disconnect reasons after which a session is kept (as socket.io): the connection was lost, not closed
-    /// on purpose by either side.
+    /// The disconnect reasons after which a session is kept (as socket.io): the connection was lost, not left on
+    /// purpose (a client that leaves sends DISCONNECT first). "client close" is an Engine.IO close packet over
+    /// polling (`socket.io.engine.close()`), which socket.io reports as "transport close".
     static let recoverableReasons: Set<String> = [
-        "transport error", "transport close", "forced close", "ping timeout", "server shutting down",
-        "forced server close",
+        "transport error", "transport close", "client close", "forced close", "ping timeout",
+        "server shutting down", "forced server close",
     ]
 }
 

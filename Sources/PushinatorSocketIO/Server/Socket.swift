@@ -25,8 +25,9 @@ public final class Socket: Sendable, CustomStringConvertible {
     /// The client's Engine.IO session (kept here too: a broadcast reaches it without touching the client).
     let session: EngineIOSession
     /// The private session id the client sends back to recover this socket; `nil` when recovery is off for it
-    /// (off in the server, an Engine.IO v3 client, or `auth: {recovery: false}`).
-    let pid: String?
+    /// (off in the server, an Engine.IO v3 client, or `auth: {recovery: false}`). Package-visible for the interop
+    /// server, whose tests play a client that keeps it.
+    package let pid: String?
     /// Whether events sent to this socket carry recovery offsets.
     let receivesOffsets: Bool
     /// The session this socket took back, when it was recovered.
