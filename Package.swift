@@ -273,7 +273,8 @@ let package = Package(
         .testTarget(
             name: "PushinatorSocketIOTests",
             dependencies: [
-                "PushinatorSocketIO", "EngineIO", "PushinatorJSON", .product(name: "Logging", package: "swift-log"),
+                "PushinatorSocketIO", "EngineIO", "PushinatorJSON", "PushinatorHTTP",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 @testable import EngineIO
 import Logging
 import NIOCore
+import PushinatorHTTP
 import PushinatorJSON
 @testable import PushinatorSocketIO
 import Synchronization
@@ -48,12 +49,30 @@ struct InMemorySessionStoreTests {
         packets: Int = 100,
         bytes: Int = 1 << 20,
         sessions: Int = 100,
-        clock: ManualClock = ManualClock()
+        clock: ManualClock = ManualClock(),
+        budget: MemoryBudget = MemoryBudget(limit: nil)
     ) -> InMemorySessionStore {
         InMemorySessionStore(
             limits: .init(maxDisconnectionDuration: duration, maxPackets: packets, maxBytes: bytes, maxSessions: sessions),
+            budget: budget,
             now: { clock.now }
         )
+    }
+
+    @Test func chargesTheMemoryBudgetAndDropsTheOldestWhenItRefuses() throws {
+        let budget = MemoryBudget(limit: 250)
+        let store = Self.makeStore(budget: budget)
+        for sequence in UInt64(1)...3 { store.append(.make(sequence, bytes: 100)) }
+        #expect(budget.reserved == 200)
+        #expect(store.statistics.droppedPackets == 1)
+        #expect(try #require(store.packets(after: 1, matching: [])).map(\.sequence) == [2, 3])
+        store.append(.make(4, bytes: 1000))  // can never fit: dropped itself
+        #expect(store.statistics.packets == 0 && budget.reserved == 0)
+        #expect(store.packets(after: 3, matching: []) == nil)
+        store.save(.make(pid: "p1"))
+        #expect(budget.reserved > 0)
+        _ = store.take(pid: "p1")
+        #expect(budget.reserved == 0)
     }
 
     @Test func replaysOnlyWhatTheRoomsOfTheSessionWouldHaveReceived() throws {

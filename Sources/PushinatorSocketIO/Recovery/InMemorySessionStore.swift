@@ -1,10 +1,12 @@
 import NIOCore
+public import PushinatorHTTP
 import Synchronization
 
 /// The default ``SessionStore``: events and sessions in memory, behind one lock, bounded by age, count and bytes.
 ///
-/// When a limit is reached the oldest events (then the oldest sessions) go first and are counted in
-/// ``statistics``. A client whose missed events were dropped that way is not recovered: it gets a fresh session,
+/// Every byte kept is also charged to a process-wide ``MemoryBudget`` (``MemoryBudget/shared`` by default). When a
+/// limit is reached, or the budget refuses, the oldest events (then the oldest sessions) go first and are counted
+/// in ``statistics``. A client whose missed events were dropped that way is not recovered: it gets a fresh session,
 /// never a partial replay.
 public final class InMemorySessionStore: SessionStore {
     /// The bounds of an ``InMemorySessionStore``.
@@ -49,26 +51,49 @@ public final class InMemorySessionStore: SessionStore {
 
     /// The limits.
     public let limits: Limits
+    private let budget: MemoryBudget
     private let now: @Sendable () -> ContinuousClock.Instant
     private let state = Mutex(State())
 
     /// Creates an empty store.
     /// - Parameters:
     ///   - limits: The bounds.
+    ///   - budget: The process-wide budget the kept bytes are charged to.
     ///   - now: The clock (tests pass their own).
-    public init(limits: Limits, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+    public init(
+        limits: Limits,
+        budget: MemoryBudget = .shared,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.limits = limits
+        self.budget = budget
         self.now = now
+    }
+
+    deinit {
+        budget.release(state.withLock { $0.statistics.bytes })
     }
 
     public func append(_ packet: RecordedPacket) {
         state.withLock { state in
+            expire(&state, now: packet.time)
+            while !budget.tryReserve(packet.byteCount) {
+                guard !state.packets.isEmpty else { return dropRefused(&state, packet) }
+                state.droppedThrough = removeOldestPacket(&state)
+                state.statistics.droppedPackets += 1
+            }
             state.packets.append(packet)
             state.statistics.packets += 1
             state.statistics.bytes += packet.byteCount
-            expire(&state, now: packet.time)
             enforceLimits(&state)
         }
+    }
+
+    /// The budget refused even with nothing else kept: the packet itself is dropped, so nobody who missed it can be
+    /// recovered.
+    private func dropRefused(_ state: inout State, _ packet: RecordedPacket) {
+        state.droppedThrough = packet.sequence
+        state.statistics.droppedPackets += 1
     }
 
     public func packets(after sequence: UInt64, matching rooms: Set<String>) -> [RecordedPacket]? {
@@ -89,8 +114,13 @@ public final class InMemorySessionStore: SessionStore {
 
     public func save(_ session: PersistedSession) {
         state.withLock { state in
+            guard budget.tryReserve(session.byteCount) else {
+                state.statistics.droppedSessions += 1
+                return
+            }
             if let replaced = state.sessions.updateValue(session, forKey: session.pid) {
                 state.statistics.bytes -= replaced.byteCount
+                budget.release(replaced.byteCount)
             } else {
                 state.statistics.sessions += 1
             }
@@ -108,6 +138,7 @@ public final class InMemorySessionStore: SessionStore {
             guard let session = state.sessions.removeValue(forKey: pid) else { return nil }
             state.statistics.sessions -= 1
             state.statistics.bytes -= session.byteCount
+            budget.release(session.byteCount)
             return session
         }
     }
@@ -146,6 +177,7 @@ public final class InMemorySessionStore: SessionStore {
         let packet = state.packets.removeFirst()
         state.statistics.packets -= 1
         state.statistics.bytes -= packet.byteCount
+        budget.release(packet.byteCount)
         return packet.sequence
     }
 
@@ -158,6 +190,7 @@ public final class InMemorySessionStore: SessionStore {
         state.sessions[entry.pid] = nil
         state.statistics.sessions -= 1
         state.statistics.bytes -= session.byteCount
+        budget.release(session.byteCount)
         return true
     }
 
