@@ -61,7 +61,7 @@ public struct AdminRouter: Sendable {
                     throw PushApp.storeUnavailable(error, logger: logger, call: "user/register")
                 }
                 if registration == .rotated {  // the old hash no longer opens anything
-                    clients.to(PushApp.room(of: userID)).disconnectSockets()
+                    await clients.to(PushApp.room(of: userID)).disconnectSockets()
                 }
                 return AdminAPI.ok()
             }
@@ -76,7 +76,7 @@ public struct AdminRouter: Sendable {
                 } catch {
                     throw PushApp.storeUnavailable(error, logger: logger, call: "user/unregister")
                 }
-                clients.to(PushApp.room(of: userID)).disconnectSockets()
+                await clients.to(PushApp.room(of: userID)).disconnectSockets()
                 return AdminAPI.ok(["removed": .bool(removed)])
             }
             Post("user/send") { request, _ in
