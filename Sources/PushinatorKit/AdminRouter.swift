@@ -79,24 +79,22 @@ public struct AdminRouter: Sendable {
                 await clients.to(PushApp.room(of: userID)).disconnectSockets()
                 return AdminAPI.ok(["removed": .bool(removed)])
             }
-            Post("user/send") { request, _ in
-                let body = try AdminAPI.body(of: request)
-                let userIDs = body["userIds"]?.array?.compactMap(AdminAPI.userID) ?? AdminAPI.userID(body["userId"]).map { [$0] }
-                guard let userIDs, !userIDs.isEmpty, let message = body["message"] else {
-                    throw AdminAPI.missing("Missing userId or message in data", body: body)
-                }
-                let ack = try DeliveryAck(body["ack"])
-                let (delivered, acked, queued) = await app.deliver(message, to: userIDs, ack: ack)
+            // Answered on the event loop without a task unless it waits for acks or a durable queue write.
+            Post("user/send", synchronously: { request, _ -> Response? in
+                guard users.store.writesCompleteAtOnce else { return nil }
+                let send = try SendRequest(request)
+                guard send.ack == nil else { return nil }
+                let (delivered, queued) = app.deliverNow(send.message, to: send.userIDs)
+                return app.sendAnswer(delivered: delivered, acked: nil, queued: queued.userIDs.count)
+            }) { request, _ in
+                let send = try SendRequest(request)
+                let (delivered, acked, queued) = await app.deliver(send.message, to: send.userIDs, ack: send.ack)
                 do throws(UserStoreError) {
                     try await queued.durable()
                 } catch {
                     throw PushApp.storeUnavailable(error, logger: logger, call: "user/send")
                 }
-                app.metrics.messagesSent.increment()
-                app.metrics.messagesDelivered.increment(by: Int64(delivered))
-                var answer: JSONObject = ["delivered": .integer(delivered), "queued": .integer(queued.userIDs.count)]
-                if let acked { answer["acked"] = .integer(acked) }
-                return AdminAPI.ok(answer)
+                return app.sendAnswer(delivered: delivered, acked: acked, queued: queued.userIDs.count)
             }
             Post("broadcast") { request, _ in
                 let body = try AdminAPI.body(of: request)

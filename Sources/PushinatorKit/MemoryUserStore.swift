@@ -33,6 +33,9 @@ public final class MemoryUserStore: UserStore {
         directory.withLock { $0.unregister(userIDs).removed }
     }
 
+    /// Nothing to wait for: the store is this process's memory.
+    public var writesCompleteAtOnce: Bool { true }
+
     public func enqueue(_ message: String, for userIDs: [String], now: Int64) -> QueueWrite {
         QueueWrite(userIDs: directory.withLock { $0.enqueue(message, for: userIDs, now: now).queued.map(\.userID) })
     }

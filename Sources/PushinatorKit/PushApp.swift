@@ -73,25 +73,40 @@ public final class PushApp: Sendable {
         to userIDs: [String],
         ack: DeliveryAck?
     ) async -> (delivered: Int, acked: Int?, queued: QueueWrite) {
-        let argument = payload(message)
-        let rooms = userIDs.map(Self.room(of:))
-        let text = message.jsonString
         guard let ack else {
-            let (delivered, queued) = delivery.withLock {
-                let offline = userIDs.filter { !users.isConnected($0) }
-                return (
-                    clients.to(rooms).emit("message", [argument]),
-                    users.store.enqueue(text, for: offline, now: WallClock.milliseconds())
-                )
-            }
+            let (delivered, queued) = deliverNow(message, to: userIDs)
             return (delivered, nil, queued)
         }
+        let (argument, text) = encoded(message)
         let (sockets, queued) = delivery.withLock {
-            let offline = userIDs.filter { !users.isConnected($0) }
-            return (clients.to(rooms).sockets, users.store.enqueue(text, for: offline, now: WallClock.milliseconds()))
+            (clients.to(userIDs.map(Self.room(of:))).sockets, enqueue(text, message, forOffline: userIDs))
         }
         let acked = await ack.collect(argument, from: sockets, budget: ackBudget)
         return (sockets.count, acked, queued)
+    }
+
+    /// ``deliver(_:to:ack:)`` without an ack: nothing to wait for but the queue write.
+    func deliverNow(_ message: JSONValue, to userIDs: [String]) -> (delivered: Int, queued: QueueWrite) {
+        let (argument, text) = encoded(message)
+        let rooms = userIDs.map(Self.room(of:))
+        return delivery.withLock {
+            (clients.to(rooms).emit("message", [argument]), enqueue(text, message, forOffline: userIDs))
+        }
+    }
+
+    /// The `message` event's argument and, when that is the JSON text, the text (encoded once for both).
+    private func encoded(_ message: JSONValue) -> (argument: JSONValue, text: String?) {
+        guard settings.withLock({ $0.messageEncoding }) != .raw else { return (message, nil) }
+        let text = message.jsonString
+        return (.string(text), text)
+    }
+
+    /// Queues `message` for those of `userIDs` with no live connection; call holding ``delivery``. The text is
+    /// encoded here only when somebody is offline (raw encoding).
+    private func enqueue(_ text: String?, _ message: JSONValue, forOffline userIDs: [String]) -> QueueWrite {
+        let offline = userIDs.filter { !users.isConnected($0) }
+        guard !offline.isEmpty else { return QueueWrite(userIDs: []) }
+        return users.store.enqueue(text ?? message.jsonString, for: offline, now: WallClock.milliseconds())
     }
 
     /// A 503 for a store write that failed (logged); what was stored before stays.

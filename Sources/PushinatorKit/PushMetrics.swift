@@ -40,17 +40,9 @@ public final class PushMetrics: Sendable {
         )
     }
 
-    /// Records an admin API answer.
-    func adminRequest(route: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "pushinator", metricName: "admin_requests", unitName: "total", helpText: "admin API requests by route and status"),
-            labels: [("route", route), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "pushinator", metricName: "admin_request_duration", unitName: "seconds", helpText: "admin API latency"),
-            labels: [("route", route)],
-            buckets: [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2)]
-        ).record(duration)
+    /// The metric handles of an admin route (`other` for paths that are not routes).
+    func adminRoute(_ route: String) -> AdminRouteMetrics {
+        AdminRouteMetrics(route: route, registry: registry)
     }
 
     /// Reads the gauges from `app` and renders the exposition text.

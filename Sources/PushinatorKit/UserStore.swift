@@ -44,9 +44,15 @@ public protocol UserStore: Sendable {
 
     /// Finishes pending writes and releases the store.
     func close() async
+
+    /// Whether writes are complete when they return (nothing durable to wait for, as in memory): the admin API
+    /// then answers `/user/send` on the event loop without a task. `false` by default.
+    var writesCompleteAtOnce: Bool { get }
 }
 
 extension UserStore {
+    public var writesCompleteAtOnce: Bool { false }
+
     /// Forgets `userID`; returns whether it was registered.
     public func unregister(_ userID: String) async throws(UserStoreError) -> Bool {
         try await !unregister([userID]).isEmpty

@@ -204,6 +204,31 @@ struct MiddlewareTests {
         }
     }
 
+    @Test func fastPathAnswersOnTheLoopAndDeclinesToTheAsyncHandler() async throws {
+        // `synchronously` answers on the event loop when it can; when it returns nil the async handler answers
+        // in a task, behind the same middleware, which runs once more from the start (and once on the way out).
+        let router = Router {
+            Tag(name: "outer")
+            Post("send", synchronously: { request, context -> String? in
+                request.headers[.init("X-Wait")!] == nil ? "fast " + Self.whereAmI(context) : nil
+            }) { _, context in
+                await Task.yield()
+                return "slow " + Self.whereAmI(context)
+            }
+        }
+        try await TestServer.with(router) { (server: TestServer) async throws in
+            let fast = try await request(server, "/send", method: "POST")
+            #expect(fast.text == "fast event loop: in outer")
+            #expect(fast.headers("x-trace") == ["out outer"])
+            let slow = try await request(server, "/send", method: "POST", headers: "X-Wait: 1\r\n")
+            #expect(slow.text == "slow task: in outer")
+            #expect(slow.headers("x-trace") == ["out outer"])
+            let refused = try await request(server, "/send", method: "POST", headers: "X-Fail: outer\r\n")
+            #expect(refused.status == 403)
+            #expect(try await request(server, "/send").status == 405)
+        }
+    }
+
     struct Push: Decodable {
         var room: String
         var count: Int

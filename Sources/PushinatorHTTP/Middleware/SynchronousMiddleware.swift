@@ -82,6 +82,8 @@ extension Array where Element == any SynchronousMiddleware {
         var response: Response
         do {
             response = try run(request, context: context, from: index + 1, handler: handler)
+        } catch let suspension as RouteSuspension {
+            throw suspension  // the route needs a task: the async pipeline answers instead
         } catch {
             response = ErrorRendering.response(for: error, request: request, logger: context.logger)
         }

@@ -44,6 +44,33 @@ public struct Route: RouterComponent {
         self.synchronous = synchronous
     }
 
+    /// Creates a route with a fast path: `synchronously` answers on the event loop, without a task, when it can,
+    /// and returns `nil` when the request needs to suspend; `handler` then answers it in a task. `synchronously`
+    /// must decide before it does anything it would not want done twice, since `handler` sees the same request
+    /// from the start (and the middleware in front of the route runs again).
+    ///
+    /// ```swift
+    /// Post("send", synchronously: { request, _ in
+    ///     try wantsAck(request) ? nil : sendNow(request)       // most requests
+    /// }) { request, _ in try await sendAndWaitForAcks(request) }
+    /// ```
+    public init<Output: ResponseGenerator>(
+        _ method: HTTPRequest.Method,
+        _ path: String = "",
+        synchronously: @escaping @Sendable (Request, RequestContext) throws -> Output?,
+        handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+    ) {
+        self.method = method
+        self.path = path
+        self.responder = ClosureResponder { request, context in
+            try await handler(request, context).response(for: request, context: context)
+        }
+        self.synchronous = { request, context in
+            guard let output = try synchronously(request, context) else { throw RouteSuspension() }
+            return try output.response(for: request, context: context)
+        }
+    }
+
     /// Creates a route that hands requests to `responder`.
     public init(_ method: HTTPRequest.Method, _ path: String = "", responder: any HTTPResponder) {
         self.method = method
@@ -103,6 +130,18 @@ public func Options<Output: ResponseGenerator>(
     _ path: String = "",
     handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
 ) -> Route { Route(.options, path, handler: handler) }
+
+/// A `POST` route with a fast path: `synchronously` answers without a task when it can and returns `nil` when the
+/// request needs `handler`, which then answers it in a task (see ``Route/init(_:_:synchronously:handler:)``).
+public func Post<Output: ResponseGenerator>(
+    _ path: String = "",
+    synchronously: @escaping @Sendable (Request, RequestContext) throws -> Output?,
+    handler: @escaping @Sendable (Request, RequestContext) async throws -> Output
+) -> Route { Route(.post, path, synchronously: synchronously, handler: handler) }
+
+/// Thrown by a route's synchronous fast path that cannot answer without suspending: the request then goes through
+/// the async pipeline from the start. Never rendered as a response.
+struct RouteSuspension: Error {}
 
 // MARK: Handlers that do not suspend
 //

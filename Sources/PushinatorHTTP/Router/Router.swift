@@ -48,7 +48,8 @@ public struct Router: HTTPResponder, Sendable {
 
     /// Answers without a task when nothing on the request's path can suspend: router-level middleware that is all
     /// ``SynchronousMiddleware``, and a route whose handler (with its group middleware) does not suspend, or no
-    /// route (404/405). `nil` means "use ``respond(to:context:)``".
+    /// route (404/405). `nil` means "use ``respond(to:context:)``", also when the route's fast path declines
+    /// (``Route/init(_:_:synchronously:handler:)``).
     func respondSynchronously(to request: Request, context: RequestContext) -> Response? {
         guard let middleware = synchronousMiddleware else { return nil }
         let match = table.match(method: request.method, path: context.remainingPath)
@@ -61,6 +62,8 @@ public struct Router: HTTPResponder, Sendable {
                 case .response(let response): return response
                 }
             }
+        } catch is RouteSuspension {
+            return nil
         } catch {
             return ErrorRendering.response(for: error, request: request, logger: context.logger)
         }
