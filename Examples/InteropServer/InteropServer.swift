@@ -61,10 +61,13 @@ struct InteropServer: AsyncParsableCommand {
     var maxPendingBinaryBytesTotal = 64 << 20
     @Option(help: "How long a binary packet may wait for its attachments, in milliseconds.")
     var binaryAttachmentTimeoutMs = 30_000
+    @Option(help: "The process-wide memory budget in bytes for what clients make the server hold (default: no limit).")
+    var memoryBudget: Int?
 
     func run() async throws {
         var logger = Logger(label: "interop-server")
         logger.logLevel = verbose ? .debug : .info
+        MemoryBudget.shared.setLimit(memoryBudget)
 
         let refused = refuseOrigin
         let engine = EngineIOConfiguration(

@@ -110,8 +110,9 @@ struct Pushinator: AsyncParsableCommand {
     }
 
     private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logs: OpenedLogDestination, logger: Logger, announce: Bool) async throws {
-        let engine = EngineIOConfiguration(transports: settings.transports)
-        let io = SocketIOServer(configuration: .init(engine: engine), logger: logger)
+        MemoryBudget.shared.setLimit(settings.memoryBudgetLimit)  // limits.memoryBudget
+        MemoryBudget.shared.setLogger(logger)
+        let io = SocketIOServer(configuration: settings.socketIOConfiguration, logger: logger)
         let store = try await Self.openStore(settings, logger: logger)
         let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store))
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
@@ -120,16 +121,20 @@ struct Pushinator: AsyncParsableCommand {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         defer { loops.shutdownGracefully { _ in } }
         logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
-        let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], eventLoopGroup: loops, logger: logger) {
+        let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], configuration: settings.adminServerConfiguration, eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
         }
         let client = HTTPServer(responder: Router {
             Get("health") { _, _ in Response.json(["status": "ok"]) }  // for load balancers: no token, no details
             io.routes(at: "socket.io", middleware: [cors])
-        }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], eventLoopGroup: loops, logger: logger) {
+        }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], configuration: settings.clientServerConfiguration, eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
-        let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger)
+        let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger) { applied in
+            MemoryBudget.shared.setLimit(applied.memoryBudgetLimit)
+            client.connectionLimitExemptions = applied.clientConnectionLimitExemptions  // trusted proxies included
+            admin.connectionLimitExemptions = applied.adminLimits.connectionLimitExempt
+        }
         let expiry = UserExpiry(
             users: app.users,
             timeout: { app.settings.withLock { $0.usersIdleTimeout > 0 ? .seconds($0.usersIdleTimeout) : nil } },

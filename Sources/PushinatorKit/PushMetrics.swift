@@ -18,6 +18,7 @@ public final class PushMetrics: Sendable {
     let authThrottled: Counter
     let messagesSent: Counter
     let messagesDelivered: Counter
+    let memoryBudget = MemoryBudgetMetrics()
 
     /// Creates the metrics.
     public init() {
@@ -58,6 +59,7 @@ public final class PushMetrics: Sendable {
         let (open, limit) = Self.fileDescriptors()
         gauge("open_fds", "", "open file descriptors", open)
         gauge("max_fds", "", "the file-descriptor limit (soft)", limit)
+        memoryBudget.update(registry)
         return registry.emitToBuffer()
     }
 

@@ -66,6 +66,15 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     public var syslogPath: String?
     /// Also append log lines to this file.
     public var logFile: String?
+    /// The process-wide memory budget in bytes for what clients make the server hold (`limits.memoryBudget`);
+    /// 0 means no limit.
+    public var memoryBudget: Int
+    /// The connection limits of the client port (`client.maxConnectionsPerAddress`, `client.connectionLimitExempt`,
+    /// `client.writeTimeout`, `client.maxQueuedResponseBytes`, `client.maxBufferedBytes`, `client.maxPayload`,
+    /// `client.maxPendingBinaryBytes`, `client.maxPendingBinaryBytesTotal`, `client.binaryAttachmentTimeout`).
+    public var clientLimits: ConnectionLimits
+    /// The connection limits of the admin port (`admin.maxConnectionsPerAddress`, `admin.connectionLimitExempt`).
+    public var adminLimits: ConnectionLimits
     /// Warnings about keys that were accepted but have no effect (for the log).
     public var warnings: [String]
 
@@ -137,6 +146,9 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         syslogFacility = try document.syslogFacility("log.syslog.facility", default: .daemon)
         syslogPath = try document.string("log.syslog.path").flatMap { $0.isEmpty ? nil : $0 }
         logFile = try document.string("log.file").flatMap { $0.isEmpty ? nil : $0 }
+        memoryBudget = try document.int("limits.memoryBudget", default: 1 << 30, in: 0...(1 << 50))
+        clientLimits = try ConnectionLimits(document: document, section: "client")
+        adminLimits = try ConnectionLimits(document: document, section: "admin")
 
         let legacy = try document.stringArray(
             "client.socketIoTransports",

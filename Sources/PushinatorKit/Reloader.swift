@@ -9,15 +9,26 @@ public struct Reloader: Sendable {
     let level: LogLevelControl
     let overrides: (admin: Int?, client: Int?)
     let logger: Logger
+    let onApplied: @Sendable (PushinatorConfiguration) -> Void
 
     /// Creates a reloader for `app`, whose configuration came from `source` (a path, or `embedded defaults`);
-    /// `overrides` are the command-line ports, which win over the file.
-    public init(app: PushApp, source: String, level: LogLevelControl, overrides: (admin: Int?, client: Int?), logger: Logger) {
+    /// `overrides` are the command-line ports, which win over the file; `onApplied` gets the settings in effect after
+    /// each successful reload, to hand what the app does not hold to the servers (the memory budget, the
+    /// connection-limit exemptions).
+    public init(
+        app: PushApp,
+        source: String,
+        level: LogLevelControl,
+        overrides: (admin: Int?, client: Int?),
+        logger: Logger,
+        onApplied: @escaping @Sendable (PushinatorConfiguration) -> Void = { _ in }
+    ) {
         self.app = app
         self.source = source
         self.level = level
         self.overrides = overrides
         self.logger = logger
+        self.onApplied = onApplied
     }
 
     /// The keys a reload cannot change (they are read once, at start), and how to read each.
@@ -40,6 +51,17 @@ public struct Reloader: Sendable {
         ("log.syslog.facility", { "\($0.syslogFacility)" }),
         ("log.syslog.path", { $0.syslogPath ?? "" }),
         ("log.file", { $0.logFile ?? "" }),
+        ("client.maxConnectionsPerAddress", { "\($0.clientLimits.maxConnectionsPerAddress)" }),
+        ("client.writeTimeout", { "\($0.clientLimits.writeTimeoutMilliseconds)" }),
+        ("client.maxQueuedResponseBytes", { "\($0.clientLimits.maxQueuedResponseBytes)" }),
+        ("client.maxBufferedBytes", { "\($0.clientLimits.maxBufferedBytes)" }),
+        ("client.maxPayload", { "\($0.clientLimits.maxPayload)" }),
+        ("client.maxPendingBinaryBytes", { "\($0.clientLimits.maxPendingBinaryBytes)" }),
+        ("client.maxPendingBinaryBytesTotal", { "\($0.clientLimits.maxPendingBinaryBytesTotal)" }),
+        ("client.binaryAttachmentTimeout", { "\($0.clientLimits.binaryAttachmentTimeoutMilliseconds)" }),
+        ("admin.maxConnectionsPerAddress", { "\($0.adminLimits.maxConnectionsPerAddress)" }),
+        ("admin.writeTimeout", { "\($0.adminLimits.writeTimeoutMilliseconds)" }),
+        ("admin.maxQueuedResponseBytes", { "\($0.adminLimits.maxQueuedResponseBytes)" }),
     ]
 
     /// `running` with the values of `fresh` that a reload applies; the restart-only keys keep their running values.
@@ -62,6 +84,11 @@ public struct Reloader: Sendable {
         applied.syslogFacility = running.syslogFacility
         applied.syslogPath = running.syslogPath
         applied.logFile = running.logFile
+        // The limits are read at start, but for the exemptions (`connectionLimitExempt`), which apply at once.
+        applied.clientLimits = running.clientLimits
+        applied.clientLimits.connectionLimitExempt = fresh.clientLimits.connectionLimitExempt
+        applied.adminLimits = running.adminLimits
+        applied.adminLimits.connectionLimitExempt = fresh.adminLimits.connectionLimitExempt
         return applied
     }
 
@@ -72,10 +99,12 @@ public struct Reloader: Sendable {
             var fresh = try PushinatorConfiguration(document: ConfigDocument.load(contentsOf: source, environment: EnvironmentOverrides(prefix: "PUSHINATOR")))
             fresh.adminPort = overrides.admin ?? fresh.adminPort
             fresh.clientPort = overrides.client ?? fresh.clientPort
-            let old = app.settings.withLock { settings in
-                defer { settings = Self.applyingLive(fresh, to: settings) }
-                return settings
+            let (old, applied) = app.settings.withLock { settings in
+                let old = settings
+                settings = Self.applyingLive(fresh, to: settings)
+                return (old, settings)
             }
+            onApplied(applied)
             level.level = fresh.debug ? .debug : .info
             app.users.store.setQueueLimits(fresh.offlineQueue)
             for warning in fresh.warnings { logger.warning("reload: \(warning)") }

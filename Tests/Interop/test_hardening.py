@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from conftest import IS_REFERENCE, ServerFactory, ServerProcess, decode_polling_payload, parse_open_packet
-from pushinator_support import start_pushinator  # noqa: F401 (fixture)
+from pushinator_support import start_pushinator, wait_until, write_config  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(IS_REFERENCE, reason="limits and timeouts are specified for the Swift server")
 
@@ -970,3 +970,152 @@ def test_sigterm_drains_every_client(start_server, make_client):
     assert elapsed < 5 + 2, f"the drain took {elapsed:.1f} s"
     for transport, client in clients.items():
         client.rec.wait("disconnect", timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Process-wide memory budget (issue 14): request bodies, WebSocket messages and polling payloads are charged to it
+# ---------------------------------------------------------------------------------------------------------------------
+
+BUDGET = 1_000_000
+HOLDER_BYTES = 300_000  # three stalled bodies hold 900 kB of the budget
+
+
+def _until(what: str, attempt: Callable[[], Any], tries: int = 50) -> Any:
+    """Repeats `attempt` (at most `tries` times, 0.1 s apart) until it returns something truthy."""
+    for _ in range(tries):
+        result = attempt()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"never saw {what}")
+
+
+def _polling_session(url: str) -> str:
+    opened = requests.get(f"{url}{EIO_PATH}?EIO=4&transport=polling", timeout=5)
+    return parse_open_packet(decode_polling_payload(opened.text)[0])["sid"]
+
+
+def test_memory_budget_refuses_bodies_messages_and_polling_payloads(start_server, make_client, sockets):
+    server = start_server("--memory-budget", str(BUDGET))
+    url = server.url
+    with Probe(url, make_client) as probe:
+        sid = _polling_session(url)
+        # Bodies that stall before their end hold what they sent until they finish or the connection goes.
+        holders = []
+        for _ in range(3):
+            holder = sockets.add(connect(url))
+            holder.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n" + b"h" * HOLDER_BYTES)
+            holders.append(holder)
+
+        # A 200 kB body does not fit in what is left (100 kB): 503 with a JSON error, then the close.
+        def body_refused() -> bool:
+            statuses, closed = request_status(url, b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + b"b" * 200_000)
+            return statuses == [503] and closed
+
+        _until("a body refused with 503", body_refused)
+        refused = connect(url)
+        try:
+            refused.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + b"b" * 200_000)
+        except OSError:
+            pass  # the server may close before the last bytes; its answer is read below
+        _, data = closed_by_peer(refused, 5)
+        refused.close()
+        [(status, headers, body)] = responses(data)
+        assert status == 503 and headers["content-type"].startswith("application/json")
+        assert json.loads(body) == {"error": "Server busy: its memory budget is spent, try again later", "status": 503}
+
+        # A 60 kB polling payload fits as a body, but not twice (the body, and its copy while it is decoded):
+        # Engine.IO's error, 503, and the session stays usable.
+        payload = "4" + "p" * 60_000
+        posted = requests.post(f"{url}{EIO_PATH}?EIO=4&transport=polling&sid={sid}", data=payload, timeout=5)
+        assert posted.status_code == 503, posted.text
+        assert posted.json() == {"code": 3, "message": "Server busy: its memory budget is spent, try again later"}
+
+        # A WebSocket message whose fragments pass the budget: close 1013 (try again later).
+        ws = RawWebSocket(url)
+        try:
+            ws.join_namespace()
+            ws.send(frame(1, b'42["echo","' + b"w" * 50_000, fin=False))
+            ws.send(frame(0, b"w" * 60_000 + b'"]', fin=True))
+            code, _ = ws.wait_close()
+            assert code == 1013
+        finally:
+            ws.close()
+
+        # Once the stalled bodies are gone, the same payload and message go through.
+        for holder in holders:
+            holder.close()
+
+        def polling_accepted() -> bool:
+            return requests.post(f"{url}{EIO_PATH}?EIO=4&transport=polling&sid={sid}", data=payload, timeout=5).status_code == 200
+
+        _until("the polling payload accepted once the budget is free", polling_accepted)
+        ws = RawWebSocket(url)
+        try:
+            ws.join_namespace()
+            ws.send(frame(1, b'42["echo","' + b"w" * 50_000, fin=False))
+            ws.send(frame(0, b"w" * 60_000 + b'"]', fin=True))
+            assert ws.recv_text(timeout=10) == '42["echo","' + "w" * 110_000 + '"]'
+        finally:
+            ws.close()
+    probe.assert_healthy()
+    logs = server.logs(limit=200_000)
+    assert "memory budget spent" in logs
+
+
+def _metric(scrape: str, name: str) -> float:
+    for line in scrape.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in the scrape:\n{scrape}")
+
+
+def test_memory_budget_is_configured_counted_and_logged(start_pushinator, sockets):
+    app = start_pushinator({"limits": {"memoryBudget": 500_000}})
+    holder = sockets.add(connect(app.client))
+    holder.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n" + b"h" * HOLDER_BYTES)
+    big = b"POST /socket.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" + b"b" * 300_000
+    _until("a body refused with 503", lambda: request_status(app.client, big) == ([503], True))
+
+    def scrape() -> str:
+        return requests.get(app.admin + "/metrics", timeout=5).text
+
+    metrics = scrape()
+    assert _metric(metrics, 'pushinator_memory_budget_refusals_total{use="http_body"}') >= 1
+    assert _metric(metrics, 'pushinator_memory_budget_refusals_total{use="websocket_message"}') == 0
+    assert _metric(metrics, "pushinator_memory_budget_limit_bytes") == 500_000
+    assert _metric(metrics, "pushinator_memory_budget_held_bytes") >= HOLDER_BYTES
+    wait_until(lambda: "memory budget spent" in app.stdout(), what="the warning in the log")
+    line = next(line for line in app.stdout().splitlines() if "memory budget spent" in line)
+    assert "memory.use=http_body" in line and "memory.limit=500000" in line, line
+    holder.close()
+    wait_until(lambda: _metric(scrape(), "pushinator_memory_budget_held_bytes") == 0, what="the held bytes given back")
+    app.assert_serving()
+
+
+def test_trusted_proxy_is_exempt_from_the_per_address_limit(start_pushinator, make_client, sockets):
+    # Clients behind a proxy all arrive from its address: the per-address limit (3 here) must not cap them.
+    app = start_pushinator({"client": {
+        "host": "127.0.0.1", "maxConnectionsPerAddress": 3, "connectionLimitExempt": [], "trustedProxies": ["127.0.0.1"],
+    }})  # fmt: skip
+    behind_proxy = []
+    for n in range(8):
+        client = make_client(app.client, ["websocket"], connect=False)
+        client.sio.connect(app.client, transports=["websocket"], namespaces=["/"], wait_timeout=10,
+                           headers={"X-Forwarded-For": f"198.51.100.{n + 1}"})
+        behind_proxy.append(client)
+    assert all(client.sio.connected for client in behind_proxy)
+    # Another address is capped: one of four connections from 127.0.0.2 is closed.
+    limited = [sockets.add(connect(app.client, source="127.0.0.2")) for _ in range(4)]
+    time.sleep(0.3)
+    assert [closed_by_peer(sock, 0.5)[0] for sock in limited].count(True) == 1
+    # A reload that no longer trusts 127.0.0.1 caps it too (for new connections; the open ones stay).
+    write_config(app.config.parent, {"client": {
+        "host": "127.0.0.1", "maxConnectionsPerAddress": 3, "connectionLimitExempt": [], "trustedProxies": ["10.0.0.0/8"],
+    }}, name=app.config.name)  # fmt: skip
+    os.kill(app.pid, signal.SIGHUP)
+    wait_until(lambda: "configuration reloaded" in app.stdout(), timeout=10, what="the reload in the log")
+    extra = sockets.add(connect(app.client))
+    assert closed_by_peer(extra, 3)[0], "a ninth connection from an address no longer trusted was kept"
+    assert all(client.sio.connected for client in behind_proxy)
+    assert "connections refused at the per-address connection limit" in app.stdout()

@@ -1,3 +1,5 @@
+import InMemoryLogging
+import Logging
 import PushinatorHTTP
 import Testing
 
@@ -72,5 +74,49 @@ struct MemoryBudgetTests {
         }
         #expect(granted > 0)
         #expect(budget.reserved == 0)
+    }
+
+    @Test func refusalsAreCountedPerUse() {
+        let budget = MemoryBudget(limit: 10)
+        #expect(!budget.tryReserve(11, for: .httpRequestBody))
+        #expect(!budget.tryReserve(11, for: .httpRequestBody))
+        #expect(!budget.tryReserve(11, for: .webSocketMessage))
+        #expect(!budget.tryReserve(11))
+        #expect(budget.tryReserve(10, for: .httpRequestBody))
+        #expect(budget.refusals(for: .httpRequestBody) == 2)
+        #expect(budget.refusals(for: .webSocketMessage) == 1)
+        #expect(budget.refusals(for: .pollingPayload) == 0)
+        #expect(budget.refusalsByUse == ["http_body": 2, "websocket_message": 1, "other": 1])
+        #expect(budget.refusedCount == 4)
+    }
+
+    @Test func refusalsAreLoggedAsOneWarningPerIntervalWithTheRestAtDebugLevel() {
+        let logs = InMemoryLogHandler()
+        var logger = Logger(label: "test") { _ in logs }
+        logger.logLevel = .debug
+        let budget = MemoryBudget(limit: 100, logger: logger)
+        #expect(budget.tryReserve(60, for: .httpRequestBody))
+        for _ in 0..<5 { #expect(!budget.tryReserve(50, for: .webSocketMessage)) }
+        let warnings = logs.entries.filter { $0.level == .warning }
+        #expect(warnings.count == 1)  // the next one is due 10 s later
+        let warning = warnings.first
+        #expect(warning?.metadata["memory.use"] == "websocket_message")
+        #expect(warning?.metadata["memory.bytes"] == "50")
+        #expect(warning?.metadata["memory.held"] == "60")
+        #expect(warning?.metadata["memory.limit"] == "100")
+        #expect(warning?.metadata["memory.refused"] == "1")
+        #expect(logs.entries.filter { $0.level == .debug }.count == 4)
+    }
+
+    @Test func withoutALoggerRefusalsAreOnlyCounted() {
+        let budget = MemoryBudget(limit: 0)
+        #expect(!budget.tryReserve(1, for: .pollingPayload))
+        #expect(budget.refusals(for: .pollingPayload) == 1)
+        let logs = InMemoryLogHandler()
+        budget.setLoggerIfUnset(Logger(label: "test") { _ in logs })
+        budget.setLoggerIfUnset(Logger(label: "other") { _ in InMemoryLogHandler() })  // the first one stays
+        #expect(!budget.tryReserve(1, for: .pollingPayload))
+        #expect(logs.entries.count == 1)
+        #expect(logs.entries.first?.metadata["memory.refused"] == "2")  // both since the last warning
     }
 }

@@ -1,7 +1,9 @@
 import EngineIO
 import PushinatorHTTP
+import PushinatorJSON
 import PushinatorKit
 import PushinatorRuntime
+import PushinatorSocketIO
 import Testing
 
 @Suite("PushinatorConfiguration")
@@ -65,5 +67,90 @@ struct PushinatorConfigurationTests {
         #expect(applied.threads == 2 && applied.clientPort == 9000)
         let changed = Reloader.restartOnly.filter { $0.value(running) != $0.value(fresh) }.map(\.key)
         #expect(changed == ["threads", "client.port"])
+    }
+
+    @Test func limitsHaveTheirDocumentedDefaults() {
+        let defaults = PushinatorConfiguration.defaults
+        #expect(defaults.memoryBudget == 1 << 30)
+        #expect(defaults.memoryBudgetLimit == 1 << 30)
+        for limits in [defaults.clientLimits, defaults.adminLimits] {
+            #expect(limits.maxConnectionsPerAddress == 1000)
+            #expect(limits.connectionLimitExempt == AddressRange.loopback)
+            #expect(limits.writeTimeoutMilliseconds == 30_000)
+            #expect(limits.maxQueuedResponseBytes == 65_536)
+        }
+        let client = defaults.clientLimits
+        #expect(client.maxBufferedBytes == 4 << 20 && client.maxPayload == 1_000_000)
+        #expect(client.maxPendingBinaryBytes == 8 << 20 && client.maxPendingBinaryBytesTotal == 64 << 20)
+        #expect(client.binaryAttachmentTimeoutMilliseconds == 30_000)
+    }
+
+    @Test func limitsReachTheServersTheyBound() throws {
+        let settings = try configuration(
+            """
+            module.exports = {
+                limits: {memoryBudget: 0},
+                admin: {maxConnectionsPerAddress: 7, connectionLimitExempt: ['192.0.2.0/24'], writeTimeout: 2000, maxQueuedResponseBytes: 4096},
+                client: {
+                    maxConnectionsPerAddress: 0, connectionLimitExempt: [], writeTimeout: 5000, maxQueuedResponseBytes: 8192,
+                    maxBufferedBytes: 65536, maxPayload: 50000, maxPendingBinaryBytes: 1000, maxPendingBinaryBytesTotal: 2000,
+                    binaryAttachmentTimeout: 3000, trustedProxies: ['10.0.0.0/8', '::1'],
+                },
+            };
+            """
+        )
+        #expect(settings.warnings.isEmpty)  // every key is known
+        #expect(settings.memoryBudgetLimit == nil)
+        let client = settings.clientServerConfiguration
+        #expect(client.maxConnectionsPerAddress == 0)
+        #expect(client.writeTimeout == .seconds(5) && client.maxQueuedResponseBytes == 8192)
+        // The trusted proxies are exempt from the per-address limit, whatever connectionLimitExempt says.
+        #expect(client.connectionLimitExemptions.map(\.description) == ["10.0.0.0/8", "::1"])
+        let admin = settings.adminServerConfiguration
+        #expect(admin.maxConnectionsPerAddress == 7 && admin.writeTimeout == .seconds(2) && admin.maxQueuedResponseBytes == 4096)
+        #expect(admin.connectionLimitExemptions.map(\.description) == ["192.0.2.0/24"])
+        let io = settings.socketIOConfiguration
+        #expect(io.engine.maxBufferedBytes == 65536 && io.engine.maxPayload == 50000)
+        #expect(io.engine.transports == [.websocket, .polling])
+        #expect(io.maxPendingBinaryBytes == 1000 && io.maxPendingBinaryBytesTotal == 2000)
+        #expect(io.binaryAttachmentTimeout == .seconds(3))
+    }
+
+    @Test func badLimitsAreErrorsNamingTheKey() {
+        #expect(throws: ConfigError.self) { try configuration("{client: {connectionLimitExempt: ['not-an-address']}}") }
+        #expect(throws: ConfigError.self) { try configuration("{limits: {memoryBudget: -1}}") }
+        #expect(throws: ConfigError.self) { try configuration("{admin: {writeTimeout: 'soon'}}") }
+        do {
+            _ = try configuration("{admin: {connectionLimitExempt: ['10.0.0.0/99']}}")
+            Issue.record("a bad exempt entry was accepted")
+        } catch {
+            #expect("\(error)".contains("admin.connectionLimitExempt"))
+        }
+        let typo = try? configuration("{limits: {memoryBudjet: 5}}")
+        #expect(typo?.warnings == ["unknown configuration key limits.memoryBudjet (did you mean limits.memoryBudget?)"])
+    }
+
+    @Test func environmentOverridesTheLimits() throws {
+        let environment = EnvironmentOverrides(
+            prefix: "PUSHINATOR",
+            variables: ["PUSHINATOR_LIMITS_MEMORY_BUDGET": "1048576", "PUSHINATOR_CLIENT_CONNECTION_LIMIT_EXEMPT": "192.0.2.1,10.0.0.0/8"]
+        )
+        let document = ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+        let settings = try PushinatorConfiguration(document: document)
+        #expect(settings.memoryBudget == 1 << 20)
+        #expect(settings.clientLimits.connectionLimitExempt.map(\.description) == ["192.0.2.1", "10.0.0.0/8"])
+    }
+
+    @Test func aReloadAppliesTheExemptionsButNotTheOtherLimits() throws {
+        let running = try configuration("{client: {maxPayload: 5000}}")
+        let fresh = try configuration(
+            "{limits: {memoryBudget: 1000}, client: {maxPayload: 6000, connectionLimitExempt: ['192.0.2.9'], trustedProxies: ['10.1.1.1']}}"
+        )
+        let applied = Reloader.applyingLive(fresh, to: running)
+        #expect(applied.memoryBudget == 1000)
+        #expect(applied.clientLimits.maxPayload == 5000)
+        #expect(applied.clientConnectionLimitExemptions.map(\.description) == ["192.0.2.9", "10.1.1.1"])
+        let changed = Reloader.restartOnly.filter { $0.value(running) != $0.value(fresh) }.map(\.key)
+        #expect(changed == ["client.maxPayload"])
     }
 }

@@ -22,6 +22,10 @@ public struct EngineIOConfiguration: Sendable {
     public var maxPacketsPerPoll: Int
     /// A cookie sent with the handshake (for sticky load balancing), or `nil` for none.
     public var cookie: EngineIOCookie?
+    /// The process-wide budget that polling request bodies are charged to while they are decoded (a refusal answers
+    /// 503 with `{"code":3,"message":"Server busy..."}`), and that the WebSocket transport charges (see
+    /// ``WebSocketConfiguration/memoryBudget``). Default ``MemoryBudget/shared``.
+    public var memoryBudget: MemoryBudget
     /// Decides whether a handshake may proceed (for example by `Origin` or address); `nil` allows all.
     public var allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)?
 
@@ -36,7 +40,8 @@ public struct EngineIOConfiguration: Sendable {
         maxBufferedBytes: Int = 4 << 20,
         maxPacketsPerPoll: Int = 16,
         cookie: EngineIOCookie? = nil,
-        allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)? = nil
+        allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)? = nil,
+        memoryBudget: MemoryBudget = .shared
     ) {
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
@@ -48,6 +53,7 @@ public struct EngineIOConfiguration: Sendable {
         self.maxPacketsPerPoll = max(1, maxPacketsPerPoll)
         self.cookie = cookie
         self.allowRequest = allowRequest
+        self.memoryBudget = memoryBudget
     }
 }
 

@@ -2,7 +2,7 @@ import HTTPTypes
 import PushinatorHTTP
 import PushinatorJSON
 
-/// An HTTP error of the Engine.IO protocol: status 400 (or 403, 413) with the body the reference server sends,
+/// An HTTP error of the Engine.IO protocol: status 400 (or 403, 413, 503) with the body the reference server sends,
 /// `{"code":1,"message":"Session ID unknown"}`.
 struct EngineIOHTTPError: HTTPResponseError, Hashable {
     let status: HTTPResponse.Status
@@ -18,6 +18,10 @@ struct EngineIOHTTPError: HTTPResponseError, Hashable {
         .init(status: .badRequest, code: 5, message: "Unsupported protocol version")
     }
     static var payloadTooLarge: Self { .init(status: .contentTooLarge, code: 3, message: "Payload too large") }
+    /// The process-wide memory budget refused the payload (503, so that the client retries later).
+    static var serverBusy: Self {
+        .init(status: .serviceUnavailable, code: 3, message: "Server busy: its memory budget is spent, try again later")
+    }
 
     func response(for request: Request) -> Response {
         .json(["code": .integer(code), "message": .string(message)], status: status)

@@ -92,6 +92,12 @@ public final class EngineIOServer: HTTPResponder, Sendable {
             return try await session.eventLoop.flatSubmit { session.poll(supportsBinary: supportsBinary) }.get()
         case .post:
             let body = request.body.buffer
+            // Decoding copies the payload into packets: charge it to the budget while it happens (a payload over
+            // maxPayload is refused undecoded by the session).
+            let budget = configuration.memoryBudget
+            let charged = body.readableBytes <= configuration.maxPayload ? body.readableBytes : 0
+            guard budget.tryReserve(charged, for: .pollingPayload) else { throw EngineIOHTTPError.serverBusy }
+            defer { budget.release(charged) }
             try await session.eventLoop.submit { try session.receive(pollingBody: body) }.get()
             return Response(status: .ok, headers: [.contentType: "text/html"], body: .string("ok"))
         default:
@@ -100,7 +106,11 @@ public final class EngineIOServer: HTTPResponder, Sendable {
     }
 
     private var webSocketConfiguration: WebSocketConfiguration {
-        WebSocketConfiguration(maxMessageSize: configuration.maxPayload, maxBufferedBytes: configuration.maxBufferedBytes)
+        WebSocketConfiguration(
+            maxMessageSize: configuration.maxPayload,
+            maxBufferedBytes: configuration.maxBufferedBytes,
+            memoryBudget: configuration.memoryBudget
+        )
     }
 
     private func handshake(

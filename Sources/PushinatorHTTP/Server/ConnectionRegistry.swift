@@ -20,7 +20,8 @@ final class ConnectionRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
     private let maxConnections: Int
     private let maxPerAddress: Int?
-    private let exempt: [AddressRange]
+    /// Read only for an address at its limit, so it may change while the server runs (a configuration reload).
+    private let exempt: NIOLockedValueBox<[AddressRange]>
 
     /// - Parameters:
     ///   - maxConnections: the most connections in all.
@@ -29,7 +30,13 @@ final class ConnectionRegistry: Sendable {
     init(maxConnections: Int, maxPerAddress: Int?, exempt: [AddressRange] = []) {
         self.maxConnections = maxConnections
         self.maxPerAddress = maxPerAddress.flatMap { $0 > 0 ? $0 : nil }
-        self.exempt = exempt
+        self.exempt = NIOLockedValueBox(exempt)
+    }
+
+    /// The addresses the per-address limit does not apply to, from now on (connections open stay open).
+    var exemptions: [AddressRange] {
+        get { exempt.withLockedValue { $0 } }
+        set { exempt.withLockedValue { $0 = newValue } }
     }
 
     /// Registers `channel`, or returns why not when a limit is reached.
@@ -56,7 +63,7 @@ final class ConnectionRegistry: Sendable {
                 return nil
             case .none:
                 // Only an address at its limit pays for the exemption check.
-                guard let address, exempt.containsAddress(address) else { return .addressFull(address ?? "?") }
+                guard let address, exemptions.containsAddress(address) else { return .addressFull(address ?? "?") }
                 checkedExemption = true
             }
         }

@@ -101,6 +101,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var writable = true
     /// Closes the connection if the client does not drain its responses in time; pending while not writable.
     private var writeTimer: LoopTimers.Timer?
+    /// The current request's body bytes, charged to the memory budget until its response is written.
+    private var bodyCharge: MemoryCharge
+    /// `maxQueuedResponseBytes`, charged to the memory budget while the client is behind (not writable).
+    private var outboundCharge: MemoryCharge
 
     init(
         responder: any HTTPResponder,
@@ -115,6 +119,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.logger = logger
         self.isSecure = isSecure
         self.handlers = handlers
+        self.bodyCharge = MemoryCharge(configuration.memoryBudget, for: .httpRequestBody)
+        self.outboundCharge = MemoryCharge(configuration.memoryBudget, for: .httpOutbound)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -122,6 +128,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        bodyCharge.releaseAll()
+        outboundCharge.releaseAll()
         writeTimer?.cancel()
         writeTimer = nil
         if flushAtReadComplete {
@@ -157,6 +165,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .body(var bytes):
             guard case .receiving(let request, let info, var body) = state else { return }
             handlers.timer?.bodyPartReceived(bytes.readableBytes)
+            guard bodyCharge.add(bytes.readableBytes) else {
+                refuse(.serviceUnavailable, message: "Server busy: its memory budget is spent, try again later", context: context)
+                return
+            }
             state = .idle  // let `body` be uniquely referenced while appending
             if body == nil {
                 body = bytes
@@ -326,6 +338,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         writable = context.channel.isWritable
         if writable {
+            outboundCharge.releaseAll()
+        } else if outboundCharge.bytes == 0, !outboundCharge.add(configuration.maxQueuedResponseBytes) {
+            state = .closing  // behind, and the server has no memory left for what it holds for this client
+            pending.removeAll()
+            context.close(promise: nil)
+        }
+        if writable {
             drainPending(context: context)  // cancels the write timer once nothing is held back
         } else if writeTimer == nil {
             let timeout = TimeAmount(configuration.writeTimeout)
@@ -383,6 +402,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func finish(_ response: Response, context: ChannelHandlerContext) {
+        bodyCharge.releaseAll()  // the responder is done with the request's body
         guard case .responding(let info) = state else { return }  // the connection went away meanwhile
         if let upgrade = response.webSocketUpgrade {
             if let head = info.upgradeHead, head.method == .GET,
@@ -474,6 +494,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The connection is half-closed first, so a client still sending its body reads the response instead of
     /// seeing a reset; it is closed fully when the client closes or after a short grace period.
     private func refuse(_ status: HTTPResponse.Status, message: String, context: ChannelHandlerContext) {
+        bodyCharge.releaseAll()
         state = .discarding
         let response = HTTPError(status, message: message).response(for: Self.placeholderRequest)
         let buffer = encode(response, keepAlive: false, isHead: false, context: context)
@@ -506,6 +527,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        bodyCharge.releaseAll()
+        outboundCharge.releaseAll()
         state = .closing
         pending.removeAll()
         context.fireChannelInactive()

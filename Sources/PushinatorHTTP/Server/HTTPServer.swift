@@ -42,6 +42,14 @@ public final class HTTPServer: Service, Sendable {
     /// (``HTTPServerConfiguration/maxConnections``, ``HTTPServerConfiguration/maxConnectionsPerAddress``).
     public var refusedConnections: Int { refusals.load(ordering: .relaxed) }
 
+    /// The addresses and CIDR blocks the per-address connection limit does not apply to: at first
+    /// ``HTTPServerConfiguration/connectionLimitExemptions``; set it to change them while the server runs (a
+    /// configuration reload). Connections already open are not affected.
+    public var connectionLimitExemptions: [AddressRange] {
+        get { connections.exemptions }
+        set { connections.exemptions = newValue }
+    }
+
     /// Creates a server.
     /// - Parameters:
     ///   - responder: Answers every request (usually a ``Router``).
@@ -65,6 +73,7 @@ public final class HTTPServer: Service, Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.onListening = onListening
+        configuration.memoryBudget.setLoggerIfUnset(logger)  // its refusals are logged (rate-limited)
         self.connections = ConnectionRegistry(
             maxConnections: min(configuration.maxConnections, Self.connectionsWithinDescriptorLimit()),
             maxPerAddress: configuration.maxConnectionsPerAddress,

@@ -42,6 +42,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var webSocket: WebSocketConfiguration
     /// The `Server` header, or `nil` for none.
     public var serverName: String?
+    /// The process-wide budget that request bodies being received are charged to (a refusal answers 503), and the
+    /// responses queued for a client that stopped reading (``maxQueuedResponseBytes`` while it is behind; a
+    /// refusal closes the connection). Default ``MemoryBudget/shared``.
+    public var memoryBudget: MemoryBudget
 
     /// Creates a configuration; every parameter has a production default.
     public init(
@@ -58,7 +62,8 @@ public struct HTTPServerConfiguration: Sendable {
         writeTimeout: Duration = .seconds(30),
         maxChunkFramingBytes: Int = 16 * 1024,
         webSocket: WebSocketConfiguration = .init(),
-        serverName: String? = nil
+        serverName: String? = nil,
+        memoryBudget: MemoryBudget = .shared
     ) {
         self.maxRequestBodySize = maxRequestBodySize
         self.maxHeaderSize = maxHeaderSize
@@ -74,6 +79,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.maxChunkFramingBytes = maxChunkFramingBytes
         self.webSocket = webSocket
         self.serverName = serverName
+        self.memoryBudget = memoryBudget
     }
 }
 
@@ -85,16 +91,22 @@ public struct WebSocketConfiguration: Sendable {
     public var maxBufferedBytes: Int
     /// What to do with a client whose outbound queue is full.
     public var slowConsumerPolicy: SlowConsumerPolicy
+    /// The process-wide budget that messages being received are charged to (their frames, until the message is
+    /// delivered; a refusal closes the connection with 1013), and the outbound queue of a client that stopped
+    /// reading (``maxBufferedBytes`` while it is behind; a refusal closes with 1013). Default ``MemoryBudget/shared``.
+    public var memoryBudget: MemoryBudget
 
     /// Creates a configuration.
     public init(
         maxMessageSize: Int = 1 << 20,
         maxBufferedBytes: Int = 4 << 20,
-        slowConsumerPolicy: SlowConsumerPolicy = .disconnect
+        slowConsumerPolicy: SlowConsumerPolicy = .disconnect,
+        memoryBudget: MemoryBudget = .shared
     ) {
         self.maxMessageSize = maxMessageSize
         self.maxBufferedBytes = maxBufferedBytes
         self.slowConsumerPolicy = slowConsumerPolicy
+        self.memoryBudget = memoryBudget
     }
 }
 

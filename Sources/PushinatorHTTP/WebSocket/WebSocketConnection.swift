@@ -32,6 +32,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     let channel: any Channel
     let configuration: WebSocketConfiguration
     private var streamContinuation: AsyncStream<WebSocketMessage>.Continuation?
+    /// `maxBufferedBytes`, charged to the memory budget while the client is behind (see ``writabilityChanged(_:)``).
+    private var outboundCharge: MemoryCharge
     private var stream: AsyncStream<WebSocketMessage>?
 
     /// Receives messages on the event loop; set it in the `onUpgrade` callback.
@@ -53,6 +55,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         self.eventLoopID = ObjectIdentifier(channel.eventLoop)
         self.remoteAddress = channel.remoteAddress
         self.configuration = configuration
+        self.outboundCharge = MemoryCharge(configuration.memoryBudget, for: .webSocketOutbound)
     }
 
     /// Whether the connection can still send.
@@ -109,8 +112,17 @@ public final class WebSocketConnection: @unchecked Sendable {
         context.write(NIOAny(frame.bytes), promise: nil)
     }
 
-    /// Called by the channel handler when the channel's writability changes.
-    func writabilityChanged(_ isWritable: Bool) { channelIsWritable = isWritable }
+    /// Called by the channel handler when the channel's writability changes. A client that falls behind holds
+    /// about ``WebSocketConfiguration/maxBufferedBytes`` of frames: that much is charged to the memory budget until
+    /// it catches up, and when the budget refuses, the connection is closed with 1013.
+    func writabilityChanged(_ isWritable: Bool) {
+        channelIsWritable = isWritable
+        if isWritable {
+            outboundCharge.releaseAll()
+        } else if outboundCharge.bytes == 0, !outboundCharge.add(configuration.maxBufferedBytes) {
+            close(code: .tryAgainLater)
+        }
+    }
 
     /// Whether the outbound queue has room; when it has not, applies the ``SlowConsumerPolicy``.
     private func admitsWrite() -> Bool {
@@ -234,6 +246,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
 
     func closed(code: WebSocketCloseCode?) {
+        outboundCharge.releaseAll()
         closeSent = true
         writerContext = nil
         streamContinuation?.finish()

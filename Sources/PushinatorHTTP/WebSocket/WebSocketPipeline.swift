@@ -10,7 +10,9 @@ enum WebSocketPipeline {
     /// - Returns: The connection, with no delegate yet.
     static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
         let sync = channel.pipeline.syncOperations
+        let connection = WebSocketConnection(channel: channel, configuration: configuration)
         try sync.addHandler(WebSocketFrameValidator())
+        try sync.addHandler(WebSocketMemoryGate(connection: connection, budget: configuration.memoryBudget))
         try sync.addHandler(
             NIOWebSocketFrameAggregator(
                 minNonFinalFragmentSize: 0,
@@ -18,7 +20,6 @@ enum WebSocketPipeline {
                 maxAccumulatedFrameSize: configuration.maxMessageSize
             )
         )
-        let connection = WebSocketConnection(channel: channel, configuration: configuration)
         let encodedWriter = EncodedFrameWriter()
         try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
         connection.writerContext = try sync.context(handler: encodedWriter)

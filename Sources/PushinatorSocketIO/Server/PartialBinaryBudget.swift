@@ -27,7 +27,7 @@ final class PartialBinaryBudget: Sendable {
     /// Takes `bytes` from this budget and the process-wide one; false (and nothing taken) when they do not fit.
     func reserve(_ bytes: Int) -> Bool {
         guard own.tryReserve(bytes) else { return false }
-        guard process.tryReserve(bytes) else {
+        guard process.tryReserve(bytes, for: .binaryAttachments) else {
             own.release(bytes)
             return false
         }

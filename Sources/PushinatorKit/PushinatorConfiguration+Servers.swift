@@ -1,0 +1,49 @@
+public import EngineIO
+public import PushinatorHTTP
+public import PushinatorSocketIO
+
+/// The server settings the configuration's limits make.
+extension PushinatorConfiguration {
+    /// The addresses the client port's per-address limit does not apply to: `client.connectionLimitExempt` and
+    /// every `client.trustedProxies` entry (every client behind a proxy arrives from the proxy's address).
+    public var clientConnectionLimitExemptions: [AddressRange] {
+        clientLimits.connectionLimitExempt + trustedProxies.entries.compactMap(AddressRange.init)
+    }
+
+    /// The client port's HTTP limits.
+    public var clientServerConfiguration: HTTPServerConfiguration {
+        HTTPServerConfiguration(
+            maxConnectionsPerAddress: clientLimits.maxConnectionsPerAddress,
+            connectionLimitExemptions: clientConnectionLimitExemptions,
+            maxQueuedResponseBytes: clientLimits.maxQueuedResponseBytes,
+            writeTimeout: .milliseconds(clientLimits.writeTimeoutMilliseconds)
+        )
+    }
+
+    /// The admin port's HTTP limits.
+    public var adminServerConfiguration: HTTPServerConfiguration {
+        HTTPServerConfiguration(
+            maxConnectionsPerAddress: adminLimits.maxConnectionsPerAddress,
+            connectionLimitExemptions: adminLimits.connectionLimitExempt,
+            maxQueuedResponseBytes: adminLimits.maxQueuedResponseBytes,
+            writeTimeout: .milliseconds(adminLimits.writeTimeoutMilliseconds)
+        )
+    }
+
+    /// The Socket.IO server's settings: the transports and the client port's payload and binary-packet limits.
+    public var socketIOConfiguration: SocketIOConfiguration {
+        SocketIOConfiguration(
+            engine: EngineIOConfiguration(
+                maxPayload: clientLimits.maxPayload,
+                transports: transports,
+                maxBufferedBytes: clientLimits.maxBufferedBytes
+            ),
+            maxPendingBinaryBytes: clientLimits.maxPendingBinaryBytes,
+            maxPendingBinaryBytesTotal: clientLimits.maxPendingBinaryBytesTotal,
+            binaryAttachmentTimeout: .milliseconds(clientLimits.binaryAttachmentTimeoutMilliseconds)
+        )
+    }
+
+    /// The process-wide budget's limit: `limits.memoryBudget`, `nil` (no limit) for 0.
+    public var memoryBudgetLimit: Int? { memoryBudget > 0 ? memoryBudget : nil }
+}
