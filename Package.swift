@@ -115,6 +115,7 @@ let package = Package(
                 "EngineIO",
                 "PushinatorHTTP",
                 "PushinatorJSON",
+                "PushinatorCluster",  // the cluster adapter's messages and transport protocol (no database client)
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -191,7 +192,7 @@ let package = Package(
             name: "Pushinator",
             dependencies: [
                 "PushinatorHTTP", "PushinatorTLS", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
-                "PushinatorKit", "PushinatorSQLite",
+                "PushinatorKit", "PushinatorSQLite", "PushinatorCluster", "PushinatorPostgres",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -273,7 +274,8 @@ let package = Package(
         .testTarget(
             name: "PushinatorSocketIOTests",
             dependencies: [
-                "PushinatorSocketIO", "EngineIO", "PushinatorJSON", "PushinatorHTTP",
+                "PushinatorSocketIO", "EngineIO", "PushinatorJSON", "PushinatorHTTP", "PushinatorCluster", "PushinatorTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -308,6 +310,7 @@ let package = Package(
             name: "PushinatorPostgresTests",
             dependencies: [
                 "PushinatorPostgres", "PushinatorCluster", "PushinatorMessagePack", "PushinatorJSON",
+                "PushinatorSocketIO", "PushinatorHTTP", "PushinatorTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

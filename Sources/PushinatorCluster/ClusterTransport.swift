@@ -20,6 +20,10 @@ public protocol ClusterTransport: Sendable {
     /// The events of the transport: one sequence, consumed by one task.
     associatedtype Events: AsyncSequence<ClusterTransportEvent, Never> & Sendable
 
+    /// The uid this node publishes with (socket.io's adapter `uid`: 16 hex digits); a transport that echoes a
+    /// node's own messages leaves out those carrying it.
+    var localUID: String { get }
+
     /// Publishes `message` to every other node subscribed to its namespace. A transport may report this node's
     /// own messages back too: a receiver skips its own uid, as socket.io's adapter does.
     /// - Parameter message: The message.

@@ -41,12 +41,17 @@ public final class InMemoryClusterTransport: ClusterTransport {
 
     /// What arrives.
     public let events: AsyncStream<ClusterTransportEvent>
+    /// This node's uid: 16 random hex digits.
+    public let localUID: String
     private let sink: AsyncStream<ClusterTransportEvent>.Continuation
     private let state = Mutex(State())
     private unowned let bus: InMemoryClusterBus
 
     fileprivate init(bus: InMemoryClusterBus, maxPendingEvents: Int) {
         self.bus = bus
+        let value = UInt64.random(in: 0...UInt64.max)
+        let hex = String(value, radix: 16)
+        self.localUID = String(repeating: "0", count: 16 - hex.count) + hex
         (events, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(maxPendingEvents))
     }
 

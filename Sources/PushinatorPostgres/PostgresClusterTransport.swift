@@ -174,6 +174,17 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         await Task { await self.saveCursorOnce() }.value
     }
 
+    /// Connects once and closes, so that an application can refuse to start before it listens.
+    /// - Throws: ``PostgresClusterTransportError`` (`cannot start on postgres://user@host:port/db: …`, no password).
+    public func checkReachable() async throws(PostgresClusterTransportError) {
+        do {
+            let connection = try await connect()
+            try await connection.close()
+        } catch {
+            throw .database("cannot start on \(configuration.url): \(String(reflecting: error))")
+        }
+    }
+
     private func saveCursorOnce() async {
         guard configuration.nodeName != nil else { return }
         do {

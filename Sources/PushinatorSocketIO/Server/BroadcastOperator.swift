@@ -74,6 +74,12 @@ public struct BroadcastOperator: Sendable {
         emit(event, [try JSONValue(encoding: value)])
     }
 
+    /// Sends `event` with `arguments` to every selected socket, on every server, and waits until each server said
+    /// how many of its sockets got it (at most the cluster's request timeout; at once on a single server).
+    public func emitCounting(_ event: String, _ arguments: [JSONValue]) async -> BroadcastCount {
+        await namespace.adapter.broadcastCounting(.event(event, arguments, namespace: namespace.name), to: target, flags: flags)
+    }
+
     /// Sends `event` to every selected socket, asking each for an acknowledgement, and waits for the answers.
     ///
     /// The packet is encoded once; events with an acknowledgement are not buffered for connection state recovery.

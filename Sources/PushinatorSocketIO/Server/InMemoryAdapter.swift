@@ -243,6 +243,25 @@ public final class InMemoryAdapter: SocketIOAdapter {
 
     public func clientCount() async -> Int { count }
 
+    public func broadcastCounting(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) async -> BroadcastCount {
+        let delivered = broadcast(packet, to: target, flags: flags)
+        return BroadcastCount(delivered: delivered, reachedRooms: occupiedRooms(of: target))
+    }
+
+    /// The rooms of `target` with at least one socket of this process.
+    func occupiedRooms(of target: BroadcastTarget) -> Set<String> {
+        guard !target.rooms.isEmpty else { return [] }
+        return state.withLock { state in target.rooms.filter { state.rooms[$0] != nil } }
+    }
+
+    /// Whether `room` is the own room of a socket of this process (named after its id).
+    func isSocketRoom(_ room: String) -> Bool {
+        state.withLock { state in
+            guard case .one(_, let socket) = state.rooms[room] else { return false }
+            return socket.id == room
+        }
+    }
+
     // MARK: Connection state recovery
 
     public func persistSession(_ session: PersistedSession) {

@@ -30,6 +30,8 @@ public final class Namespace: Sendable {
     /// A logger with the namespace in its metadata (`sio.nsp`), for handlers.
     public let logger: Logger
     private let handlers = Mutex(Handlers())
+    /// The handlers of events from the other servers of a cluster.
+    let serverSideEvents = ServerSideEvents()
 
     struct Handlers {
         var middleware: [@Sendable (Socket) async throws -> Void] = []
@@ -48,7 +50,7 @@ public final class Namespace: Sendable {
         self.name = name
         let store = configuration.recovery.map { $0.makeStore(name, $0) }
         self.sessionStore = store
-        self.adapter = makeAdapter(AdapterContext(namespace: name, store: store))
+        self.adapter = makeAdapter(AdapterContext(namespace: name, store: store, serverSideEvents: serverSideEvents))
         self.recovery = configuration.recovery
         self.ackTimeout = configuration.ackTimeout
         var logger = logger
@@ -112,6 +114,21 @@ public final class Namespace: Sendable {
             if event.wantsAck { event.ack([]) }
         }
     }
+
+    /// Handles `event` sent by another server of a cluster with ``serverSideEmit(_:_:timeout:)`` (socket.io's
+    /// `io.on(event)` for `io.serverSideEmit`); the returned value, unless `nil`, is the answer that server collects.
+    public func onServerSideEmit(_ event: String, _ handler: @escaping ServerSideEvents.Handler) {
+        serverSideEvents.on(event, handler)
+    }
+
+    /// Sends `event` to the other servers of a cluster (not to clients) and collects their answers.
+    /// - Returns: One answer per server that answered in time; empty on a single server.
+    public func serverSideEmit(_ event: String, _ arguments: [JSONValue], timeout: Duration? = nil) async -> [[JSONValue]] {
+        await adapter.serverSideEmit(event, arguments, timeout: timeout ?? ackTimeout)
+    }
+
+    /// The number of sockets of the namespace on every server of a cluster.
+    public func clientCount() async -> Int { await adapter.clientCount() }
 
     /// Handles every event that has no handler of its own.
     public func onAny(_ handler: @escaping @Sendable (Socket, SocketIOEvent) async throws -> Void) {

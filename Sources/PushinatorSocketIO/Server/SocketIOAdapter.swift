@@ -67,6 +67,9 @@ public protocol SocketIOAdapter: Sendable {
     func serverSideEmit(_ event: String, _ arguments: [JSONValue], timeout: Duration) async -> [[JSONValue]]
     /// The number of sockets on every server.
     func clientCount() async -> Int
+    /// Sends an EVENT packet like ``broadcast(_:to:flags:)`` and waits until every server said how many of its
+    /// sockets it was handed to (or the cluster's deadline passed).
+    func broadcastCounting(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) async -> BroadcastCount
 
     // MARK: Connection state recovery
 
@@ -119,6 +122,30 @@ public struct BroadcastAcks: Sendable, Equatable {
     }
 }
 
+/// What ``SocketIOAdapter/broadcastCounting(_:to:flags:)`` found out.
+public struct BroadcastCount: Sendable, Equatable {
+    /// The sockets the event was handed to, on every server that answered.
+    public var delivered: Int
+    /// The rooms of the target that had at least one socket on a server that answered.
+    public var reachedRooms: Set<String>
+    /// How many other servers did not answer in time (their sockets may have got the event all the same).
+    public var missingServers: Int
+    /// Whether the event could not be handed to the other servers at all (their bus was unreachable past the
+    /// retry deadline); only this server's sockets got it.
+    public var notPublished: Bool
+
+    /// Creates a result.
+    public init(delivered: Int, reachedRooms: Set<String> = [], missingServers: Int = 0, notPublished: Bool = false) {
+        self.delivered = delivered
+        self.reachedRooms = reachedRooms
+        self.missingServers = missingServers
+        self.notPublished = notPublished
+    }
+
+    /// Whether every server answered.
+    public var isComplete: Bool { missingServers == 0 && !notPublished }
+}
+
 /// A socket as ``SocketIOAdapter/fetchSockets(_:)`` describes it: on this server or another one.
 public struct RemoteSocket: Sendable, Equatable {
     /// The socket id.
@@ -156,4 +183,14 @@ public struct AdapterContext: Sendable {
     public let namespace: String
     /// The session store when connection state recovery is on, `nil` otherwise.
     public let store: (any SessionStore)?
+    /// The namespace's handlers of events from other servers (``Namespace/onServerSideEmit(_:_:)``), which a
+    /// cluster adapter runs.
+    public let serverSideEvents: ServerSideEvents
+
+    /// Creates a context (for tests and adapters that wrap another one).
+    public init(namespace: String, store: (any SessionStore)? = nil, serverSideEvents: ServerSideEvents = ServerSideEvents()) {
+        self.namespace = namespace
+        self.store = store
+        self.serverSideEvents = serverSideEvents
+    }
 }

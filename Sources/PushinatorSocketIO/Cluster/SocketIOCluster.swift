@@ -1,0 +1,264 @@
+public import Logging
+public import PushinatorCluster
+public import ServiceLifecycle
+import Synchronization
+
+/// One server's place in a cluster: the ``ClusterTransport`` it shares with the other servers, and a
+/// ``ClusterAdapter`` for each of its namespaces. Run it as a `Service`, after the transport in the service group
+/// (so that on shutdown it tells the others it leaves before the transport stops).
+///
+/// ```swift
+/// let transport = try PostgresClusterTransport(configuration: .init(url: PostgresURL(url)), logger: logger)
+/// let cluster = SocketIOCluster(transport: transport, logger: logger)
+/// let io = SocketIOServer(configuration: configuration, adapter: cluster.adapter, logger: logger)
+/// try await ServiceGroup(services: [transport, cluster, http, io], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// ```
+///
+/// Messages go out in the order they were published, one at a time. A publish that fails (the bus is unreachable,
+/// or not started yet) is retried with backoff until ``Configuration/publishRetryDeadline``, holding back the ones
+/// behind it, so that nothing is reordered; what is still refused then is dropped, counted in ``Status`` and logged.
+public final class SocketIOCluster: Service, Sendable {
+    /// The settings of a ``SocketIOCluster``.
+    public struct Configuration: Sendable, Hashable {
+        /// Heartbeats, node timeout and the deadline of requests that wait for every server (socket.io's
+        /// defaults: 5 s, 10 s, 5 s).
+        public var membership: ClusterMembership.Configuration
+        /// The most messages waiting to be published; past it new ones are dropped (and counted). Default 10,000.
+        public var maxPendingPublishes: Int
+        /// How long a message that cannot be published is retried before it is dropped. Default 30 s.
+        public var publishRetryDeadline: Duration
+        /// The first delay between two attempts; it doubles up to 2 s. Default 100 ms.
+        public var publishRetryDelay: Duration
+        /// How often heartbeats, node timeouts and request deadlines are checked. Default 100 ms.
+        public var tickInterval: Duration
+
+        /// Creates settings.
+        public init(
+            membership: ClusterMembership.Configuration = .init(),
+            maxPendingPublishes: Int = 10_000,
+            publishRetryDeadline: Duration = .seconds(30),
+            publishRetryDelay: Duration = .milliseconds(100),
+            tickInterval: Duration = .milliseconds(100)
+        ) {
+            self.membership = membership
+            self.maxPendingPublishes = max(1, maxPendingPublishes)
+            self.publishRetryDeadline = publishRetryDeadline
+            self.publishRetryDelay = publishRetryDelay
+            self.tickInterval = tickInterval
+        }
+    }
+
+    /// What a server reports about its cluster (for health checks and metrics).
+    public struct Status: Sendable, Equatable {
+        /// Whether the bus is reachable: the transport is connected and the last publish went through.
+        public var connected: Bool
+        /// The servers alive in the main namespace, this one included.
+        public var servers: Int
+        /// Messages waiting to be published.
+        public var pendingPublishes: Int
+        /// Messages dropped because they could not be published in time, or the queue was full.
+        public var droppedPublishes: Int
+        /// Invalid messages from the bus that were dropped.
+        public var droppedMessages: Int
+        /// Messages received from the other servers.
+        public var receivedMessages: Int
+    }
+
+    enum Outgoing: Sendable {
+        case subscribe(String)
+        case publish(ClusterMessage, done: (@Sendable ((any Error)?) -> Void)?)
+    }
+
+    private struct Counters {
+        var transportConnected = true
+        var publishing = true
+        var pending = 0
+        var droppedPublishes = 0
+        var droppedMessages = 0
+        var receivedMessages = 0
+        var stopping = false
+    }
+
+    /// This server's uid on the bus (the transport's).
+    public let uid: String
+    /// The settings.
+    public let configuration: Configuration
+    let logger: Logger
+    private let transport: any ClusterTransport
+    private let adapters = Mutex<[String: ClusterAdapter]>([:])
+    private let counters = Mutex(Counters())
+    private let outbox: AsyncStream<Outgoing>
+    private let outboxSink: AsyncStream<Outgoing>.Continuation
+
+    /// Creates a server's cluster membership; nothing is published before ``run()``.
+    /// - Parameters:
+    ///   - transport: The bus (its ``ClusterTransport/events`` are consumed here, by nobody else).
+    ///   - configuration: The settings.
+    ///   - logger: Where to log nodes coming and going, and what could not be published.
+    public init(transport: some ClusterTransport, configuration: Configuration = .init(), logger: Logger) {
+        self.transport = transport
+        self.uid = transport.localUID
+        self.configuration = configuration
+        self.logger = logger
+        (outbox, outboxSink) = AsyncStream.makeStream(of: Outgoing.self, bufferingPolicy: .unbounded)
+    }
+
+    /// The adapter factory to give ``SocketIOServer/init(configuration:adapter:logger:)``.
+    public var adapter: @Sendable (AdapterContext) -> any SocketIOAdapter {
+        { [self] context in makeAdapter(context) }
+    }
+
+    /// Makes the ``ClusterAdapter`` of a namespace and subscribes to the namespace's messages.
+    public func makeAdapter(_ context: AdapterContext) -> ClusterAdapter {
+        let adapter = ClusterAdapter(context: context, cluster: self)
+        adapters.withLock { $0[context.namespace] = adapter }
+        outboxSink.yield(.subscribe(context.namespace))
+        adapter.start()
+        return adapter
+    }
+
+    /// The adapter of `namespace`, once the namespace exists.
+    public func adapter(of namespace: String) -> ClusterAdapter? { adapters.withLock { $0[namespace] } }
+
+    /// The cluster as this server sees it now.
+    public var status: Status {
+        let servers = adapter(of: "/")?.serverCount ?? 1
+        return counters.withLock {
+            Status(
+                connected: $0.transportConnected && $0.publishing,
+                servers: servers,
+                pendingPublishes: $0.pending,
+                droppedPublishes: $0.droppedPublishes,
+                droppedMessages: $0.droppedMessages,
+                receivedMessages: $0.receivedMessages
+            )
+        }
+    }
+
+    // MARK: Publishing
+
+    /// Queues `message`; `done` runs once it was published, or with the error once it was dropped.
+    func publish(_ message: ClusterMessage, done: (@Sendable ((any Error)?) -> Void)? = nil) {
+        let accepted = counters.withLock { counters -> Bool in
+            guard counters.pending < configuration.maxPendingPublishes else {
+                counters.droppedPublishes += 1
+                return false
+            }
+            counters.pending += 1
+            return true
+        }
+        guard accepted else {
+            logger.error("cluster message dropped: too many waiting to be published", metadata: ["cluster.type": "\(message.type)"])
+            done?(SocketIOClusterError.queueFull)
+            return
+        }
+        outboxSink.yield(.publish(message, done: done))
+    }
+
+    private func publishLoop() async {
+        for await item in outbox {
+            switch item {
+            case .subscribe(let namespace):
+                await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
+            case .publish(let message, let done):
+                let error = await retrying("publish") { try await self.transport.publish(message) }
+                counters.withLock { counters in
+                    counters.pending -= 1
+                    if error != nil { counters.droppedPublishes += 1 }
+                }
+                if let error {
+                    logger.error(
+                        "cluster message dropped: the bus refused it (retry deadline passed, or the server is stopping)",
+                        metadata: ["cluster.type": "\(message.type)", "error.message": "\(error)"]
+                    )
+                }
+                done?(error)
+            }
+        }
+    }
+
+    /// Runs `operation` until it succeeds, the retry deadline passes, or the server stops.
+    /// - Returns: The last error when it never succeeded.
+    private func retrying(_ what: String, _ operation: () async throws -> Void) async -> (any Error)? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.publishRetryDeadline
+        var delay = configuration.publishRetryDelay
+        while true {
+            do {
+                try await operation()
+                let recovered = counters.withLock { counters -> Bool in
+                    defer { counters.publishing = true }
+                    return !counters.publishing
+                }
+                if recovered { logger.info("cluster bus accepts messages again") }
+                return nil
+            } catch {
+                let (stopping, first) = counters.withLock { counters -> (Bool, Bool) in
+                    defer { counters.publishing = false }
+                    return (counters.stopping, counters.publishing)
+                }
+                if first { logger.warning("cannot \(what) on the cluster bus, retrying", metadata: ["error.message": "\(error)"]) }
+                if stopping || Task.isCancelled || clock.now + delay > deadline { return error }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    // MARK: Receiving
+
+    private func consume<Transport: ClusterTransport>(_ transport: Transport) async {
+        for await event in transport.events {
+            switch event {
+            case .message(let message):
+                counters.withLock { $0.receivedMessages += 1 }
+                adapter(of: message.nsp)?.receive(message)
+            case .disconnected(let reason):
+                counters.withLock { $0.transportConnected = false }
+                logger.warning("cluster bus disconnected", metadata: ["error.message": "\(reason)"])
+            case .reconnected:
+                counters.withLock { $0.transportConnected = true }
+                logger.info("cluster bus reconnected")
+            case .dropped(let error):
+                counters.withLock { $0.droppedMessages += 1 }
+                logger.warning("invalid cluster message dropped", metadata: ["error.message": "\(error)"])
+            }
+        }
+    }
+
+    private func tickLoop() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.tickInterval)
+            } catch {
+                return
+            }
+            let now = ContinuousClock.now
+            for adapter in adapters.withLock({ Array($0.values) }) { adapter.tick(now: now) }
+        }
+    }
+
+    // MARK: Service
+
+    /// Publishes and receives until a graceful shutdown (or cancellation); then tells the other servers this one
+    /// leaves (ADAPTER_CLOSE) and publishes what is still queued, without retrying.
+    public func run() async throws {
+        let publisher = Task { await self.publishLoop() }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.consume(self.transport) }
+            group.addTask { await self.tickLoop() }
+            try? await gracefulShutdown()
+            counters.withLock { $0.stopping = true }
+            for adapter in adapters.withLock({ Array($0.values) }) { adapter.stop() }
+            outboxSink.finish()
+            await publisher.value
+            group.cancelAll()
+        }
+    }
+}
+
+/// Why a message was not published.
+public enum SocketIOClusterError: Error, Sendable, Hashable {
+    /// ``SocketIOCluster/Configuration/maxPendingPublishes`` messages were already waiting.
+    case queueFull
+}

@@ -1,0 +1,223 @@
+import EngineIO
+import Logging
+import PushinatorCluster
+import PushinatorHTTP
+import PushinatorJSON
+@testable import PushinatorSocketIO
+import PushinatorTesting
+import Testing
+
+/// Servers in one process on an ``InMemoryClusterBus``, each with its cluster running, reached in process by
+/// Socket.IO clients over polling.
+final class TestCluster: Sendable {
+    struct Node: Sendable {
+        let io: SocketIOServer
+        let cluster: SocketIOCluster
+        let transport: InMemoryClusterTransport
+        let router: Router
+        let task: Task<Void, Never>
+        var main: Namespace { io.of("/") }
+        var adapter: ClusterAdapter { main.adapter as! ClusterAdapter }
+    }
+
+    let bus = InMemoryClusterBus()
+    let nodes: [Node]
+
+    init(
+        servers: Int,
+        membership: ClusterMembership.Configuration = .init(heartbeatInterval: .seconds(5), heartbeatTimeout: .seconds(10), requestTimeout: .seconds(2))
+    ) async throws {
+        let logger = Logger(label: "test.cluster")
+        var nodes: [Node] = []
+        for _ in 0..<servers {
+            let transport = bus.makeTransport()
+            let cluster = SocketIOCluster(transport: transport, configuration: .init(membership: membership), logger: logger)
+            let io = SocketIOServer(adapter: cluster.adapter, logger: logger)
+            let router = Router { io.routes(at: "socket.io") }
+            let task = Task { do { try await cluster.run() } catch {} }
+            nodes.append(Node(io: io, cluster: cluster, transport: transport, router: router, task: task))
+        }
+        self.nodes = nodes
+        try await waitFor("\(servers) servers know each other") { nodes.allSatisfy { $0.adapter.serverCount == servers } }
+    }
+
+    func stop() async {
+        for node in nodes {
+            node.task.cancel()
+            await node.task.value
+        }
+    }
+
+    /// Runs `body` with one connected client per server, the servers' routers called in process.
+    func withClients(_ body: @escaping ([SocketIOTestClient]) async throws -> Void) async throws {
+        try await connect(Array(nodes.indices), clients: [], body)
+    }
+
+    private func connect(_ remaining: [Int], clients: [SocketIOTestClient], _ body: @escaping ([SocketIOTestClient]) async throws -> Void) async throws {
+        guard let index = remaining.first else { return try await body(clients) }
+        try await nodes[index].router.test { http in
+            let client = try await SocketIOTestClient.connect(http)
+            try await self.connect(Array(remaining.dropFirst()), clients: clients + [client], body)
+        }
+    }
+}
+
+/// Waits (at most 10 s, every 10 ms) until `condition` holds.
+func waitFor(_ what: String, _ condition: () async -> Bool) async throws {
+    for _ in 0..<1000 {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw CancellationError()
+}
+
+@Suite("Cluster adapter on an in-memory bus")
+struct ClusterAdapterTests {
+    @Test func broadcastsReachRoomsOnEveryServerExceptTheExcluded() async throws {
+        let cluster = try await TestCluster(servers: 3)
+        try await cluster.withClients { (clients) async throws in
+            let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+            b.main.socket(id: clients[1].socketID)?.join("news")
+            c.main.socket(id: clients[2].socketID)?.join(["news", "muted"])
+            a.main.socket(id: clients[0].socketID)?.join("news")
+            // to "news" except "muted": this server's socket and b's, not c's; then everyone: c gets that one only
+            #expect(a.main.to("news").except("muted").emit("news", "one") == 1)
+            #expect(a.main.emit("all", "two") == 1)
+            #expect(try await clients[0].receiveEvents(2).map(\.data) == [["news", "one"], ["all", "two"]])
+            #expect(try await clients[1].receiveEvents(2).map(\.data) == [["news", "one"], ["all", "two"]])
+            #expect(try await clients[2].receiveEvents(1).map(\.data) == [["all", "two"]])
+            // local: this server only; the next event shows b got nothing in between
+            a.main.to("news").local.emit("local", "three")
+            b.main.emit("after", "four")
+            #expect(try await clients[1].receiveEvents(1).map(\.data) == [["after", "four"]])
+            #expect(try await clients[0].receiveEvents(2).map(\.data) == [["local", "three"], ["after", "four"]])
+        }
+        await cluster.stop()
+    }
+
+    @Test func roomChangesAndDisconnectsApplyToMatchingSocketsOnEveryServer() async throws {
+        let cluster = try await TestCluster(servers: 2)
+        try await cluster.withClients { (clients) async throws in
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            await a.main.to(clients[1].socketID).socketsJoin("vip")
+            #expect(b.main.rooms["vip"] == [clients[1].socketID])
+            a.main.to("vip").emit("vip", "welcome")
+            #expect(try await clients[1].receiveEvents(1).map(\.data) == [["vip", "welcome"]])
+            await a.main.to("vip").socketsLeave("vip")
+            #expect(b.main.rooms["vip"] == nil)
+            await a.main.to(clients[1].socketID).disconnectSockets()
+            #expect(try await clients[1].receivePackets(1) == ["1"])
+            #expect(b.main.socketCount == 0)
+            #expect(a.main.socketCount == 1)
+        }
+        await cluster.stop()
+    }
+
+    @Test func fetchSocketsServerSideEmitAndClientCountAskEveryServer() async throws {
+        let cluster = try await TestCluster(servers: 3)
+        try await cluster.withClients { (clients) async throws in
+            let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+            b.main.socket(id: clients[1].socketID)?.data = ["user": "5"]
+            b.main.socket(id: clients[1].socketID)?.join("team")
+            c.main.socket(id: clients[2].socketID)?.join("team")
+            let team = await a.main.to("team").fetchSockets()
+            #expect(Set(team.map(\.id)) == [clients[1].socketID, clients[2].socketID])
+            #expect(team.first { $0.id == clients[1].socketID }?.data == ["user": "5"])
+            #expect(team.first { $0.id == clients[1].socketID }?.rooms == [clients[1].socketID, "team"])
+            #expect(await a.main.to().fetchSockets().count == 3)
+
+            b.main.onServerSideEmit("ping") { arguments in .string("pong from b: \(arguments.first?.int ?? -1)") }
+            c.main.onServerSideEmit("ping") { _ in "pong from c" }
+            let answers = await a.main.serverSideEmit("ping", [7])
+            #expect(Set(answers.compactMap { $0.first?.string }) == ["pong from b: 7", "pong from c"])
+            #expect(await a.main.clientCount() == 3)
+        }
+        await cluster.stop()
+    }
+
+    @Test func broadcastsWithAcknowledgementsCountTheClientsOfEveryServer() async throws {
+        let cluster = try await TestCluster(servers: 2)
+        try await cluster.withClients { (clients) async throws in
+            let a = cluster.nodes[0]
+            async let acks = a.main.emitWithAck("question", ["?"], timeout: .seconds(5))
+            for client in clients {
+                let event = try #require(try await client.receiveEvents(1).first)
+                #expect(event.data == ["question", "?"])
+                let id = try #require(event.ackID)
+                try await client.send(["43\(id)[\"answer from \(client.socketID)\"]"])
+            }
+            let result = await acks
+            #expect(result.expected == 2)
+            #expect(Set(result.responses.compactMap { $0.first?.string }) == Set(clients.map { "answer from \($0.socketID)" }))
+        }
+        await cluster.stop()
+    }
+
+    @Test func countingBroadcastsAddUpEveryServerAndSayWhichDidNotAnswer() async throws {
+        let cluster = try await TestCluster(servers: 3)
+        try await cluster.withClients { (clients) async throws in
+            let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+            b.main.socket(id: clients[1].socketID)?.join("user:5")
+            c.main.socket(id: clients[2].socketID)?.join("user:5")
+            let count = await a.main.to("user:5", "user:6").emitCounting("message", ["hi"])
+            #expect(count == BroadcastCount(delivered: 2, reachedRooms: ["user:5"]))
+            #expect(try await clients[1].receiveEvents(1).map(\.data) == [["message", "hi"]])
+            #expect(try await clients[2].receiveEvents(1).map(\.data) == [["message", "hi"]])
+            // c cannot hear the bus: its answer is missing after the request timeout
+            c.transport.disconnect()
+            let partial = await a.main.to("user:5").emitCounting("message", ["again"])
+            #expect(partial.delivered == 1)
+            #expect(partial.missingServers == 1)
+            #expect(!partial.isComplete)
+            c.transport.reconnect()
+        }
+        await cluster.stop()
+    }
+
+    @Test func heartbeatsCountServersAndAServerThatLeavesIsForgotten() async throws {
+        let cluster = try await TestCluster(servers: 3)
+        #expect(cluster.nodes[0].cluster.status.servers == 3)
+        cluster.nodes[2].task.cancel()  // graceful: ADAPTER_CLOSE
+        await cluster.nodes[2].task.value
+        try await waitFor("the others forget the third") { cluster.nodes[0].adapter.serverCount == 2 && cluster.nodes[1].adapter.serverCount == 2 }
+        await cluster.stop()
+    }
+
+    @Test func aSilentServerIsDownAfterTheHeartbeatTimeout() async throws {
+        let cluster = try await TestCluster(
+            servers: 2,
+            membership: .init(heartbeatInterval: .milliseconds(100), heartbeatTimeout: .milliseconds(400), requestTimeout: .seconds(1))
+        )
+        cluster.nodes[1].transport.disconnect()
+        try await waitFor("a notices b is gone") { cluster.nodes[0].adapter.serverCount == 1 }
+        cluster.nodes[1].transport.reconnect()  // its next heartbeat brings it back
+        try await waitFor("a hears b again") { cluster.nodes[0].adapter.serverCount == 2 }
+        await cluster.stop()
+    }
+
+    @Test func theEmittersBroadcastsReachTheRoom() async throws {
+        let cluster = try await TestCluster(servers: 1)
+        let emitter = cluster.bus.makeTransport()
+        try await cluster.withClients { (clients) async throws in
+            cluster.nodes[0].main.socket(id: clients[0].socketID)?.join("user:9")
+            let packet: JSONValue = ["type": 2, "data": ["message", "from php"], "nsp": "/"]
+            try await emitter.publish(
+                ClusterMessage(uid: ClusterMessage.emitterUID, nsp: "/", body: .broadcast(packet: packet, options: .init(rooms: ["user:9"])))
+            )
+            #expect(try await clients[0].receiveEvents(1).map(\.data) == [["message", "from php"]])
+            #expect(cluster.nodes[0].adapter.serverCount == 1)  // an emitter is not a server
+        }
+        await cluster.stop()
+    }
+
+    @Test func packetsKeepTheirShapeOnTheWire() {
+        let packet = SocketIOPacket.event("news", ["x"], namespace: "/chat", ackID: 4)
+        let json = ClusterPacketCoding.json(of: packet)
+        #expect(json.jsonString == #"{"type":2,"data":["news","x"],"nsp":"/chat","id":4}"#)
+        #expect(ClusterPacketCoding.event(from: json, namespace: "/chat") == packet)
+        #expect(ClusterPacketCoding.event(from: ["type": 0, "nsp": "/"], namespace: "/") == nil)
+        let options = ClusterPacketCoding.options(BroadcastTarget(rooms: ["b", "a"], except: ["c"]), flags: .init(volatile: true), timeout: .milliseconds(1500))
+        #expect(options == ClusterBroadcastOptions(rooms: ["a", "b"], except: ["c"], flags: .init(volatile: true, timeout: 1500)))
+    }
+}
