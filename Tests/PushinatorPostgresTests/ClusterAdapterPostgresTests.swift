@@ -47,14 +47,12 @@ struct ClusterAdapterPostgresTests {
         try await b.router.test { http in
             let client = try await SocketIOTestClient.connect(http)
             b.main.socket(id: client.socketID)?.join("user:7")
-            // a plain broadcast, a large one (through the attachment table), and a counted one
+            // a broadcast and a counted one (large messages: PostgresClusterTransportTests, which counts attachment rows)
             a.main.to("user:7").emit("news", "hello")
-            let large = String(repeating: "x", count: 9_000)
-            a.main.to("user:7").emit("news", .string(large))
             let count = await a.main.to("user:7", "user:8").emitCounting("news", ["counted"])
             #expect(count == BroadcastCount(delivered: 1, reachedRooms: ["user:7"]))
-            let events = try await client.receiveEvents(3).map(\.data)
-            #expect(events == [["news", "hello"], ["news", .string(large)], ["news", "counted"]])
+            let events = try await client.receiveEvents(2).map(\.data)
+            #expect(events == [["news", "hello"], ["news", "counted"]])
             #expect(await a.main.clientCount() == 1)
         }
         a.task.cancel()
