@@ -1119,3 +1119,34 @@ def test_trusted_proxy_is_exempt_from_the_per_address_limit(start_pushinator, ma
     assert closed_by_peer(extra, 3)[0], "a ninth connection from an address no longer trusted was kept"
     assert all(client.sio.connected for client in behind_proxy)
     assert "connections refused at the per-address connection limit" in app.stdout()
+
+
+def _queue_echoes(url: str, sid: str, count: int = 10, size: int = 4000) -> None:
+    """Posts `echo` events without polling: their echoes queue up for the session (or the session is gone)."""
+    for n in range(count):
+        requests.post(f"{url}{EIO_PATH}?EIO=4&transport=polling&sid={sid}",
+                      data=f'42["echo","{str(n) * size}"]', timeout=5)
+
+
+def _joined_polling_session(url: str) -> str:
+    sid = _polling_session(url)
+    assert requests.post(f"{url}{EIO_PATH}?EIO=4&transport=polling&sid={sid}", data="40", timeout=5).status_code == 200
+    joined = requests.get(f"{url}{EIO_PATH}?EIO=4&transport=polling&sid={sid}", timeout=5)
+    assert decode_polling_payload(joined.text)[0].startswith("40"), joined.text
+    return sid
+
+
+@pytest.mark.parametrize("budget, kept", [(50_000, False), (1_000_000, True)], ids=["over-budget", "within-budget"])
+def test_polling_queue_of_a_client_that_does_not_poll_is_charged(start_server, budget, kept):
+    # 40 kB of echoes wait for a client that does not poll: past half of --max-buffered-bytes (64 KiB) the session
+    # charges all of it; a 50 kB budget refuses (the session closes), a 1 MB one keeps it and the poll gets them.
+    server = start_server("--memory-budget", str(budget), "--max-buffered-bytes", str(64 * 1024))
+    sid = _joined_polling_session(server.url)
+    _queue_echoes(server.url, sid)
+    polled = requests.get(f"{server.url}{EIO_PATH}?EIO=4&transport=polling&sid={sid}", timeout=5)
+    if kept:
+        assert polled.status_code == 200, polled.text
+        assert any(p.startswith('42["echo"') for p in decode_polling_payload(polled.text))
+    else:
+        assert polled.status_code == 400 and polled.json()["code"] == 1, polled.text  # the session is gone
+        assert "memory.use=polling_outbound" in server.logs(limit=200_000)

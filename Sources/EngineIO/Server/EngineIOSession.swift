@@ -42,6 +42,10 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     private var pausedPollRelease: LoopTimers.Timer?
     /// The event loop's timers (one NIO timer for every session of the loop).
     private lazy var timers = LoopTimers.on(eventLoop)
+    /// The process-wide budget a polling client's queue is charged to while it is behind, and the charge held.
+    private let budget: MemoryBudget
+    private let maxBufferedBytes: Int
+    private var queueCharge = 0
 
     init(
         id: String,
@@ -62,6 +66,8 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         self.remoteAddress = remoteAddress
         self.server = server
         self.logger = logger
+        self.budget = configuration.memoryBudget
+        self.maxBufferedBytes = configuration.maxBufferedBytes
         self.machine = EngineIOSessionStateMachine(configuration: .init(configuration, version: version), webSocket: webSocket)
     }
 
@@ -116,10 +122,28 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         eventLoop.assertInEventLoop()
         switch machine.send(packet) {
         case .write(let connection): write(packet, to: connection)
-        case .none: break
+        case .none: if queueCharge == 0, machine.queuedBytes > maxBufferedBytes / 2 { chargeQueue() }
         case .drainSoon: scheduleDrain()
         case .actions(let actions): run(actions)
         }
+    }
+
+    /// A polling client that has not fetched half of ``EngineIOConfiguration/maxBufferedBytes`` may make the server
+    /// hold all of it: that much is charged to the memory budget until a poll takes the queue below half again or
+    /// the session ends; when the budget refuses, the session is closed like a slow consumer. One check per packet,
+    /// one atomic add per client that falls behind.
+    private func chargeQueue() {
+        guard budget.tryReserve(maxBufferedBytes, for: .pollingOutbound) else {
+            logger.debug("closing a polling client: no memory budget left for its queue", metadata: ["eio.sid": "\(id)"])
+            return close(reason: .slowConsumer)
+        }
+        queueCharge = maxBufferedBytes
+    }
+
+    private func releaseQueueCharge() {
+        guard queueCharge > 0 else { return }
+        budget.release(queueCharge)
+        queueCharge = 0
     }
 
     /// Sends several packets in order (a Socket.IO packet and its binary attachments).
@@ -159,6 +183,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             guard let pending = pendingPoll else { return }
             pendingPoll = nil
             pending.succeed(EngineIOPollResponse.make(packets, version: version, supportsBinary: supportsBinary))
+            if queueCharge > 0, machine.queuedBytes <= maxBufferedBytes / 2 { releaseQueueCharge() }
         case .refusePendingPoll(let delay):
             guard let pending = pendingPoll else { return }
             pendingPoll = nil
@@ -194,8 +219,10 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             guard !machine.isClosed else { return }
             delegate?.session(self, didReceive: message)
         case .upgraded:
+            releaseQueueCharge()  // the queue left over the WebSocket
             logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
         case .closed(let reason):
+            releaseQueueCharge()
             server?.remove(self)
             logger.debug("session closed", metadata: ["eio.sid": "\(id)", "eio.reason": "\(reason)"])
             let delegate = self.delegate

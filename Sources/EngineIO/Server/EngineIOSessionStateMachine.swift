@@ -139,7 +139,8 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     private(set) var state: State
     /// Packets waiting for the next poll (polling only).
     private var queue = CircularBuffer<EngineIOEncodedPacket>(initialCapacity: 4)
-    private var queuedBytes = 0
+    /// The bytes of the packets queued for the next poll.
+    private(set) var queuedBytes = 0
     private var drainScheduled = false
     /// v4: when the next ping is due (the heartbeat timer's deadline).
     private var heartbeatDueAt: NIODeadline?

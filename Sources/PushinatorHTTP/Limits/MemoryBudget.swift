@@ -40,8 +40,12 @@ public final class MemoryBudget: Sendable {
         public static var webSocketOutbound: Self { .init("websocket_outbound") }
         /// An Engine.IO polling request body being decoded into packets.
         public static var pollingPayload: Self { .init("polling_payload") }
+        /// Engine.IO packets queued for a polling client that has not fetched them.
+        public static var pollingOutbound: Self { .init("polling_outbound") }
         /// The attachments of an unfinished Socket.IO binary packet.
         public static var binaryAttachments: Self { .init("binary_attachments") }
+        /// What connection state recovery keeps for disconnected sessions (missed packets, session records).
+        public static var recoveryBuffer: Self { .init("recovery_buffer") }
         /// Reservations that name no use.
         public static var other: Self { .init("other") }
     }

@@ -77,7 +77,7 @@ public final class InMemorySessionStore: SessionStore {
     public func append(_ packet: RecordedPacket) {
         state.withLock { state in
             expire(&state, now: packet.time)
-            while !budget.tryReserve(packet.byteCount) {
+            while !budget.tryReserve(packet.byteCount, for: .recoveryBuffer) {
                 guard !state.packets.isEmpty else { return dropRefused(&state, packet) }
                 state.droppedThrough = removeOldestPacket(&state)
                 state.statistics.droppedPackets += 1
@@ -114,7 +114,7 @@ public final class InMemorySessionStore: SessionStore {
 
     public func save(_ session: PersistedSession) {
         state.withLock { state in
-            guard budget.tryReserve(session.byteCount) else {
+            guard budget.tryReserve(session.byteCount, for: .recoveryBuffer) else {
                 state.statistics.droppedSessions += 1
                 return
             }
