@@ -1090,6 +1090,12 @@ def test_memory_budget_is_configured_counted_and_logged(start_pushinator, socket
     assert "memory.use=http_body" in line and "memory.limit=500000" in line, line
     holder.close()
     wait_until(lambda: _metric(scrape(), "pushinator_memory_budget_held_bytes") == 0, what="the held bytes given back")
+    # A reload applies a new budget at once: the same body now fits.
+    write_config(app.config.parent, {"limits": {"memoryBudget": 2_000_000}}, name=app.config.name)
+    os.kill(app.pid, signal.SIGHUP)
+    wait_until(lambda: "configuration reloaded" in app.stdout(), timeout=10, what="the reload in the log")
+    assert _metric(scrape(), "pushinator_memory_budget_limit_bytes") == 2_000_000
+    assert request_status(app.client, big)[0] == [400]  # read whole, then Engine.IO answers (no EIO version)
     app.assert_serving()
 
 
