@@ -256,9 +256,33 @@ EOF
 mutant reload-applies-nothing pushinator \
   'Tests/Interop/test_pushinator_documented.py -k reload_applies' \
   'a SIGHUP reload keeps the old settings' <<'EOF'
-                defer { settings = Self.applyingLive(fresh, to: settings) }
+                settings = Self.applyingLive(fresh, to: settings)
 =>
-                defer { _ = fresh }
+                _ = fresh
+EOF
+
+mutant trusted-proxies-not-exempt pushinator \
+  'Tests/Interop/test_hardening.py -k trusted_proxy_is_exempt' \
+  'client.trustedProxies are not exempt from the per-address connection limit' <<'EOF'
+        clientLimits.connectionLimitExempt + trustedProxies.entries.compactMap(AddressRange.init)
+=>
+        clientLimits.connectionLimitExempt
+EOF
+
+mutant websocket-message-not-charged interop-server \
+  'Tests/Interop/test_hardening.py -k memory_budget_refuses' \
+  'WebSocket frames being reassembled are not charged to the memory budget' <<'EOF'
+            guard charge.add(frame.length) else {
+=>
+            guard charge.add(0) else {
+EOF
+
+mutant polling-queue-not-charged interop-server \
+  'Tests/Interop/test_hardening.py -k polling_queue' \
+  'the queue of a polling client that does not poll is not charged to the memory budget' <<'EOF'
+        case .none: if queueCharge == 0, machine.queuedBytes > maxBufferedBytes / 2 { chargeQueue() }
+=>
+        case .none: break
 EOF
 
 # ---------------------------------------------------------------------------------------------------------------------
