@@ -8,6 +8,7 @@ import PushinatorHTTP
 /// Runs an ``PushinatorHTTP/HTTPServer`` on 127.0.0.1 (free port) for the duration of a test and sends each request
 /// over a new HTTP/1.1 connection to it.
 struct LiveServerClient: TestClient {
+    var host = "127.0.0.1"
     let port: Int
 
     static func run(
@@ -37,17 +38,23 @@ struct LiveServerClient: TestClient {
         body: ByteBuffer?
     ) async throws -> TestResponse {
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: TestResponse.self)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+                .connect(host: host, port: port).get()
+        } catch {
+            promise.fail(error)  // never leak the promise (NIO traps on a leaked one)
+            throw error
+        }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method.rawValue), uri: path)
-        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+        head.headers.add(name: "Host", value: "\(host):\(port)")
         for field in headers { head.headers.add(name: field.name.rawName, value: field.value) }
         if let body, !head.headers.contains(name: "content-length") {
             head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")

@@ -45,15 +45,16 @@ struct ClusterAdapterPostgresTests {
             (a.main.adapter as? ClusterAdapter)?.serverCount == 2 && (b.main.adapter as? ClusterAdapter)?.serverCount == 2
         }
         try await b.router.test { http in
-            let client = try await SocketIOTestClient.connect(http)
-            b.main.socket(id: client.socketID)?.join("user:7")
+            let client = try await SocketIOTestClient.connect(to: http)
+            b.main.socket(id: client.id)?.join("user:7")
             // a broadcast and a counted one (large messages: PostgresClusterTransportTests, which counts attachment rows)
             a.main.to("user:7").emit("news", "hello")
             let count = await a.main.to("user:7", "user:8").emitCounting("news", ["counted"])
             #expect(count == BroadcastCount(delivered: 1, reachedRooms: ["user:7"]))
-            let events = try await client.receiveEvents(2).map(\.data)
+            let events = try await client.nextEvents(2).map(\.data)
             #expect(events == [["news", "hello"], ["news", "counted"]])
             #expect(await a.main.clientCount() == 1)
+            await client.close()
         }
         a.task.cancel()
         b.task.cancel()

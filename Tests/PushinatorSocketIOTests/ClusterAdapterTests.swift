@@ -56,8 +56,14 @@ final class TestCluster: Sendable {
     private func connect(_ remaining: [Int], clients: [SocketIOTestClient], _ body: @escaping ([SocketIOTestClient]) async throws -> Void) async throws {
         guard let index = remaining.first else { return try await body(clients) }
         try await nodes[index].router.test { http in
-            let client = try await SocketIOTestClient.connect(http)
-            try await self.connect(Array(remaining.dropFirst()), clients: clients + [client], body)
+            let client = try await SocketIOTestClient.connect(to: http)
+            do {
+                try await self.connect(Array(remaining.dropFirst()), clients: clients + [client], body)
+            } catch {
+                await client.close()
+                throw error
+            }
+            await client.close()
         }
     }
 }
@@ -78,20 +84,20 @@ struct ClusterAdapterTests {
         let cluster = try await TestCluster(servers: 3)
         try await cluster.withClients { (clients) async throws in
             let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
-            b.main.socket(id: clients[1].socketID)?.join("news")
-            c.main.socket(id: clients[2].socketID)?.join(["news", "muted"])
-            a.main.socket(id: clients[0].socketID)?.join("news")
+            b.main.socket(id: clients[1].id)?.join("news")
+            c.main.socket(id: clients[2].id)?.join(["news", "muted"])
+            a.main.socket(id: clients[0].id)?.join("news")
             // to "news" except "muted": this server's socket and b's, not c's; then everyone: c gets that one only
             #expect(a.main.to("news").except("muted").emit("news", "one") == 1)
             #expect(a.main.emit("all", "two") == 1)
-            #expect(try await clients[0].receiveEvents(2).map(\.data) == [["news", "one"], ["all", "two"]])
-            #expect(try await clients[1].receiveEvents(2).map(\.data) == [["news", "one"], ["all", "two"]])
-            #expect(try await clients[2].receiveEvents(1).map(\.data) == [["all", "two"]])
+            #expect(try await clients[0].nextEvents(2).map(\.data) == [["news", "one"], ["all", "two"]])
+            #expect(try await clients[1].nextEvents(2).map(\.data) == [["news", "one"], ["all", "two"]])
+            #expect(try await clients[2].nextEvents(1).map(\.data) == [["all", "two"]])
             // local: this server only; the next event shows b got nothing in between
             a.main.to("news").local.emit("local", "three")
             b.main.emit("after", "four")
-            #expect(try await clients[1].receiveEvents(1).map(\.data) == [["after", "four"]])
-            #expect(try await clients[0].receiveEvents(2).map(\.data) == [["local", "three"], ["after", "four"]])
+            #expect(try await clients[1].nextEvents(1).map(\.data) == [["after", "four"]])
+            #expect(try await clients[0].nextEvents(2).map(\.data) == [["local", "three"], ["after", "four"]])
         }
         await cluster.stop()
     }
@@ -100,14 +106,14 @@ struct ClusterAdapterTests {
         let cluster = try await TestCluster(servers: 2)
         try await cluster.withClients { (clients) async throws in
             let (a, b) = (cluster.nodes[0], cluster.nodes[1])
-            await a.main.to(clients[1].socketID).socketsJoin("vip")
-            #expect(b.main.rooms["vip"] == [clients[1].socketID])
+            await a.main.to(clients[1].id).socketsJoin("vip")
+            #expect(b.main.rooms["vip"] == [clients[1].id])
             a.main.to("vip").emit("vip", "welcome")
-            #expect(try await clients[1].receiveEvents(1).map(\.data) == [["vip", "welcome"]])
+            #expect(try await clients[1].nextEvents(1).map(\.data) == [["vip", "welcome"]])
             await a.main.to("vip").socketsLeave("vip")
             #expect(b.main.rooms["vip"] == nil)
-            await a.main.to(clients[1].socketID).disconnectSockets()
-            #expect(try await clients[1].receivePackets(1) == ["1"])
+            await a.main.to(clients[1].id).disconnectSockets()
+            #expect(try await clients[1].disconnected() == "io server disconnect")
             #expect(b.main.socketCount == 0)
             #expect(a.main.socketCount == 1)
         }
@@ -118,13 +124,13 @@ struct ClusterAdapterTests {
         let cluster = try await TestCluster(servers: 3)
         try await cluster.withClients { (clients) async throws in
             let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
-            b.main.socket(id: clients[1].socketID)?.data = ["user": "5"]
-            b.main.socket(id: clients[1].socketID)?.join("team")
-            c.main.socket(id: clients[2].socketID)?.join("team")
+            b.main.socket(id: clients[1].id)?.data = ["user": "5"]
+            b.main.socket(id: clients[1].id)?.join("team")
+            c.main.socket(id: clients[2].id)?.join("team")
             let team = await a.main.to("team").fetchSockets()
-            #expect(Set(team.map(\.id)) == [clients[1].socketID, clients[2].socketID])
-            #expect(team.first { $0.id == clients[1].socketID }?.data == ["user": "5"])
-            #expect(team.first { $0.id == clients[1].socketID }?.rooms == [clients[1].socketID, "team"])
+            #expect(Set(team.map(\.id)) == [clients[1].id, clients[2].id])
+            #expect(team.first { $0.id == clients[1].id }?.data == ["user": "5"])
+            #expect(team.first { $0.id == clients[1].id }?.rooms == [clients[1].id, "team"])
             #expect(await a.main.to().fetchSockets().count == 3)
 
             b.main.onServerSideEmit("ping") { arguments in .string("pong from b: \(arguments.first?.int ?? -1)") }
@@ -142,14 +148,15 @@ struct ClusterAdapterTests {
             let a = cluster.nodes[0]
             async let acks = a.main.emitWithAck("question", ["?"], timeout: .seconds(5))
             for client in clients {
-                let event = try #require(try await client.receiveEvents(1).first)
+                let event = try #require(try await client.nextEvents(1).first)
                 #expect(event.data == ["question", "?"])
                 let id = try #require(event.ackID)
-                try await client.send(["43\(id)[\"answer from \(client.socketID)\"]"])
+                #expect(id >= 0)
+                try await client.ack(event, ["answer from \(client.id)"])
             }
             let result = await acks
             #expect(result.expected == 2)
-            #expect(Set(result.responses.compactMap { $0.first?.string }) == Set(clients.map { "answer from \($0.socketID)" }))
+            #expect(Set(result.responses.compactMap { $0.first?.string }) == Set(clients.map { "answer from \($0.id)" }))
         }
         await cluster.stop()
     }
@@ -158,12 +165,12 @@ struct ClusterAdapterTests {
         let cluster = try await TestCluster(servers: 3)
         try await cluster.withClients { (clients) async throws in
             let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
-            b.main.socket(id: clients[1].socketID)?.join("user:5")
-            c.main.socket(id: clients[2].socketID)?.join("user:5")
+            b.main.socket(id: clients[1].id)?.join("user:5")
+            c.main.socket(id: clients[2].id)?.join("user:5")
             let count = await a.main.to("user:5", "user:6").emitCounting("message", ["hi"])
             #expect(count == BroadcastCount(delivered: 2, reachedRooms: ["user:5"]))
-            #expect(try await clients[1].receiveEvents(1).map(\.data) == [["message", "hi"]])
-            #expect(try await clients[2].receiveEvents(1).map(\.data) == [["message", "hi"]])
+            #expect(try await clients[1].nextEvents(1).map(\.data) == [["message", "hi"]])
+            #expect(try await clients[2].nextEvents(1).map(\.data) == [["message", "hi"]])
             // c cannot hear the bus: its answer is missing after the request timeout
             c.transport.disconnect()
             let partial = await a.main.to("user:5").emitCounting("message", ["again"])
@@ -200,12 +207,12 @@ struct ClusterAdapterTests {
         let cluster = try await TestCluster(servers: 1)
         let emitter = cluster.bus.makeTransport()
         try await cluster.withClients { (clients) async throws in
-            cluster.nodes[0].main.socket(id: clients[0].socketID)?.join("user:9")
+            cluster.nodes[0].main.socket(id: clients[0].id)?.join("user:9")
             let packet: JSONValue = ["type": 2, "data": ["message", "from php"], "nsp": "/"]
             try await emitter.publish(
                 ClusterMessage(uid: ClusterMessage.emitterUID, nsp: "/", body: .broadcast(packet: packet, options: .init(rooms: ["user:9"])))
             )
-            #expect(try await clients[0].receiveEvents(1).map(\.data) == [["message", "from php"]])
+            #expect(try await clients[0].nextEvents(1).map(\.data) == [["message", "from php"]])
             #expect(cluster.nodes[0].adapter.serverCount == 1)  // an emitter is not a server
         }
         await cluster.stop()
