@@ -152,7 +152,7 @@ struct ClusterAdapterTests {
                 #expect(event.data == ["question", "?"])
                 let id = try #require(event.ackID)
                 #expect(id >= 0)
-                try await client.ack(event, ["answer from \(client.id)"])
+                try await client.ack(event, [.string("answer from \(client.id)")])
             }
             let result = await acks
             #expect(result.expected == 2)
