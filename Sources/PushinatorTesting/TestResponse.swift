@@ -24,6 +24,12 @@ public struct TestResponse: Sendable {
         HTTPField.Name(name).flatMap { headers[$0] }
     }
 
+    /// Every value of the header field `name` (case-insensitive), in order; empty without one.
+    /// - Parameter name: the field name.
+    public func headerValues(_ name: String) -> [String] {
+        HTTPField.Name(name).map { headers[values: $0] } ?? []
+    }
+
     /// The body as UTF-8 text.
     public var text: String { String(buffer: body) }
 

@@ -5,9 +5,12 @@ import Logging
 import NIOCore
 import PushinatorHTTP
 import PushinatorJSON
+import PushinatorTesting
 import Testing
 
-@Suite("Built-in middleware over sockets")
+/// Built-in middleware, in process (``PushinatorTesting``) unless the wire matters: curl's gzip, the
+/// `Content-Length` of a compressed body, and where synchronous routes run (on the event loop or in a task).
+@Suite("Built-in middleware")
 struct MiddlewareTests {
     static let report = String(repeating: "{\"id\":1,\"name\":\"pushinator\",\"tags\":[\"a\",\"b\"]}\n", count: 200)
 
@@ -37,32 +40,32 @@ struct MiddlewareTests {
     }
 
     @Test func compressedContentLengthMatchesBody() async throws {
-        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
-            let response = try await request(server, "/report", headers: "Accept-Encoding: gzip\r\n")
+        try await Self.compressedRouter.test(.live()) { (client) async throws in
+            let response = try await client.execute(.get, "/report", headers: [.acceptEncoding: "gzip"])
             #expect(response.header("content-encoding") == "gzip")
-            #expect(response.header("content-length") == String(response.body.count))
-            #expect(response.body.count < Self.report.utf8.count / 4)
-            #expect(Array(response.body.prefix(2)) == [0x1F, 0x8B])
+            #expect(response.header("content-length") == String(response.body.readableBytes))
+            #expect(response.body.readableBytes < Self.report.utf8.count / 4)
+            #expect(Array(response.body.readableBytesView.prefix(2)) == [0x1F, 0x8B])
         }
     }
 
     @Test func deflateWhenPreferredAndNothingWhenRefused() async throws {
-        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
-            let deflate = try await request(server, "/report", headers: "Accept-Encoding: gzip;q=0.5, deflate\r\n")
+        try await Self.compressedRouter.test { (client) async throws in
+            let deflate = try await client.execute(.get, "/report", headers: [.acceptEncoding: "gzip;q=0.5, deflate"])
             #expect(deflate.header("content-encoding") == "deflate")
-            let refused = try await request(server, "/report", headers: "Accept-Encoding: *, gzip;q=0, deflate;q=0\r\n")
+            let refused = try await client.execute(.get, "/report", headers: [.acceptEncoding: "*, gzip;q=0, deflate;q=0"])
             #expect(refused.header("content-encoding") == nil)
             #expect(refused.text == Self.report)
-            let identity = try await request(server, "/report", headers: "Accept-Encoding: identity\r\n")
+            let identity = try await client.execute(.get, "/report", headers: [.acceptEncoding: "identity"])
             #expect(identity.header("content-encoding") == nil)
             #expect(identity.header("vary") == "Accept-Encoding")
         }
     }
 
     @Test func skipsTinyImageAndStreamedBodies() async throws {
-        try await TestServer.with(Self.compressedRouter) { (server: TestServer) async throws in
+        try await Self.compressedRouter.test { (client) async throws in
             for path in ["/tiny", "/image", "/stream"] {
-                let response = try await request(server, path, headers: "Accept-Encoding: gzip\r\n")
+                let response = try await client.execute(.get, path, headers: [.acceptEncoding: "gzip"])
                 #expect(response.header("content-encoding") == nil, "\(path)")
             }
         }
@@ -74,32 +77,34 @@ struct MiddlewareTests {
     }
 
     @Test func corsPreflightIsAnsweredWithoutTheRoute() async throws {
-        try await TestServer.with(Self.corsRouter) { (server: TestServer) async throws in
-            let response = try await request(
-                server,
+        try await Self.corsRouter.test { (client) async throws in
+            let response = try await client.execute(
+                .options,
                 "/items",
-                method: "OPTIONS",
-                headers: "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n"
-                    + "Access-Control-Request-Headers: content-type, x-token\r\n"
+                headers: [
+                    .origin: "https://app.example",
+                    .accessControlRequestMethod: "POST",
+                    .accessControlRequestHeaders: "content-type, x-token",
+                ]
             )
-            #expect(response.status == 204)
+            #expect(response.status == .noContent)
             #expect(response.header("access-control-allow-origin") == "https://app.example")
             #expect(response.header("access-control-allow-credentials") == "true")
             #expect(response.header("access-control-allow-methods")?.contains("POST") == true)
             #expect(response.header("access-control-allow-headers") == "content-type, x-token")
             #expect(response.header("access-control-max-age") == "600")
-            #expect(response.headers("vary").contains("Origin"))
+            #expect(response.headerValues("vary").contains("Origin"))
         }
     }
 
     @Test func corsHeadersOnErrorResponses() async throws {
-        try await TestServer.with(Self.corsRouter) { (server: TestServer) async throws in
-            let response = try await request(server, "/missing", headers: "Origin: https://app.example\r\n")
-            #expect(response.status == 404)
+        try await Self.corsRouter.test { (client) async throws in
+            let response = try await client.execute(.get, "/missing", headers: [.origin: "https://app.example"])
+            #expect(response.status == .notFound)
             #expect(response.header("access-control-allow-origin") == "https://app.example")
             #expect(response.header("access-control-expose-headers") == "X-Request-Id")
-            let other = try await request(server, "/items", method: "POST", headers: "Origin: https://evil.example\r\n")
-            #expect(other.status == 201)
+            let other = try await client.execute(.post, "/items", headers: [.origin: "https://evil.example"])
+            #expect(other.status == .created)
             #expect(other.header("access-control-allow-origin") == nil)
         }
     }
@@ -109,8 +114,8 @@ struct MiddlewareTests {
             CORSMiddleware()
             Get("x") { _, _ in "x" }
         }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            let response = try await request(server, "/x", headers: "Origin: https://a.example\r\n")
+        try await router.test { (client) async throws in
+            let response = try await client.execute(.get, "/x", headers: [.origin: "https://a.example"])
             #expect(response.header("access-control-allow-origin") == "*")
         }
     }
@@ -126,10 +131,10 @@ struct MiddlewareTests {
                 return "hi"
             }
         }
-        try await TestServer.with(router, logger: logger) { (server: TestServer) async throws in
-            let given = try await request(server, "/hello", headers: "X-Request-Id: abc-123\r\n")
+        try await router.test(logger: logger) { (client) async throws in
+            let given = try await client.execute(.get, "/hello", headers: [HTTPField.Name("X-Request-Id")!: "abc-123"])
             #expect(given.header("x-request-id") == "abc-123")
-            let generated = try await request(server, "/nothing")
+            let generated = try await client.execute(.get, "/nothing")
             let id = try #require(generated.header("x-request-id"))
             #expect(id.count == 25 && id.contains("-"))  // 16 hex digits, "-", an 8-digit counter
             let lines = logs.entries.filter { $0.message == "request" }
@@ -151,8 +156,8 @@ struct MiddlewareTests {
     struct Tag: SynchronousMiddleware {
         let name: String
         func handleRequest(_ request: Request, context: inout RequestContext) throws -> Response? {
-            if request.headers[.init("X-Stop")!] == name { return Response.text("stopped by \(name)") }
-            if request.headers[.init("X-Fail")!] == name { throw HTTPError(.forbidden, message: "refused by \(name)") }
+            if request.headers[MiddlewareTests.stop] == name { return Response.text("stopped by \(name)") }
+            if request.headers[MiddlewareTests.fail] == name { throw HTTPError(.forbidden, message: "refused by \(name)") }
             context.storage[TraceKey.self] = (context.storage[TraceKey.self] ?? []) + ["in " + name]
             return nil
         }
@@ -161,6 +166,8 @@ struct MiddlewareTests {
         }
     }
     enum TraceKey: ContextStorageKey { typealias Value = [String] }
+    static let stop = HTTPField.Name("X-Stop")!
+    static let fail = HTTPField.Name("X-Fail")!
 
     /// Where a handler runs: on the event loop without a task, or in a task.
     static func whereAmI(_ context: RequestContext) -> String {
@@ -184,23 +191,24 @@ struct MiddlewareTests {
                 Get("sync") { _, context in Self.whereAmI(context) }
             }
         }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            let sync = try await request(server, "/group/sync")
+        // Live: in process every request runs in the test's task.
+        try await router.test(.live()) { (client) async throws in
+            let sync = try await client.execute(.get, "/group/sync")
             #expect(sync.text == "event loop: in outer, in inner")
-            #expect(sync.headers("x-trace") == ["out inner", "out outer"])
-            #expect(try await request(server, "/group/async").text == "task: in outer, in inner")
-            #expect(try await request(server, "/mixed/sync").text == "task: in outer")
+            #expect(sync.headerValues("x-trace") == ["out inner", "out outer"])
+            #expect(try await client.execute(.get, "/group/async").text == "task: in outer, in inner")
+            #expect(try await client.execute(.get, "/mixed/sync").text == "task: in outer")
 
-            let stopped = try await request(server, "/group/sync", headers: "X-Stop: inner\r\n")
+            let stopped = try await client.execute(.get, "/group/sync", headers: [Self.stop: "inner"])
             #expect(stopped.text == "stopped by inner")
-            #expect(stopped.headers("x-trace") == ["out outer"])
-            let refused = try await request(server, "/group/sync", headers: "X-Fail: inner\r\n")
-            #expect(refused.status == 403)
+            #expect(stopped.headerValues("x-trace") == ["out outer"])
+            let refused = try await client.execute(.get, "/group/sync", headers: [Self.fail: "inner"])
+            #expect(refused.status == .forbidden)
             #expect(refused.text == #"{"error":"refused by inner","status":403}"#)
-            #expect(refused.headers("x-trace") == ["out outer"])
-            let missing = try await request(server, "/nothing")
-            #expect(missing.status == 404)
-            #expect(missing.headers("x-trace") == ["out outer"])
+            #expect(refused.headerValues("x-trace") == ["out outer"])
+            let missing = try await client.execute(.get, "/nothing")
+            #expect(missing.status == .notFound)
+            #expect(missing.headerValues("x-trace") == ["out outer"])
         }
     }
 
@@ -216,16 +224,16 @@ struct MiddlewareTests {
                 return "slow " + Self.whereAmI(context)
             }
         }
-        try await TestServer.with(router) { (server: TestServer) async throws in
-            let fast = try await request(server, "/send", method: "POST")
+        try await router.test(.live()) { (client) async throws in
+            let fast = try await client.execute(.post, "/send")
             #expect(fast.text == "fast event loop: in outer")
-            #expect(fast.headers("x-trace") == ["out outer"])
-            let slow = try await request(server, "/send", method: "POST", headers: "X-Wait: 1\r\n")
+            #expect(fast.headerValues("x-trace") == ["out outer"])
+            let slow = try await client.execute(.post, "/send", headers: [HTTPField.Name("X-Wait")!: "1"])
             #expect(slow.text == "slow task: in outer")
-            #expect(slow.headers("x-trace") == ["out outer"])
-            let refused = try await request(server, "/send", method: "POST", headers: "X-Fail: outer\r\n")
-            #expect(refused.status == 403)
-            #expect(try await request(server, "/send").status == 405)
+            #expect(slow.headerValues("x-trace") == ["out outer"])
+            let refused = try await client.execute(.post, "/send", headers: [Self.fail: "outer"])
+            #expect(refused.status == .forbidden)
+            #expect(try await client.execute(.get, "/send").status == .methodNotAllowed)
         }
     }
 
@@ -243,31 +251,31 @@ struct MiddlewareTests {
     }
 
     @Test func decodesJSONBody() async throws {
-        try await TestServer.with(Self.jsonRouter) { (server: TestServer) async throws in
-            let response = try await request(server, "/push", method: "POST", body: #"{"room":"lobby","count":3}"#)
+        try await Self.jsonRouter.test { (client) async throws in
+            let response = try await client.execute(.post, "/push", body: #"{"room":"lobby","count":3}"#)
             #expect(response.text == "lobby 3")
-            let echo = try await request(server, "/echo", method: "POST", body: #"[1,"two",null]"#)
+            let echo = try await client.execute(.post, "/echo", body: #"[1,"two",null]"#)
             #expect(echo.text == #"[1,"two",null]"#)
         }
     }
 
     @Test func invalidJSONIs400WithReason() async throws {
-        try await TestServer.with(Self.jsonRouter) { (server: TestServer) async throws in
-            let response = try await request(server, "/push", method: "POST", body: #"{"room": "lobby",}"#)
-            #expect(response.status == 400)
-            let message = try JSONValue(parsing: response.text).object?["error"]?.string ?? ""
+        try await Self.jsonRouter.test { (client) async throws in
+            let response = try await client.execute(.post, "/push", body: #"{"room": "lobby",}"#)
+            #expect(response.status == .badRequest)
+            let message = try response.json().object?["error"]?.string ?? ""
             #expect(message.hasPrefix("Invalid JSON body: "))
             #expect(message.contains("offset"))
         }
     }
 
     @Test func wrongShapeIs400NamingTheMember() async throws {
-        try await TestServer.with(Self.jsonRouter) { (server: TestServer) async throws in
-            let missing = try await request(server, "/push", method: "POST", body: #"{"room":"lobby"}"#)
-            #expect(missing.status == 400)
-            #expect(try JSONValue(parsing: missing.text).object?["error"]?.string == "Invalid JSON body: missing member 'count'")
-            let wrong = try await request(server, "/push", method: "POST", body: #"{"room":"lobby","count":"3"}"#)
-            #expect(try JSONValue(parsing: wrong.text).object?["error"]?.string == "Invalid JSON body: 'count' must be an integer")
+        try await Self.jsonRouter.test { (client) async throws in
+            let missing = try await client.execute(.post, "/push", body: #"{"room":"lobby"}"#)
+            #expect(missing.status == .badRequest)
+            #expect(try missing.json().object?["error"]?.string == "Invalid JSON body: missing member 'count'")
+            let wrong = try await client.execute(.post, "/push", body: #"{"room":"lobby","count":"3"}"#)
+            #expect(try wrong.json().object?["error"]?.string == "Invalid JSON body: 'count' must be an integer")
         }
     }
 }

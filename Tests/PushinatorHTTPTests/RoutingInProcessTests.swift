@@ -109,4 +109,70 @@ struct RoutingInProcessTests {
             }
         }
     }
+
+    @Test func groupMiddlewareRunsOnlyForGroupRoutesAndAfterRouterMiddleware() async throws {
+        let trace = Trace()
+        let router = Router {
+            Tag(name: "router", trace: trace)
+            Get("public") { _, _ in "public" }
+            RouteGroup("admin") {
+                Tag(name: "group", trace: trace)
+                Get("stats") { _, _ in "stats" }
+            }
+        }
+        try await router.test { (client) async throws in
+            let publicResponse = try await client.execute(.get, "/public")
+            #expect(publicResponse.headerValues("x-trace") == ["router"])
+            let admin = try await client.execute(.get, "/admin/stats")
+            #expect(admin.text == "stats")
+            // The inner (group) middleware appends first on the way out.
+            #expect(admin.headerValues("x-trace") == ["group", "router"])
+            let missing = try await client.execute(.get, "/admin/nothing")
+            #expect(missing.status == .notFound)
+            #expect(missing.headerValues("x-trace") == ["router"])
+            #expect(trace.all == ["router", "router", "group", "router"])
+        }
+    }
+
+    @Test func mountedRouterSeesPathBelowPrefix() async throws {
+        let api = Router {
+            Get("status") { _, context in "api status at \(context.remainingPath)" }
+            Get("items/:id") { _, context in "item \(try context.parameters.require("id"))" }
+        }
+        let router = Router {
+            Get("status") { _, _ in "root status" }
+            Mount("api/v1", responder: api)
+        }
+        try await router.test { (client) async throws in
+            #expect(try await client.execute(.get, "/status").text == "root status")
+            #expect(try await client.execute(.get, "/api/v1/status").text == "api status at /status")
+            #expect(try await client.execute(.get, "/api/v1/items/7").text == "item 7")
+            #expect(try await client.execute(.get, "/api/v1/nothing").status == .notFound)
+        }
+    }
+
+    @Test func routeCollectionRegistersItsRoutes() async throws {
+        struct Users { var routes: RouteCollection { RouteCollection { Get("users") { _, _ in "users" } } } }
+        let router = Router { Users().routes }
+        try await router.test { (client) async throws in
+            #expect(try await client.execute(.get, "/users").text == "users")
+        }
+    }
+
+    @Test func queryKeepsRepeatedKeysAndCookiesParse() async throws {
+        let router = Router {
+            Get("search") { request, _ in
+                let tags = request.query.all("tag").joined(separator: ",")
+                return "q=\(request.query["q"] ?? "") tags=\(tags) session=\(request.cookies["session"] ?? "-")"
+            }
+        }
+        try await router.test { (client) async throws in
+            let response = try await client.execute(
+                .get,
+                "/search?q=hello+world&tag=a&tag=b%20c",
+                headers: [.cookie: "theme=dark; session=abc%3D1"]
+            )
+            #expect(response.text == "q=hello world tags=a,b c session=abc=1")
+        }
+    }
 }
