@@ -1156,3 +1156,26 @@ def test_polling_queue_of_a_client_that_does_not_poll_is_charged(start_server, b
     else:
         assert polled.status_code == 400 and polled.json()["code"] == 1, polled.text  # the session is gone
         assert "memory.use=polling_outbound" in server.logs(limit=200_000)
+
+
+def test_admin_port_limit_and_environment_overrides_reach_pushinator(start_pushinator, sockets):
+    # admin.* limits from the file, limits.memoryBudget from the environment (which wins over the file).
+    app = start_pushinator(
+        {"admin": {"maxConnectionsPerAddress": 2, "connectionLimitExempt": []}, "limits": {"memoryBudget": 1}},
+        env={"PUSHINATOR_LIMITS_MEMORY_BUDGET": "123456"},
+    )
+    held = [sockets.add(connect(app.admin)) for _ in range(2)]
+    extra = sockets.add(connect(app.admin))
+    assert closed_by_peer(extra, 3)[0], "a third admin connection from one address was kept"
+    for sock in held:
+        assert not closed_by_peer(sock, 0.05)[0]
+    assert "connections refused at the per-address connection limit" in app.stdout()
+    sockets.close()
+
+    def budget_limit() -> float | None:
+        try:
+            return _metric(requests.get(app.admin + "/metrics", timeout=5).text, "pushinator_memory_budget_limit_bytes")
+        except requests.ConnectionError:
+            return None  # the closed connections are not counted off yet
+
+    assert _until("a scrape once the connections are gone", budget_limit) == 123456
