@@ -2,6 +2,7 @@ import Foundation
 import InMemoryLogging
 import Logging
 import NIOCore
+import NIOPosix
 import PushinatorHTTP
 import Testing
 
@@ -122,5 +123,34 @@ struct MemoryBudgetServerTests {
             await client.close()
         }
     }
-}
 
+    @Test func answersQueuedForAClientThatStopsReadingAreChargedAndARefusalCloses() async throws {
+        // The queue's mark (4 KiB) does not fit in a 1 KiB budget: the connection closes once it falls behind,
+        // long before its write timeout.
+        let budget = MemoryBudget(limit: 1024)
+        let configuration = HTTPServerConfiguration(
+            requestHeadTimeout: .seconds(120),
+            idleTimeout: .seconds(120),
+            maxQueuedResponseBytes: 4096,
+            writeTimeout: .seconds(120),
+            memoryBudget: budget
+        )
+        try await TestServer.with(Self.router(budget: budget), configuration: configuration) { (server: TestServer) async throws in
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socketOption(.so_rcvbuf), value: 2048)
+                .channelOption(.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: server.port).get()
+            let requests = ByteBuffer(string: String(repeating: "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + String(repeating: "e", count: 1000), count: 100))
+            for _ in 0..<400 where budget.refusals(for: .httpOutbound) == 0 && channel.isActive {
+                channel.writeAndFlush(requests, promise: nil)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(budget.refusals(for: .httpOutbound) == 1)
+            try await waitUntil("the connection is closed", seconds: 30) {
+                channel.writeAndFlush(ByteBuffer(string: "GET /x HTTP/1.1\r\n\r\n"), promise: nil)
+                return !channel.isActive
+            }
+            try await waitUntil("nothing stays charged") { budget.reserved == 0 }
+        }
+    }
+}
