@@ -286,7 +286,7 @@ let package = Package(
         .testTarget(
             name: "PushinatorKitTests",
             dependencies: [
-                "PushinatorKit", "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON", "EngineIO",
+                "PushinatorKit", "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON", "EngineIO", "PushinatorCluster",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

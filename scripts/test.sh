@@ -5,7 +5,7 @@
 #   3. swift test --skip-build          (beside a throwaway PostgreSQL: scripts/with-postgres.sh;
 #                                        then scripts/coverage-summary.sh prints the coverage of Sources/EngineIO
 #                                        and the state machines; informative, it fails nothing)
-#   4. python3 -m pytest Tests/Interop  (extra args: PYTEST_ARGS="-k browser -x"; server: INTEROP_SERVER=reference)
+#   4. python3 -m pytest Tests/Interop  (beside a throwaway PostgreSQL too; extra args: PYTEST_ARGS="-k browser -x"; server: INTEROP_SERVER=reference)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -47,7 +47,8 @@ section "4/4 interop tests (server: ${INTEROP_SERVER:-swift})"
 read -r -a extra <<<"${PYTEST_ARGS:-}"
 status=0
 # SIGINT (not TERM) on overrun, so pytest still runs its teardown and stops the servers and browsers it started
-timeout --signal=INT --kill-after=60 "${INTEROP_TIMEOUT:-2400}" \
+# beside a throwaway PostgreSQL too (the cluster tests: several pushinator nodes on one database)
+scripts/with-postgres.sh timeout --signal=INT --kill-after=60 "${INTEROP_TIMEOUT:-2400}" \
   "$PY" -m pytest Tests/Interop -q -p no:cacheprovider -ra "${extra[@]}" || status=$?
 if [[ $status -eq 5 ]]; then
   echo "error: pytest collected no tests" >&2

@@ -9,7 +9,9 @@ import EngineIO
 import Logging
 import PushinatorHTTP
 import PushinatorJSON
+import PushinatorCluster
 import PushinatorKit
+import PushinatorPostgres
 import PushinatorRuntime
 import PushinatorSocketIO
 import PushinatorSQLite
@@ -45,6 +47,9 @@ struct Pushinator: AsyncParsableCommand {
             throw ExitCode(6)
         } catch let failure as UserStoreError {
             StandardOutput.writeLine("pushinator: users.store: \(failure.message)", fileDescriptor: 2)
+            throw ExitCode(6)
+        } catch let failure as PostgresClusterTransportError {
+            StandardOutput.writeLine("pushinator: cluster: \(failure.message)", fileDescriptor: 2)
             throw ExitCode(6)
         }
     }
@@ -112,9 +117,12 @@ struct Pushinator: AsyncParsableCommand {
     private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logs: OpenedLogDestination, logger: Logger, announce: Bool) async throws {
         MemoryBudget.shared.setLimit(settings.memoryBudgetLimit)  // limits.memoryBudget
         MemoryBudget.shared.setLogger(logger)
-        let io = SocketIOServer(configuration: settings.socketIOConfiguration, logger: logger)
+        let (transport, cluster) = try await Self.openCluster(settings, logger: logger)
+        var makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter = { InMemoryAdapter(context: $0) }
+        if let cluster { makeAdapter = cluster.adapter }
+        let io = SocketIOServer(configuration: settings.socketIOConfiguration, adapter: makeAdapter, logger: logger)
         let store = try await Self.openStore(settings, logger: logger)
-        let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store))
+        let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
         let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
@@ -141,7 +149,9 @@ struct Pushinator: AsyncParsableCommand {
             onExpired: { logger.info("idle users expired", metadata: ["push.users": "\($0.count)"]) },
             onFailure: { logger.error("idle users not expired: user store write failed", metadata: ["error.message": "\($0.message)"]) }
         )
-        let services: [any Service] = [admin, client, io, ReloadOnHangup {
+        var clusterServices: [any Service] = []  // first, so that they stop after the servers
+        if let transport, let cluster { clusterServices = [transport, cluster] }
+        let services: [any Service] = clusterServices + [admin, client, io, ReloadOnHangup {
             for error in logs.reopenFiles() {  // logrotate renamed log.file: start a new one under its name
                 logger.error("cannot reopen the log file", metadata: ["error.message": "\(error)"])
             }
@@ -154,6 +164,28 @@ struct Pushinator: AsyncParsableCommand {
             throw error
         }
         await store.close()
+    }
+
+    /// The PostgreSQL bus and this node's cluster when `cluster.postgres` is set; the database is tried first, so
+    /// that one unreachable at start-up stops the start with a clear message (exit code 6).
+    private static func openCluster(_ settings: PushinatorConfiguration, logger: Logger) async throws -> (PostgresClusterTransport?, SocketIOCluster?) {
+        guard let options = settings.cluster else { return (nil, nil) }
+        let url: PostgresURL
+        do {
+            url = try PostgresURL(options.postgres)
+        } catch {
+            throw ConfigurationFailure(message: "cluster.postgres: \(error)")
+        }
+        let configuration = PostgresClusterConfiguration(url: url, channelPrefix: options.channelPrefix, nodeName: options.nodeName)
+        let transport = try PostgresClusterTransport(configuration: configuration, logger: logger)
+        try await transport.checkReachable()
+        let membership = ClusterMembership.Configuration(
+            heartbeatInterval: .milliseconds(options.heartbeatInterval),
+            heartbeatTimeout: .milliseconds(options.heartbeatTimeout),
+            requestTimeout: .milliseconds(options.timeout)
+        )
+        logger.info("cluster on postgres", metadata: ["postgres.url": "\(url)", "cluster.uid": "\(transport.localUID)"])
+        return (transport, SocketIOCluster(transport: transport, configuration: .init(membership: membership), logger: logger))
     }
 
     /// The store `users.store` names, opened and read; a store that cannot be used stops the start (exit code 6).

@@ -29,12 +29,21 @@ public struct AdminRouter: Sendable {
             AdminMetricsMiddleware(metrics: app.metrics, routes: Self.countedRoutes)
             AdminGuard { app.settings.withLock { ($0.adminToken, $0.adminAllowedOrigins) } }
             Get("health") { _, _ in
-                AdminAPI.ok([
+                var body: JSONObject = [
                     "version": .string(PushApp.version),
                     "uptime": .integer(Int((ContinuousClock.now - app.startedAt).components.seconds)),
                     "connections": .integer(app.clients.socketCount),
                     "users": .integer(app.users.count),
-                ])
+                ]
+                guard let cluster = app.cluster?.status else { return AdminAPI.ok(body) }
+                body["cluster"] = .object(PushApp.json(of: cluster))
+                // cut off from the database, a node still serves its own clients but is degraded: 503 for checks
+                guard cluster.connected else {
+                    body["result"] = "DEGRADED"
+                    body["status"] = 503
+                    return Response.json(.object(body), status: .serviceUnavailable)
+                }
+                return AdminAPI.ok(body)
             }
             Get("metrics") { _, _ in
                 Response(
@@ -81,13 +90,28 @@ public struct AdminRouter: Sendable {
             }
             // Answered on the event loop without a task unless it waits for acks or a durable queue write.
             Post("user/send", synchronously: { request, _ -> Response? in
-                guard users.store.writesCompleteAtOnce else { return nil }
+                guard users.store.writesCompleteAtOnce, app.cluster == nil else { return nil }
                 let send = try SendRequest(request)
                 guard send.ack == nil else { return nil }
                 let (delivered, queued) = app.deliverNow(send.message, to: send.userIDs)
                 return app.sendAnswer(delivered: delivered, acked: nil, queued: queued.userIDs.count)
             }) { request, _ in
                 let send = try SendRequest(request)
+                if app.cluster != nil {
+                    let delivery = await app.deliverOnCluster(send.message, to: send.userIDs, ack: send.ack)
+                    do throws(UserStoreError) {
+                        try await delivery.queued.durable()
+                    } catch {
+                        throw PushApp.storeUnavailable(error, logger: logger, call: "user/send")
+                    }
+                    if delivery.notPublished { throw PushApp.clusterUnavailable(delivered: delivery.delivered) }
+                    return app.sendAnswer(
+                        delivered: delivery.delivered,
+                        acked: delivery.acked,
+                        queued: delivery.queued.userIDs.count,
+                        partial: delivery.partial
+                    )
+                }
                 let (delivered, acked, queued) = await app.deliver(send.message, to: send.userIDs, ack: send.ack)
                 do throws(UserStoreError) {
                     try await queued.durable()
@@ -99,15 +123,29 @@ public struct AdminRouter: Sendable {
             Post("broadcast") { request, _ in
                 let body = try AdminAPI.body(of: request)
                 guard let message = body["message"] else { throw AdminAPI.missing("Missing message in data", body: body) }
-                let delivered = clients.to("authenticated").emit("message", [app.payload(message)])
+                guard app.cluster != nil else {
+                    let delivered = clients.to("authenticated").emit("message", [app.payload(message)])
+                    app.metrics.messagesSent.increment()
+                    app.metrics.messagesDelivered.increment(by: Int64(delivered))
+                    return AdminAPI.ok(["delivered": .integer(delivered)])
+                }
+                let count = await clients.to("authenticated").emitCounting("message", [app.payload(message)])
                 app.metrics.messagesSent.increment()
-                app.metrics.messagesDelivered.increment(by: Int64(delivered))
-                return AdminAPI.ok(["delivered": .integer(delivered)])
+                app.metrics.messagesDelivered.increment(by: Int64(count.delivered))
+                if count.notPublished { throw PushApp.clusterUnavailable(delivered: count.delivered) }
+                var answer: JSONObject = ["delivered": .integer(count.delivered)]
+                if count.missingServers > 0 { answer["partial"] = true }
+                return AdminAPI.ok(answer)
             }
             Post("user/list") { _, _ in AdminAPI.ok(["users": .array(users.userIDs.map(JSONValue.string))]) }
             Post("stats") { _, _ in
                 let memory = ProcessMemory.current()
-                return AdminAPI.ok([
+                var clusterStats: JSONObject?
+                if let cluster = app.cluster {
+                    clusterStats = PushApp.json(of: cluster.status)
+                    clusterStats?["connections"] = .integer(await clients.clientCount())  // every node's, by the deadline
+                }
+                var stats: JSONObject = [
                     "memory": ["rss": .integer(memory.resident), "peakRss": .integer(memory.peakResident), "virtual": .integer(memory.virtual)],
                     "users": .integer(users.count),
                     "offlineQueue": {
@@ -120,7 +158,9 @@ public struct AdminRouter: Sendable {
                     "connections": .integer(clients.socketCount),
                     "pendingAcks": .integer(app.ackBudget.current),
                     "uptime": .integer(Int((ContinuousClock.now - app.startedAt).components.seconds)),
-                ])
+                ]
+                if let clusterStats { stats["cluster"] = .object(clusterStats) }
+                return AdminAPI.ok(stats)
             }
         }
     }

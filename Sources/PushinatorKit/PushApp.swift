@@ -32,10 +32,17 @@ public final class PushApp: Sendable {
     ///   - configuration: The settings.
     ///   - io: The Socket.IO server of the client port.
     ///   - users: The registry, over the store `users.store` names (in memory by default).
-    public init(configuration: PushinatorConfiguration, io: SocketIOServer, users: UserRegistry = UserRegistry()) {
+    ///   - cluster: This node's cluster, whose adapters `io` was made with; `nil` for a single node.
+    public init(
+        configuration: PushinatorConfiguration,
+        io: SocketIOServer,
+        users: UserRegistry = UserRegistry(),
+        cluster: SocketIOCluster? = nil
+    ) {
         self.settings = Mutex(configuration)
         self.io = io
         self.users = users
+        self.cluster = cluster
         self.clients = io.of("/")
         users.store.setQueueLimits(configuration.offlineQueue)
         AuthHandler(
@@ -47,6 +54,9 @@ public final class PushApp: Sendable {
             rawMessages: { [weak self] in self?.settings.withLock { $0.messageEncoding } == .raw }
         ).install(on: clients)
     }
+
+    /// This node's cluster, when `cluster.postgres` is configured (the namespaces then use its adapters).
+    public let cluster: SocketIOCluster?
 
     /// pushinator's version, as `pushinator --version` and the admin `/health` say it.
     public static let version = "1.0.0"
@@ -95,7 +105,7 @@ public final class PushApp: Sendable {
     }
 
     /// The `message` event's argument and, when that is the JSON text, the text (encoded once for both).
-    private func encoded(_ message: JSONValue) -> (argument: JSONValue, text: String?) {
+    func encoded(_ message: JSONValue) -> (argument: JSONValue, text: String?) {
         guard settings.withLock({ $0.messageEncoding }) != .raw else { return (message, nil) }
         let text = message.jsonString
         return (.string(text), text)

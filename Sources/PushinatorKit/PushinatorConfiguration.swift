@@ -54,6 +54,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     /// How long a disconnected client's session is kept for connection state recovery, in milliseconds
     /// (`client.recovery.maxDisconnectionDuration`); 0 turns recovery off.
     public var recoveryMaxDisconnection: Int
+    /// Several nodes on one PostgreSQL (`cluster`); `nil` (the default) for a single node.
+    public var cluster: ClusterSettings?
     /// Log debug lines.
     public var debug: Bool
     /// Also log to syslog.
@@ -140,6 +142,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             default: 120_000,
             in: 0...86_400_000
         )
+        cluster = try Self.clusterSettings(document)
         debug = try document.bool("log.debug", default: false)
         syslogEnabled = try document.bool("log.syslog.enable", default: false)
         syslogTag = try document.string("log.syslog.tag", default: "pushinator")
@@ -181,6 +184,35 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         // node pushinator's syslog hostname has no equivalent (syslog(3) writes to the local socket)
         for unknown in document.unknownKeys(ignoring: ["log.syslog.hostname"]) { warnings.append("\(unknown)") }
         self.warnings = warnings
+    }
+
+    /// The `cluster` section: every key is checked (so that a template with `postgres: ''` has no unknown keys),
+    /// and settings exist only when `cluster.postgres` names a database.
+    static func clusterSettings(_ document: ConfigDocument) throws(ConfigError) -> ClusterSettings? {
+        let url = try document.string("cluster.postgres", default: "")
+        guard url.isEmpty || url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+            throw ConfigError(source: document.source, message: "cluster.postgres must be a postgres:// URL")
+        }
+        let prefix = try document.string("cluster.channelPrefix", default: "socket.io")
+        guard !prefix.isEmpty, prefix.utf8.count <= 40 else {
+            throw ConfigError(source: document.source, message: "cluster.channelPrefix must be 1 to 40 bytes")
+        }
+        let nodeName = try document.string("cluster.nodeName").flatMap { $0.isEmpty ? nil : $0 }
+        let timeout = try document.int("cluster.timeout", default: 5_000, in: 1...600_000)
+        let interval = try document.int("cluster.heartbeatInterval", default: 5_000, in: 100...600_000)
+        let heartbeatTimeout = try document.int("cluster.heartbeatTimeout", default: 10_000, in: 200...600_000)
+        guard heartbeatTimeout > interval else {
+            throw ConfigError(source: document.source, message: "cluster.heartbeatTimeout must be longer than cluster.heartbeatInterval")
+        }
+        guard !url.isEmpty else { return nil }
+        return ClusterSettings(
+            postgres: url,
+            channelPrefix: prefix,
+            nodeName: nodeName,
+            timeout: timeout,
+            heartbeatInterval: interval,
+            heartbeatTimeout: heartbeatTimeout
+        )
     }
 
     /// Whether `path` ends with `/` or names an existing directory.

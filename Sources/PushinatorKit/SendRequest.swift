@@ -26,11 +26,12 @@ struct SendRequest {
 
 extension PushApp {
     /// The answer of `/user/send`, counted in the metrics.
-    func sendAnswer(delivered: Int, acked: Int?, queued: Int) -> Response {
+    func sendAnswer(delivered: Int, acked: Int?, queued: Int, partial: Bool = false) -> Response {
         metrics.messagesSent.increment()
         metrics.messagesDelivered.increment(by: Int64(delivered))
         var answer: JSONObject = ["delivered": .integer(delivered), "queued": .integer(queued)]
         if let acked { answer["acked"] = .integer(acked) }
+        if partial { answer["partial"] = true }  // a node of the cluster did not answer in time
         return AdminAPI.ok(answer)
     }
 }

@@ -130,6 +130,27 @@ struct PushinatorConfigurationTests {
         #expect(typo?.warnings == ["unknown configuration key limits.memoryBudjet (did you mean limits.memoryBudget?)"])
     }
 
+    @Test func theClusterSectionNamesADatabaseOrNothing() throws {
+        #expect(PushinatorConfiguration.defaults.cluster == nil)
+        let empty = try configuration("{cluster: {postgres: '', channelPrefix: 'push', timeout: 2000}}")
+        #expect(empty.cluster == nil)
+        #expect(empty.warnings.isEmpty)
+        let set = try configuration("{cluster: {postgres: 'postgres://push:secret@db:5432/push', nodeName: 'node-1', timeout: 2000}}")
+        #expect(set.cluster == ClusterSettings(postgres: "postgres://push:secret@db:5432/push", nodeName: "node-1", timeout: 2000))
+        #expect(throws: ConfigError.self) { try configuration("{cluster: {postgres: 'mysql://db'}}") }
+        #expect(throws: ConfigError.self) {
+            try configuration("{cluster: {postgres: 'postgres://db/x', heartbeatInterval: 5000, heartbeatTimeout: 5000}}")
+        }
+        let environment = EnvironmentOverrides(
+            prefix: "PUSHINATOR",
+            variables: ["PUSHINATOR_CLUSTER_POSTGRES": "postgres://db/push", "PUSHINATOR_CLUSTER_CHANNEL_PREFIX": "app"]
+        )
+        let fromEnvironment = try PushinatorConfiguration(
+            document: ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+        )
+        #expect(fromEnvironment.cluster == ClusterSettings(postgres: "postgres://db/push", channelPrefix: "app"))
+    }
+
     @Test func environmentOverridesTheLimits() throws {
         let environment = EnvironmentOverrides(
             prefix: "PUSHINATOR",

@@ -216,26 +216,29 @@ public final class ClusterAdapter: SocketIOAdapter {
 
     /// Starts a request every other server answers and waits for its completion.
     /// - Parameter alwaysPublish: Publish even when no other server is known (a broadcast must reach the servers
-    ///   this one has not heard from yet, and those catching up from a log).
+    ///   this one has not heard from yet, and those catching up from a log), and return only once it was published.
     func request(alwaysPublish: Bool = false, _ makeBody: (String) -> ClusterMessage.Body) async -> RequestResult {
         let requestId = Self.randomID()
         let body = makeBody(requestId)
-        return await withCheckedContinuation { continuation in
+        let publication = Publication()
+        var result = await withCheckedContinuation { continuation in
             let actions = state.withLock { state in
                 state.requests[requestId] = continuation
                 return state.membership.request(body, now: .now)
             }
             let publishes = actions.contains { if case .publish = $0 { true } else { false } }
             perform(actions.filter { if case .publish = $0 { false } else { true } })
-            if publishes || alwaysPublish {
-                if !publishes { state.withLock { $0.membership.published(now: .now) } }
-                cluster.publish(ClusterMessage(uid: cluster.uid, nsp: namespace, body: body)) { [self] error in
-                    guard error != nil else { return }
-                    let waiting = state.withLock { $0.requests.removeValue(forKey: requestId) }
-                    waiting?.resume(returning: RequestResult(responses: [], missing: 0, notPublished: true))
-                }
+            guard publishes || alwaysPublish else { return publication.finish(nil) }
+            if !publishes { state.withLock { $0.membership.published(now: .now) } }
+            cluster.publish(ClusterMessage(uid: cluster.uid, nsp: namespace, body: body)) { [self] error in
+                publication.finish(error)
+                guard error != nil else { return }
+                let waiting = state.withLock { $0.requests.removeValue(forKey: requestId) }
+                waiting?.resume(returning: RequestResult(responses: [], missing: 0, notPublished: true))
             }
         }
+        if alwaysPublish, await publication.wait() != nil { result.notPublished = true }
+        return result
     }
 
     private func finishAcks(_ requestId: String) {
@@ -283,6 +286,36 @@ public final class ClusterAdapter: SocketIOAdapter {
             case .requestCompleted(let requestId, let responses, let missing):
                 let waiting = state.withLock { $0.requests.removeValue(forKey: requestId) }
                 waiting?.resume(returning: RequestResult(responses: responses, missing: missing))
+            }
+        }
+    }
+
+    /// The outcome of one publish, awaited once.
+    final class Publication: Sendable {
+        private struct State {
+            var outcome: Result<Void, any Error>?
+            var waiter: CheckedContinuation<(any Error)?, Never>?
+        }
+        private let state = Mutex(State())
+
+        func finish(_ error: (any Error)?) {
+            let waiter = state.withLock { state -> CheckedContinuation<(any Error)?, Never>? in
+                state.outcome = error.map { .failure($0) } ?? .success(())
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: error)
+        }
+
+        /// The publish's error, `nil` once it was published.
+        func wait() async -> (any Error)? {
+            await withCheckedContinuation { continuation in
+                let outcome = state.withLock { state -> Result<Void, any Error>? in
+                    if state.outcome == nil { state.waiter = continuation }
+                    return state.outcome
+                }
+                guard let outcome else { return }
+                if case .failure(let error) = outcome { continuation.resume(returning: error) } else { continuation.resume(returning: nil) }
             }
         }
     }

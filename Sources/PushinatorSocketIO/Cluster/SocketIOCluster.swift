@@ -159,7 +159,7 @@ public final class SocketIOCluster: Service, Sendable {
         for await item in outbox {
             switch item {
             case .subscribe(let namespace):
-                await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
+                _ = await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
             case .publish(let message, let done):
                 let error = await retrying("publish") { try await self.transport.publish(message) }
                 counters.withLock { counters in
