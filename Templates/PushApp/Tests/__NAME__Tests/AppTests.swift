@@ -30,7 +30,7 @@ struct AppTests {
     }
 
     @Test func pushRefusesABodyThatIsNotJSON() async throws {
-        try await Self.make().router.test { client in
+        try await Self.make().router.test { (client) async throws in
             #expect(try await client.execute(.post, "/push/news", body: "not json").status == .badRequest)
         }
     }
