@@ -69,7 +69,8 @@ public struct AdminRouter: Sendable {
                 } catch {
                     throw PushApp.storeUnavailable(error, logger: logger, call: "user/register")
                 }
-                if registration == .rotated {  // the old hash no longer opens anything
+                await app.replicateRegistration(userID, hash: hash)  // every node of a cluster accepts the user's auth
+                if registration == .rotated {  // the old hash no longer opens anything, on any node
                     await clients.to(PushApp.room(of: userID)).disconnectSockets()
                 }
                 return AdminAPI.ok()
@@ -85,7 +86,8 @@ public struct AdminRouter: Sendable {
                 } catch {
                     throw PushApp.storeUnavailable(error, logger: logger, call: "user/unregister")
                 }
-                await clients.to(PushApp.room(of: userID)).disconnectSockets()
+                await app.replicateUnregistration(userID)
+                await clients.to(PushApp.room(of: userID)).disconnectSockets()  // on every node of a cluster
                 return AdminAPI.ok(["removed": .bool(removed)])
             }
             // Answered on the event loop without a task unless it waits for acks or a durable queue write.

@@ -18,6 +18,22 @@ public struct HashDigest: Sendable, Hashable {
         self.bytes = bytes
     }
 
+    /// The digest as 64 lower-case hex digits (how a cluster carries it).
+    public var hex: String { bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
+
+    /// A digest from 64 hex digits; `nil` for anything else.
+    public init?(hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for index in stride(from: 0, to: 64, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        self.init(bytes: bytes)
+    }
+
     /// Whether `hash` has this digest, compared without stopping at the first difference.
     public func matches(_ hash: String) -> Bool {
         Self.constantTimeEquals(bytes, HashDigest(of: hash).bytes)

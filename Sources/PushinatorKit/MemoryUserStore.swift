@@ -24,8 +24,7 @@ public final class MemoryUserStore: UserStore {
 
     public var count: Int { directory.withLock { $0.digests.count } }
 
-    public func register(_ userID: String, hash: String) async throws(UserStoreError) {
-        let digest = HashDigest(of: hash)
+    public func register(_ userID: String, digest: HashDigest) async throws(UserStoreError) {
         directory.withLock { $0.register(userID, digest: digest) }
     }
 

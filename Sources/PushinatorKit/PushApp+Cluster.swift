@@ -1,4 +1,5 @@
 import HTTPTypes
+import Logging
 import PushinatorHTTP
 import PushinatorJSON
 import PushinatorSocketIO
@@ -18,6 +19,49 @@ struct ClusterDelivery {
 }
 
 extension PushApp {
+    /// The server-side events that carry registrations to the other nodes (the hash travels as its SHA-256 digest).
+    static let registerEvent = "pushinator:register"
+    static let unregisterEvent = "pushinator:unregister"
+
+    /// Applies the registrations other nodes replicate; each answers `true` once stored (`false` on a store error).
+    func installReplication() {
+        let users = self.users
+        let logger = clients.logger
+        clients.onServerSideEmit(Self.registerEvent) { arguments in
+            guard let userID = arguments.first?.string, let digest = arguments.dropFirst().first?.string.flatMap(HashDigest.init(hex:))
+            else { return false }
+            do throws(UserStoreError) {
+                try await users.registerReplica(userID, digest: digest)
+                return true
+            } catch {
+                logger.error("replicated registration not stored", metadata: ["push.user": "\(userID)", "error.message": "\(error.message)"])
+                return false
+            }
+        }
+        clients.onServerSideEmit(Self.unregisterEvent) { arguments in
+            guard let userID = arguments.first?.string else { return false }
+            do throws(UserStoreError) {
+                _ = try await users.unregister(userID)
+                return true
+            } catch {
+                logger.error("replicated unregistration not stored", metadata: ["push.user": "\(userID)", "error.message": "\(error.message)"])
+                return false
+            }
+        }
+    }
+
+    /// Hands a registration made here to every other node (waiting at most `cluster.timeout` for their answers).
+    func replicateRegistration(_ userID: String, hash: String) async {
+        guard cluster != nil else { return }
+        _ = await clients.serverSideEmit(Self.registerEvent, [.string(userID), .string(HashDigest(of: hash).hex)])
+    }
+
+    /// Hands an unregistration made here to every other node.
+    func replicateUnregistration(_ userID: String) async {
+        guard cluster != nil else { return }
+        _ = await clients.serverSideEmit(Self.unregisterEvent, [.string(userID)])
+    }
+
     /// Sends `message` to `userIDs` on every node: each node hands it to its connections of the users and says how
     /// many (waiting at most `cluster.timeout`); the users no node reached are queued here.
     func deliverOnCluster(_ message: JSONValue, to userIDs: [String], ack: DeliveryAck?) async -> ClusterDelivery {

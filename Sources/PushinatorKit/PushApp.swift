@@ -53,6 +53,7 @@ public final class PushApp: Sendable {
             delivery: delivery,
             rawMessages: { [weak self] in self?.settings.withLock { $0.messageEncoding } == .raw }
         ).install(on: clients)
+        if cluster != nil { installReplication() }
     }
 
     /// This node's cluster, when `cluster.postgres` is configured (the namespaces then use its adapters).

@@ -49,6 +49,14 @@ public final class UserRegistry: Sendable {
         return registration
     }
 
+    /// Registers `userID` with a digest another node of the cluster registered it with.
+    public func registerReplica(_ userID: String, digest: HashDigest) async throws(UserStoreError) {
+        try await store.register(userID, digest: digest)
+        presence.withLock { presence in
+            if presence[userID] == nil { presence[userID] = Presence(connections: 0, idleSince: .now) }
+        }
+    }
+
     /// Forgets `userID` and its queued messages. Returns whether it was registered.
     @discardableResult
     public func unregister(_ userID: String) async throws(UserStoreError) -> Bool {

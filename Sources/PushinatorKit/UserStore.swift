@@ -23,8 +23,9 @@ public protocol UserStore: Sendable {
     /// The number of registered users.
     var count: Int { get }
 
-    /// Registers `userID` with `hash` (replacing an earlier hash); returns once durable.
-    func register(_ userID: String, hash: String) async throws(UserStoreError)
+    /// Registers `userID` with the digest of its hash (replacing an earlier one); returns once durable. A cluster
+    /// hands registrations to the other nodes as digests, never as hashes.
+    func register(_ userID: String, digest: HashDigest) async throws(UserStoreError)
     /// Forgets `userIDs` and their queued messages; returns the ids that were registered, once durable.
     func unregister(_ userIDs: [String]) async throws(UserStoreError) -> [String]
 
@@ -51,6 +52,11 @@ public protocol UserStore: Sendable {
 }
 
 extension UserStore {
+    /// Registers `userID` with `hash` (replacing an earlier hash); returns once durable.
+    public func register(_ userID: String, hash: String) async throws(UserStoreError) {
+        try await register(userID, digest: HashDigest(of: hash))
+    }
+
     public var writesCompleteAtOnce: Bool { false }
 
     /// Forgets `userID`; returns whether it was registered.

@@ -147,8 +147,7 @@ public final class SQLiteUserStore: UserStore {
 
     public var count: Int { directory.withLock { $0.digests.count } }
 
-    public func register(_ userID: String, hash: String) async throws(UserStoreError) {
-        let digest = HashDigest(of: hash)
+    public func register(_ userID: String, digest: HashDigest) async throws(UserStoreError) {
         try await writer.submit([.upsertUser(userID, digest)]) { [self] committed in
             if committed { self.directory.withLock { $0.register(userID, digest: digest) } }
         }.wait()

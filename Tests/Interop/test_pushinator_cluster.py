@@ -77,7 +77,7 @@ def test_sends_through_each_node_reach_the_users_connections_on_every_node_once(
     prefix = f"t{random.getrandbits(32)}"
     nodes = start_nodes(start_pushinator, 3, prefix)
     user = new_user()
-    register_everywhere(nodes, user)
+    nodes[1].register(user)  # replicated: every node accepts the user's auth
     clients = [connect_user(make_client, node, user, ["websocket"]) for node in nodes]
     for index, node in enumerate(nodes):
         reply = node.send(user, {"from": index})
@@ -92,7 +92,7 @@ def test_sends_through_each_node_reach_the_users_connections_on_every_node_once(
         assert messages(client) == ['{"from":0}', '{"from":1}', '{"from":2}', '"end"'], messages(client)
 
     other = new_user()
-    register_everywhere(nodes, other)
+    nodes[0].register(other)
     listener = connect_user(make_client, nodes[2], other, ["polling"])
 
     # a backend without the admin API: pg_notify in the socket.io emitter's format, to the room user:<userId>
@@ -121,6 +121,9 @@ def test_sends_through_each_node_reach_the_users_connections_on_every_node_once(
     for client in clients:
         client.rec.wait("disconnect")
     assert listener.sio.connected
+    for node in nodes:
+        users = node.post("/user/list", {}).json["users"]
+        assert str(user) not in users and str(other) in users, users
 
     # a node killed with -9 is noticed by the others within the heartbeat timeout
     os.kill(nodes[2].pid, 9)

@@ -9,6 +9,14 @@ import Testing
 /// The admin API of a node whose cluster runs on an in-memory bus (the interop suite runs nodes on PostgreSQL).
 @Suite("Admin API on a cluster")
 struct AdminClusterTests {
+    @Test func digestsTravelAsHex() throws {
+        let digest = HashDigest(of: "7f81776793e31d71d1ed71038e78dbf5")
+        #expect(digest.hex.count == 64)
+        #expect(HashDigest(hex: digest.hex) == digest)
+        #expect(HashDigest(hex: "zz" + String(digest.hex.dropFirst(2))) == nil)
+        #expect(HashDigest(hex: "ab") == nil)
+    }
+
     @Test func healthShowsTheClusterAndIsDegradedWithoutTheBus() async throws {
         let bus = InMemoryClusterBus()
         let transport = bus.makeTransport()

@@ -182,6 +182,21 @@ struct ClusterAdapterTests {
         await cluster.stop()
     }
 
+    @Test func broadcastsPublishedWhileTheBusIsDownGoOutInOrderOnceItIsBack() async throws {
+        let cluster = try await TestCluster(servers: 2)
+        try await cluster.withClients { (clients) async throws in
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            b.main.socket(id: clients[1].id)?.join("room")
+            a.transport.disconnect()  // a cannot publish: its outbox retries and holds the rest behind
+            for number in 0..<5 { a.main.to("room").emit("n", .integer(number)) }
+            #expect(a.cluster.status.pendingPublishes >= 4)
+            a.transport.reconnect()
+            #expect(try await clients[1].nextEvents(5).map(\.data) == (0..<5).map { ["n", .integer($0)] })
+            #expect(a.cluster.status.droppedPublishes == 0)
+        }
+        await cluster.stop()
+    }
+
     @Test func heartbeatsCountServersAndAServerThatLeavesIsForgotten() async throws {
         let cluster = try await TestCluster(servers: 3)
         #expect(cluster.nodes[0].cluster.status.servers == 3)

@@ -189,7 +189,8 @@ public final class ClusterAdapter: SocketIOAdapter {
     /// handler returned), until they all answered or the cluster's request timeout (`timeout` is not used: the
     /// deadline is the cluster's, as in socket.io).
     public func serverSideEmit(_ event: String, _ arguments: [JSONValue], timeout: Duration) async -> [[JSONValue]] {
-        let result = await request { id in .serverSideEmit(packet: [.string(event)] + arguments, requestId: id) }
+        // published even when no other server is known yet: one catching up from a log gets it too
+        let result = await request(alwaysPublish: true) { id in .serverSideEmit(packet: [.string(event)] + arguments, requestId: id) }
         return result.responses.map { [$0] }
     }
 
