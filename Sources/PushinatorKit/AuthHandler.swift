@@ -29,6 +29,7 @@ public struct AuthHandler: Sendable {
     let trustedProxies: @Sendable () -> TrustedProxies
     let delivery: DeliveryLock
     let rawMessages: @Sendable () -> Bool
+    let onAccepted: (@Sendable (_ userID: String) -> Void)?
 
     /// Creates a handler checking hashes in `users` and counting failures in `throttle`.
     /// - Parameters:
@@ -36,13 +37,15 @@ public struct AuthHandler: Sendable {
     ///   - throttle: Counts failures per client address and user.
     ///   - trustedProxies: The proxies whose forwarding headers name the client's address (read at each `auth`,
     ///     so a reload applies); none by default.
+    ///   - onAccepted: Runs after each accepted `auth` (a cluster asks the other nodes for the user's queue).
     public init(
         users: UserRegistry,
         throttle: AuthThrottle,
         metrics: PushMetrics? = nil,
         trustedProxies: @escaping @Sendable () -> TrustedProxies = { .none },
         delivery: DeliveryLock = DeliveryLock(),
-        rawMessages: @escaping @Sendable () -> Bool = { false }
+        rawMessages: @escaping @Sendable () -> Bool = { false },
+        onAccepted: (@Sendable (_ userID: String) -> Void)? = nil
     ) {
         self.users = users
         self.throttle = throttle
@@ -50,12 +53,13 @@ public struct AuthHandler: Sendable {
         self.trustedProxies = trustedProxies
         self.delivery = delivery
         self.rawMessages = rawMessages
+        self.onAccepted = onAccepted
     }
 
     /// Installs the `auth` event handler and the disconnect bookkeeping on `clients`.
     public func install(on clients: Namespace) {
         let (users, throttle, trustedProxies, metrics) = (self.users, self.throttle, self.trustedProxies, self.metrics)
-        let (delivery, rawMessages) = (self.delivery, self.rawMessages)
+        let (delivery, rawMessages, onAccepted) = (self.delivery, self.rawMessages, self.onAccepted)
         clients.onConnection { socket in
             // A socket recovered by connection state recovery comes back authenticated; the events it missed were
             // replayed to it, so what was queued for its user meanwhile is not handed over again.
@@ -124,6 +128,7 @@ public struct AuthHandler: Sendable {
                 metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.queued": "\(queued)"]
             )
             metrics?.authAccepted.increment()
+            onAccepted?(userID)
         }
         clients.onDisconnect { socket, _ in
             if let userID = socket[AuthenticatedUser.self] { users.connectionClosed(userID) }

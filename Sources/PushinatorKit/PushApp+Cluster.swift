@@ -1,4 +1,5 @@
 import HTTPTypes
+import Synchronization
 import Logging
 import PushinatorHTTP
 import PushinatorJSON
@@ -22,6 +23,8 @@ extension PushApp {
     /// The server-side events that carry registrations to the other nodes (the hash travels as its SHA-256 digest).
     static let registerEvent = "pushinator:register"
     static let unregisterEvent = "pushinator:unregister"
+    /// The server-side event a node sends when a user authenticated there: the others hand over its queue.
+    static let connectedEvent = "pushinator:connected"
 
     /// Applies the registrations other nodes replicate; each answers `true` once stored (`false` on a store error).
     func installReplication() {
@@ -38,6 +41,10 @@ extension PushApp {
                 return false
             }
         }
+        clients.onServerSideEmit(Self.connectedEvent) { [weak self] arguments in
+            guard let self, let userID = arguments.first?.string else { return nil }
+            return .integer(await self.handOverQueue(of: userID))
+        }
         clients.onServerSideEmit(Self.unregisterEvent) { arguments in
             guard let userID = arguments.first?.string else { return false }
             do throws(UserStoreError) {
@@ -48,6 +55,26 @@ extension PushApp {
                 return false
             }
         }
+    }
+
+    /// Asks the other nodes to hand over what they queued for `userID`, who just authenticated here.
+    func collectQueuedElsewhere(for userID: String) {
+        let clients = self.clients
+        Task { _ = await clients.serverSideEmit(Self.connectedEvent, [.string(userID)]) }
+    }
+
+    /// Sends what this node queued for `userID` (connected on another node now) to the user's room on every node,
+    /// in order; a message no connection got goes back in the queue with its original time.
+    func handOverQueue(of userID: String) async -> Int {
+        let queued = delivery.withLock { users.isConnected(userID) ? [] : users.store.take(for: userID, now: WallClock.milliseconds()) }
+        let raw = settings.withLock { $0.messageEncoding } == .raw
+        for message in queued {
+            let count = await clients.to(Self.room(of: userID)).emitCounting("message", [Self.payload(jsonText: message.message, raw: raw)])
+            if count.delivered == 0 {  // nobody got it (or the nodes that did not answer): keep it
+                _ = users.store.enqueue(message.message, for: [userID], now: message.enqueuedAt)
+            }
+        }
+        return queued.count
     }
 
     /// Hands a registration made here to every other node (waiting at most `cluster.timeout` for their answers).

@@ -45,13 +45,16 @@ public final class PushApp: Sendable {
         self.cluster = cluster
         self.clients = io.of("/")
         users.store.setQueueLimits(configuration.offlineQueue)
+        var onAccepted: (@Sendable (String) -> Void)?
+        if cluster != nil { onAccepted = { [weak self] userID in self?.collectQueuedElsewhere(for: userID) } }
         AuthHandler(
             users: users,
             throttle: throttle,
             metrics: metrics,
             trustedProxies: { [weak self] in self?.settings.withLock { $0.trustedProxies } ?? .none },
             delivery: delivery,
-            rawMessages: { [weak self] in self?.settings.withLock { $0.messageEncoding } == .raw }
+            rawMessages: { [weak self] in self?.settings.withLock { $0.messageEncoding } == .raw },
+            onAccepted: onAccepted
         ).install(on: clients)
         if cluster != nil { installReplication() }
     }

@@ -185,3 +185,19 @@ def test_a_database_unreachable_at_start_up_stops_the_start_with_a_clear_error(t
     assert f"pushinator: cluster: cannot start on postgres://push@127.0.0.1:{port}/push" in result.stderr, result.stderr
     assert "secret" not in result.stderr + result.stdout
     assert "LISTENING" not in result.stdout
+
+
+def test_what_one_node_queued_is_handed_over_when_the_user_connects_to_another(start_pushinator: Any, make_client: Any) -> None:
+    first, second = start_nodes(start_pushinator, 2)
+    user = new_user()
+    first.register(user)
+    for number in range(3):
+        reply = first.send(user, number)
+        assert reply.json["delivered"] == 0 and reply.json["queued"] == 1, reply
+    client = connect_user(make_client, second, user, ["websocket"], queued=0)  # the ack counts this node's queue
+    client.rec.wait("message", count=3)
+    assert messages(client) == ["0", "1", "2"]
+    assert first.post("/stats", {}).json["offlineQueue"]["messages"] == 0
+    second.send(user, "end")  # barrier: nothing handed over twice
+    client.rec.wait("message", count=4)
+    assert messages(client) == ["0", "1", "2", '"end"']
