@@ -59,6 +59,13 @@ public final class PushMetrics: Sendable {
         let (open, limit) = Self.fileDescriptors()
         gauge("open_fds", "", "open file descriptors", open)
         gauge("max_fds", "", "the file-descriptor limit (soft)", limit)
+        if let cluster = app.cluster?.status {
+            gauge("cluster_nodes", "", "nodes of the cluster alive, this one included", cluster.servers)
+            gauge("cluster_connected", "", "1 while the node reaches the cluster's database", cluster.connected ? 1 : 0)
+            gauge("cluster_pending_publishes", "", "cluster messages waiting to be published", cluster.pendingPublishes)
+            gauge("cluster_dropped_publishes", "", "cluster messages dropped since start (not published in time)", cluster.droppedPublishes)
+            gauge("cluster_dropped_messages", "", "invalid cluster messages dropped since start", cluster.droppedMessages)
+        }
         memoryBudget.update(registry)
         return registry.emitToBuffer()
     }

@@ -115,6 +115,8 @@ def test_sends_through_each_node_reach_the_users_connections_on_every_node_once(
     stats = nodes[0].post("/stats", {}).json
     assert stats["connections"] == 1 and stats["cluster"]["connections"] == 4, stats
     assert stats["cluster"]["nodes"] == 3 and stats["cluster"]["connected"] is True, stats
+    metrics = nodes[0].request("GET", "/metrics").text
+    assert "pushinator_cluster_nodes 3" in metrics and "pushinator_cluster_connected 1" in metrics, metrics
 
     # /user/unregister through node 0 disconnects the user's connections on every node
     assert nodes[0].post("/user/unregister", {"userId": user}).status == 200
