@@ -112,9 +112,11 @@ EOF
 mutant slow-consumer-not-1008 interop-server \
   'Tests/Interop/test_hardening.py -k slow_consumer_gets_close_1008' \
   'a WebSocket slow consumer is closed with 1000, not 1008' <<'EOF'
-        if case .disconnect = configuration.slowConsumerPolicy.kind { close(code: .policyViolation) }
+            close(code: .policyViolation)
+            return false
 =>
-        if case .disconnect = configuration.slowConsumerPolicy.kind { close(code: .normalClosure) }
+            close(code: .normalClosure)
+            return false
 EOF
 
 mutant cors-allows-unlisted-origins interop-server \
@@ -152,31 +154,27 @@ EOF
 mutant body-limit-plus-one-announced pushinator \
   'Tests/Interop/test_pushinator_admin.py -k "announced_over_2_mib and one-byte-over"' \
   'a body announced one byte over the limit is read (the 413 waits for the body)' <<'EOF'
-            length > configuration.maxRequestBodySize
+        if let length = contentLength.flatMap({ Int($0) }), length > limits.maxRequestBodySize {
 =>
-            length > configuration.maxRequestBodySize + 1
+        if let length = contentLength.flatMap({ Int($0) }), length > limits.maxRequestBodySize + 1 {
 EOF
 
 mutant body-limit-plus-one-streamed pushinator \
   'Tests/Interop/test_pushinator_admin.py -k "2_mib_is_accepted and chunked"' \
   'a chunked body one byte over the limit is accepted' <<'EOF'
-            if body!.readableBytes > configuration.maxRequestBodySize {
+            if body!.readableBytes > limits.maxRequestBodySize {
 =>
-            if body!.readableBytes > configuration.maxRequestBodySize + 1 {
+            if body!.readableBytes > limits.maxRequestBodySize + 1 {
 EOF
 
 mutant body-over-limit-answers-200 pushinator \
   'Tests/Interop/test_pushinator_admin.py -k announced_over_2_mib' \
   'a body announced over the limit is answered 200 instead of 413' <<'EOF'
-            length > configuration.maxRequestBodySize
-        {
-            refuse(
-                .contentTooLarge,
+        if let length = contentLength.flatMap({ Int($0) }), length > limits.maxRequestBodySize {
+            return refuse(.contentTooLarge, "Request body is larger than \(limits.maxRequestBodySize) bytes")
 =>
-            length > configuration.maxRequestBodySize
-        {
-            refuse(
-                .ok,
+        if let length = contentLength.flatMap({ Int($0) }), length > limits.maxRequestBodySize {
+            return refuse(.ok, "Request body is larger than \(limits.maxRequestBodySize) bytes")
 EOF
 
 mutant auth-skips-hash-check pushinator \

@@ -8,15 +8,15 @@ extension HTTPConnectionHandler {
     /// second buffer of the same `writev`.
     static let inlineBodyLimit = 4096
 
-    func write(_ response: Response, info: RequestInfo, context: ChannelHandlerContext) {
-        var keepAlive = info.keepAlive && !quiescing && !Self.asksToClose(response)
+    /// Writes `response` to the current request; `keepAlive` (decided by the state machine) says whether the
+    /// connection serves another request after it.
+    func write(_ response: Response, info: RequestInfo, keepAlive: Bool, context: ChannelHandlerContext) {
         switch response.body.storage {
         case .buffer:
             let buffer = encode(response, keepAlive: keepAlive, isHead: info.isHead, context: context)
             writeEnd(buffer, keepAlive: keepAlive, context: context)
         case .stream(let produce):
-            if !info.acceptsChunked { keepAlive = false }  // HTTP/1.0: the end of the body is the close
-            let hasBody = !info.isHead && Self.mayHaveBody(response.status.code)
+            let hasBody = !info.isHead && HTTPConnectionStateMachine.mayHaveBody(response.status.code)
             let framing: HTTPResponseHeadWriter.Framing = hasBody && info.acceptsChunked ? .chunked : .none
             var head = context.channel.allocator.buffer(capacity: 256)
             HTTPResponseHeadWriter.write(
@@ -40,7 +40,7 @@ extension HTTPConnectionHandler {
     func encode(_ response: Response, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext) -> ByteBuffer {
         var body = response.body.buffer ?? ByteBuffer()
         let status = response.status.code
-        let hasBody = Self.mayHaveBody(status)
+        let hasBody = HTTPConnectionStateMachine.mayHaveBody(status)
         // A HEAD response may advertise the length a GET would have had.
         let keepsLength = isHead && body.readableBytes == 0 && response.headers[.contentLength] != nil
         let sendsBody = !isHead && hasBody && body.readableBytes > 0
@@ -66,31 +66,19 @@ extension HTTPConnectionHandler {
 
     /// Sends the last bytes of a response; then reads the next request, or closes the connection.
     func writeEnd(_ bytes: ByteBuffer, keepAlive: Bool, context: ChannelHandlerContext) {
-        if keepAlive {
-            state = .idle
+        switch machine.responseEnded(keepAlive: keepAlive) {
+        case .keepAlive(let flushNow):
             handlers.timer?.requestFinished()
-            if isInReadBurst {
-                context.write(wrapOutboundOut(bytes), promise: nil)
-                flushAtReadComplete = true
-            } else {
+            if flushNow {
                 context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(bytes), promise: nil)  // flushed at the end of the read burst
             }
             drainPending(context: context)
-        } else {
-            state = .closing
+        case .close:
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
         }
-    }
-
-    static func mayHaveBody(_ status: Int) -> Bool {
-        status >= 200 && status != 204 && status != 304
-    }
-
-    /// Whether the handler set `Connection: close`.
-    private static func asksToClose(_ response: Response) -> Bool {
-        guard let connection = response.headers[.connection] else { return false }
-        return connection.lowercased().contains("close")
     }
 
     private func streamBody(
@@ -106,7 +94,7 @@ extension HTTPConnectionHandler {
             var writer = ResponseBodyWriter { part in
                 try await eventLoop.flatSubmit {
                     let (handler, context) = bound.value
-                    guard case .responding = handler.state else {
+                    guard handler.machine.isResponding else {
                         return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
                     }
                     guard chunked else { return context.writeAndFlush(handler.wrapOutboundOut(part)) }
@@ -128,12 +116,12 @@ extension HTTPConnectionHandler {
             }
             eventLoop.execute {
                 let (handler, context) = bound.value
-                guard case .responding = handler.state else { return }
                 if failed {
-                    handler.state = .closing
-                    context.close(promise: nil)  // the client must not mistake a cut body for a complete one
+                    // The client must not mistake a cut body for a complete one.
+                    if handler.machine.streamFailed() { context.close(promise: nil) }
                     return
                 }
+                guard handler.machine.isResponding else { return }
                 var end = context.channel.allocator.buffer(capacity: 8)
                 if chunked { end.writeStaticString(HTTPResponseHeadWriter.lastChunk) }
                 handler.writeEnd(end, keepAlive: keepAlive, context: context)

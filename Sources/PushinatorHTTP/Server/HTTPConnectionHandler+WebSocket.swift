@@ -29,13 +29,11 @@ extension HTTPConnectionHandler {
             .hop(to: context.eventLoop)
             .whenComplete { result in
                 let (handler, context) = bound.value
-                guard case .responding(let info) = handler.state else { return }
                 switch result {
                 case .failure:
-                    let refusal = HTTPError(.badRequest, message: "Invalid WebSocket handshake")
-                        .response(for: Self.placeholderRequest)
-                    handler.write(refusal, info: info, context: context)
+                    handler.perform(handler.machine.upgradeFailed(), response: nil, context: context)
                 case .success(let headers):
+                    guard handler.machine.upgradeAccepted() else { return }  // the connection went away meanwhile
                     handler.switchToWebSocket(upgrader: upgrader, head: head, headers: headers, context: context)
                 }
             }
@@ -47,7 +45,6 @@ extension HTTPConnectionHandler {
         headers: HTTPHeaders,
         context: ChannelHandlerContext
     ) {
-        state = .upgraded
         let channel = context.channel
         var response = context.channel.allocator.buffer(capacity: 256)
         HTTPResponseHeadWriter.write(status: .switchingProtocols, headers: headers, into: &response)
