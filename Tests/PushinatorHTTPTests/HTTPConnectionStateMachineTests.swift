@@ -10,8 +10,20 @@ import Testing
 struct HTTPConnectionStateMachineTests {
     typealias Machine = HTTPConnectionStateMachine
 
-    static func make(maxBody: Int = 1024, maxHeader: Int = 512, isSecure: Bool = false) -> Machine {
-        Machine(limits: .init(maxRequestBodySize: maxBody, maxHeaderSize: maxHeader, maxChunkFramingBytes: 64), isSecure: isSecure)
+    static func make(
+        maxBody: Int = 1024,
+        maxHeader: Int = 512,
+        budget: MemoryBudget = MemoryBudget(limit: nil),
+        isSecure: Bool = false
+    ) -> Machine {
+        let limits = Machine.Limits(
+            maxRequestBodySize: maxBody,
+            maxHeaderSize: maxHeader,
+            maxChunkFramingBytes: 64,
+            maxQueuedResponseBytes: 100,
+            memoryBudget: budget
+        )
+        return Machine(limits: limits, isSecure: isSecure)
     }
 
     static func head(
@@ -401,5 +413,40 @@ struct HTTPConnectionStateMachineTests {
         #expect(Machine.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZQ=="))
         #expect(!Machine.isValidWebSocketKey("x"))
         #expect(!Machine.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZR=="))
+    }
+
+    // MARK: Memory budget
+
+    @Test func bodyIsChargedUntilTheResponderIsDone() {
+        let budget = MemoryBudget(limit: nil)
+        var machine = Self.make(budget: budget)
+        _ = machine.received(Self.head(.POST, headers: [("Host", "x"), ("Content-Length", "6")]))
+        _ = machine.received(.body(ByteBuffer(string: "abcdef")))
+        #expect(budget.reserved == 6)
+        _ = machine.received(.end(nil))
+        _ = machine.responseReady(Response(status: .ok))
+        #expect(budget.reserved == 0)
+    }
+
+    @Test func bodyOverTheBudgetIs503() {
+        let budget = MemoryBudget(limit: 4)
+        var machine = Self.make(budget: budget)
+        _ = machine.received(Self.head(.POST, headers: [("Host", "x"), ("Content-Length", "6")]))
+        #expect(Self.refusal(machine.received(.body(ByteBuffer(string: "abcdef"))))?.status == .serviceUnavailable)
+        #expect(budget.reserved == 0)
+    }
+
+    @Test func clientBehindIsChargedAndClosedWhenTheBudgetRefuses() {
+        let budget = MemoryBudget(limit: 150)
+        var machine = Self.make(budget: budget)
+        #expect(machine.writabilityChanged(false) == .startWriteTimer)
+        #expect(budget.reserved == 100)
+        var other = Self.make(budget: budget)
+        #expect(other.writabilityChanged(false) == .close)
+        _ = machine.writabilityChanged(true)
+        #expect(budget.reserved == 0)
+        _ = machine.writabilityChanged(false)
+        machine.closed()
+        #expect(budget.reserved == 0)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 @testable import PushinatorHTTP
@@ -66,10 +68,10 @@ struct ServerHardeningTests {
     }
 
     @Test func invalidWebSocketKeyGets400() async throws {
-        #expect(HTTPConnectionHandler.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZQ=="))
-        #expect(!HTTPConnectionHandler.isValidWebSocketKey("x"))
-        #expect(!HTTPConnectionHandler.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZR=="))  // low bits set
-        #expect(!HTTPConnectionHandler.isValidWebSocketKey("dGhlIHNhbXBsZSBub25j*Q=="))
+        #expect(HTTPConnectionStateMachine.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZQ=="))
+        #expect(!HTTPConnectionStateMachine.isValidWebSocketKey("x"))
+        #expect(!HTTPConnectionStateMachine.isValidWebSocketKey("dGhlIHNhbXBsZSBub25jZR=="))  // low bits set
+        #expect(!HTTPConnectionStateMachine.isValidWebSocketKey("dGhlIHNhbXBsZSBub25j*Q=="))
         try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)
             try await client.send(
@@ -132,6 +134,66 @@ struct ServerHardeningTests {
         }
     }
 
+    @Test func webSocketClientThatNeverReadsStopsBeingReadAndIsClosed() async throws {
+        // Every message asks for 16 KiB back. Under the drop policy the slow-consumer policy never closes the
+        // connection: only the stop of reading bounds what the client makes us do, and only the write timeout
+        // closes it (the default policy, disconnect, closes with 1008 at the first write that does not fit).
+        let received = NIOLockedValueBox(0)
+        let reply = ByteBuffer(repeating: UInt8(ascii: "a"), count: 16 * 1024)
+        let webSocket = WebSocketConfiguration(
+            maxBufferedBytes: 64 * 1024,
+            slowConsumerPolicy: .drop,
+            writeTimeout: .seconds(1)
+        )
+        let router = Router {
+            Get("flood") { _, _ in
+                Response.webSocket(configuration: webSocket) { connection in
+                    connection.delegate = Replier(received: received, reply: reply)
+                }
+            }
+        }
+        let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(120), idleTimeout: .seconds(120))
+        try await TestServer.with(router, configuration: configuration) { (server: TestServer) async throws in
+            // A raw socket with a tiny receive buffer that is never read.
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socketOption(.so_rcvbuf), value: 2048)
+                .channelOption(.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: server.port).get()
+            try await channel.writeAndFlush(ByteBuffer(string: RawClient.upgradeRequest(path: "/flood"))).get()
+            // 200 masked one-byte text frames per write; all of them answered would be 3 MiB per write.
+            let frame: [UInt8] = [0x81, 0x81, 1, 2, 3, 4, UInt8(ascii: "x") ^ 1]
+            let batch = ByteBuffer(bytes: Array([[UInt8]](repeating: frame, count: 200).joined()))
+            let residentBefore = Self.residentBytes()
+            var sent = 0
+            for _ in 0..<400 {
+                let promise = channel.eventLoop.makePromise(of: Void.self)
+                channel.writeAndFlush(batch, promise: promise)
+                let written = promise.futureResult
+                let outcome = try? await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask { try await written.get(); return true }
+                    group.addTask { try await Task.sleep(for: .milliseconds(500)); return false }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? false
+                }
+                guard outcome == true else { break }
+                sent += 1
+            }
+            #expect(sent < 400, "the server kept reading messages whose answers were not read")
+            // Memory is bounded: answering every message would queue 1.2 GiB.
+            #expect(Self.residentBytes() - residentBefore < 128 << 20)
+            #expect(received.withLockedValue { $0 } > 0)
+            // The server closes the connection at the write timeout; the close arrives as a reset, seen by our
+            // next write.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while channel.isActive, ContinuousClock.now < deadline {
+                channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(!channel.isActive, "a WebSocket client that never reads was kept open")
+            #expect(server.server.refusedConnections == 0)
+        }
+    }
+
     @Test func perAddressLimitRefusesAndCountsExceptForExemptAddresses() async throws {
         var configuration = HTTPServerConfiguration(maxConnectionsPerAddress: 2, connectionLimitExemptions: [])
         try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
@@ -168,6 +230,28 @@ struct ServerHardeningTests {
         #expect(AddressRange("10.0.0.0/33") == nil)
         #expect(AddressRange("nonsense") == nil)
         #expect(AddressRange.loopback.containsAddress("127.9.9.9"))
+    }
+
+    /// Answers every message with `reply`, on the event loop.
+    final class Replier: WebSocketDelegate {
+        let received: NIOLockedValueBox<Int>
+        let reply: ByteBuffer
+        init(received: NIOLockedValueBox<Int>, reply: ByteBuffer) {
+            self.received = received
+            self.reply = reply
+        }
+        func webSocket(_ connection: WebSocketConnection, didReceive message: WebSocketMessage) {
+            received.withLockedValue { $0 += 1 }
+            connection.send(binary: reply)
+        }
+        func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {}
+    }
+
+    /// The resident memory of this process (the server runs in it), from `/proc/self/status`.
+    static func residentBytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
     private func request(_ client: RawClient, _ path: String) async throws -> Int {

@@ -8,7 +8,6 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     private let connection: WebSocketConnection
-    private var peerCloseCode: WebSocketCloseCode?
 
     init(connection: WebSocketConnection) {
         self.connection = connection
@@ -32,24 +31,13 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
             // A peer that floods pings without reading the pongs must not grow our memory: while the outbound
             // buffer is over its high-water mark the pong is skipped (RFC 6455 5.5.3 allows answering only the
             // most recent ping).
-            guard !connection.hasSentClose, context.channel.isWritable else { return }
+            guard connection.answersPing else { return }
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .pong:
             break
         case .connectionClose:
             var payload = frame.unmaskedData
-            let code = payload.readInteger(as: UInt16.self).map(WebSocketCloseCode.init)
-            peerCloseCode = code
-            if connection.hasSentClose {
-                context.close(promise: nil)
-            } else {
-                connection.markCloseSent()
-                var data = context.channel.allocator.buffer(capacity: 2)
-                data.writeInteger(code?.rawValue ?? WebSocketCloseCode.normalClosure.rawValue)
-                let channel = context.channel
-                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-                    .whenComplete { _ in channel.close(promise: nil) }
-            }
+            connection.receivedClose(code: payload.readInteger(as: UInt16.self).map(WebSocketCloseCode.init))
         default:
             connection.close(code: .protocolError)  // continuation without a start, or a reserved opcode
         }
@@ -85,7 +73,7 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        connection.closed(code: peerCloseCode)
+        connection.closed()
         context.fireChannelInactive()
     }
 }

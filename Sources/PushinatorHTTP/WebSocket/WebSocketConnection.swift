@@ -18,13 +18,19 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// when the pipeline is built, dropped when the connection closes. Kept here rather than read from the writer:
     /// one object less to touch per recipient of a broadcast.
     var writerContext: ChannelHandlerContext?
+    /// The close handshake and flow control. The channel's writability is kept here by ``WebSocketChannelHandler``:
+    /// reading a flag of this object is cheaper on the broadcast path than asking the channel (another object, an
+    /// atomic load).
+    private var state: WebSocketStateMachine
     /// The flush batch of this connection's event-loop thread, once it asked for a flush.
     private var flushBatch: FlushBatch?
-    private var closeSent = false
     private var flushScheduled = false
-    /// The channel's writability, kept up to date by ``WebSocketChannelHandler``: reading a flag of this object is
-    /// cheaper on the broadcast path than asking the channel (another object, an atomic load).
-    private var channelIsWritable = true
+    /// Closes the connection when the peer does not finish the close handshake in time.
+    private var closeTimer: LoopTimers.Timer?
+    /// Closes the connection when the client does not drain its queued frames in time.
+    private var writeTimer: LoopTimers.Timer?
+    /// The code of the peer's close frame, reported to the delegate when the connection closes.
+    private var peerCloseCode: WebSocketCloseCode?
     /// The connection's event loop.
     public let eventLoop: any EventLoop
     /// The client's address.
@@ -32,8 +38,6 @@ public final class WebSocketConnection: @unchecked Sendable {
     let channel: any Channel
     let configuration: WebSocketConfiguration
     private var streamContinuation: AsyncStream<WebSocketMessage>.Continuation?
-    /// `maxBufferedBytes`, charged to the memory budget while the client is behind (see ``writabilityChanged(_:)``).
-    private var outboundCharge: MemoryCharge
     private var stream: AsyncStream<WebSocketMessage>?
 
     /// Receives messages on the event loop; set it in the `onUpgrade` callback.
@@ -55,11 +59,11 @@ public final class WebSocketConnection: @unchecked Sendable {
         self.eventLoopID = ObjectIdentifier(channel.eventLoop)
         self.remoteAddress = channel.remoteAddress
         self.configuration = configuration
-        self.outboundCharge = MemoryCharge(configuration.memoryBudget, for: .webSocketOutbound)
+        self.state = WebSocketStateMachine(configuration)
     }
 
     /// Whether the connection can still send.
-    public var isOpen: Bool { channel.isActive && !closeSent }
+    public var isOpen: Bool { channel.isActive && state.isOpen }
 
     // MARK: Sending
 
@@ -80,7 +84,7 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.write(message, flush: flush) }
             return
         }
-        guard !closeSent, channel.isActive, admitsWrite() else { return }
+        guard channel.isActive, admitsWrite() else { return }
         let frame: WebSocketFrame =
             switch message {
             case .text(let buffer): WebSocketFrame(fin: true, opcode: .text, data: buffer)
@@ -108,27 +112,23 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// grouped its recipients by loop): no thread check per recipient.
     package func writeOnLoop(_ frame: WebSocketEncodedFrame) {
         eventLoop.assertInEventLoop()
-        guard !closeSent, let context = writerContext, admitsWrite() else { return }
+        guard let context = writerContext, admitsWrite() else { return }
         context.write(NIOAny(frame.bytes), promise: nil)
     }
 
-    /// Called by the channel handler when the channel's writability changes. A client that falls behind holds
-    /// about ``WebSocketConfiguration/maxBufferedBytes`` of frames: that much is charged to the memory budget until
-    /// it catches up, and when the budget refuses, the connection is closed with 1013.
-    func writabilityChanged(_ isWritable: Bool) {
-        channelIsWritable = isWritable
-        if isWritable {
-            outboundCharge.releaseAll()
-        } else if outboundCharge.bytes == 0, !outboundCharge.add(configuration.maxBufferedBytes) {
-            close(code: .tryAgainLater)
-        }
-    }
-
-    /// Whether the outbound queue has room; when it has not, applies the ``SlowConsumerPolicy``.
+    /// Whether a message may be written now (open, and the outbound queue has room); when the queue is full,
+    /// applies the ``SlowConsumerPolicy``.
+    @inline(__always)
     private func admitsWrite() -> Bool {
-        guard !channelIsWritable else { return true }
-        if case .disconnect = configuration.slowConsumerPolicy.kind { close(code: .policyViolation) }
-        return false
+        switch state.admitWrite() {
+        case .write:
+            return true
+        case .drop:
+            return false
+        case .closeSlowConsumer:
+            close(code: .policyViolation)
+            return false
+        }
     }
 
     /// Flushes queued messages now.
@@ -180,9 +180,10 @@ public final class WebSocketConnection: @unchecked Sendable {
             eventLoop.execute { self.close(code: code) }
             return
         }
-        // RFC 6455 7.1.1: the server closes TCP once the peer answered with its close frame (see
-        // WebSocketChannelHandler); a peer that never answers does not keep the connection for long.
-        sendCloseFrame(code: code)?.whenFailure { [channel] _ in channel.close(promise: nil) }
+        // RFC 6455 7.1.1: the server closes TCP once the peer answered with its close frame; a peer that never
+        // answers keeps the connection no longer than the close timeout.
+        guard case .sendClose(let code) = state.close(code: code) else { return }
+        sendCloseFrame(code: code).whenFailure { [channel] _ in channel.close(promise: nil) }
     }
 
     /// Sends a close frame after input the frame decoder could not parse, then half-closes: the decoder reads
@@ -190,22 +191,36 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// sends are read and dropped, and its own close ends the connection. Closing at once instead would leave
     /// unread bytes, which makes the kernel send a reset that can destroy the close frame before the peer reads it.
     func closeAfterUnreadableInput(code: WebSocketCloseCode) {
-        sendCloseFrame(code: code)?.whenComplete { [channel] result in
+        guard case .sendClose(let code) = state.close(code: code) else { return }
+        sendCloseFrame(code: code).whenComplete { [channel] result in
             guard case .success = result else { return channel.close(promise: nil) }
             channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
         }
     }
 
-    /// Writes our close frame once (`nil` when it was sent already or the channel is gone) and closes the
-    /// connection at the latest 3 seconds later.
-    private func sendCloseFrame(code: WebSocketCloseCode) -> EventLoopFuture<Void>? {
-        guard !closeSent else { return nil }
-        closeSent = true
-        guard channel.isActive else { return nil }
+    /// The peer's close frame arrived (called by the channel handler).
+    func receivedClose(code: WebSocketCloseCode?) {
+        peerCloseCode = code
+        switch state.receivedClose(code: code) {
+        case .none:
+            break
+        case .closeConnection:
+            channel.close(promise: nil)
+        case .answerThenClose(let code):
+            sendCloseFrame(code: code).whenComplete { [channel] _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Writes a close frame with `code` and starts the close timer.
+    private func sendCloseFrame(code: WebSocketCloseCode) -> EventLoopFuture<Void> {
+        guard channel.isActive else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        closeTimer = LoopTimers.on(eventLoop).schedule(in: TimeAmount(configuration.closeTimeout)) { [weak self] in
+            guard let self else { return }
+            self.closeTimer = nil
+            if self.state.closeTimerFired() { self.channel.close(promise: nil) }
+        }
         var data = channel.allocator.buffer(capacity: 2)
         data.writeInteger(code.rawValue)
-        let channel = self.channel
-        channel.eventLoop.scheduleTask(in: .seconds(3)) { channel.close(promise: nil) }
         return channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
     }
 
@@ -245,15 +260,19 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
-    func closed(code: WebSocketCloseCode?) {
-        outboundCharge.releaseAll()
-        closeSent = true
+    /// The connection closed (called by the channel handler).
+    func closed() {
+        state.closed()
+        closeTimer?.cancel()
+        closeTimer = nil
+        writeTimer?.cancel()
+        writeTimer = nil
         writerContext = nil
         streamContinuation?.finish()
         streamContinuation = nil
         let delegate = _delegate
         _delegate = nil
-        delegate?.webSocketDidClose(self, code: code)
+        delegate?.webSocketDidClose(self, code: peerCloseCode)
     }
 
     func quiesce() {
@@ -264,6 +283,37 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
-    func markCloseSent() { closeSent = true }
-    var hasSentClose: Bool { closeSent }
+    /// Whether a ping may be answered with a pong now.
+    var answersPing: Bool { state.answersPing }
+
+    // MARK: Flow control
+
+    /// The channel asks to read (called by ``EncodedFrameWriter``): `true` to read now, `false` while the client is
+    /// behind on the frames we queued for it.
+    func readRequested() -> Bool { state.readRequested() }
+
+    /// Called by the channel handler when the channel's writability changes: a client that falls behind is read no
+    /// more, charged ``WebSocketConfiguration/maxBufferedBytes`` to the memory budget (1013 when it refuses) and
+    /// closed if it does not drain in time; one that catches up is read again.
+    func writabilityChanged(_ isWritable: Bool) {
+        switch state.writabilityChanged(isWritable) {
+        case .none:
+            break
+        case .startWriteTimer:
+            writeTimer = LoopTimers.on(eventLoop).schedule(in: TimeAmount(configuration.writeTimeout)) { [weak self] in
+                guard let self else { return }
+                self.writeTimer = nil
+                // The client has not drained its frames in time: a close frame would wait behind them, so close TCP.
+                if self.state.writeTimerFired() { self.channel.close(promise: nil) }
+            }
+        case .closeOverBudget:
+            close(code: .tryAgainLater)
+        case .resume(let read):
+            writeTimer?.cancel()
+            writeTimer = nil
+            if read {
+                if let writerContext { writerContext.read() } else { channel.read() }
+            }
+        }
+    }
 }

@@ -5,8 +5,8 @@ import NIOWebSocket
 enum WebSocketPipeline {
     /// Adds our handlers to `channel`, whose pipeline already holds NIO's `WebSocketFrameEncoder` and frame
     /// decoder: the frame validator, the fragment aggregator, the pre-encoded frame writer (in front of the frame
-    /// encoder) and ``WebSocketChannelHandler``; bounds the outbound buffer with `maxBufferedBytes`. Call it on
-    /// the channel's event loop.
+    /// encoder, which also holds reads back while the client is behind) and ``WebSocketChannelHandler``; bounds the
+    /// outbound buffer with `maxBufferedBytes`. Call it on the channel's event loop.
     /// - Returns: The connection, with no delegate yet.
     static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
         let sync = channel.pipeline.syncOperations
@@ -21,6 +21,7 @@ enum WebSocketPipeline {
             )
         )
         let encodedWriter = EncodedFrameWriter()
+        encodedWriter.connection = connection
         try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
         connection.writerContext = try sync.context(handler: encodedWriter)
         try sync.addHandler(WebSocketChannelHandler(connection: connection))
