@@ -143,7 +143,7 @@ struct ServerHardeningTests {
         let webSocket = WebSocketConfiguration(
             maxBufferedBytes: 64 * 1024,
             slowConsumerPolicy: .drop,
-            writeTimeout: .seconds(1)
+            writeTimeout: .seconds(3)
         )
         let router = Router {
             Get("flood") { _, _ in
@@ -160,11 +160,15 @@ struct ServerHardeningTests {
                 .channelOption(.autoRead, value: false)
                 .connect(host: "127.0.0.1", port: server.port).get()
             try await channel.writeAndFlush(ByteBuffer(string: RawClient.upgradeRequest(path: "/flood"))).get()
-            // 200 masked one-byte text frames per write; all of them answered would be 3 MiB per write.
-            let frame: [UInt8] = [0x81, 0x81, 1, 2, 3, 4, UInt8(ascii: "x") ^ 1]
-            let batch = ByteBuffer(bytes: Array([[UInt8]](repeating: frame, count: 200).joined()))
+            // 25 masked 4000-byte text frames per write (100 kB; 40 MB in all, which a server that keeps reading
+            // takes in well before the write timeout); all of them answered would be 400 kB per write.
+            let mask: [UInt8] = [1, 2, 3, 4]
+            let frame: [UInt8] = [0x81, 0x80 | 126, UInt8(4000 >> 8), UInt8(4000 & 0xFF)] + mask
+                + (0..<4000).map { UInt8(ascii: "x") ^ mask[$0 % 4] }
+            let batch = ByteBuffer(bytes: Array([[UInt8]](repeating: frame, count: 25).joined()))
             let residentBefore = Self.residentBytes()
             var sent = 0
+            var stalled = false
             for _ in 0..<400 {
                 let promise = channel.eventLoop.makePromise(of: Void.self)
                 channel.writeAndFlush(batch, promise: promise)
@@ -175,12 +179,19 @@ struct ServerHardeningTests {
                     defer { group.cancelAll() }
                     return try await group.next() ?? false
                 }
-                guard outcome == true else { break }
+                guard outcome == true else {
+                    stalled = outcome == false  // our write waits: the server stopped reading (not: it closed)
+                    break
+                }
                 sent += 1
             }
-            #expect(sent < 400, "the server kept reading messages whose answers were not read")
-            // Memory is bounded: answering every message would queue 1.2 GiB.
-            #expect(Self.residentBytes() - residentBefore < 128 << 20)
+            #expect(stalled, "the server kept reading messages whose answers were not read (\(sent) writes)")
+            // Not merely slow: what it has read stays put while our bytes wait.
+            let readAtStall = received.withLockedValue { $0 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(received.withLockedValue { $0 } == readAtStall)
+            // Memory is bounded: answering every message would queue 160 MB.
+            #expect(Self.residentBytes() - residentBefore < 64 << 20)
             #expect(received.withLockedValue { $0 } > 0)
             // The server closes the connection at the write timeout; the close arrives as a reset, seen by our
             // next write.
