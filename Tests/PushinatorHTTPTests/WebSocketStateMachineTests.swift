@@ -95,6 +95,13 @@ struct WebSocketStateMachineTests {
         #expect(machine.writabilityChanged(true) == .resume(read: false))  // no read was held back
     }
 
+    @Test func underTheDisconnectPolicyReadsGoOnUntilTheNextWriteCloses() {
+        var machine = Machine.make(.disconnect)
+        #expect(machine.writabilityChanged(false) == .startWriteTimer)
+        #expect(machine.readRequested() == true)
+        #expect(machine.admitWrite() == .closeSlowConsumer)
+    }
+
     @Test func clientStillBehindAtTheWriteTimeoutIsClosed() {
         var machine = Machine.make(.drop)
         _ = machine.writabilityChanged(false)

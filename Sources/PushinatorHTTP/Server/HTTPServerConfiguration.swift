@@ -87,8 +87,9 @@ public struct HTTPServerConfiguration: Sendable {
 public struct WebSocketConfiguration: Sendable {
     /// The largest message (after reassembling fragments); larger ones close the connection with 1009. Default 1 MiB.
     public var maxMessageSize: Int
-    /// The most bytes queued for a client that does not read; past it the policy applies to what is written, and
-    /// the connection stops reading the client's frames until the queue is below half of it. Default 4 MiB.
+    /// The most bytes queued for a client that does not read; past it the policy applies to what is written (under
+    /// ``SlowConsumerPolicy/drop`` the connection also stops reading the client's frames until the queue is below
+    /// half of it). Default 4 MiB.
     public var maxBufferedBytes: Int
     /// What to do with a client whose outbound queue is full.
     public var slowConsumerPolicy: SlowConsumerPolicy

@@ -4,9 +4,12 @@
 /// (RFC 6455 7.1) is one value: open, then closing because we sent a close frame (waiting for the peer's, at most
 /// ``WebSocketConfiguration/closeTimeout``) or because the peer sent one (ours, the echo, is going out), then closed.
 /// Output flow control: while more than ``WebSocketConfiguration/maxBufferedBytes`` wait for the client (the
-/// channel is not writable) writes follow the ``SlowConsumerPolicy`` and reads are held back, so a client that
-/// sends requests without reading the answers cannot grow our memory; reading resumes when it drains, and a client
-/// that has not drained within ``WebSocketConfiguration/writeTimeout`` is closed. A client that falls behind holds
+/// channel is not writable) writes follow the ``SlowConsumerPolicy``. Under `disconnect` the first write while
+/// behind closes the connection (1008), so what the client sends is still read until then (a message that makes
+/// the server answer ends the connection). Under `drop`, where writes are dropped silently, reads are held back
+/// instead, so a client that sends requests without reading the answers cannot make the server work or grow its
+/// memory; reading resumes when it drains. Under both, a client that has not drained within
+/// ``WebSocketConfiguration/writeTimeout`` is closed. A client that falls behind holds
 /// about `maxBufferedBytes` of frames: that much is charged to the ``WebSocketConfiguration/memoryBudget`` until it
 /// catches up, and when the budget refuses, the connection is closed with 1013.
 ///
@@ -145,8 +148,10 @@ struct WebSocketStateMachine {
 
     /// The channel asks to read: `true` to read now, `false` when the read is held back until the client drains.
     mutating func readRequested() -> Bool {
-        // Once closing, what arrives cannot add output: keep reading, for the peer's close frame.
+        // Once closing, what arrives cannot add output: keep reading, for the peer's close frame. Under the
+        // disconnect policy the next write while behind closes the connection: reading goes on until then.
         if writable || closeState != .open { return true }
+        if case .disconnect = slowConsumerPolicy.kind { return true }
         readPending = true
         return false
     }
