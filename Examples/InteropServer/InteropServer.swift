@@ -137,6 +137,8 @@ struct InteropServer: AsyncParsableCommand {
                 throw ConnectError("unauthorized", data: ["code": 401])
             }
         }
+        // a socket whose data says so is not taken back (Namespace.allowRecovery)
+        main.allowRecovery { session in session.data["refuseRecovery"]?.bool != true }
         main.onConnection { socket in
             if socket.handshake.auth["quiet"]?.bool == true { return }  // a client that must receive no event
             socket.emit("welcome", ["sid": .string(socket.id), "auth": socket.handshake.auth])

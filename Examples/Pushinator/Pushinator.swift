@@ -5,7 +5,6 @@ import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
-import EngineIO
 import Logging
 import PushinatorHTTP
 import PushinatorJSON
@@ -119,7 +118,7 @@ struct Pushinator: AsyncParsableCommand {
         let (transport, cluster) = try await Self.openCluster(settings, logger: logger)
         var makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter = { InMemoryAdapter(context: $0) }
         if let cluster { makeAdapter = cluster.adapter }
-        let io = SocketIOServer(configuration: settings.socketIOConfiguration, adapter: makeAdapter, logger: logger)
+        let io = SocketIOServer(configuration: settings.socketIOConfiguration, adapter: makeAdapter, logger: logger)  // recovery on unless 0
         let store = try await Self.openStore(settings, logger: logger)
         let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil

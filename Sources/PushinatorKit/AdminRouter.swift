@@ -157,6 +157,15 @@ public struct AdminRouter: Sendable {
                             "dropped": .integer(queue.dropped), "expired": .integer(queue.expired),
                         ]
                     }(),
+                    "recovery": {
+                        let recovery = app.io.recoveryStatistics
+                        return [
+                            "sessions": .integer(recovery.sessions), "messages": .integer(recovery.packets),
+                            "bytes": .integer(recovery.bytes),
+                            "dropped": .integer(recovery.droppedPackets + recovery.droppedSessions),
+                            "expired": .integer(recovery.expired),
+                        ]
+                    }(),
                     "connections": .integer(clients.socketCount),
                     "pendingAcks": .integer(app.ackBudget.current),
                     "uptime": .integer(Int((ContinuousClock.now - app.startedAt).components.seconds)),

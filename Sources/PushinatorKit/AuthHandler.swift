@@ -10,6 +10,10 @@ public import PushinatorSocketIO
 /// The user a socket authenticated as.
 public enum AuthenticatedUser: SocketStorageKey { public typealias Value = String }
 
+/// The hash a socket authenticated with, kept in the socket's storage (in this process, never shown by
+/// `fetchSockets`), so that connection state recovery takes a session back only while the hash still opens its user.
+enum AuthenticatedHash: SocketStorageKey { typealias Value = String }
+
 /// Authenticates browser sockets: `emit('auth', userId, hash, ack)` on the client namespace.
 ///
 /// A socket whose hash matches the registered one joins its user's room (``PushApp/room(of:)``) and the
@@ -22,6 +26,12 @@ public enum AuthenticatedUser: SocketStorageKey { public typealias Value = Strin
 ///
 /// Messages queued for the user while it had no connection (``UserStore``) are sent right after the ack
 /// (`{ok: true, queued: N}`) and before the socket joins its room, so nothing newer overtakes them.
+///
+/// With connection state recovery on, a socket whose transport dropped comes back with its rooms and its user, and
+/// counts as authenticated without a new `auth` (a new one is harmless). Every message queued for an offline user
+/// is also sent to its room, so a tab in its recovery window gets it in its replay; its queued copy is then
+/// dropped. A session is not taken back when its hash no longer opens its user (another hash registered, the user
+/// unregistered or expired while it was away): the client gets a fresh session and its `auth` is refused.
 public struct AuthHandler: Sendable {
     let users: UserRegistry
     let throttle: AuthThrottle
@@ -60,14 +70,28 @@ public struct AuthHandler: Sendable {
     public func install(on clients: Namespace) {
         let (users, throttle, trustedProxies, metrics) = (self.users, self.throttle, self.trustedProxies, self.metrics)
         let (delivery, rawMessages, onAccepted) = (self.delivery, self.rawMessages, self.onAccepted)
+        clients.allowRecovery { session in
+            guard let userID = session.storage[AuthenticatedUser.self] else { return true }  // never authenticated
+            guard let hash = session.storage[AuthenticatedHash.self] else { return false }
+            return users.verify(userID, hash: hash)  // revoked while it was away: a fresh session
+        }
         clients.onConnection { socket in
-            // A socket recovered by connection state recovery comes back authenticated; the events it missed were
-            // replayed to it, so what was queued for its user meanwhile is not handed over again.
+            // A socket recovered by connection state recovery comes back authenticated. Everything queued for its
+            // user while it was away was also sent to the user's room: it was in the replay (or arrived live once
+            // the socket was back in the room), so the queued copies are not handed over again.
             guard let userID = socket[AuthenticatedUser.self] else { return }
-            delivery.withLock {
+            let admitted = delivery.withLock { () -> Bool in
+                // checked again: the hash may have rotated after the recovery check, before the socket was back in
+                // its user's room, where the rotation's disconnect would have found it
+                guard let hash = socket[AuthenticatedHash.self], users.verify(userID, hash: hash) else { return false }
                 users.connectionOpened(userID)
                 _ = users.store.take(for: userID, now: WallClock.milliseconds())
+                return true
             }
+            guard !admitted else { return }
+            socket[AuthenticatedUser.self] = nil
+            socket[AuthenticatedHash.self] = nil
+            socket.disconnect()
         }
         clients.on("auth") { socket, event in
             // behind a trusted proxy, the browser's address from X-Forwarded-For / Forwarded
@@ -110,6 +134,7 @@ public struct AuthHandler: Sendable {
                     users.connectionClosed(previous)
                 }
                 socket[AuthenticatedUser.self] = userID
+                socket[AuthenticatedHash.self] = hash
                 guard users.verify(userID, hash: hash) else { return nil }  // the hash rotated since the check
                 // Queued messages first, then the room: nothing newer can overtake them.
                 let queued = users.store.take(for: userID, now: WallClock.milliseconds())
@@ -121,6 +146,7 @@ public struct AuthHandler: Sendable {
             }
             guard let queued else {
                 socket[AuthenticatedUser.self] = nil
+                socket[AuthenticatedHash.self] = nil
                 return refuse("Unknown user or wrong hash")  // the rotation revoked this one
             }
             clients.logger.debug(

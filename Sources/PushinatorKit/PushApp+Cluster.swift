@@ -122,6 +122,9 @@ extension PushApp {
                 }
             }
             guard !offline.isEmpty else { return QueueWrite(userIDs: []) }
+            if ack != nil {  // not buffered with its ack: buffered without one for a tab here in its recovery window
+                result.delivered += clients.to(offline.map(Self.room(of:))).local.emit("message", [argument])
+            }
             return users.store.enqueue(text ?? message.jsonString, for: offline, now: WallClock.milliseconds())
         }
         return result

@@ -92,11 +92,22 @@ public final class PushApp: Sendable {
             return (delivered, nil, queued)
         }
         let (argument, text) = encoded(message)
-        let (sockets, queued) = delivery.withLock {
-            (clients.to(userIDs.map(Self.room(of:))).sockets, enqueue(text, message, forOffline: userIDs))
+        let (sockets, reachedOffline, queued) = delivery.withLock {
+            var (online, offline): ([String], [String]) = ([], [])
+            for userID in userIDs {
+                if users.isConnected(userID) { online.append(userID) } else { offline.append(userID) }
+            }
+            let sockets = online.isEmpty ? [] : clients.to(online.map(Self.room(of:))).sockets
+            guard !offline.isEmpty else { return (sockets, 0, QueueWrite(userIDs: [])) }
+            // Events with acks are not buffered for connection state recovery: the offline users' rooms get the
+            // message without one, buffered, so that a tab in its recovery window has it in its replay (and its
+            // queued copy is dropped when it comes back, as without `ack`).
+            let reached = clients.to(offline.map(Self.room(of:))).emit("message", [argument])
+            let now = WallClock.milliseconds()
+            return (sockets, reached, users.store.enqueue(text ?? message.jsonString, for: offline, now: now))
         }
         let acked = await ack.collect(argument, from: sockets, budget: ackBudget)
-        return (sockets.count, acked, queued)
+        return (sockets.count + reachedOffline, acked, queued)
     }
 
     /// ``deliver(_:to:ack:)`` without an ack: nothing to wait for but the queue write.

@@ -30,9 +30,10 @@ extension PushinatorConfiguration {
         )
     }
 
-    /// The Socket.IO server's settings: the transports and the client port's payload and binary-packet limits.
+    /// The Socket.IO server's settings: the transports, the client port's payload and binary-packet limits, and
+    /// connection state recovery for `client.recovery.maxDisconnectionDuration` milliseconds (off at `0`).
     public var socketIOConfiguration: SocketIOConfiguration {
-        SocketIOConfiguration(
+        let configuration = SocketIOConfiguration(
             engine: EngineIOConfiguration(
                 maxPayload: clientLimits.maxPayload,
                 transports: transports,
@@ -42,6 +43,8 @@ extension PushinatorConfiguration {
             maxPendingBinaryBytesTotal: clientLimits.maxPendingBinaryBytesTotal,
             binaryAttachmentTimeout: .milliseconds(clientLimits.binaryAttachmentTimeoutMilliseconds)
         )
+        guard recoveryMaxDisconnection > 0 else { return configuration }
+        return configuration.connectionStateRecovery(maxDisconnectionDuration: .milliseconds(recoveryMaxDisconnection))
     }
 
     /// The process-wide budget's limit: `limits.memoryBudget`, `nil` (no limit) for 0.

@@ -132,7 +132,7 @@ def test_unpacked_binary_serves_a_python_client_with_the_packaged_config(unpacke
         assert auth(client, 42, HASH) == {"ok": True, "queued": 0}
         reply = server.send(42, {"text": "from the package"})
         assert reply.status == 200 and reply.json["delivered"] == 1, reply
-        assert client.rec.wait("message") == ('{"text":"from the package"}',)
+        assert client.rec.wait("message")[0] == '{"text":"from the package"}'
         wait_until(lambda: "configuration loaded" in log_file.read_text(), what="the packaged log.file")
     finally:
         server.stop()

@@ -254,9 +254,11 @@ def test_stats_reports_memory(app: Pushinator):
     after = _proc_status_bytes(app.pid, "VmRSS")
     assert reply.status == 200, reply
     assert reply.keys == [
-        "result", "memory", "users", "offlineQueue", "connections", "pendingAcks", "uptime", "status"
+        "result", "memory", "users", "offlineQueue", "recovery", "connections", "pendingAcks", "uptime", "status"
     ], reply
     assert list(reply.json["offlineQueue"]) == ["messages", "bytes", "dropped", "expired"], reply
+    assert list(reply.json["recovery"]) == ["sessions", "messages", "bytes", "dropped", "expired"], reply
+    assert all(isinstance(v, int) and v >= 0 for v in reply.json["recovery"].values()), reply
     memory = reply.json["memory"]
     assert list(memory) == ["rss", "peakRss", "virtual"], reply
     # the process's own figures (admin-api.md: bytes, from /proc/self/status), read around the request

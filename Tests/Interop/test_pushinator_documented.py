@@ -56,7 +56,7 @@ def test_reload_applies_token_origins_encoding_and_idle_timeout_at_once(start_pu
     origin = "http://backend.example"
     assert app.post("/ping", {}, headers={"Origin": origin}).status == 403  # no allowed origins yet
     app.send(7, {"n": 1})
-    assert client.rec.wait("message") == ('{"n":1}',)  # json-string encoding
+    assert client.rec.wait("message")[0] == '{"n":1}'  # json-string encoding
 
     write_config(
         config.parent,
@@ -77,7 +77,7 @@ def test_reload_applies_token_origins_encoding_and_idle_timeout_at_once(start_pu
     assert app.post("/ping", {}, headers={**bearer, "Origin": "http://other.example"}).status == 403
     reply = app.post("/user/send", {"userId": 7, "message": {"n": 2}}, headers=bearer)
     assert reply.status == 200 and reply.json["delivered"] == 1, reply  # the client stayed authenticated
-    assert client.rec.wait("message", count=2) == ({"n": 2},)  # client.messageEncoding: raw
+    assert client.rec.wait("message", count=2)[0] == {"n": 2}  # client.messageEncoding: raw
     assert not client.rec.all("disconnect")
     # users.idleTimeout: a user without connections is forgotten (sweeps every 5 s), the connected one is kept
     assert app.post("/user/register", {"userId": 8, "hash": HASH}, headers=bearer).status == 200

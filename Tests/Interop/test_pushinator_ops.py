@@ -272,7 +272,7 @@ def test_env_override_of_a_nested_key(tmp_path):
             app.register(3)
             assert auth(client, 3) == {"ok": True, "queued": 0}
             app.send(3, {"raw": True})
-            assert client.rec.wait("message") == ({"raw": True},)
+            assert client.rec.wait("message")[0] == {"raw": True}
         finally:
             client.close()
     finally:

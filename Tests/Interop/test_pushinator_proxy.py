@@ -191,7 +191,7 @@ def test_python_client_through_nginx_over_tls(behind_nginx, make_client, transpo
     assert client.sio.transport() == transports[0]
     assert auth(client, 701) == {"ok": True, "queued": 0}
     assert app.send(701, {"via": "nginx"}).json["delivered"] == 1
-    assert client.rec.wait("message") == ('{"via":"nginx"}',)
+    assert client.rec.wait("message")[0] == '{"via":"nginx"}'
     # nginx replaces the X-Forwarded-For a browser sends with the address it saw
     spoofer = make_client(proxy.url, transports, http_session=proxy.session(), connect=False)
     spoofer.sio.connect(proxy.url, transports=transports, namespaces=["/"], wait_timeout=10,

@@ -95,6 +95,40 @@ def test_an_unknown_pid_or_offset_gets_a_fresh_session(recovery_server, make_cli
     assert state["recovered"] is False and state["pid"] != "nobody"
 
 
+def test_a_client_back_before_its_old_connection_dropped_takes_it_over(recovery_server, make_client, transport):
+    # a client whose network failed comes back before the server noticed (a polling client: at the next heartbeat):
+    # the old connection is dropped and its session taken back, with everything after the client's offset
+    first = make_client(recovery_server.url, TRANSPORTS[transport])
+    assert first.call("join", "t") == ["joined"]
+    state = first.call("recovery-state")[0]
+    offset = first.rec.wait("welcome")[-1]
+    sender = make_client(recovery_server.url, TRANSPORTS[transport])
+    assert sender.call("burst", "t", AWAY, "away") == [AWAY]
+    second = make_client(recovery_server.url, TRANSPORTS[transport], auth={"pid": state["pid"], "offset": offset})
+    restored = second.call("recovery-state")[0]
+    assert restored["recovered"] is True and restored["id"] == state["id"] and "t" in restored["rooms"]
+    assert_all_away_exactly_once_in_order(second)
+    first.rec.wait("disconnect")  # the old connection was dropped
+
+
+def test_a_session_an_allow_recovery_check_refuses_gets_a_fresh_one(recovery_server, make_client):
+    # the interop server's check refuses sessions whose data says {"refuseRecovery": true}
+    first = make_client(recovery_server.url, ["websocket"])
+    assert first.call("join", "refused") == ["joined"]
+    first.call("set-data", {"refuseRecovery": True})
+    state = first.call("recovery-state")[0]
+    offset = first.rec.wait("welcome")[-1]
+    first.emit("drop-transport")
+    first.rec.wait("disconnect")
+    sender = make_client(recovery_server.url, ["websocket"])
+    assert sender.call("burst", "refused", 3, "away") == [3]
+    second = make_client(recovery_server.url, ["websocket"], auth={"pid": state["pid"], "offset": offset})
+    restored = second.call("recovery-state")[0]
+    assert restored["recovered"] is False and restored["id"] != state["id"]
+    assert "refused" not in restored["rooms"] and restored["data"] is None
+    assert bursts(second, "away") == []  # nothing of the refused session is replayed
+
+
 def test_after_max_disconnection_duration_it_is_a_fresh_session(start_server, make_client):
     server = start_server("--recovery-ms", "300")
     first = make_client(server.url, ["websocket"])

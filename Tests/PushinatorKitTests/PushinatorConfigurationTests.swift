@@ -30,6 +30,19 @@ struct PushinatorConfigurationTests {
         #expect(legacy.warnings.count == 1)
     }
 
+    @Test func recoveryIsOnForTwoMinutesByDefaultAndOffAtZero() throws {
+        let defaults = PushinatorConfiguration.defaults.socketIOConfiguration
+        #expect(defaults.recovery?.maxDisconnectionDuration == .seconds(120))
+        #expect(defaults.recovery?.skipMiddlewares == true)
+        #expect(defaults.engine.transports == [.websocket, .polling])
+        let short = try configuration("{client: {recovery: {maxDisconnectionDuration: 1500}, socketIoTransports: ['websocket']}}")
+        #expect(short.socketIOConfiguration.recovery?.maxDisconnectionDuration == .milliseconds(1500))
+        #expect(short.socketIOConfiguration.engine.transports == [.websocket])
+        let off = try configuration("{client: {recovery: {maxDisconnectionDuration: 0}}}")
+        #expect(off.socketIOConfiguration.recovery == nil)
+        #expect(throws: ConfigError.self) { try configuration("{client: {recovery: {maxDisconnectionDuration: -1}}}") }
+    }
+
     @Test func unusableTransportsAreErrors() {
         #expect(throws: ConfigError.self) { try configuration("{client: {socketIoTransports: ['carrier-pigeon']}}") }
         #expect(throws: ConfigError.self) { try configuration("{client: {socketIoTransports: ['htmlfile']}}") }

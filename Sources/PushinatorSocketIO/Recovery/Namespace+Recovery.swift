@@ -1,5 +1,7 @@
 import EngineIO
+import Logging
 import PushinatorJSON
+import Synchronization
 
 /// What connection state recovery does with a client's CONNECT.
 enum RecoveryRequest: Equatable {
@@ -12,6 +14,46 @@ enum RecoveryRequest: Equatable {
 }
 
 extension Namespace {
+    /// Records a connected socket under its private id.
+    func track(_ socket: Socket) {
+        guard let pid = socket.pid else { return }
+        liveSessions.withLock { $0[pid] = socket }
+    }
+
+    /// Forgets a socket that left the namespace.
+    func untrack(_ socket: Socket) {
+        guard let pid = socket.pid else { return }
+        liveSessions.withLock { if $0[pid] === socket { $0[pid] = nil } }
+    }
+
+    /// The session with private id `pid`, taken back when every ``allowRecovery(_:)`` check admits it.
+    ///
+    /// A client may come back while its old connection still looks alive to the server: a polling client whose
+    /// network failed (the server only notices at the next heartbeat), a WebSocket whose close never arrived. That
+    /// connection is then dropped (as "forced close", which keeps its session) and its session taken back, so
+    /// the client does not lose what it missed to a race with the heartbeat.
+    func restoreSession(pid: String, offset: String?) async -> RestoredSession? {
+        if let restored = await adapter.restoreSession(pid: pid, offset: offset) { return admitted(restored) }
+        guard let live = liveSessions.withLock({ $0[pid] }) else { return nil }
+        live.dropConnection()
+        var waited = 0
+        while live.isConnected, waited < 100 {  // its removal runs on its own loop: at most 1 s
+            try? await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        return admitted(await adapter.restoreSession(pid: pid, offset: offset))
+    }
+
+    /// `restored` when every ``allowRecovery(_:)`` check admits its session, `nil` otherwise.
+    func admitted(_ restored: RestoredSession?) -> RestoredSession? {
+        guard let restored else { return nil }
+        for check in recoveryChecks where !check(restored.session) {
+            logger.debug("recovery refused by a check", metadata: ["sio.sid": "\(restored.session.id)"])
+            return nil
+        }
+        return restored
+    }
+
     /// What to do with a CONNECT carrying `auth`: recovery is off in the server, for Engine.IO v3 clients, and for
     /// a client that sent `{"recovery": false}`; a `pid` (with or without an `offset`) asks for a session back.
     func recoveryRequest(auth: JSONValue, legacyProtocol: Bool) -> RecoveryRequest {

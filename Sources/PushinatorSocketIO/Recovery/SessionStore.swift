@@ -112,6 +112,11 @@ public struct SocketStorage: Sendable {
 
     /// No values.
     public static var empty: Self { .init(values: [:]) }
+
+    /// The value kept under `key`, as ``Socket/subscript(_:)`` had it.
+    public subscript<Key: SocketStorageKey>(key: Key.Type) -> Key.Value? {
+        values[ObjectIdentifier(key)] as? Key.Value
+    }
 }
 
 /// Counters of a ``SessionStore``, for metrics.

@@ -27,6 +27,8 @@ public final class Namespace: Sendable {
     /// The default timeout of acknowledgements.
     let ackTimeout: Duration
     private let ackIDs = Atomic<Int>(0)
+    /// The connected sockets by private id, while recovery is on (``restoreSession(pid:offset:)`` takes them over).
+    let liveSessions = Mutex<[String: Socket]>([:])
     /// A logger with the namespace in its metadata (`sio.nsp`), for handlers.
     public let logger: Logger
     private let handlers = Mutex(Handlers())
@@ -35,6 +37,7 @@ public final class Namespace: Sendable {
 
     struct Handlers {
         var middleware: [@Sendable (Socket) async throws -> Void] = []
+        var recoveryChecks: [@Sendable (PersistedSession) -> Bool] = []
         var connection: [@Sendable (Socket) async -> Void] = []
         var disconnect: [@Sendable (Socket, DisconnectReason) async -> Void] = []
         var events: [String: @Sendable (Socket, SocketIOEvent) async throws -> Void] = [:]
@@ -64,6 +67,20 @@ public final class Namespace: Sendable {
     /// ``ConnectError`` refuses the connection with that message and data.
     public func use(_ middleware: @escaping @Sendable (Socket) async throws -> Void) {
         handlers.withLock { $0.middleware.append(middleware) }
+    }
+
+    /// Adds a check that a session whose connection dropped may be taken back (connection state recovery).
+    ///
+    /// It runs when a client asks for its session back, after the session was found and before anything of it is
+    /// restored or replayed, whatever `skipMiddlewares` says. When any check returns `false` the session is
+    /// dropped and the client gets a fresh one (`socket.recovered` is `false`): use it to refuse sessions whose
+    /// credentials were revoked while they were away.
+    ///
+    /// ```swift
+    /// chat.allowRecovery { session in session.storage[UserID.self].map(tokens.isValid) ?? true }
+    /// ```
+    public func allowRecovery(_ check: @escaping @Sendable (PersistedSession) -> Bool) {
+        handlers.withLock { $0.recoveryChecks.append(check) }
     }
 
     /// Runs `handler` for every socket that connected (after the CONNECT answer was sent).
@@ -202,6 +219,7 @@ public final class Namespace: Sendable {
     // MARK: Running handlers
 
     var middleware: [@Sendable (Socket) async throws -> Void] { handlers.withLock { $0.middleware } }
+    var recoveryChecks: [@Sendable (PersistedSession) -> Bool] { handlers.withLock { $0.recoveryChecks } }
 
     func runConnectionHandlers(_ socket: Socket) async {
         for handler in handlers.withLock({ $0.connection }) { await handler(socket) }

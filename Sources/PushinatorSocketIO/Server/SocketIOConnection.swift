@@ -85,6 +85,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
         case .accept(let socket, var answer):
             socket.markConnected(true)
             let missed = socket.namespace.adapter.add(socket)
+            socket.namespace.track(socket)
             if answer.data != nil { answer.data = socket.namespace.connectAnswer(for: socket) }  // {sid, pid}
             engine.send(SocketIOWire.encode(answer))
             if !missed.isEmpty { engine.send(missed) }  // before anything newer: this runs on the connection's loop
@@ -99,6 +100,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
         case .resolveAck(let socket, let id, let arguments):
             socket.resolveAck(id, with: .success(arguments))
         case .remove(let socket, let reason):
+            socket.namespace.untrack(socket)
             socket.namespace.persistIfRecoverable(socket, reason: reason)
             socket.namespace.adapter.remove(socket)
             socket.didDisconnect()
@@ -200,7 +202,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
         }
         let eventLoop = engine.eventLoop
         Task.immediate(executorPreference: loopExecutor) {
-            let restored = await namespace.adapter.restoreSession(pid: pid, offset: offset)
+            let restored = await namespace.restoreSession(pid: pid, offset: offset)
             eventLoop.execute {
                 self.connect(to: namespace, handshake: handshake, pid: RandomIdentifier.make(), restored: restored)
             }
