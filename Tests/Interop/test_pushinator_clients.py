@@ -345,7 +345,7 @@ def test_tls_client_port(start_pushinator, certificate, transport):
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context), trust_env=False) as http:
             client = socketio.AsyncClient(reconnection=False, http_session=http)
             message: asyncio.Future = asyncio.get_running_loop().create_future()
-            client.on("message", lambda data: message.done() or message.set_result(data))
+            client.on("message", lambda data, *_: message.done() or message.set_result(data))  # *_: the offset
             await client.connect(tls.client, transports=TRANSPORTS[transport], wait_timeout=10)
             try:
                 answer = await client.call("auth", (5, HASH), timeout=5)
