@@ -23,6 +23,8 @@ public final class EngineIOServer: HTTPResponder, Sendable {
     let logger: Logger
     private let sessions = NIOLockedValueBox<[String: EngineIOSession]>([:])
     private let delegateBox = NIOLockedValueBox<(any EngineIOServerDelegate)?>(nil)
+    /// Sessions by transport, upgrades and slow consumers, for metrics.
+    public let statistics = EngineIOStatistics()
 
     /// Creates a server.
     public init(configuration: EngineIOConfiguration = .init(), logger: Logger) {
@@ -109,7 +111,8 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         WebSocketConfiguration(
             maxMessageSize: configuration.maxPayload,
             maxBufferedBytes: configuration.maxBufferedBytes,
-            memoryBudget: configuration.memoryBudget
+            memoryBudget: configuration.memoryBudget,
+            slowConsumers: statistics.slowConsumers
         )
     }
 

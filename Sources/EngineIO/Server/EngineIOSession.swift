@@ -46,6 +46,8 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     private let budget: MemoryBudget
     private let maxBufferedBytes: Int
     private var queueCharge = 0
+    /// Whether ``EngineIOStatistics`` counts this session among the WebSocket ones.
+    private var countedAsWebSocket = false
 
     init(
         id: String,
@@ -87,7 +89,11 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
 
     /// Sends the open packet and starts the heartbeat. Called once, on the event loop.
     func open() {
-        if case .webSocket(let connection, _) = machine.state { connection.delegate = WebSocketTransport(session: self) }
+        if case .webSocket(let connection, _) = machine.state {
+            connection.delegate = WebSocketTransport(session: self)
+            countedAsWebSocket = true
+            server?.statistics.webSocketOpened(upgrade: false)
+        }
         run(machine.opened(sid: id, now: .now()))
     }
 
@@ -221,8 +227,17 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         case .upgraded:
             releaseQueueCharge()  // the queue left over the WebSocket
             logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
+            if !countedAsWebSocket {
+                countedAsWebSocket = true
+                server?.statistics.webSocketOpened(upgrade: true)
+            }
         case .closed(let reason):
             releaseQueueCharge()
+            if countedAsWebSocket {
+                countedAsWebSocket = false
+                server?.statistics.webSocketClosed()
+            }
+            if reason == .slowConsumer { server?.statistics.slowConsumers.recordDisconnect() }
             server?.remove(self)
             logger.debug("session closed", metadata: ["eio.sid": "\(id)", "eio.reason": "\(reason)"])
             let delegate = self.delegate

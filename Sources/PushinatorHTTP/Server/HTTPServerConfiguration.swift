@@ -103,6 +103,8 @@ public struct WebSocketConfiguration: Sendable {
     /// delivered; a refusal closes the connection with 1013), and the outbound queue of a client that stopped
     /// reading (``maxBufferedBytes`` while it is behind; a refusal closes with 1013). Default ``MemoryBudget/shared``.
     public var memoryBudget: MemoryBudget
+    /// Counts the connections closed and the messages dropped by the policy (for metrics). Default none.
+    public var slowConsumers: SlowConsumerCounter?
 
     /// Creates a configuration.
     public init(
@@ -111,7 +113,8 @@ public struct WebSocketConfiguration: Sendable {
         slowConsumerPolicy: SlowConsumerPolicy = .disconnect,
         writeTimeout: Duration = .seconds(30),
         closeTimeout: Duration = .seconds(3),
-        memoryBudget: MemoryBudget = .shared
+        memoryBudget: MemoryBudget = .shared,
+        slowConsumers: SlowConsumerCounter? = nil
     ) {
         self.maxMessageSize = maxMessageSize
         self.maxBufferedBytes = maxBufferedBytes
@@ -119,6 +122,7 @@ public struct WebSocketConfiguration: Sendable {
         self.writeTimeout = writeTimeout
         self.closeTimeout = closeTimeout
         self.memoryBudget = memoryBudget
+        self.slowConsumers = slowConsumers
     }
 }
 

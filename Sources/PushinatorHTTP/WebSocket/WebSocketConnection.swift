@@ -124,8 +124,10 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .write:
             return true
         case .drop:
+            if state.isOpen { configuration.slowConsumers?.recordDrop() }  // behind, under the drop policy
             return false
         case .closeSlowConsumer:
+            configuration.slowConsumers?.recordDisconnect()
             close(code: .policyViolation)
             return false
         }
