@@ -42,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Only PushinatorKit (the admin status page) depends on it.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         // Only PushinatorPostgres (the cluster's PostgreSQL transport) depends on it.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -149,7 +151,11 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
+            // The status page's template (a link to Templates/status.mustache), compiled into the binary so that an
+            // installed pushinator needs no file beside it.
+            resources: [.embedInCode("Resources/status.mustache")],
             swiftSettings: swiftSettings
         ),
         // The SQLite user store, apart so only apps that use it build SQLite.

@@ -71,7 +71,11 @@ struct Pushinator: AsyncParsableCommand {
         if settings.syslogEnabled { destinations.append(.syslog(tag: settings.syslogTag, facility: settings.syslogFacility, socketPath: settings.syslogPath)) }
         if let file = settings.logFile { destinations.append(.file(file)) }
         let logs = try LogDestination.all(destinations).open(logLevel: .trace)
-        LoggingSystem.bootstrap(level.wrapping(logs.factory), metadataProvider: nil)
+        // the last warnings are kept for the admin status page too (bounded: RecentWarnings' capacity)
+        let warnings = RecentWarnings()
+        LoggingSystem.bootstrap(level.wrapping { label, provider in
+            MultiplexLogHandler([logs.factory(label, provider), warnings.handler(label: label)])
+        }, metadataProvider: nil)
         let logger = Logger(label: "pushinator")
         logger.info("configuration loaded", metadata: ["config.source": "\(source)"])
         for warning in settings.warnings { logger.warning("\(warning)") }
@@ -80,7 +84,7 @@ struct Pushinator: AsyncParsableCommand {
         let writesPIDFile = isDaemon || settings.pidFileIsSet
         if writesPIDFile { try daemon.claimPIDFile() }
         defer { if writesPIDFile { _ = try? daemon.configuration.pidFile.remove() } }
-        try await serve(settings, source: source, level: level, logs: logs, logger: logger, announce: !isDaemon)
+        try await serve(settings, source: source, level: level, logs: logs, warnings: warnings, logger: logger, announce: !isDaemon)
     }
 
     /// Warns when the open-file limit allows fewer connections per port than the servers' own limit.
@@ -112,7 +116,15 @@ struct Pushinator: AsyncParsableCommand {
         }
     }
 
-    private func serve(_ settings: PushinatorConfiguration, source: String, level: LogLevelControl, logs: OpenedLogDestination, logger: Logger, announce: Bool) async throws {
+    private func serve(
+        _ settings: PushinatorConfiguration,
+        source: String,
+        level: LogLevelControl,
+        logs: OpenedLogDestination,
+        warnings: RecentWarnings,
+        logger: Logger,
+        announce: Bool
+    ) async throws {
         MemoryBudget.shared.setLimit(settings.memoryBudgetLimit)  // limits.memoryBudget
         MemoryBudget.shared.setLogger(logger)
         let (transport, cluster) = try await Self.openCluster(settings, logger: logger)
@@ -120,7 +132,7 @@ struct Pushinator: AsyncParsableCommand {
         if let cluster { makeAdapter = cluster.adapter }
         let io = SocketIOServer(configuration: settings.socketIOConfiguration, adapter: makeAdapter, logger: logger)  // recovery on unless 0
         let store = try await Self.openStore(settings, logger: logger)
-        let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster)
+        let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster, warnings: warnings)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
         let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
@@ -154,7 +166,7 @@ struct Pushinator: AsyncParsableCommand {
                 logger.error("cannot reopen the log file", metadata: ["error.message": "\(error)"])
             }
             reloader.reload()
-        }, expiry]
+        }, expiry] + app.services(eventLoopGroup: loops)
         do {
             try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         } catch {

@@ -18,7 +18,7 @@ public struct AdminRouter: Sendable {
 
     /// The paths ``PushMetrics`` counts by name.
     static let countedRoutes: Set<Substring> = [
-        "/health", "/metrics", "/ping", "/user/register", "/user/unregister", "/user/send", "/broadcast", "/user/list", "/stats",
+        "/", "/status", "/health", "/metrics", "/ping", "/user/register", "/user/unregister", "/user/send", "/broadcast", "/user/list", "/stats",
     ]
 
     /// The router to serve on the admin listener.
@@ -45,6 +45,8 @@ public struct AdminRouter: Sendable {
                 }
                 return AdminAPI.ok(body)
             }
+            Get("/") { _, _ in try StatusPage.response(app) }  // the live status page (Templates/status.mustache)
+            Get("status") { _, _ in StatusPage.json(app) }  // what the status page polls
             Get("metrics") { _, _ in
                 Response(
                     headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

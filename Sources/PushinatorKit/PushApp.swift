@@ -1,8 +1,11 @@
 import HTTPTypes
 public import Logging
+public import NIOCore
 public import PushinatorHTTP
 public import PushinatorJSON
+public import PushinatorRuntime
 public import PushinatorSocketIO
+public import ServiceLifecycle
 public import Synchronization
 
 /// The pushinator application's state: browsers `auth` on the client namespace (``AuthHandler``), the backend calls
@@ -26,6 +29,12 @@ public final class PushApp: Sendable {
     let delivery = DeliveryLock()
     /// Delivery acks waited for now, over all requests (bounded).
     let ackBudget = AckBudget()
+    /// Messages per second over the last minutes, for the status page (filled by ``services(eventLoopGroup:)``).
+    public let history = StatusHistory()
+    /// How late the event loops run (probed by ``services(eventLoopGroup:)``).
+    public let eventLoopLag = EventLoopLag()
+    /// The last warnings logged, for the status page (fed by the log handler ``RecentWarnings/handler(label:)``).
+    public let warnings: RecentWarnings
 
     /// Creates the app and installs the `auth` handler on `io`'s main namespace.
     /// - Parameters:
@@ -33,12 +42,15 @@ public final class PushApp: Sendable {
     ///   - io: The Socket.IO server of the client port.
     ///   - users: The registry, over the store `users.store` names (in memory by default).
     ///   - cluster: This node's cluster, whose adapters `io` was made with; `nil` for a single node.
+    ///   - warnings: Where the process's log handler keeps the last warnings (shown on the status page).
     public init(
         configuration: PushinatorConfiguration,
         io: SocketIOServer,
         users: UserRegistry = UserRegistry(),
-        cluster: SocketIOCluster? = nil
+        cluster: SocketIOCluster? = nil,
+        warnings: RecentWarnings = RecentWarnings()
     ) {
+        self.warnings = warnings
         self.settings = Mutex(configuration)
         self.io = io
         self.users = users
@@ -61,6 +73,15 @@ public final class PushApp: Sendable {
 
     /// This node's cluster, when `cluster.postgres` is configured (the namespaces then use its adapters).
     public let cluster: SocketIOCluster?
+    /// The services that keep the status page's history and the event-loop lag up to date; run them beside the
+    /// servers (they stop on graceful shutdown).
+    public func services(eventLoopGroup: any EventLoopGroup) -> [any Service] {
+        let metrics = self.metrics
+        return [
+            history.sampler(sent: { metrics.messagesSent.value }, delivered: { metrics.messagesDelivered.value }),
+            eventLoopLag.probe(eventLoopGroup),
+        ]
+    }
 
     /// pushinator's version, as `pushinator --version` and the admin `/health` say it.
     public static let version = "1.0.0"

@@ -16,8 +16,10 @@ public final class PushMetrics: Sendable {
     let authAccepted: Counter
     let authRefused: Counter
     let authThrottled: Counter
-    let messagesSent: Counter
-    let messagesDelivered: Counter
+    let messagesSent: TotalCounter
+    let messagesDelivered: TotalCounter
+    /// The metrics read from the servers when Prometheus scrapes (transports, upgrades, slow consumers...).
+    private let scraped: ScrapedMetrics
     let memoryBudget = MemoryBudgetMetrics()
 
     /// Creates the metrics.
@@ -33,12 +35,13 @@ public final class PushMetrics: Sendable {
         authAccepted = auth("accepted")
         authRefused = auth("refused")
         authThrottled = auth("throttled")
-        messagesSent = registry.makeCounter(
+        messagesSent = TotalCounter(registry.makeCounter(
             descriptor: .init(namespace: "pushinator", metricName: "messages_sent", unitName: "total", helpText: "messages the backend sent (/user/send, /broadcast)")
-        )
-        messagesDelivered = registry.makeCounter(
+        ))
+        messagesDelivered = TotalCounter(registry.makeCounter(
             descriptor: .init(namespace: "pushinator", metricName: "messages_delivered", unitName: "total", helpText: "copies of messages handed to sockets")
-        )
+        ))
+        scraped = ScrapedMetrics(registry: registry)
     }
 
     /// The metric handles of an admin route (`other` for paths that are not routes).
@@ -67,6 +70,7 @@ public final class PushMetrics: Sendable {
             gauge("cluster_dropped_messages", "", "invalid cluster messages dropped since start", cluster.droppedMessages)
         }
         memoryBudget.update(registry)
+        scraped.update(from: app)
         return registry.emitToBuffer()
     }
 

@@ -134,5 +134,9 @@ def test_unpacked_binary_serves_a_python_client_with_the_packaged_config(unpacke
         assert reply.status == 200 and reply.json["delivered"] == 1, reply
         assert client.rec.wait("message")[0] == '{"text":"from the package"}'
         wait_until(lambda: "configuration loaded" in log_file.read_text(), what="the packaged log.file")
+        # the status page's template is compiled in: the installed binary needs no file beside it
+        page = server.request("GET", "/")
+        assert page.status == 200 and f"<title>pushinator {version} status</title>" in page.text, page
+        assert '<b id="connections">1</b>' in page.text, page
     finally:
         server.stop()

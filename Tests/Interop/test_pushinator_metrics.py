@@ -3,7 +3,10 @@ prometheus_client's exposition-format parser; the counts must be the traffic's."
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import TRANSPORTS
@@ -13,6 +16,7 @@ from pushinator_support import (
     connect_user,
     requires_app,
     start_pushinator,  # noqa: F401 (fixture)
+    wait_until,
 )
 
 pytestmark = requires_app
@@ -73,3 +77,52 @@ def test_metrics_need_the_admin_token(start_pushinator):
     assert app.request("GET", "/metrics").status == 401
     reply = app.request("GET", "/metrics", headers={"Authorization": "Bearer t0ken"})
     assert reply.status == 200 and "pushinator_connections" in reply.text
+
+
+def test_metrics_count_transports_upgrades_queue_and_lag(start_pushinator, make_client):
+    app = start_pushinator()
+    for user in (1, 2, 3):
+        app.register(user)
+    connect_user(make_client, app, 1, TRANSPORTS["websocket"])
+    connect_user(make_client, app, 1, TRANSPORTS["polling"])
+    upgraded = connect_user(make_client, app, 2, TRANSPORTS["default"])  # polling, then the upgrade
+    wait_until(lambda: upgraded.sio.transport() == "websocket", timeout=10, what="the client's upgrade")
+    assert app.send(3, "for later").json["queued"] == 1  # user 3 has no connection: queued
+    assert app.send(3, "x" * 100).json["queued"] == 1
+
+    m = scrape(app)
+    assert m[("pushinator_transport_connections", (("transport", "polling"),))] == 1
+    assert m[("pushinator_transport_connections", (("transport", "websocket"),))] == 2
+    assert m[("pushinator_upgrades_total", ())] == 1
+    assert m[("pushinator_offline_queue_messages", ())] == 2
+    assert m[("pushinator_offline_queue_bytes", ())] >= len('"for later"') + 100
+    assert m[("pushinator_offline_queue_lost_total", (("reason", "limit"),))] == 0
+    assert m[("pushinator_slow_consumers_total", (("action", "disconnect"),))] == 0
+    assert m[("pushinator_slow_consumers_total", (("action", "drop"),))] == 0
+    # the probe runs every second on each loop
+    lag = wait_until(lambda: scrape(app)[("pushinator_event_loop_lag_seconds", ())] or None, timeout=5,
+                     what="a first event-loop lag probe")
+    assert 0 < lag < 30, lag  # seconds, not a raw nanosecond count
+    assert m[("pushinator_log_warnings_total", ())] >= 0  # counted; test_pushinator_status checks one
+
+
+def test_metrics_count_a_slow_polling_consumer(start_pushinator):
+    """A polling client that authenticates and then stops polling: its queue passes client.maxBufferedBytes, the
+    server closes it as a slow consumer, and the counter says so."""
+    app = start_pushinator({"client": {"maxBufferedBytes": 65536}})
+    app.register(7)
+    base = app.client + "/socket.io/?EIO=4&transport=polling"
+    sid = json.loads(requests.get(base, timeout=5).text[1:])["sid"]
+    session = f"{base}&sid={sid}"
+    assert requests.post(session, data="40", timeout=5).text == "ok"
+    assert requests.get(session, timeout=5).text.startswith("40")
+    assert requests.post(session, data=f'420["auth",7,"{HASH}"]', timeout=5).text == "ok"
+    assert '"ok":true' in requests.get(session, timeout=5).text
+    # no more polls: three 30 kB messages overflow the 64 KiB queue
+    for _ in range(3):
+        assert app.send(7, "y" * 30000).status == 200
+    wait_until(lambda: scrape(app)[("pushinator_slow_consumers_total", (("action", "disconnect"),))] == 1,
+               timeout=5, what="the slow consumer counted")
+    m = scrape(app)
+    assert m[("pushinator_connections", ())] == 0
+    assert m[("pushinator_transport_connections", (("transport", "polling"),))] == 0

@@ -1,0 +1,79 @@
+import EngineIO
+import Prometheus
+import PushinatorHTTP
+import PushinatorRuntime
+import PushinatorSocketIO
+import Synchronization
+
+/// The metrics ``PushMetrics`` reads from the servers when Prometheus scrapes, never on a message path: Engine.IO
+/// sessions by transport, upgrades, slow consumers, the offline queue, the event-loop lag and logged warnings.
+/// Their handles are made once; the counters follow totals the servers keep.
+final class ScrapedMetrics: Sendable {
+    private let polling: Gauge
+    private let webSocket: Gauge
+    private let upgrades: FollowingCounter
+    private let slowDisconnects: FollowingCounter
+    private let slowDrops: FollowingCounter
+    private let queuedMessages: Gauge
+    private let queuedBytes: Gauge
+    private let queueDropped: FollowingCounter
+    private let queueExpired: FollowingCounter
+    private let loopLag: Gauge
+    private let warnings: FollowingCounter
+
+    init(registry: PrometheusCollectorRegistry) {
+        func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            .init(namespace: "pushinator", metricName: name, unitName: unit, helpText: help)
+        }
+        let transport = name("transport_connections", "", "open Engine.IO connections by transport")
+        polling = registry.makeGauge(descriptor: transport, labels: [("transport", "polling")])
+        webSocket = registry.makeGauge(descriptor: transport, labels: [("transport", "websocket")])
+        upgrades = FollowingCounter(registry.makeCounter(descriptor: name("upgrades", "total", "connections upgraded from polling to WebSocket")))
+        let slow = name("slow_consumers", "total", "slow clients: connections closed, or messages dropped, because the client did not read")
+        slowDisconnects = FollowingCounter(registry.makeCounter(descriptor: slow, labels: [("action", "disconnect")]))
+        slowDrops = FollowingCounter(registry.makeCounter(descriptor: slow, labels: [("action", "drop")]))
+        queuedMessages = registry.makeGauge(descriptor: name("offline_queue_messages", "", "messages queued for offline users"))
+        queuedBytes = registry.makeGauge(descriptor: name("offline_queue", "bytes", "bytes of messages queued for offline users"))
+        let queueLost = name("offline_queue_lost", "total", "queued messages removed undelivered: dropped by a limit or expired")
+        queueDropped = FollowingCounter(registry.makeCounter(descriptor: queueLost, labels: [("reason", "limit")]))
+        queueExpired = FollowingCounter(registry.makeCounter(descriptor: queueLost, labels: [("reason", "expired")]))
+        loopLag = registry.makeGauge(descriptor: name("event_loop_lag", "seconds", "how late the slowest event loop ran its last probe task"))
+        warnings = FollowingCounter(registry.makeCounter(descriptor: name("log_warnings", "total", "messages logged at warning level or above")))
+    }
+
+    /// Reads the values from `app`.
+    func update(from app: PushApp) {
+        let engine = app.io.engine
+        let sessions = engine.sessionCount
+        let webSockets = min(sessions, engine.statistics.webSocketSessions)
+        polling.set(Int64(sessions - webSockets))
+        webSocket.set(Int64(webSockets))
+        upgrades.follow(engine.statistics.upgrades)
+        slowDisconnects.follow(engine.statistics.slowConsumers.disconnects)
+        slowDrops.follow(engine.statistics.slowConsumers.drops)
+        let queue = app.users.store.queueStatistics
+        queuedMessages.set(Int64(queue.messages))
+        queuedBytes.set(Int64(queue.bytes))
+        queueDropped.follow(queue.dropped)
+        queueExpired.follow(queue.expired)
+        let (seconds, attoseconds) = app.eventLoopLag.current.components
+        loopLag.set(Double(seconds) + Double(attoseconds) / 1e18)
+        warnings.follow(app.warnings.total)
+    }
+}
+
+/// A Prometheus counter that follows a total kept elsewhere: each scrape adds what the total grew by.
+final class FollowingCounter: Sendable {
+    private let counter: Counter
+    private let seen = Mutex(0)
+
+    init(_ counter: Counter) { self.counter = counter }
+
+    func follow(_ total: Int) {
+        seen.withLock { seen in
+            guard total > seen else { return }
+            counter.increment(by: Int64(total - seen))
+            seen = total
+        }
+    }
+}
