@@ -333,11 +333,20 @@ def test_broadcast_without_message_is_400(app: Pushinator):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/user", "/user/registerx", "/user/register/extra"])
+@pytest.mark.parametrize("path", ["/nope", "/user", "/user/registerx", "/user/register/extra"])
 def test_unknown_path_is_404(app: Pushinator, path):
     reply = app.post(path, {"userId": 1, "hash": "h"})
     reply.assert_error(404, "Not Found")
     assert reply.pairs == [("error", "Not Found"), ("status", 404)]
+    app.assert_serving()
+
+
+@pytest.mark.parametrize("path", ["/", "/status"])
+def test_post_to_the_status_page_is_405(app: Pushinator, path):
+    # `/` was a 404 in node pushinator; it is now the status page (GET), so other methods are 405 like on every route
+    reply = app.post(path, {"userId": 1, "hash": "h"})
+    reply.assert_error(405, "Method Not Allowed")
+    assert reply.pairs == [("error", "Method Not Allowed"), ("status", 405)]
     app.assert_serving()
 
 
