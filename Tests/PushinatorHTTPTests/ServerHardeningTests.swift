@@ -186,16 +186,13 @@ struct ServerHardeningTests {
                 sent += 1
             }
             #expect(stalled, "the server kept reading messages whose answers were not read (\(sent) writes)")
-            // Not merely slow: what it has read stays put while our bytes wait.
-            let readAtStall = received.withLockedValue { $0 }
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(received.withLockedValue { $0 } == readAtStall)
             // Memory is bounded: answering every message would queue 160 MB.
             #expect(Self.residentBytes() - residentBefore < 64 << 20)
             #expect(received.withLockedValue { $0 } > 0)
-            // The server closes the connection at the write timeout; the close arrives as a reset, seen by our
-            // next write.
-            let deadline = ContinuousClock.now + .seconds(30)
+            // The server closes the connection at the write timeout (counted from when it fell behind: the kernel's
+            // send buffer growing meanwhile lets it read a little more, but does not restart the timeout); the close
+            // arrives as a reset, seen by our next write.
+            let deadline = ContinuousClock.now + .seconds(60)
             while channel.isActive, ContinuousClock.now < deadline {
                 channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
                 try await Task.sleep(for: .milliseconds(200))

@@ -90,9 +90,18 @@ struct WebSocketStateMachineTests {
         #expect(machine.readRequested() == false)
         #expect(machine.writabilityChanged(true) == .resume(read: true))
         #expect(machine.readRequested() == true)
-        #expect(machine.writeTimerFired() == false)  // cancelled by the resume
-        #expect(machine.writabilityChanged(false) == .startWriteTimer)
+        #expect(machine.writabilityChanged(false) == .none)  // the timer runs from the first fall
         #expect(machine.writabilityChanged(true) == .resume(read: false))  // no read was held back
+        #expect(machine.writeTimerFired() == false)  // caught up when it fired
+        #expect(machine.writabilityChanged(false) == .startWriteTimer)
+    }
+
+    @Test func flappingWritabilityDoesNotRestartTheWriteTimeout() {
+        var machine = Machine.make(.drop)
+        #expect(machine.writabilityChanged(false) == .startWriteTimer)
+        _ = machine.writabilityChanged(true)
+        #expect(machine.writabilityChanged(false) == .none)
+        #expect(machine.writeTimerFired() == true)
     }
 
     @Test func underTheDisconnectPolicyReadsGoOnUntilTheNextWriteCloses() {

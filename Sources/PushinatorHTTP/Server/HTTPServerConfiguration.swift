@@ -93,8 +93,8 @@ public struct WebSocketConfiguration: Sendable {
     public var maxBufferedBytes: Int
     /// What to do with a client whose outbound queue is full.
     public var slowConsumerPolicy: SlowConsumerPolicy
-    /// How long a client may stay behind (more than `maxBufferedBytes` queued) before the connection is closed.
-    /// Default 30 s.
+    /// A client still behind (more than `maxBufferedBytes` queued) this long after it fell behind is closed, whether
+    /// or not it drained for a while in between. Default 30 s.
     public var writeTimeout: Duration
     /// How long the peer has to answer our close frame (or to read our answer to its own) before the connection is
     /// closed without waiting further. Default 3 s.

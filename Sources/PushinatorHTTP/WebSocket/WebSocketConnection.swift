@@ -311,8 +311,6 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .closeOverBudget:
             close(code: .tryAgainLater)
         case .resume(let read):
-            writeTimer?.cancel()
-            writeTimer = nil
             if read {
                 if let writerContext { writerContext.read() } else { channel.read() }
             }

@@ -56,7 +56,8 @@ struct WebSocketStateMachine {
         case none
         /// Start the write timer: the client fell behind.
         case startWriteTimer
-        /// The client caught up: cancel the write timer, and read if a read was held back.
+        /// The client drained below the low-water mark: read if a read was held back. The write timer keeps
+        /// running: the kernel taking more bytes (its send buffer grows) is not proof that the client reads.
         case resume(read: Bool)
         /// The client fell behind and the memory budget has no room for what it holds: close with 1013.
         case closeOverBudget
@@ -161,7 +162,6 @@ struct WebSocketStateMachine {
         writable = isWritable
         if isWritable {
             outboundCharge.releaseAll()
-            writeTimerArmed = false
             defer { readPending = false }
             return .resume(read: readPending)
         }
@@ -172,7 +172,8 @@ struct WebSocketStateMachine {
         return .startWriteTimer
     }
 
-    /// The write timer fired: `true` to close the connection, whose client has not drained in time.
+    /// The write timer fired: `true` to close the connection, whose client is still behind one write timeout after
+    /// it fell behind (writability flapping meanwhile does not restart the timeout).
     mutating func writeTimerFired() -> Bool {
         guard writeTimerArmed else { return false }
         writeTimerArmed = false
