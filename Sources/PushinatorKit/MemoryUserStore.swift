@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A ``UserStore`` in memory only: node pushinator's behaviour, everything is gone when the process ends.
-public final class MemoryUserStore: UserStore {
+public final class MemoryUserStore: DirectoryUserStore {
     private let directory: Mutex<UserDirectory>
 
     /// Creates an empty store with the given offline-queue limits.
@@ -9,20 +9,10 @@ public final class MemoryUserStore: UserStore {
         directory = Mutex(UserDirectory(queueLimits: queueLimits))
     }
 
-    public func verify(_ userID: String, hash: String) -> Bool {
-        // The digest is computed outside the lock; only the lookup holds it.
-        guard let digest = directory.withLock({ $0.digests[userID] }) else {
-            _ = HashDigest(of: hash)
-            return false
-        }
-        return digest.matches(hash)
+    /// Runs `body` with the users in memory, under the lock (the read side comes from ``DirectoryUserStore``).
+    public func readDirectory<Result: Sendable>(_ body: (UserDirectory) -> Result) -> Result {
+        directory.withLock { body($0) }
     }
-
-    public func contains(_ userID: String) -> Bool { directory.withLock { $0.digests[userID] != nil } }
-
-    public var userIDs: [String] { directory.withLock { $0.digests.keys.sorted() } }
-
-    public var count: Int { directory.withLock { $0.digests.count } }
 
     public func register(_ userID: String, digest: HashDigest) async throws(UserStoreError) {
         directory.withLock { $0.register(userID, digest: digest) }

@@ -8,7 +8,7 @@ import Synchronization
 /// Everything is read into memory at open (auth never waits for the disk); writes go through a batching writer
 /// that commits whatever is pending in one transaction, and return once committed. The file holds SHA-256
 /// digests of the hashes, never the hashes.
-public final class SQLiteUserStore: UserStore {
+public final class SQLiteUserStore: DirectoryUserStore {
     private let connection: SQLiteConnection
     private let directory: Mutex<UserDirectory>
     private let writer: SQLiteBatchWriter
@@ -133,19 +133,10 @@ public final class SQLiteUserStore: UserStore {
 
     // MARK: UserStore
 
-    public func verify(_ userID: String, hash: String) -> Bool {
-        guard let digest = directory.withLock({ $0.digests[userID] }) else {
-            _ = HashDigest(of: hash)
-            return false
-        }
-        return digest.matches(hash)
+    /// Runs `body` with the users in memory, under the lock (the read side comes from ``DirectoryUserStore``).
+    public func readDirectory<Result: Sendable>(_ body: (UserDirectory) -> Result) -> Result {
+        directory.withLock { body($0) }
     }
-
-    public func contains(_ userID: String) -> Bool { directory.withLock { $0.digests[userID] != nil } }
-
-    public var userIDs: [String] { directory.withLock { $0.digests.keys.sorted() } }
-
-    public var count: Int { directory.withLock { $0.digests.count } }
 
     public func register(_ userID: String, digest: HashDigest) async throws(UserStoreError) {
         try await writer.submit([.upsertUser(userID, digest)]) { [self] committed in

@@ -235,6 +235,7 @@ struct ServerHardeningTests {
         #expect(!AddressRange("::1")!.contains("::2"))
         #expect(AddressRange("fd00::/8")!.contains("fdab::1"))
         #expect(AddressRange("0.0.0.0/0")!.contains("203.0.113.9"))
+        #expect(AddressRange("::/0")!.contains("203.0.113.9"))  // in its mapped form (a dual-stack listener's)
         #expect(AddressRange("10.0.0.0/33") == nil)
         #expect(AddressRange("nonsense") == nil)
         #expect(AddressRange.loopback.containsAddress("127.9.9.9"))

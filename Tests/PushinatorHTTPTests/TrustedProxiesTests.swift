@@ -67,6 +67,11 @@ struct TrustedProxiesTests {
         #expect(proxies.contains("192.168.1.1"))
         #expect(!proxies.contains("192.168.1.2"))
         #expect(!proxies.contains("not-an-address"))
+        // an IPv6 range never trusts an IPv4 peer, even one whose mapped form it covers; spaces around entries go
+        let everyIPv6 = try TrustedProxies(["::/0", " 10.0.0.0/8 "])
+        #expect(!everyIPv6.contains("192.0.2.1"))
+        #expect(everyIPv6.contains("2001:db8::1"))
+        #expect(everyIPv6.contains("10.0.0.1"))
     }
 
     @Test func badEntriesAreRefusedWithTheirText() {

@@ -19,7 +19,7 @@ public import HTTPTypes
 public struct TrustedProxies: Sendable, Equatable {
     /// The trusted ranges, as written.
     public let entries: [String]
-    private let ranges: [ProxyRange]
+    private let ranges: [AddressRange]
 
     /// No proxy is trusted: every client address is the peer's.
     public static var none: TrustedProxies { TrustedProxies(validated: []) }
@@ -28,9 +28,9 @@ public struct TrustedProxies: Sendable, Equatable {
     /// - Parameter entries: Items such as `127.0.0.1`, `::1`, `10.0.0.0/8` or `2001:db8::/32`.
     /// - Throws: ``TrustedProxiesError`` naming the first item that is neither an address nor a range.
     public init(_ entries: [String]) throws(TrustedProxiesError) {
-        var ranges: [ProxyRange] = []
+        var ranges: [AddressRange] = []
         for entry in entries {
-            guard let range = ProxyRange(entry) else { throw TrustedProxiesError(entry: entry) }
+            guard let range = Self.range(entry) else { throw TrustedProxiesError(entry: entry) }
             ranges.append(range)
         }
         self.entries = entries
@@ -39,7 +39,12 @@ public struct TrustedProxies: Sendable, Equatable {
 
     private init(validated: [String]) {
         self.entries = validated
-        self.ranges = validated.compactMap(ProxyRange.init)
+        self.ranges = validated.compactMap(Self.range)
+    }
+
+    /// An entry as a range; surrounding spaces are ignored.
+    private static func range(_ entry: String) -> AddressRange? {
+        AddressRange(String(entry.trimmingSpaces))
     }
 
     /// Whether `address` (an IP address as text) is a trusted proxy.
@@ -71,7 +76,8 @@ public struct TrustedProxies: Sendable, Equatable {
     }
 
     private func contains(_ bytes: [UInt8]) -> Bool {
-        ranges.contains { $0.contains(bytes) }
+        // An IPv6 range never trusts an IPv4 peer (IPAddressBytes gives IPv4-mapped addresses as IPv4).
+        ranges.contains { $0.contains(addressBytes: bytes, sameFamily: true) }
     }
 
     // MARK: Header parsing
@@ -123,36 +129,6 @@ public struct TrustedProxiesError: Error, Sendable, Equatable, CustomStringConve
     public init(entry: String) { self.entry = entry }
     /// The message.
     public var description: String { "'\(entry)' is not an IP address or a CIDR range (such as 10.0.0.0/8)" }
-}
-
-/// An address and a prefix length: `10.0.0.0/8`; a lone address is a range of one.
-private struct ProxyRange: Sendable, Equatable {
-    let network: [UInt8]
-    let prefix: Int
-
-    init?(_ text: String) {
-        let parts = text.trimmingSpaces.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let bytes = IPAddressBytes.parse(String(parts[0])) else { return nil }
-        let bits = bytes.count * 8
-        if parts.count == 2 {
-            guard let prefix = Int(parts[1]), (0...bits).contains(prefix) else { return nil }
-            self.prefix = prefix
-        } else {
-            self.prefix = bits
-        }
-        self.network = bytes
-    }
-
-    func contains(_ address: [UInt8]) -> Bool {
-        guard address.count == network.count else { return false }
-        var remaining = prefix
-        for index in network.indices where remaining > 0 {
-            let mask: UInt8 = remaining >= 8 ? 0xFF : ~(0xFF >> UInt8(remaining))
-            guard address[index] & mask == network[index] & mask else { return false }
-            remaining -= 8
-        }
-        return true
-    }
 }
 
 /// IP addresses as network-order bytes (4 or 16); IPv4-mapped IPv6 addresses become IPv4.

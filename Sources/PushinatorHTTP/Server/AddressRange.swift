@@ -7,6 +7,8 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
     private let network: [UInt8]
     /// The prefix length over the 16 bytes (an IPv4 `/8` is `/104`).
     private let prefixLength: Int
+    /// Whether the range was written as IPv4.
+    private let isIPv4: Bool
     public let description: String
 
     /// Parses `address` or `address/prefix`; `nil` when it is neither.
@@ -23,6 +25,7 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
         let length = prefix + (isV4 ? 96 : 0)
         network = Self.masked(bytes, prefixLength: length)
         prefixLength = length
+        isIPv4 = isV4
         description = text
     }
 
@@ -33,8 +36,18 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter address: an IPv4 or IPv6 address in text form.
     /// - Returns: `false` for text that is not an address.
     public func contains(_ address: String) -> Bool {
-        guard let (bytes, _) = Self.parse(address) else { return false }
-        return Self.masked(bytes, prefixLength: prefixLength) == network
+        guard let bytes = IPAddressBytes.parse(address) else { return false }
+        return contains(addressBytes: bytes)
+    }
+
+    /// Whether an address, as ``IPAddressBytes`` parses it (4 bytes for IPv4, 16 for IPv6), lies in the range.
+    /// - Parameters:
+    ///   - bytes: the address's bytes.
+    ///   - sameFamily: when `true`, an IPv6 range does not contain IPv4 addresses (in their mapped form it may).
+    func contains(addressBytes bytes: [UInt8], sameFamily: Bool = false) -> Bool {
+        let (mapped, isV4) = Self.mapped(bytes)
+        if sameFamily, isV4 != isIPv4 { return false }
+        return Self.masked(mapped, prefixLength: prefixLength) == network
     }
 
     private static func masked(_ bytes: [UInt8], prefixLength: Int) -> [UInt8] {
@@ -51,7 +64,11 @@ public struct AddressRange: Sendable, Hashable, CustomStringConvertible {
     /// The text is parsed in Swift (`IPAddressBytes`, shared with `TrustedProxies`), not with `inet_pton`, whose
     /// C structs resolve to a different module in release builds under `MemberImportVisibility`.
     private static func parse(_ text: String) -> ([UInt8], Bool)? {
-        guard let bytes = IPAddressBytes.parse(text) else { return nil }
+        IPAddressBytes.parse(text).map(mapped)
+    }
+
+    /// 16 bytes for 4 or 16 (IPv4 in its mapped IPv6 form), and whether they were IPv4.
+    private static func mapped(_ bytes: [UInt8]) -> ([UInt8], Bool) {
         if bytes.count == 4 { return ([UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + bytes, true) }
         return (bytes, false)
     }

@@ -15,7 +15,7 @@ public import Logging
 /// let file = try LogFile(path: "/var/log/pushinator.log")
 /// LoggingSystem.bootstrap { label in FileLogHandler(label: label, file: file) }
 /// ```
-public struct FileLogHandler: LogHandler {
+public struct FileLogHandler: MetadataRenderingLogHandler {
     /// The logger's label.
     public let label: String
     /// The file lines go to.
@@ -42,16 +42,8 @@ public struct FileLogHandler: LogHandler {
         self.metadataProvider = metadataProvider
     }
 
-    /// Gets or sets one metadata value.
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     /// Appends the event as one line.
-    /// - Parameter event: The event.
-    public func log(event: LogEvent) {
-        let suffix = LogRendering.metadataSuffix(handler: metadata, provider: metadataProvider, event: event.metadata)
+    func write(_ event: LogEvent, metadataSuffix suffix: String) {
         file.append("\(Self.timestamp()) \(event.level) \(label): \(event.message)\(suffix)")
     }
 

@@ -29,28 +29,13 @@ public final class LogLevelControl: Sendable {
 }
 
 /// Forwards to another handler, with the level of a ``LogLevelControl``.
-struct ControlledLevelLogHandler: LogHandler {
+struct ControlledLevelLogHandler: ForwardingLogHandler {
     var inner: any LogHandler
     let control: LogLevelControl
 
     var logLevel: Logger.Level {
         get { control.level }
         set {}  // the control decides
-    }
-
-    var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue }
-    }
-
-    var metadataProvider: Logger.MetadataProvider? {
-        get { inner.metadataProvider }
-        set { inner.metadataProvider = newValue }
     }
 
     func log(event: LogEvent) {

@@ -84,7 +84,7 @@ public struct LogSanitizer: Sendable {
 }
 
 /// Forwards to another handler with the message and all metadata (its own, the provider's, the event's) cleaned.
-struct SanitizingLogHandler: LogHandler {
+struct SanitizingLogHandler: ForwardingLogHandler {
     var inner: any LogHandler
     let sanitizer: LogSanitizer
     let provider: Logger.MetadataProvider?
@@ -92,21 +92,6 @@ struct SanitizingLogHandler: LogHandler {
     var logLevel: Logger.Level {
         get { inner.logLevel }
         set { inner.logLevel = newValue }
-    }
-
-    var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue }
-    }
-
-    var metadataProvider: Logger.MetadataProvider? {
-        get { inner.metadataProvider }
-        set { inner.metadataProvider = newValue }
     }
 
     func log(event: LogEvent) {

@@ -20,7 +20,7 @@ import Synchronization
 ///     SyslogLogHandler(label: label, tag: "pushinator", facility: .local0)
 /// }
 /// ```
-public struct SyslogLogHandler: LogHandler {
+public struct SyslogLogHandler: MetadataRenderingLogHandler {
     /// The logger's label; not written to syslog.
     public let label: String
     /// The tag syslog(3) prefixes messages with.
@@ -91,16 +91,8 @@ public struct SyslogLogHandler: LogHandler {
         self.send = send
     }
 
-    /// Gets or sets one metadata value.
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     /// Sends the event to syslog.
-    /// - Parameter event: The event.
-    public func log(event: LogEvent) {
-        let suffix = LogRendering.metadataSuffix(handler: metadata, provider: metadataProvider, event: event.metadata)
+    func write(_ event: LogEvent, metadataSuffix suffix: String) {
         send(facility.code | Self.priority(for: event.level), event.message.description + suffix)
     }
 
