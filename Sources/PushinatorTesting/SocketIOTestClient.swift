@@ -210,7 +210,9 @@ public final class SocketIOTestClient: Sendable {
 
     /// Sends any packet (a malformed or unusual one, for tests of the server's answers).
     /// - Parameter packet: the packet; its binary values travel as attachments.
+    /// - Throws: ``SocketIOTestError/disconnected(reason:)`` once the socket is disconnected.
     public func send(_ packet: SocketIOPacket) async throws {
+        if let reason = state.withLock({ $0.disconnectReason }) { throw SocketIOTestError.disconnected(reason: reason) }
         var text = ByteBuffer()
         let attachments = packet.encode(into: &text)
         var packets = [EngineIOPacket.message(text: text)]
