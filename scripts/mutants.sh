@@ -40,9 +40,9 @@ mutant() {
 mutant broadcast-drops-every-10th interop-server \
   'Tests/Interop/test_socketio_documented.py -k every_one_of_many_members' \
   'a broadcast skips every 10th recipient (and still counts it)' <<'EOF'
-        SocketIOWire.deliver(packets, to: recipients)
+            SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients)
 =>
-        SocketIOWire.deliver(packets, to: recipients.enumerated().filter { $0.offset % 10 != 9 }.map(\.element))
+            SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients.enumerated().filter { $0.offset % 10 != 9 }.map(\.element))
 EOF
 
 mutant poll-cap-off-by-one interop-server \
@@ -146,9 +146,9 @@ EOF
 mutant server-ack-answer-lost interop-server \
   'Tests/Interop/test_socketio_python.py -k "test_server_ack and websocket"' \
   'an ack from the client resolves with no arguments' <<'EOF'
-        continuation?.resume(with: result)
+            expectAck(id) { result in continuation.resume(with: result) }
 =>
-        continuation?.resume(with: .success([]))
+            expectAck(id) { _ in continuation.resume(with: .success([])) }
 EOF
 
 mutant body-limit-plus-one-announced pushinator \
@@ -181,8 +181,10 @@ mutant auth-skips-hash-check pushinator \
   'Tests/Interop/test_pushinator_clients.py -k "failed_auth_with_ack and websocket"' \
   'auth accepts any hash of a registered user' <<'EOF'
             guard users.verify(userID, hash: hash) else {
+                throttle.recordFailure(address, user: userID)
 =>
             guard users.verify(userID, hash: hash) || true else {
+                throttle.recordFailure(address, user: userID)
 EOF
 
 mutant hash-compare-length-only pushinator \
@@ -212,7 +214,7 @@ EOF
 mutant unregister-keeps-sockets pushinator \
   'Tests/Interop/test_pushinator_clients.py -k "unregister_disconnects and websocket"' \
   '/user/unregister leaves the user'"'"'s sockets connected' <<'EOF'
-                clients.to(PushApp.room(of: userID)).disconnectSockets()
+                await clients.to(PushApp.room(of: userID)).disconnectSockets()  // on every node of a cluster
 =>
                 _ = clients.to(PushApp.room(of: userID))
 EOF
@@ -220,9 +222,9 @@ EOF
 mutant admin-token-ignored pushinator \
   'Tests/Interop/test_pushinator_admin.py -k test_admin_token' \
   'the admin token is not checked' <<'EOF'
-            guard UserRegistry.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
+            guard HashDigest.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
 =>
-            guard true || UserRegistry.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
+            guard true || HashDigest.constantTimeEquals(Array(presented.utf8), Array("Bearer \(token)".utf8)) else {
 EOF
 
 mutant raw-encoding-ignored pushinator \
