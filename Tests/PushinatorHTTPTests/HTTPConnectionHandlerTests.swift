@@ -11,15 +11,6 @@ import Testing
 /// The connection handler on an `EmbeddedChannel`: each transition of its state machine, carried out on a channel.
 @Suite("HTTP connection handler")
 struct HTTPConnectionHandlerTests {
-    /// Counts the reads that reach the socket.
-    final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = NIOAny
-        var reads = 0
-        func read(context: ChannelHandlerContext) {
-            reads += 1
-            context.read()
-        }
-    }
 
     static let router = Router {
         Get("x") { _, _ in "hello" }

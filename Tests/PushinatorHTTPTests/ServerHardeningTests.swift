@@ -104,15 +104,7 @@ struct ServerHardeningTests {
             // Write until the server stops reading (our writes stop completing) or closes the connection.
             var sent = 0
             for _ in 0..<400 {
-                let promise = channel.eventLoop.makePromise(of: Void.self)
-                channel.writeAndFlush(request, promise: promise)
-                let written = promise.futureResult
-                let outcome = try? await withThrowingTaskGroup(of: Bool.self) { group in
-                    group.addTask { try await written.get(); return true }
-                    group.addTask { try await Task.sleep(for: .milliseconds(500)); return false }
-                    defer { group.cancelAll() }
-                    return try await group.next() ?? false
-                }
+                let outcome = await Self.writeCompletes(request, on: channel, within: .milliseconds(500))
                 guard outcome == true else { break }
                 sent += 1
             }
@@ -170,15 +162,7 @@ struct ServerHardeningTests {
             var sent = 0
             var stalled = false
             for _ in 0..<400 {
-                let promise = channel.eventLoop.makePromise(of: Void.self)
-                channel.writeAndFlush(batch, promise: promise)
-                let written = promise.futureResult
-                let outcome = try? await withThrowingTaskGroup(of: Bool.self) { group in
-                    group.addTask { try await written.get(); return true }
-                    group.addTask { try await Task.sleep(for: .milliseconds(500)); return false }
-                    defer { group.cancelAll() }
-                    return try await group.next() ?? false
-                }
+                let outcome = await Self.writeCompletes(batch, on: channel, within: .milliseconds(500))
                 guard outcome == true else {
                     stalled = outcome == false  // our write waits: the server stopped reading (not: it closed)
                     break
@@ -257,6 +241,21 @@ struct ServerHardeningTests {
     }
 
     /// The resident memory of this process (the server runs in it), from `/proc/self/status`.
+    /// Writes `buffer` and waits at most `limit` for the write to complete: `true` when it did, `false` when it is
+    /// still pending (the server stopped reading), `nil` when it failed (the server closed the connection).
+    static func writeCompletes(_ buffer: ByteBuffer, on channel: any Channel, within limit: Duration) async -> Bool? {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(buffer, promise: promise)
+        let written = promise.futureResult
+        let outcome = try? await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await written.get(); return true }
+            group.addTask { try await Task.sleep(for: limit); return false }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        return outcome
+    }
+
     static func residentBytes() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""

@@ -8,15 +8,6 @@ import Testing
 /// A WebSocket connection on an `EmbeddedChannel`: the close handshake and output flow control carried out.
 @Suite("WebSocket connection")
 struct WebSocketConnectionTests {
-    /// Counts the reads that reach the socket.
-    final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = NIOAny
-        var reads = 0
-        func read(context: ChannelHandlerContext) {
-            reads += 1
-            context.read()
-        }
-    }
 
     /// Records what the connection reports.
     final class Recorder: WebSocketDelegate {
