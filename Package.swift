@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PushinatorJSON", targets: ["PushinatorJSON"]),
+        .library(name: "PushinatorEventLoop", targets: ["PushinatorEventLoop"]),
         .library(name: "PushinatorHTTP", targets: ["PushinatorHTTP"]),
         .library(name: "PushinatorTLS", targets: ["PushinatorTLS"]),
         .library(name: "EngineIO", targets: ["EngineIO"]),
@@ -56,9 +57,20 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // The event-loop runtime the layers above share: per-loop timers, per-loop and per-thread values, the
+        // event-loop task executor, the event-loop count.
+        .target(
+            name: "PushinatorEventLoop",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PushinatorHTTP",
             dependencies: [
+                "PushinatorEventLoop",
                 "PushinatorJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -103,6 +115,7 @@ let package = Package(
         .target(
             name: "EngineIO",
             dependencies: [
+                "PushinatorEventLoop",
                 "PushinatorHTTP",
                 "PushinatorJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -118,6 +131,7 @@ let package = Package(
             name: "PushinatorSocketIO",
             dependencies: [
                 "EngineIO",
+                "PushinatorEventLoop",
                 "PushinatorHTTP",
                 "PushinatorJSON",
                 "PushinatorCluster",  // the cluster adapter's messages and transport protocol (no database client)
@@ -201,7 +215,7 @@ let package = Package(
             name: "Pushinator",
             dependencies: [
                 "PushinatorHTTP", "PushinatorTLS", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
-                "PushinatorKit", "PushinatorSQLite", "PushinatorCluster", "PushinatorPostgres",
+                "PushinatorEventLoop", "PushinatorKit", "PushinatorSQLite", "PushinatorCluster", "PushinatorPostgres",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -253,6 +267,16 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "PushinatorJSONTests", dependencies: ["PushinatorJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PushinatorEventLoopTests",
+            dependencies: [
+                "PushinatorEventLoop",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PushinatorHTTPTests",
             dependencies: [

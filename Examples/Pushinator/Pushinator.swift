@@ -6,6 +6,7 @@ import NIOPosix
 import Glibc
 #endif
 import Logging
+import PushinatorEventLoop
 import PushinatorHTTP
 import PushinatorJSON
 import PushinatorKit

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Logging
 public import NIOCore
+import PushinatorEventLoop
 public import PushinatorHTTP
 import PushinatorJSON
 
@@ -14,8 +15,9 @@ import PushinatorJSON
 public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     // What a broadcast reads for every recipient comes first, so that it shares one cache line (Swift lays out a
     // class's stored properties in declaration order): the loop and the protocol state, whose transport comes first.
-    /// The identity of ``eventLoop``, for grouping sessions by loop without touching the existential.
-    package let eventLoopID: ObjectIdentifier
+    /// The identity of ``eventLoop``: compare it with `ObjectIdentifier(loop)` to group sessions by loop (as a
+    /// broadcast does) without touching the existential.
+    public let eventLoopID: ObjectIdentifier
     private var machine: EngineIOSessionStateMachine<WebSocketConnection>
     /// The protocol revision the client speaks.
     public let version: EngineIOVersion
@@ -120,7 +122,10 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
 
     /// Sends packets in order from code that runs on ``eventLoop`` already (a broadcast grouped by loop): no
     /// thread check per packet and recipient.
-    package func sendOnLoop(_ packets: [EngineIOEncodedPacket]) {
+    ///
+    /// Call it on ``eventLoop`` only (checked in debug builds); ``send(_:)-([EngineIOEncodedPacket])`` works from
+    /// anywhere.
+    public func sendOnLoop(_ packets: [EngineIOEncodedPacket]) {
         for packet in packets { sendOnLoop(packet) }
     }
 

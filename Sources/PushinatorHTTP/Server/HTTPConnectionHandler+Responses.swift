@@ -1,6 +1,7 @@
 import HTTPTypes
 import Logging
 import NIOCore
+import PushinatorEventLoop
 
 /// Writing responses: in-memory bodies leave with their head in one buffer, streamed bodies are chunked.
 extension HTTPConnectionHandler {

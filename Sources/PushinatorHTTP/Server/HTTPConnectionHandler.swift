@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
+import PushinatorEventLoop
 
 /// Serves the requests of one connection: carries out what its ``HTTPConnectionStateMachine`` decides (dispatch a
 /// request to the responder, write a response as bytes, refuse a request, read, close, switch to WebSocket).

@@ -1,4 +1,5 @@
 import NIOCore
+import PushinatorEventLoop
 
 /// Closes connections that send a request head too slowly (slowloris), stall while sending a request body, or
 /// stay idle too long between requests: carries out what its ``RequestDeadlines`` decide.

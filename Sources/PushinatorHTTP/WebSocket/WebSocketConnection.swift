@@ -1,5 +1,6 @@
 public import NIOCore
 import NIOWebSocket
+import PushinatorEventLoop
 
 /// One WebSocket connection after the upgrade.
 ///
@@ -12,8 +13,9 @@ import NIOWebSocket
 public final class WebSocketConnection: @unchecked Sendable {
     // Mutable state is only touched on `eventLoop`. What a broadcast reads for every recipient comes first, so that
     // it shares one cache line (stored properties are laid out in declaration order).
-    /// The identity of ``eventLoop`` (cheaper to compare than the existential).
-    package let eventLoopID: ObjectIdentifier
+    /// The identity of ``eventLoop``: compare it with `ObjectIdentifier(loop)` to group connections by loop (as a
+    /// broadcast does) without touching the existential.
+    public let eventLoopID: ObjectIdentifier
     /// The context of the ``EncodedFrameWriter``, through which pre-encoded frames skip the frame encoder; set once
     /// when the pipeline is built, dropped when the connection closes. Kept here rather than read from the writer:
     /// one object less to touch per recipient of a broadcast.
@@ -110,7 +112,9 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     /// ``write(_:)-(WebSocketEncodedFrame)`` for a caller that runs on ``eventLoop`` already (a broadcast that
     /// grouped its recipients by loop): no thread check per recipient.
-    package func writeOnLoop(_ frame: WebSocketEncodedFrame) {
+    ///
+    /// Call it on ``eventLoop`` only (checked in debug builds); pair with ``scheduleFlushOnLoop()``.
+    public func writeOnLoop(_ frame: WebSocketEncodedFrame) {
         eventLoop.assertInEventLoop()
         guard let context = writerContext, admitsWrite() else { return }
         context.write(NIOAny(frame.bytes), promise: nil)
@@ -152,8 +156,9 @@ public final class WebSocketConnection: @unchecked Sendable {
         scheduleFlushOnLoop()
     }
 
-    /// ``scheduleFlush()`` for a caller that runs on ``eventLoop`` already.
-    package func scheduleFlushOnLoop() {
+    /// ``scheduleFlush()`` for a caller that runs on ``eventLoop`` already; call it there only (checked in debug
+    /// builds).
+    public func scheduleFlushOnLoop() {
         eventLoop.assertInEventLoop()
         guard !flushScheduled else { return }
         flushScheduled = true

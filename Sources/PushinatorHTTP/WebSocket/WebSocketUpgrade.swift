@@ -1,4 +1,5 @@
 public import HTTPTypes
+import PushinatorEventLoop
 
 /// The acceptance of a WebSocket upgrade, carried by a ``Response``.
 ///

@@ -1,5 +1,6 @@
 import EngineIO
 import HTTPTypes
+import PushinatorEventLoop
 import PushinatorHTTP
 import Logging
 import NIOCore

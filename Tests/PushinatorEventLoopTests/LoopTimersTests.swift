@@ -1,6 +1,6 @@
 import NIOCore
 import NIOPosix
-@testable import PushinatorHTTP
+@testable import PushinatorEventLoop
 import Synchronization
 import Testing
 
@@ -111,6 +111,47 @@ struct LoopTimersTests {
         #expect(result[1] == 1_000)
         #expect(result[2] == 1)
         #expect(result[3] == 0)
+    }
+
+    @Test func timersFireOnTheLoopThatScheduledThem() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (first, second) = (group.next(), group.next())
+        let promises = [first.makePromise(of: [Bool].self), second.makePromise(of: [Bool].self)]
+        for (loop, promise) in zip([first, second], promises) {
+            let other = loop === first ? second : first
+            loop.execute {
+                _ = LoopTimers.on(loop).schedule(in: .milliseconds(5)) {
+                    promise.succeed([loop.inEventLoop, !other.inEventLoop])
+                }
+            }
+        }
+        let outcomes = try await [promises[0].futureResult.get(), promises[1].futureResult.get()]
+        try await group.shutdownGracefully()
+        #expect(outcomes == [[true, true], [true, true]])
+    }
+
+    @Test func cancellingATimerLeavesTheOtherLoopsTimersAlone() async throws {
+        // the same deadline on two loops; the first loop's timer is cancelled, the second loop's still fires
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (first, second) = (group.next(), group.next())
+        let deadline = NIODeadline.now() + .milliseconds(20)
+        let firstDone = first.makePromise(of: [String].self)
+        let secondDone = second.makePromise(of: Bool.self)
+        first.execute {
+            var fired: [String] = []
+            let timers = LoopTimers.on(first)
+            timers.schedule(at: deadline) { fired.append("cancelled") }.cancel()
+            _ = timers.schedule(at: deadline) { fired.append("live") }
+            _ = timers.schedule(at: deadline + .milliseconds(10)) { firstDone.succeed(fired) }
+        }
+        second.execute {
+            _ = LoopTimers.on(second).schedule(at: deadline) { secondDone.succeed(second.inEventLoop) }
+        }
+        let firstFired = try await firstDone.futureResult.get()
+        let secondFired = try await secondDone.futureResult.get()
+        try await group.shutdownGracefully()
+        #expect(firstFired == ["live"])
+        #expect(secondFired)
     }
 
     @Test func eachEventLoopHasItsOwnTimers() async throws {

@@ -1,5 +1,4 @@
-package import NIOCore
-import NIOPosix
+public import NIOCore
 
 /// Timers for the many connections of one event loop, all served by one NIO timer.
 ///
@@ -11,18 +10,29 @@ import NIOPosix
 /// holds one task per event loop: the earliest deadline.
 ///
 /// Confined to its event loop: get it with ``on(_:)`` and use it, and the timers it returns, on that loop only.
-package final class LoopTimers: @unchecked Sendable {
+///
+/// ```swift
+/// // in a channel handler, on its loop
+/// pongDeadline = LoopTimers.on(context.eventLoop).schedule(in: .seconds(20)) { [weak self] in self?.timedOut() }
+/// ...
+/// pongDeadline?.cancel()  // O(1); the action and what it captured are released at once
+/// ```
+public final class LoopTimers: @unchecked Sendable {
     /// A pending action; ``cancel()`` releases it (and whatever it captured) immediately.
-    package final class Timer {
-        fileprivate var action: (() -> Void)?
+    ///
+    /// Confined to the event loop of the ``LoopTimers`` that made it.
+    public final class Timer {
+        @usableFromInline var action: (() -> Void)?
 
-        fileprivate init(_ action: @escaping () -> Void) { self.action = action }
+        init(_ action: @escaping () -> Void) { self.action = action }
 
         /// Stops the timer; it does nothing when it already fired or was cancelled.
-        package func cancel() { action = nil }
+        @inlinable
+        public func cancel() { action = nil }
 
         /// Whether the timer has neither fired nor been cancelled.
-        package var isPending: Bool { action != nil }
+        @inlinable
+        public var isPending: Bool { action != nil }
     }
 
     private struct Entry {
@@ -50,19 +60,33 @@ package final class LoopTimers: @unchecked Sendable {
 
     private init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-    /// The timers of `eventLoop`; call it on that loop.
-    package static func on(_ eventLoop: any EventLoop) -> LoopTimers {
+    /// The timers of `eventLoop`, made on first use; call it on that loop.
+    /// - Parameter eventLoop: The loop the calling code runs on.
+    /// - Returns: The same object for every call on the same loop.
+    @inlinable
+    public static func on(_ eventLoop: any EventLoop) -> LoopTimers {
         eventLoop.assertInEventLoop()
         return registry.value(for: eventLoop)
     }
 
     /// Runs `action` on the loop after `delay`, unless the returned timer is cancelled first.
-    package func schedule(in delay: TimeAmount, _ action: @escaping () -> Void) -> Timer {
+    /// - Parameters:
+    ///   - delay: How long from now.
+    ///   - action: What to run; it may schedule more timers.
+    /// - Returns: The timer, to cancel it.
+    @inlinable
+    public func schedule(in delay: TimeAmount, _ action: @escaping () -> Void) -> Timer {
         schedule(at: .now() + delay, action)
     }
 
     /// Runs `action` on the loop at `deadline`, unless the returned timer is cancelled first.
-    package func schedule(at deadline: NIODeadline, _ action: @escaping () -> Void) -> Timer {
+    ///
+    /// Timers with the same deadline fire in the order they were scheduled.
+    /// - Parameters:
+    ///   - deadline: When to run it; a deadline in the past runs it in the next tick of the loop.
+    ///   - action: What to run; it may schedule more timers.
+    /// - Returns: The timer, to cancel it.
+    public func schedule(at deadline: NIODeadline, _ action: @escaping () -> Void) -> Timer {
         eventLoop.assertInEventLoop()
         let timer = Timer(action)
         sequence &+= 1
@@ -73,7 +97,7 @@ package final class LoopTimers: @unchecked Sendable {
 
     /// The number of entries in the heap, cancelled ones included (they leave at their deadline or when the heap is
     /// compacted).
-    package var entryCount: Int { heap.count }
+    public var entryCount: Int { heap.count }
 
     // MARK: Firing
 
@@ -143,5 +167,5 @@ package final class LoopTimers: @unchecked Sendable {
 
     // MARK: One instance per event loop
 
-    private static let registry = PerLoop<LoopTimers> { LoopTimers(eventLoop: $0) }
+    @usableFromInline static let registry = PerLoop<LoopTimers> { LoopTimers(eventLoop: $0) }
 }

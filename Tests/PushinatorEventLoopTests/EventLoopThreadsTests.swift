@@ -1,5 +1,5 @@
 import NIOCore
-@testable import PushinatorHTTP
+@testable import PushinatorEventLoop
 import Testing
 
 @Suite("Event-loop thread count")

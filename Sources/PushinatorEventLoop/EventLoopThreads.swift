@@ -5,6 +5,10 @@ import NIOCore
 #endif
 
 /// How many event-loop threads a server should run.
+///
+/// ```swift
+/// let group = MultiThreadedEventLoopGroup(numberOfThreads: EventLoopThreads.available)
+/// ```
 public enum EventLoopThreads {
     /// The processors this process may use: ``NIOCore/System/coreCount`` (which follows cgroup quotas and cpusets)
     /// further limited by the process's CPU affinity (`taskset`, systemd's `CPUAffinity=`, `numactl`).
