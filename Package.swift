@@ -266,6 +266,20 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // What the live test suites share (a raw TCP client, a server on a free port, bounded waits); not a product.
+        .target(
+            name: "PushinatorTestSupport",
+            dependencies: [
+                "PushinatorHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/PushinatorTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PushinatorJSONTests", dependencies: ["PushinatorJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PushinatorEventLoopTests",
@@ -280,7 +294,7 @@ let package = Package(
         .testTarget(
             name: "PushinatorHTTPTests",
             dependencies: [
-                "PushinatorHTTP", "PushinatorTLS", "PushinatorJSON", "PushinatorTesting",
+                "PushinatorHTTP", "PushinatorTLS", "PushinatorJSON", "PushinatorTesting", "PushinatorTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -297,7 +311,7 @@ let package = Package(
         .testTarget(
             name: "EngineIOTests",
             dependencies: [
-                "EngineIO", "PushinatorJSON", "PushinatorHTTP",
+                "EngineIO", "PushinatorJSON", "PushinatorHTTP", "PushinatorTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

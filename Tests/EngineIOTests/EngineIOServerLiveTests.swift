@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOConcurrencyHelpers
 import NIOCore
 import PushinatorHTTP
+import PushinatorTestSupport
 import Testing
 
 /// Echoes every message; `close` and `abort` end the session from the server side. Records how sessions ended.

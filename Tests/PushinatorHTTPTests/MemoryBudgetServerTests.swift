@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PushinatorHTTP
+import PushinatorTestSupport
 import Testing
 
 /// What clients make the server hold is charged to the process-wide budget: request bodies, WebSocket messages

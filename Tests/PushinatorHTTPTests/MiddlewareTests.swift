@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import PushinatorHTTP
 import PushinatorJSON
+import PushinatorTestSupport
 import PushinatorTesting
 import Testing
 

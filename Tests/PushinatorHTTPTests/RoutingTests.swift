@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PushinatorHTTP
 import PushinatorJSON
+import PushinatorTestSupport
 import Testing
 
 /// Sends a simple request on a new connection and reads the response.

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 @testable import PushinatorHTTP
+import PushinatorTestSupport
 import Testing
 
 @Suite("HTTP server against hostile clients")

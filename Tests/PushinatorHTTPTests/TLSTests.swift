@@ -1,6 +1,7 @@
 import Foundation
 import PushinatorHTTP
 import PushinatorTLS
+import PushinatorTestSupport
 import Testing
 
 /// A self-signed certificate for 127.0.0.1 made with openssl in a temporary directory.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+import PushinatorTestSupport
 import Testing
 
 @testable import PushinatorHTTP

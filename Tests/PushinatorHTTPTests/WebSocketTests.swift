@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import PushinatorHTTP
+import PushinatorTestSupport
 import Testing
 
 @Suite("WebSocket over sockets")

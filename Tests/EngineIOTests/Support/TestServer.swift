@@ -1,1 +1,0 @@
-../../PushinatorHTTPTests/Support/TestServer.swift
