@@ -334,6 +334,7 @@ let package = Package(
             name: "PushinatorKitTests",
             dependencies: [
                 "PushinatorKit", "PushinatorHTTP", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON", "EngineIO", "PushinatorCluster",
+                "PushinatorTesting",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

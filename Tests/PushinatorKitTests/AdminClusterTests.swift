@@ -4,6 +4,7 @@ import PushinatorCluster
 import PushinatorJSON
 import PushinatorKit
 import PushinatorSocketIO
+import PushinatorTesting
 import Testing
 
 /// The admin API of a node whose cluster runs on an in-memory bus (the interop suite runs nodes on PostgreSQL).
@@ -25,25 +26,25 @@ struct AdminClusterTests {
         let io = SocketIOServer(adapter: cluster.adapter, logger: logger)
         let app = PushApp(configuration: .defaults, io: io, cluster: cluster)
         let running = Task { try? await cluster.run() }
-        let admin = AdminClient(router: AdminRouter(app: app).router)
+        try await AdminRouter(app: app).router.test { admin in
+            let healthy = try await admin.execute(.get, "/health")
+            #expect(healthy.status == 200)
+            #expect(healthy["cluster"]?["nodes"] == 1)
+            #expect(healthy["cluster"]?["connected"] == true)
+            let send = try await admin.execute(.post, "/user/send", body: #"{"userId": "5", "message": "hi"}"#)
+            #expect(send.status == 200)
+            #expect(send["delivered"] == 0)
 
-        let healthy = try await admin.execute(.get, "/health")
-        #expect(healthy.status == 200)
-        #expect(healthy["cluster"]?["nodes"] == 1)
-        #expect(healthy["cluster"]?["connected"] == true)
-        let send = try await admin.execute(.post, "/user/send", body: #"{"userId": "5", "message": "hi"}"#)
-        #expect(send.status == 200)
-        #expect(send["delivered"] == 0)
-
-        transport.disconnect()
-        for _ in 0..<500 where cluster.status.connected { try await Task.sleep(for: .milliseconds(10)) }
-        let degraded = try await admin.execute(.get, "/health")
-        #expect(degraded.status == 503)
-        #expect(degraded["result"] == "DEGRADED")
-        #expect(degraded["cluster"]?["connected"] == false)
-        transport.reconnect()
-        for _ in 0..<500 where !cluster.status.connected { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(try await admin.execute(.get, "/health").status == 200)
+            transport.disconnect()
+            for _ in 0..<500 where cluster.status.connected { try await Task.sleep(for: .milliseconds(10)) }
+            let degraded = try await admin.execute(.get, "/health")
+            #expect(degraded.status == 503)
+            #expect(degraded["result"] == "DEGRADED")
+            #expect(degraded["cluster"]?["connected"] == false)
+            transport.reconnect()
+            for _ in 0..<500 where !cluster.status.connected { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try await admin.execute(.get, "/health").status == 200)
+        }
         running.cancel()
         await running.value
     }

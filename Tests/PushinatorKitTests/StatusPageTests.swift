@@ -3,6 +3,7 @@ import Logging
 import PushinatorJSON
 @testable import PushinatorKit
 import PushinatorRuntime
+import PushinatorTesting
 import Testing
 
 @Suite("Status page, its history and its JSON")
@@ -29,20 +30,21 @@ struct StatusPageTests {
     }
 
     @Test func thePageAndItsJSONShowTheSameFigures() async throws {
-        let (app, client) = makeApp()
-        _ = try await client.post("/user/register", #"{"userId": "a", "hash": "h"}"#)
-        _ = try await client.post("/user/send", #"{"userId": "a", "message": "queued"}"#)
-        app.warnings.record(.warning, "disk <full>")
-        let status = try await client.execute(.get, "/status")
-        #expect(status.status == 200)
-        #expect(status["values"]?.object?["sentTotal"] == 1)
-        #expect(status["values"]?.object?["queued"] == 1)
-        #expect(status["figures"]?.object?["users-registered"] == "1")
-        #expect(status["warnings"]?.array?.first?.object?["message"] == "disk <full>")
+        try await withApp { app, client in
+            _ = try await client.post("/user/register", #"{"userId": "a", "hash": "h"}"#)
+            _ = try await client.post("/user/send", #"{"userId": "a", "message": "queued"}"#)
+            app.warnings.record(.warning, "disk <full>")
+            let status = try await client.execute(.get, "/status")
+            #expect(status.status == 200)
+            #expect(status["values"]?.object?["sentTotal"] == 1)
+            #expect(status["values"]?.object?["queued"] == 1)
+            #expect(status["figures"]?.object?["users-registered"] == "1")
+            #expect(status["warnings"]?.array?.first?.object?["message"] == "disk <full>")
 
-        let page = try StatusPage.render(StatusSnapshot(app))
-        #expect(page.contains(#"<b id="queued">1</b>"#))
-        #expect(page.contains("disk &lt;full&gt;"))  // escaped: a logged value cannot inject markup
-        #expect(!page.contains("{{"))
+            let page = try StatusPage.render(StatusSnapshot(app))
+            #expect(page.contains(#"<b id="queued">1</b>"#))
+            #expect(page.contains("disk &lt;full&gt;"))  // escaped: a logged value cannot inject markup
+            #expect(!page.contains("{{"))
+        }
     }
 }
