@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prints the line coverage the Swift tests reach in Sources/EngineIO and in the protocol state machines, after
+# Prints the line coverage the Swift tests reach in Sources/EngineIO, Sources/PushinatorEventLoop and in the
+# protocol state machines, after
 # `swift test --enable-code-coverage` (scripts/test.sh runs it). Informative only: it never fails the build.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,10 +20,10 @@ if [[ ! -f "$profdata" || -z "$binary" ]]; then
   exit 0
 fi
 
-files=(Sources/EngineIO)
+files=(Sources/EngineIO Sources/PushinatorEventLoop)
 while IFS= read -r file; do files+=("$file"); done < <(find Sources -name '*StateMachine.swift' -not -path 'Sources/EngineIO/*' | sort)
 
-echo "Line coverage of the Swift tests (Sources/EngineIO and the state machines):"
+echo "Line coverage of the Swift tests (Sources/EngineIO, Sources/PushinatorEventLoop and the state machines):"
 "$llvm_cov" report "$binary" -instr-profile="$profdata" "${files[@]}" \
   | sed -e "s#$PWD/##" | awk '{ print "  " $0 }' || echo "coverage: llvm-cov report failed"
 exit 0

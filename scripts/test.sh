@@ -4,7 +4,7 @@
 #   2. swift build --build-tests        (skip 2 and 3 with SKIP_SWIFT=1; instrumented for code coverage)
 #   3. swift test --skip-build          (beside a throwaway PostgreSQL: scripts/with-postgres.sh;
 #                                        then scripts/coverage-summary.sh prints the coverage of Sources/EngineIO
-#                                        and the state machines; informative, it fails nothing)
+#                                        and Sources/PushinatorEventLoop and the state machines; informative)
 #   4. python3 -m pytest Tests/Interop  (beside a throwaway PostgreSQL too; extra args: PYTEST_ARGS="-k browser -x"; server: INTEROP_SERVER=reference)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
