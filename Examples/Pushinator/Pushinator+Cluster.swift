@@ -1,4 +1,7 @@
+import EngineIO
 import Logging
+import NIOCore
+import PushinatorHTTP
 import PushinatorCluster
 import PushinatorKit
 import PushinatorPostgres
@@ -25,5 +28,41 @@ extension Pushinator {
         )
         logger.info("cluster on postgres", metadata: ["postgres.url": "\(url)", "cluster.uid": "\(transport.localUID)"])
         return (transport, SocketIOCluster(transport: transport, configuration: .init(membership: membership), logger: logger))
+    }
+}
+
+extension Pushinator {
+    /// In cluster mode: this node's session ids name it, and the Engine.IO requests of the other nodes' sessions
+    /// are forwarded to them (no sticky sessions needed).
+    static func forwardSessions(of io: SocketIOServer, on cluster: SocketIOCluster?, eventLoopGroup: any EventLoopGroup, logger: Logger)
+        -> ClusterSessionForwarder?
+    {
+        guard let cluster else { return nil }
+        let engine = io.engine.configuration
+        // a long poll is held up to the ping interval (plus the timeout of its answer)
+        let client = HTTPForwardingClient(
+            eventLoopGroup: eventLoopGroup,
+            configuration: .init(maxResponseBodyBytes: max(engine.maxPayload, 1 << 20) * 2, responseTimeout: engine.pingInterval + engine.pingTimeout + .seconds(10)),
+            logger: logger
+        )
+        let forwarder = ClusterSessionForwarder(cluster: cluster, client: client, logger: logger)
+        io.engine.forwarder = forwarder
+        return forwarder
+    }
+
+    /// Tells the other nodes where this one is, once the client listener is bound (`cluster.advertise`).
+    static func advertise(_ forwarder: ClusterSessionForwarder, on cluster: SocketIOCluster, settings: PushinatorConfiguration, bound: SocketAddress, logger: Logger) {
+        guard let options = settings.cluster, let port = bound.port else { return }
+        guard !settings.useSSL || options.advertise != nil,
+            let address = options.advertisedAddress(clientHost: settings.clientHost, clientPort: port)
+        else {
+            logger.warning(
+                "cluster: this node does not advertise an address (set cluster.advertise): requests of its sessions that reach other nodes are refused (Session ID unknown)",
+                metadata: ["client.host": "\(settings.clientHost)"]
+            )
+            return
+        }
+        logger.info("cluster: advertising this node", metadata: ["cluster.address": "\(address)", "cluster.sid_prefix": "\(forwarder.sessionPrefix)"])
+        cluster.advertise(forwarder.advertisement(address: address))
     }
 }

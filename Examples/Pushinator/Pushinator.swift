@@ -139,6 +139,7 @@ struct Pushinator: AsyncParsableCommand {
         let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         defer { loops.shutdownGracefully { _ in } }
+        let forwarder = Self.forwardSessions(of: io, on: cluster, eventLoopGroup: loops, logger: logger)
         logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
         let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], configuration: settings.adminServerConfiguration, eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
@@ -147,6 +148,7 @@ struct Pushinator: AsyncParsableCommand {
             Get("health") { _, _ in Response.json(["status": "ok"]) }  // for load balancers: no token, no details
             io.routes(at: "socket.io", middleware: [cors])
         }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], configuration: settings.clientServerConfiguration, eventLoopGroup: loops, logger: logger) {
+            if let cluster, let forwarder { Self.advertise(forwarder, on: cluster, settings: settings, bound: $0[0], logger: logger) }
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
         }
         let reloader = Reloader(app: app, source: source, level: level, overrides: (adminPort, clientPort), logger: logger) { applied in

@@ -9,6 +9,9 @@ extension ClusterMessage {
         if let data = body.data { object["data"] = .object(data) }
         object["uid"] = .string(uid)
         object["nsp"] = .string(nsp)
+        if let node, type == .initialHeartbeat || type == .heartbeat {
+            object[ClusterNodeAdvertisement.memberName] = node.jsonValue
+        }
         return .object(object)
     }
 

@@ -14,6 +14,9 @@ public struct ClusterMessage: Sendable, Hashable {
     public var nsp: String
     /// What the message says.
     public var body: Body
+    /// The sender's advertisement, on heartbeats of pushinator nodes (the `pushinatorNode` member; `nil` from
+    /// Node.js nodes and on other messages).
+    public var node: ClusterNodeAdvertisement?
 
     /// The uid the socket.io emitters (`@socket.io/postgres-emitter`, `@socket.io/redis-emitter`) send with.
     public static let emitterUID = "emitter"
@@ -23,10 +26,12 @@ public struct ClusterMessage: Sendable, Hashable {
     ///   - uid: The sender's id.
     ///   - nsp: The namespace.
     ///   - body: What it says.
-    public init(uid: String, nsp: String, body: Body) {
+    ///   - node: The sender's advertisement (heartbeats only).
+    public init(uid: String, nsp: String, body: Body, node: ClusterNodeAdvertisement? = nil) {
         self.uid = uid
         self.nsp = nsp
         self.body = body
+        self.node = node
     }
 
     /// The message's type number.

@@ -107,7 +107,11 @@ public struct ClusterMessageDecoder: Sendable {
         } else {
             throw ClusterMessageError(.wrongShape, "message.nsp is missing")
         }
-        return ClusterMessage(uid: uid, nsp: nsp, body: try Self.body(of: type, in: message))
+        var node: ClusterNodeAdvertisement?
+        if type == .initialHeartbeat || type == .heartbeat, let member = value[ClusterNodeAdvertisement.memberName] {
+            node = ClusterNodeAdvertisement(jsonValue: member)
+        }
+        return ClusterMessage(uid: uid, nsp: nsp, body: try Self.body(of: type, in: message), node: node)
     }
 
     private static func body(of type: ClusterMessageType, in message: ShapeReader.Object) throws(ClusterMessageError)

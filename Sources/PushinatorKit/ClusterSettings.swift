@@ -1,3 +1,5 @@
+import PushinatorHTTP
+
 /// The `cluster` section of pushinator's configuration: several nodes on one PostgreSQL.
 ///
 /// ```js
@@ -18,6 +20,10 @@ public struct ClusterSettings: Sendable, Equatable {
     public var heartbeatInterval: Int
     /// A node not heard from for longer is down, in milliseconds. Default 10,000.
     public var heartbeatTimeout: Int
+    /// This node's internal address, where the other nodes forward the Engine.IO requests of its sessions:
+    /// `http://10.0.0.5:8081`, `10.0.0.5:8081`, or a host alone (the client port is added). `nil`: the client
+    /// listener's address when it is not a wildcard (`0.0.0.0`, `::`); otherwise the node is not forwarded to.
+    public var advertise: String?
 
     /// Creates settings with the defaults.
     public init(
@@ -26,7 +32,8 @@ public struct ClusterSettings: Sendable, Equatable {
         nodeName: String? = nil,
         timeout: Int = 5_000,
         heartbeatInterval: Int = 5_000,
-        heartbeatTimeout: Int = 10_000
+        heartbeatTimeout: Int = 10_000,
+        advertise: String? = nil
     ) {
         self.postgres = postgres
         self.channelPrefix = channelPrefix
@@ -34,5 +41,29 @@ public struct ClusterSettings: Sendable, Equatable {
         self.timeout = timeout
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
+        self.advertise = advertise
+    }
+
+    /// Whether `text` can be `cluster.advertise`: an address ``HTTPUpstream`` reads, or a host alone.
+    static func isValidAdvertise(_ text: String) -> Bool {
+        HTTPUpstream(address: text) != nil || HTTPUpstream(address: "\(Self.bracketed(text)):1") != nil
+    }
+
+    private static func bracketed(_ host: String) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    }
+
+    /// The address this node advertises to the others (`http://host:port`), or `nil` when it has none.
+    /// - Parameters:
+    ///   - clientHost: `client.host`.
+    ///   - clientPort: The port the client listener is bound to.
+    public func advertisedAddress(clientHost: String, clientPort: Int) -> String? {
+        if let advertise {
+            if let upstream = HTTPUpstream(address: advertise) { return upstream.url }
+            let host = advertise.hasPrefix("http://") ? String(advertise.dropFirst(7)) : advertise
+            return HTTPUpstream(address: "\(Self.bracketed(host)):\(clientPort)")?.url
+        }
+        guard !HTTPUpstream.isWildcard(clientHost) else { return nil }
+        return HTTPUpstream(address: "\(Self.bracketed(clientHost)):\(clientPort)")?.url
     }
 }

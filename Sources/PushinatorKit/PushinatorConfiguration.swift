@@ -204,6 +204,13 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         guard heartbeatTimeout > interval else {
             throw ConfigError(source: document.source, message: "cluster.heartbeatTimeout must be longer than cluster.heartbeatInterval")
         }
+        let advertise = try document.string("cluster.advertise").flatMap { $0.isEmpty ? nil : $0 }
+        if let advertise, !ClusterSettings.isValidAdvertise(advertise) {
+            throw ConfigError(
+                source: document.source,
+                message: "cluster.advertise must be http://host:port, host:port or a host (not a wildcard such as 0.0.0.0)"
+            )
+        }
         guard !url.isEmpty else { return nil }
         return ClusterSettings(
             postgres: url,
@@ -211,7 +218,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             nodeName: nodeName,
             timeout: timeout,
             heartbeatInterval: interval,
-            heartbeatTimeout: heartbeatTimeout
+            heartbeatTimeout: heartbeatTimeout,
+            advertise: advertise
         )
     }
 

@@ -23,6 +23,7 @@ public final class EngineIOServer: HTTPResponder, Sendable {
     let logger: Logger
     private let sessions = NIOLockedValueBox<[String: EngineIOSession]>([:])
     private let delegateBox = NIOLockedValueBox<(any EngineIOServerDelegate)?>(nil)
+    private let forwarderBox = NIOLockedValueBox<(any EngineIOSessionForwarder)?>(nil)
     /// Sessions by transport, upgrades and slow consumers, for metrics.
     public let statistics = EngineIOStatistics()
 
@@ -36,6 +37,13 @@ public final class EngineIOServer: HTTPResponder, Sendable {
     public var delegate: (any EngineIOServerDelegate)? {
         get { delegateBox.withLockedValue { $0 } }
         set { delegateBox.withLockedValue { $0 = newValue } }
+    }
+
+    /// Forwards the requests for sessions of other servers (cluster mode), and gives the prefix of the session ids
+    /// this server hands out; `nil` (the default) for a single server. Set it before the server gets requests.
+    public var forwarder: (any EngineIOSessionForwarder)? {
+        get { forwarderBox.withLockedValue { $0 } }
+        set { forwarderBox.withLockedValue { $0 = newValue } }
     }
 
     /// The number of open sessions.
@@ -78,7 +86,12 @@ public final class EngineIOServer: HTTPResponder, Sendable {
             guard request.method == .get else { throw EngineIOHTTPError.badHandshakeMethod }
             return try await handshake(request: request, context: context, version: version, transport: transport)
         }
-        guard let session = session(id: sid) else { throw EngineIOHTTPError.unknownSession }
+        guard let session = session(id: sid) else {
+            if let forwarder, let response = await forwarder.forward(request, context: context, sid: sid) {
+                return response
+            }
+            throw EngineIOHTTPError.unknownSession
+        }
         guard session.version == version else { throw EngineIOHTTPError.badRequest }
 
         if transport == .websocket {
@@ -125,7 +138,7 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         if let allowRequest = configuration.allowRequest, let refusal = await allowRequest(request, context).refusal {
             throw EngineIOHTTPError.forbidden(refusal)
         }
-        let sid = RandomIdentifier.make()
+        let sid = forwarder.map { EngineIOSessionOwner.makeSessionID(prefix: $0.sessionPrefix) } ?? RandomIdentifier.make()
         var headers: HTTPFields = [:]
         if let cookie = configuration.cookie {
             var value = "\(cookie.name)=\(sid); Path=\(cookie.path); SameSite=\(cookie.sameSite)"

@@ -215,6 +215,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         response: Response?,
         context: ChannelHandlerContext
     ) {
+        if case .upgrade = action {} else { response?.webSocketUpgrade?.tunnel?.close() }  // a relayed 101 not used
         switch action {
         case .none:
             return
@@ -224,7 +225,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             let response = HTTPError(refusal.status, message: refusal.message).response(for: Self.placeholderRequest)
             write(response, info: info, keepAlive: keepAlive, context: context)
         case .upgrade(let head):
-            if let upgrade = response?.webSocketUpgrade { performUpgrade(upgrade, head: head, context: context) }
+            if let tunnel = response?.webSocketUpgrade?.tunnel {
+                performTunnel(tunnel, context: context)
+            } else if let upgrade = response?.webSocketUpgrade {
+                performUpgrade(upgrade, head: head, context: context)
+            }
         }
     }
 

@@ -12,6 +12,9 @@ public struct WebSocketUpgrade: Sendable {
     public var configuration: WebSocketConfiguration?
     /// Called on the connection's event loop once the connection speaks WebSocket.
     let onUpgrade: @Sendable (WebSocketConnection) -> Void
+    /// Set when the upgrade is relayed from another server (``HTTPForwardingClient``): the connection becomes a
+    /// byte pipe to it instead of a ``WebSocketConnection``.
+    var tunnel: HTTPTunnel? = nil
 }
 
 extension Response {

@@ -89,6 +89,8 @@ public final class SocketIOCluster: Service, Sendable {
     private let counters = Mutex(Counters())
     private let outbox: AsyncStream<Outgoing>
     private let outboxSink: AsyncStream<Outgoing>.Continuation
+    /// What the other nodes advertised in their heartbeats, and what this one advertises (``advertise(_:)``).
+    let directory = ClusterNodeDirectory()
 
     /// Creates a server's cluster membership; nothing is published before ``run()``.
     /// - Parameters:
@@ -152,7 +154,7 @@ public final class SocketIOCluster: Service, Sendable {
             done?(SocketIOClusterError.queueFull)
             return
         }
-        outboxSink.yield(.publish(message, done: done))
+        outboxSink.yield(.publish(advertising(message), done: done))
     }
 
     private func publishLoop() async {
@@ -212,6 +214,7 @@ public final class SocketIOCluster: Service, Sendable {
             switch event {
             case .message(let message):
                 counters.withLock { $0.receivedMessages += 1 }
+                noteAdvertisement(of: message)
                 adapter(of: message.nsp)?.receive(message)
             case .disconnected(let reason):
                 counters.withLock { $0.transportConnected = false }

@@ -1,0 +1,250 @@
+"""No sticky sessions: three pushinator nodes on one PostgreSQL behind nginx with plain round-robin (no `ip_hash`, no
+upstream keep-alive, so consecutive requests of one client reach different nodes). A polling request or a WebSocket
+upgrade that reaches a node without its Engine.IO session is forwarded to the node that owns it (the `sid` names it),
+at the address the owner advertises in its heartbeats (`cluster.advertise`).
+
+Needs PUSHINATOR_TEST_POSTGRES_URL (scripts/with-postgres.sh) and nginx (scripts/install-test-deps.sh).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from browser import BrowserError, Chromium, PageServer
+from conftest import CACHE
+from pushinator_support import (
+    HASH,
+    Pushinator,
+    auth,
+    free_port,
+    new_user,
+    requires_app,
+    start_pushinator,  # noqa: F401 (fixture)
+    wait_until,
+)
+
+POSTGRES = os.environ.get("PUSHINATOR_TEST_POSTGRES_URL")
+pytestmark = [
+    requires_app,
+    pytest.mark.skipif(not POSTGRES, reason="needs PUSHINATOR_TEST_POSTGRES_URL (run through scripts/with-postgres.sh)"),
+]
+
+SOCKET_IO_JS = Path(os.environ.get("SOCKET_IO_JS", str(CACHE / "socket.io.min.js")))
+
+
+class RoundRobinNginx:
+    """nginx in the foreground: one upstream with the nodes' client ports, plain round-robin, a new upstream
+    connection per request; the access log names the node each request went to."""
+
+    def __init__(self, work: Path, ports: list[int]) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            pytest.fail("nginx not found: scripts/install-test-deps.sh installs nginx-light", pytrace=False)
+        self.binary = binary
+        self.work = work
+        self.port = free_port()
+        servers = "".join(f"    server 127.0.0.1:{port};\n" for port in ports)
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        (work / "nginx.conf").write_text(
+            f"{user}daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/error.log info;\n"
+            "events { worker_connections 512; }\n"
+            "http {\n"
+            "  log_format routed '$request_uri $upstream_addr $status';\n"
+            f"  access_log {work}/access.log routed;\n"
+            f"  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;\n"
+            "  map $http_upgrade $connection_upgrade { default upgrade; '' close; }\n"
+            f"  upstream pushinator {{\n{servers}  }}\n"
+            "  server {\n"
+            f"    listen 127.0.0.1:{self.port};\n"
+            "    location / {\n"
+            "      proxy_pass http://pushinator;\n"
+            "      proxy_http_version 1.1;\n"
+            "      proxy_set_header Upgrade $http_upgrade;\n"
+            "      proxy_set_header Connection $connection_upgrade;\n"
+            "      proxy_set_header Host $host;\n"
+            "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+            "      proxy_buffering off;\n"
+            "      proxy_read_timeout 120s;\n"
+            "      proxy_next_upstream off;\n"
+            "    }\n"
+            "  }\n"
+            "}\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "RoundRobinNginx":
+        config = str(self.work / "nginx.conf")
+        checked = subprocess.run([self.binary, "-t", "-q", "-p", str(self.work), "-c", config],
+                                 capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert checked.returncode == 0, checked.stderr
+        self.proc = subprocess.Popen([self.binary, "-p", str(self.work), "-c", config],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def ready() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                pytest.fail(f"nginx exited with {self.proc.returncode}:\n{self.log()}")
+            session = requests.Session()
+            session.trust_env = False
+            try:
+                return session.get(self.url + "/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(ready, timeout=20, what="nginx answering /health")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+    def log(self) -> str:
+        path = self.work / "error.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def nodes_by_sid(self) -> dict[str, Counter[str]]:
+        """For each Engine.IO session seen in the access log, how many of its requests went to each node."""
+        routed: dict[str, Counter[str]] = {}
+        path = self.work / "access.log"
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+            parts = line.split()
+            match = re.search(r"[?&]sid=([A-Za-z0-9_-]+)", parts[0]) if len(parts) == 3 else None
+            if match:
+                routed.setdefault(match.group(1), Counter())[parts[1]] += 1
+        return routed
+
+
+@pytest.fixture
+def cluster_behind_nginx(start_pushinator: Any, tmp_path: Path) -> Iterator[tuple[list[Pushinator], RoundRobinNginx]]:
+    prefix = f"t{random.getrandbits(32)}"
+    overrides = {
+        "client": {"host": 0, "trustedProxies": ["127.0.0.1"]},  # every interface: the address is advertised
+        "cluster": {"postgres": POSTGRES, "channelPrefix": prefix, "timeout": 3000, "heartbeatInterval": 300,
+                    "heartbeatTimeout": 1500, "advertise": "127.0.0.1"},
+    }
+    nodes = [start_pushinator(overrides, name=f"node{i}") for i in range(3)]
+    wait_until(lambda: all(node.request("GET", "/health").json.get("cluster", {}).get("nodes") == 3 for node in nodes),
+               timeout=15, what="3 nodes to see each other")
+    work = tmp_path / "nginx"
+    work.mkdir()
+    proxy = RoundRobinNginx(work, [int(node.client.rsplit(":", 1)[1]) for node in nodes])
+    try:
+        yield nodes, proxy.start()
+    finally:
+        proxy.stop()
+
+
+def assert_spread(proxy: RoundRobinNginx) -> None:
+    """The client's requests went to more than one node: most were forwarded to its session's owner."""
+    routed = proxy.nodes_by_sid()
+    assert routed, "no request with a sid in nginx's access log"
+    assert any(len(nodes) >= 2 for nodes in routed.values()), routed
+
+
+def send_through_each_node(nodes: list[Pushinator], user: int) -> list[str]:
+    sent = []
+    for index, node in enumerate(nodes):
+        reply = node.send(user, {"via": index})
+        assert reply.status == 200 and reply.json["delivered"] == 1, reply
+        sent.append(json.dumps({"via": index}, separators=(",", ":")))
+    return sent
+
+
+def test_python_client_over_polling_behind_round_robin(cluster_behind_nginx, make_client) -> None:
+    nodes, proxy = cluster_behind_nginx
+    user = new_user()
+    nodes[0].register(user)  # replicated to the other nodes
+    client = make_client(proxy.url, ["polling"])
+    assert auth(client, user) == {"ok": True, "queued": 0}
+    sent = send_through_each_node(nodes, user)
+    client.rec.wait("message", count=3)
+    nodes[1].send(user, "end")  # the barrier: a duplicate would arrive before it
+    client.rec.wait("message", count=4)
+    assert [args[0] for args in client.rec.all("message")] == sent + ['"end"']
+    assert_spread(proxy)
+    # a sid of a node that is not alive is unknown (the client reconnects); so is a forged one
+    for sid in ("ZZZZ" + "A" * 16, "not-a-session"):
+        answer = requests.get(f"{proxy.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
+        assert answer.status_code == 400 and answer.json() == {"code": 1, "message": "Session ID unknown"}, answer.text
+
+
+@pytest.fixture(scope="module")
+def chromium_page():
+    if not SOCKET_IO_JS.is_file():
+        pytest.fail(f"{SOCKET_IO_JS} is missing: run scripts/install-test-deps.sh", pytrace=False)
+    with PageServer(SOCKET_IO_JS) as pages:
+        try:
+            browser = Chromium()
+            browser.start()
+        except BrowserError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        try:
+            yield browser, pages
+        finally:
+            browser.stop()
+
+
+@pytest.mark.parametrize("transports", ['["polling", "websocket"]', '["polling"]'], ids=["default", "polling"])
+def test_official_js_client_behind_round_robin(cluster_behind_nginx, chromium_page, transports) -> None:
+    nodes, proxy = cluster_behind_nginx
+    browser, pages = chromium_page
+    browser.open(pages.url + "/index.html")
+    user = new_user()
+    nodes[2].register(user)
+    options = "{ reconnection: false }" if "websocket" in transports else f"{{ reconnection: false, transports: {transports} }}"
+    ack = browser.evaluate(
+        f"""(async () => {{
+  const s = __track(io({json.dumps(proxy.url)}, {options}));
+  window.__socket = s;
+  window.__messages = [];
+  s.on("message", (m) => window.__messages.push(m));
+  await __within(8000, "connect", (ok, fail) => {{
+    s.once("connect", ok);
+    s.once("connect_error", (e) => fail(new Error("connect_error: " + e.message)));
+  }});
+  return await __within(5000, "auth ack", (ok) => s.emit("auth", {user}, {json.dumps(HASH)}, ok));
+}})()""",
+        timeout=20,
+    )
+    assert ack == {"ok": True, "queued": 0}
+    if "websocket" in transports:  # the upgrade went through nginx to any node, then on to the session's owner
+        upgraded = browser.evaluate(
+            """__within(8000, "upgrade", (ok) => {
+  const check = () => window.__socket.io.engine.transport.name === "websocket" ? ok(true) : setTimeout(check, 20);
+  check();
+})""",
+            timeout=15,
+        )
+        assert upgraded is True
+    sent = send_through_each_node(nodes, user)
+    nodes[0].send(user, "end")
+    received = browser.evaluate(
+        """__within(8000, "messages", (ok) => {
+  const poll = () => window.__messages.length >= 4 ? ok(window.__messages) : setTimeout(poll, 20);
+  poll();
+}).then((ms) => new Promise((ok) => setTimeout(() => ok({ ms: window.__messages, connected: window.__socket.connected,
+  transport: window.__socket.io.engine.transport.name }), 200)))""",
+        timeout=15,
+    )
+    assert received["ms"] == sent + ['"end"'], received
+    assert received["connected"] is True
+    assert received["transport"] == ("websocket" if "websocket" in transports else "polling")
+    assert_spread(proxy)
+    browser.evaluate("window.__closeAll(); true", timeout=5)
