@@ -231,8 +231,9 @@ let package = Package(
         .executableTarget(
             name: "ConformanceServer",
             dependencies: [
-                "PushinatorHTTP", "EngineIO", "PushinatorSocketIO", "PushinatorJSON",
+                "PushinatorHTTP", "EngineIO", "PushinatorSocketIO", "PushinatorJSON", "PushinatorCluster",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,6 +5,8 @@ import ArgumentParser
 import EngineIO
 import HTTPTypes
 import Logging
+import NIOPosix
+import PushinatorCluster
 import PushinatorHTTP
 import PushinatorSocketIO
 import ServiceLifecycle
@@ -29,6 +31,8 @@ struct ConformanceServer: AsyncParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).") var port = 3000
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Flag(help: "Log every request and session event.") var verbose = false
+    @Flag(help: "Run as a node of a cluster (on an in-process bus): session ids carry the node's prefix, and requests for other nodes' sessions go through the forwarder.")
+    var cluster = false
 
     func run() async throws {
         var logger = Logger(label: "conformance-server")
@@ -43,7 +47,21 @@ struct ConformanceServer: AsyncParsableCommand {
         let echo = EchoDelegate()
         engine.delegate = echo
 
-        let io = SocketIOServer(configuration: .init(engine: engineSettings, connectTimeout: .seconds(1)), logger: logger)
+        var services: [any Service] = []
+        var makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter = { InMemoryAdapter(context: $0) }
+        var forwarder: ClusterSessionForwarder?
+        let bus = InMemoryClusterBus()  // transports hold it unowned: it lives until the end of run()
+        if cluster {
+            let transport = bus.makeTransport()
+            let node = SocketIOCluster(transport: transport, logger: logger)
+            let client = HTTPForwardingClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            forwarder = ClusterSessionForwarder(cluster: node, client: client, logger: logger)
+            makeAdapter = node.adapter
+            engine.forwarder = forwarder
+            services.append(node)
+        }
+        let io = SocketIOServer(configuration: .init(engine: engineSettings, connectTimeout: .seconds(1)), adapter: makeAdapter, logger: logger)
+        io.engine.forwarder = forwarder
         for name in ["/", "/custom"] {
             io.namespace(name) { namespace in
                 namespace.onConnection { socket in socket.emit("auth", socket.handshake.auth) }
@@ -66,6 +84,7 @@ struct ConformanceServer: AsyncParsableCommand {
         let server = HTTPServer(responder: router, listeners: [Listener(.hostname(host, port: port))], logger: logger) {
             StandardOutput.writeLine("LISTENING http://\($0[0].hostAndPort)")
         }
-        try await ServiceGroup(services: [server, io], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        try await ServiceGroup(services: services + [server, io], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        withExtendedLifetime(bus) {}
     }
 }
