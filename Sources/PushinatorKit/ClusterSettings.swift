@@ -46,7 +46,11 @@ public struct ClusterSettings: Sendable, Equatable {
 
     /// Whether `text` can be `cluster.advertise`: an address ``HTTPUpstream`` reads, or a host alone.
     static func isValidAdvertise(_ text: String) -> Bool {
-        HTTPUpstream(address: text) != nil || HTTPUpstream(address: "\(Self.bracketed(text)):1") != nil
+        if HTTPUpstream(address: text) != nil { return true }
+        let host = text.hasPrefix("http://") ? String(text.dropFirst(7)) : text
+        // a host alone: a name or IPv4 address without colon, or an IPv6 address
+        if host.contains(":"), host.contains("/") || AddressRange(host) == nil { return false }
+        return HTTPUpstream(address: "\(Self.bracketed(host)):1") != nil
     }
 
     private static func bracketed(_ host: String) -> String {

@@ -164,6 +164,36 @@ struct PushinatorConfigurationTests {
         #expect(fromEnvironment.cluster == ClusterSettings(postgres: "postgres://db/push", channelPrefix: "app"))
     }
 
+    @Test func theAdvertisedAddressIsTheSettingOrTheClientListener() throws {
+        let set = try configuration("{cluster: {postgres: 'postgres://db/push', advertise: 'http://10.0.0.5:8081'}}")
+        #expect(set.cluster?.advertise == "http://10.0.0.5:8081")
+        #expect(set.cluster?.advertisedAddress(clientHost: "0.0.0.0", clientPort: 9601) == "http://10.0.0.5:8081")
+        let hostOnly = try configuration("{cluster: {postgres: 'postgres://db/push', advertise: '10.0.0.5'}}")
+        #expect(hostOnly.cluster?.advertisedAddress(clientHost: "0.0.0.0", clientPort: 9601) == "http://10.0.0.5:9601")
+        let v6 = try configuration("{cluster: {postgres: 'postgres://db/push', advertise: 'fd00::5'}}")
+        #expect(v6.cluster?.advertisedAddress(clientHost: "::", clientPort: 9601) == "http://[fd00::5]:9601")
+        let unset = try configuration("{cluster: {postgres: 'postgres://db/push'}}")
+        #expect(unset.cluster?.advertisedAddress(clientHost: "10.0.0.7", clientPort: 9601) == "http://10.0.0.7:9601")
+        #expect(unset.cluster?.advertisedAddress(clientHost: "0.0.0.0", clientPort: 9601) == nil)  // the warning
+        #expect(unset.cluster?.advertisedAddress(clientHost: "::", clientPort: 9601) == nil)
+        for bad in ["0.0.0.0", "https://10.0.0.5:8081", "http://10.0.0.5:8081/push", "10.0.0.5:99999"] {
+            do {
+                _ = try configuration("{cluster: {postgres: 'postgres://db/push', advertise: '\(bad)'}}")
+                Issue.record("cluster.advertise \(bad) was accepted")
+            } catch {
+                #expect("\(error)".contains("cluster.advertise"))
+            }
+        }
+        let environment = EnvironmentOverrides(
+            prefix: "PUSHINATOR",
+            variables: ["PUSHINATOR_CLUSTER_POSTGRES": "postgres://db/push", "PUSHINATOR_CLUSTER_ADVERTISE": "10.0.0.9:7000"]
+        )
+        let fromEnvironment = try PushinatorConfiguration(
+            document: ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+        )
+        #expect(fromEnvironment.cluster?.advertisedAddress(clientHost: "0.0.0.0", clientPort: 1) == "http://10.0.0.9:7000")
+    }
+
     @Test func environmentOverridesTheLimits() throws {
         let environment = EnvironmentOverrides(
             prefix: "PUSHINATOR",
