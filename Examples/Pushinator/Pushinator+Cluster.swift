@@ -53,9 +53,11 @@ extension Pushinator {
     /// Tells the other nodes where this one is, once the client listener is bound (`cluster.advertise`).
     static func advertise(_ forwarder: ClusterSessionForwarder, on cluster: SocketIOCluster, settings: PushinatorConfiguration, bound: SocketAddress, logger: Logger) {
         guard let options = settings.cluster, let port = bound.port else { return }
-        guard !settings.useSSL || options.advertise != nil,
-            let address = options.advertisedAddress(clientHost: settings.clientHost, clientPort: port)
-        else {
+        guard !settings.useSSL else {  // the forwarding client speaks plain HTTP
+            logger.warning("cluster: a TLS client port is not forwarded to: requests of this node's sessions that reach other nodes are refused (Session ID unknown); terminate TLS at the load balancer")
+            return
+        }
+        guard let address = options.advertisedAddress(clientHost: settings.clientHost, clientPort: port) else {
             logger.warning(
                 "cluster: this node does not advertise an address (set cluster.advertise): requests of its sessions that reach other nodes are refused (Session ID unknown)",
                 metadata: ["client.host": "\(settings.clientHost)"]

@@ -77,7 +77,6 @@ class RoundRobinNginx:
             "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
             "      proxy_buffering off;\n"
             "      proxy_read_timeout 120s;\n"
-            "      proxy_next_upstream off;\n"
             "    }\n"
             "  }\n"
             "}\n"
@@ -183,6 +182,30 @@ def test_python_client_over_polling_behind_round_robin(cluster_behind_nginx, mak
     for sid in ("ZZZZ" + "A" * 16, "not-a-session"):
         answer = requests.get(f"{proxy.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
         assert answer.status_code == 400 and answer.json() == {"code": 1, "message": "Session ID unknown"}, answer.text
+
+
+def test_a_client_of_a_killed_node_gets_session_id_unknown_and_reconnects(cluster_behind_nginx, make_client) -> None:
+    nodes, proxy = cluster_behind_nginx
+    user = new_user()
+    nodes[0].register(user)
+    client = make_client(proxy.url, ["polling"], reconnection=True)
+    assert auth(client, user) == {"ok": True, "queued": 0}
+    owner = next(node for node in nodes if node.post("/stats", {}).json["connections"] == 1)
+    others = [node for node in nodes if node is not owner]
+    old_sid = client.sio.eio.sid
+    os.kill(owner.pid, signal.SIGKILL)
+    owner.proc.wait(timeout=10)
+    # once the others no longer count it, its sid is unknown to them: the client's next poll gets 400, it reconnects
+    wait_until(lambda: all(node.request("GET", "/health").json["cluster"]["nodes"] == 2 for node in others),
+               timeout=10, what="the others to notice the node died")
+    client.rec.wait("connect", count=2, timeout=20)
+    assert client.sio.eio.sid != old_sid
+    assert auth(client, user) == {"ok": True, "queued": 0}
+    reply = others[0].send(user, "after")
+    assert reply.status == 200 and reply.json["delivered"] == 1, reply
+    assert client.rec.wait("message")[0] == '"after"'
+    answer = requests.get(f"{proxy.url}/socket.io/?EIO=4&transport=polling&sid={old_sid}", timeout=5)
+    assert answer.status_code == 400 and answer.json() == {"code": 1, "message": "Session ID unknown"}, answer.text
 
 
 @pytest.fixture(scope="module")
