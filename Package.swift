@@ -201,6 +201,7 @@ let package = Package(
             name: "PushinatorPostgres",
             dependencies: [
                 "PushinatorCluster", "PushinatorJSON", "PushinatorMessagePack",
+                "PushinatorSocketIO",  // the recovery session store (PostgresSessionStore) implements its protocol
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -29,6 +29,25 @@ extension Pushinator {
         logger.info("cluster on postgres", metadata: ["postgres.url": "\(url)", "cluster.uid": "\(transport.localUID)"])
         return (transport, SocketIOCluster(transport: transport, configuration: .init(membership: membership), logger: logger))
     }
+
+    /// On a cluster with connection state recovery on, the recovery sessions in PostgreSQL, so that a client
+    /// whose node died recovers on another one; `socketIO`'s recovery then keeps its sessions there.
+    static func openSessionTable(
+        _ settings: PushinatorConfiguration,
+        transport: PostgresClusterTransport?,
+        socketIO: inout SocketIOConfiguration,
+        logger: Logger
+    ) -> PostgresSessionTable? {
+        guard let transport, let recovery = socketIO.recovery else { return nil }
+        let table = PostgresSessionTable(
+            configuration: .init(cluster: transport.configuration, maxDisconnectionDuration: recovery.maxDisconnectionDuration),
+            transport: transport,
+            storageKeys: PushApp.recoveredStorageKeys,
+            logger: logger
+        )
+        socketIO.recovery?.makeStore = { namespace, recovery in table.store(namespace: namespace, recovery: recovery) }
+        return table
+    }
 }
 
 extension Pushinator {

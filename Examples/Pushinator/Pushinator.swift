@@ -131,7 +131,9 @@ struct Pushinator: AsyncParsableCommand {
         let (transport, cluster) = try await Self.openCluster(settings, logger: logger)
         var makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter = { InMemoryAdapter(context: $0) }
         if let cluster { makeAdapter = cluster.adapter }
-        let io = SocketIOServer(configuration: settings.socketIOConfiguration, adapter: makeAdapter, logger: logger)  // recovery on unless 0
+        var socketIO = settings.socketIOConfiguration  // recovery on unless 0
+        let sessions = Self.openSessionTable(settings, transport: transport, socketIO: &socketIO, logger: logger)
+        let io = SocketIOServer(configuration: socketIO, adapter: makeAdapter, logger: logger)
         let store = try await Self.openStore(settings, logger: logger)
         let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster, warnings: warnings)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
@@ -163,7 +165,7 @@ struct Pushinator: AsyncParsableCommand {
             onFailure: { logger.error("idle users not expired: user store write failed", metadata: ["error.message": "\($0.message)"]) }
         )
         var clusterServices: [any Service] = []  // first, so that they stop after the servers
-        if let transport, let cluster { clusterServices = [transport, cluster] }
+        if let transport, let cluster { clusterServices = [transport, cluster] + (sessions.map { [$0] } ?? []) }
         let services: [any Service] = clusterServices + [admin, client, io, ReloadOnHangup {
             for error in logs.reopenFiles() {  // logrotate renamed log.file: start a new one under its name
                 logger.error("cannot reopen the log file", metadata: ["error.message": "\(error)"])

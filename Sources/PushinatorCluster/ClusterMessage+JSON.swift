@@ -12,6 +12,7 @@ extension ClusterMessage {
         if let node, type == .initialHeartbeat || type == .heartbeat {
             object[ClusterNodeAdvertisement.memberName] = node.jsonValue
         }
+        if let recoverySequence { object["pushinatorSeq"] = .integer(Int(truncatingIfNeeded: recoverySequence)) }
         return .object(object)
     }
 

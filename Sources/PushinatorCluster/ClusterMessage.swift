@@ -17,6 +17,13 @@ public struct ClusterMessage: Sendable, Hashable {
     /// The sender's advertisement, on heartbeats of pushinator nodes (the `pushinatorNode` member; `nil` from
     /// Node.js nodes and on other messages).
     public var node: ClusterNodeAdvertisement?
+    /// The sender's recovery sequence number of a broadcast it recorded for connection state recovery (the
+    /// extra member `pushinatorSeq`, which Node ignores): another node restoring a session of the sender tells
+    /// what the client already got by it. `nil` for every other message.
+    public var recoverySequence: UInt64?
+    /// The row of the transport's log the message came from (PostgreSQL's `pushinator_cluster_log.id`), set by
+    /// a transport that keeps a log, on the messages it reports; not part of the message's text nor of `==`.
+    public var logID: Int64?
 
     /// The uid the socket.io emitters (`@socket.io/postgres-emitter`, `@socket.io/redis-emitter`) send with.
     public static let emitterUID = "emitter"
@@ -27,11 +34,26 @@ public struct ClusterMessage: Sendable, Hashable {
     ///   - nsp: The namespace.
     ///   - body: What it says.
     ///   - node: The sender's advertisement (heartbeats only).
-    public init(uid: String, nsp: String, body: Body, node: ClusterNodeAdvertisement? = nil) {
+    ///   - recoverySequence: The sender's recovery sequence number of a recorded broadcast.
+    public init(uid: String, nsp: String, body: Body, node: ClusterNodeAdvertisement? = nil, recoverySequence: UInt64? = nil) {
         self.uid = uid
         self.nsp = nsp
         self.body = body
         self.node = node
+        self.recoverySequence = recoverySequence
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.uid == rhs.uid && lhs.nsp == rhs.nsp && lhs.body == rhs.body && lhs.node == rhs.node
+            && lhs.recoverySequence == rhs.recoverySequence
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(uid)
+        hasher.combine(nsp)
+        hasher.combine(body)
+        hasher.combine(node)
+        hasher.combine(recoverySequence)
     }
 
     /// The message's type number.

@@ -111,7 +111,19 @@ public struct ClusterMessageDecoder: Sendable {
         if type == .initialHeartbeat || type == .heartbeat, let member = value[ClusterNodeAdvertisement.memberName] {
             node = ClusterNodeAdvertisement(jsonValue: member)
         }
-        return ClusterMessage(uid: uid, nsp: nsp, body: try Self.body(of: type, in: message), node: node)
+        var sequence: UInt64?
+        if let member = message.optionalMember("pushinatorSeq") {
+            let value = try member.int()
+            guard value >= 0 else { throw ClusterMessageError(.wrongShape, "message.pushinatorSeq is negative") }
+            sequence = UInt64(value)
+        }
+        return ClusterMessage(
+            uid: uid,
+            nsp: nsp,
+            body: try Self.body(of: type, in: message),
+            node: node,
+            recoverySequence: sequence
+        )
     }
 
     private static func body(of type: ClusterMessageType, in message: ShapeReader.Object) throws(ClusterMessageError)

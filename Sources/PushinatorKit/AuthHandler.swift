@@ -8,7 +8,16 @@ import PushinatorJSON
 public import PushinatorSocketIO
 
 /// The user a socket authenticated as.
-public enum AuthenticatedUser: SocketStorageKey { public typealias Value = String }
+public enum AuthenticatedUser: PersistedSocketStorageKey {
+    public typealias Value = String
+    public static let persistedName = "pushinator.user"
+}
+
+extension PushApp {
+    /// The socket values a cluster's recovery sessions keep: the user (never its hash), so that a socket restored
+    /// on another node is still authenticated while its user is registered.
+    public static var recoveredStorageKeys: [any PersistedSocketStorageKey.Type] { [AuthenticatedUser.self] }
+}
 
 /// The hash a socket authenticated with, kept in the socket's storage (in this process, never shown by
 /// `fetchSockets`), so that connection state recovery takes a session back only while the hash still opens its user.
@@ -40,6 +49,7 @@ public struct AuthHandler: Sendable {
     let delivery: DeliveryLock
     let rawMessages: @Sendable () -> Bool
     let onAccepted: (@Sendable (_ userID: String) -> Void)?
+    let onRecovered: (@Sendable (_ userID: String) -> Void)?
 
     /// Creates a handler checking hashes in `users` and counting failures in `throttle`.
     /// - Parameters:
@@ -48,6 +58,8 @@ public struct AuthHandler: Sendable {
     ///   - trustedProxies: The proxies whose forwarding headers name the client's address (read at each `auth`,
     ///     so a reload applies); none by default.
     ///   - onAccepted: Runs after each accepted `auth` (a cluster asks the other nodes for the user's queue).
+    ///   - onRecovered: Runs after a socket of a user was recovered (a cluster tells the other nodes to drop the
+    ///     user's queue: what they queued while the socket was away was in its replay).
     public init(
         users: UserRegistry,
         throttle: AuthThrottle,
@@ -55,8 +67,10 @@ public struct AuthHandler: Sendable {
         trustedProxies: @escaping @Sendable () -> TrustedProxies = { .none },
         delivery: DeliveryLock = DeliveryLock(),
         rawMessages: @escaping @Sendable () -> Bool = { false },
-        onAccepted: (@Sendable (_ userID: String) -> Void)? = nil
+        onAccepted: (@Sendable (_ userID: String) -> Void)? = nil,
+        onRecovered: (@Sendable (_ userID: String) -> Void)? = nil
     ) {
+        self.onRecovered = onRecovered
         self.users = users
         self.throttle = throttle
         self.metrics = metrics
@@ -69,10 +83,11 @@ public struct AuthHandler: Sendable {
     /// Installs the `auth` event handler and the disconnect bookkeeping on `clients`.
     public func install(on clients: Namespace) {
         let (users, throttle, trustedProxies, metrics) = (self.users, self.throttle, self.trustedProxies, self.metrics)
-        let (delivery, rawMessages, onAccepted) = (self.delivery, self.rawMessages, self.onAccepted)
+        let (delivery, rawMessages, onAccepted, onRecovered) = (self.delivery, self.rawMessages, self.onAccepted, self.onRecovered)
         clients.allowRecovery { session in
             guard let userID = session.storage[AuthenticatedUser.self] else { return true }  // never authenticated
-            guard let hash = session.storage[AuthenticatedHash.self] else { return false }
+            // restored from another node of a cluster: no hash travels, the user must still be registered
+            guard let hash = session.storage[AuthenticatedHash.self] else { return users.contains(userID) }
             return users.verify(userID, hash: hash)  // revoked while it was away: a fresh session
         }
         clients.onConnection { socket in
@@ -83,12 +98,16 @@ public struct AuthHandler: Sendable {
             let admitted = delivery.withLock { () -> Bool in
                 // checked again: the hash may have rotated after the recovery check, before the socket was back in
                 // its user's room, where the rotation's disconnect would have found it
-                guard let hash = socket[AuthenticatedHash.self], users.verify(userID, hash: hash) else { return false }
+                let hash = socket[AuthenticatedHash.self]
+                guard hash.map({ users.verify(userID, hash: $0) }) ?? users.contains(userID) else { return false }
                 users.connectionOpened(userID)
                 _ = users.store.take(for: userID, now: WallClock.milliseconds())
                 return true
             }
-            guard !admitted else { return }
+            guard !admitted else {
+                onRecovered?(userID)  // a cluster: the other nodes' queued copies were in the replay too
+                return
+            }
             socket[AuthenticatedUser.self] = nil
             socket[AuthenticatedHash.self] = nil
             socket.disconnect()

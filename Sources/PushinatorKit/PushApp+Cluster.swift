@@ -25,6 +25,8 @@ extension PushApp {
     static let unregisterEvent = "pushinator:unregister"
     /// The server-side event a node sends when a user authenticated there: the others hand over its queue.
     static let connectedEvent = "pushinator:connected"
+    /// The server-side event a node sends when a socket of a user was recovered there: the others drop its queue.
+    static let recoveredEvent = "pushinator:recovered"
 
     /// Applies the registrations other nodes replicate; each answers `true` once stored (`false` on a store error).
     func installReplication() {
@@ -45,6 +47,13 @@ extension PushApp {
             guard let self, let userID = arguments.first?.string else { return nil }
             return .integer(await self.handOverQueue(of: userID))
         }
+        clients.onServerSideEmit(Self.recoveredEvent) { [weak self] arguments in
+            guard let self, let userID = arguments.first?.string else { return nil }
+            // what this node queued for the user while its socket was away went to the user's room too, through
+            // the log: the recovered socket had it in its replay
+            let dropped = delivery.withLock { users.store.take(for: userID, now: WallClock.milliseconds()).count }
+            return .integer(dropped)
+        }
         clients.onServerSideEmit(Self.unregisterEvent) { arguments in
             guard let userID = arguments.first?.string else { return false }
             do throws(UserStoreError) {
@@ -61,6 +70,12 @@ extension PushApp {
     func collectQueuedElsewhere(for userID: String) {
         let clients = self.clients
         Task { _ = await clients.serverSideEmit(Self.connectedEvent, [.string(userID)]) }
+    }
+
+    /// Tells the other nodes that a socket of `userID` was recovered here: they drop what they queued for it.
+    func dropQueuedElsewhere(for userID: String) {
+        let clients = self.clients
+        Task { _ = await clients.serverSideEmit(Self.recoveredEvent, [.string(userID)]) }
     }
 
     /// Sends what this node queued for `userID` (connected on another node now) to the user's room on every node,

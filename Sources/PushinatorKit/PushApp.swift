@@ -58,7 +58,11 @@ public final class PushApp: Sendable {
         self.clients = io.of("/")
         users.store.setQueueLimits(configuration.offlineQueue)
         var onAccepted: (@Sendable (String) -> Void)?
-        if cluster != nil { onAccepted = { [weak self] userID in self?.collectQueuedElsewhere(for: userID) } }
+        var onRecovered: (@Sendable (String) -> Void)?
+        if cluster != nil {
+            onAccepted = { [weak self] userID in self?.collectQueuedElsewhere(for: userID) }
+            onRecovered = { [weak self] userID in self?.dropQueuedElsewhere(for: userID) }
+        }
         AuthHandler(
             users: users,
             throttle: throttle,
@@ -66,7 +70,8 @@ public final class PushApp: Sendable {
             trustedProxies: { [weak self] in self?.settings.withLock { $0.trustedProxies } ?? .none },
             delivery: delivery,
             rawMessages: { [weak self] in self?.settings.withLock { $0.messageEncoding } == .raw },
-            onAccepted: onAccepted
+            onAccepted: onAccepted,
+            onRecovered: onRecovered
         ).install(on: clients)
         if cluster != nil { installReplication() }
     }

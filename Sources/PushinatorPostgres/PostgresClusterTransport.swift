@@ -331,7 +331,9 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
                 after = id
                 guard state.withLock({ $0.cursor?.accept(id) ?? true }), uid != localUID else { continue }
                 do {
-                    emit(.message(try decoder.decode(messagePack: payload, channelNamespace: namespace)))
+                    var message = try decoder.decode(messagePack: payload, channelNamespace: namespace)
+                    message.logID = id
+                    emit(.message(message))
                 } catch {
                     drop(error)
                 }
@@ -348,13 +350,16 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         } catch {
             return drop(error)
         }
-        if let logID = value["pushinatorLogId"]?.int {
-            guard state.withLock({ $0.cursor?.accept(Int64(logID)) ?? true }) else { return }
+        let logID = value["pushinatorLogId"]?.int.map(Int64.init)
+        if let logID {
+            guard state.withLock({ $0.cursor?.accept(logID) ?? true }) else { return }
         }
         if value["uid"]?.string == localUID { return }
         guard let attachment = value["attachmentId"] else {
             do {
-                emit(.message(try decoder.decode(jsonValue: value, channelNamespace: namespace)))
+                var message = try decoder.decode(jsonValue: value, channelNamespace: namespace)
+                message.logID = logID
+                emit(.message(message))
             } catch {
                 drop(error)
             }
@@ -372,7 +377,9 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             for try await bytes in rows.decode(ByteBuffer.self) {
                 found = true
                 do {
-                    emit(.message(try decoder.decode(messagePack: bytes, channelNamespace: namespace)))
+                    var message = try decoder.decode(messagePack: bytes, channelNamespace: namespace)
+                    message.logID = logID
+                    emit(.message(message))
                 } catch {
                     drop(error)
                 }

@@ -18,7 +18,7 @@ extension ClusterAdapter {
                 let timeout = Duration.milliseconds(options.flags.timeout ?? 5_000)
                 broadcastWithAckLocally(packet, to: target, requestId: requestId, timeout: timeout)
             } else {
-                _ = local.broadcast(packet, to: target, flags: ClusterPacketCoding.flags(of: options))
+                _ = local.record(packet, to: target, flags: ClusterPacketCoding.flags(of: options), origin: Self.origin(of: message))
             }
         case .socketsJoin(let options, let rooms):
             let target = ClusterPacketCoding.target(of: options)
@@ -38,7 +38,7 @@ extension ClusterAdapter {
             }
             publish(.fetchSocketsResponse(requestId: requestId, sockets: sockets))
         case .serverSideEmit(let packet, let requestId):
-            serverSideEmitted(packet, requestId: requestId)
+            serverSideEmitted(packet, requestId: requestId, origin: Self.origin(of: message))
         case .broadcastClientCount(let requestId, let clientCount):
             let uid = message.uid
             updateAcks(requestId) { acks in
@@ -51,7 +51,12 @@ extension ClusterAdapter {
         }
     }
 
-    private func serverSideEmitted(_ packet: [JSONValue], requestId: String?) {
+    /// Where a message from the bus comes from, for connection state recovery.
+    static func origin(of message: ClusterMessage) -> RecordOrigin {
+        RecordOrigin(uid: message.uid, sequence: message.recoverySequence, logID: message.logID)
+    }
+
+    private func serverSideEmitted(_ packet: [JSONValue], requestId: String?, origin: RecordOrigin) {
         guard let event = packet.first?.string else { return }
         let arguments = Array(packet.dropFirst())
         switch event {
@@ -64,7 +69,7 @@ extension ClusterAdapter {
                 except: Set(request["except"]?.array?.compactMap(\.string) ?? [])
             )
             let flags = BroadcastFlags(volatile: request["volatile"]?.bool == true, local: true)
-            let count = local.broadcast(event, to: target, flags: flags)
+            let count = local.record(event, to: target, flags: flags, origin: origin).delivered
             let rooms = local.occupiedRooms(of: target)
             guard let requestId else { return }
             let answer: JSONValue = ["count": .integer(count), "rooms": .array(rooms.sorted().map(JSONValue.string))]

@@ -86,15 +86,21 @@ public final class ClusterAdapter: SocketIOAdapter {
     public var count: Int { local.count }
     public func persistSession(_ session: PersistedSession) { local.persistSession(session) }
     public func restoreSession(pid: String, offset: String?) async -> RestoredSession? {
-        await local.restoreSession(pid: pid, offset: offset)
+        if let restored = await local.restoreSession(pid: pid, offset: offset) { return restored }
+        guard let crossNode = local.crossNode else { return nil }
+        return await restoreFromLog(pid: pid, offset: offset, store: crossNode)
     }
 
     // MARK: Broadcasting
 
     public func broadcast(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) -> Int {
-        let delivered = local.broadcast(packet, to: target, flags: flags)
+        let (delivered, sequence) = local.record(packet, to: target, flags: flags, origin: nil)
         if !flags.local && !isOneOwnSocket(target) {
-            publish(.broadcast(packet: ClusterPacketCoding.json(of: packet), options: ClusterPacketCoding.options(target, flags: flags)))
+            let body = ClusterMessage.Body.broadcast(
+                packet: ClusterPacketCoding.json(of: packet),
+                options: ClusterPacketCoding.options(target, flags: flags)
+            )
+            publish(body, recoverySequence: local.crossNode == nil ? nil : sequence)
         }
         return delivered
     }
@@ -107,7 +113,8 @@ public final class ClusterAdapter: SocketIOAdapter {
     }
 
     public func broadcastCounting(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) async -> BroadcastCount {
-        let mine = await local.broadcastCounting(packet, to: target, flags: flags)
+        let (delivered, sequence) = local.record(packet, to: target, flags: flags, origin: nil)
+        let mine = BroadcastCount(delivered: delivered, reachedRooms: local.occupiedRooms(of: target))
         guard !flags.local else { return mine }
         let request: JSONValue = [
             "packet": ClusterPacketCoding.json(of: packet),
@@ -115,7 +122,7 @@ public final class ClusterAdapter: SocketIOAdapter {
             "except": .array(target.except.sorted().map(JSONValue.string)),
             "volatile": .bool(flags.volatile),
         ]
-        let result = await self.request(alwaysPublish: true) { id in
+        let result = await self.request(alwaysPublish: true, recoverySequence: local.crossNode == nil ? nil : sequence) { id in
             .serverSideEmit(packet: [.string(Self.countingBroadcastEvent), request], requestId: id)
         }
         var count = mine
@@ -202,9 +209,13 @@ public final class ClusterAdapter: SocketIOAdapter {
     // MARK: Publishing and requests
 
     /// Publishes `body` from this server's namespace (it postpones the next heartbeat).
-    func publish(_ body: ClusterMessage.Body, done: (@Sendable ((any Error)?) -> Void)? = nil) {
+    func publish(
+        _ body: ClusterMessage.Body,
+        recoverySequence: UInt64? = nil,
+        done: (@Sendable ((any Error)?) -> Void)? = nil
+    ) {
         state.withLock { $0.membership.published(now: .now) }
-        cluster.publish(ClusterMessage(uid: cluster.uid, nsp: namespace, body: body), done: done)
+        cluster.publish(ClusterMessage(uid: cluster.uid, nsp: namespace, body: body, recoverySequence: recoverySequence), done: done)
     }
 
     /// Publishes `body` and waits until it was published (or dropped).
@@ -218,7 +229,12 @@ public final class ClusterAdapter: SocketIOAdapter {
     /// Starts a request every other server answers and waits for its completion.
     /// - Parameter alwaysPublish: Publish even when no other server is known (a broadcast must reach the servers
     ///   this one has not heard from yet, and those catching up from a log), and return only once it was published.
-    func request(alwaysPublish: Bool = false, _ makeBody: (String) -> ClusterMessage.Body) async -> RequestResult {
+    /// - Parameter recoverySequence: The recovery sequence number of the broadcast the request carries.
+    func request(
+        alwaysPublish: Bool = false,
+        recoverySequence: UInt64? = nil,
+        _ makeBody: (String) -> ClusterMessage.Body
+    ) async -> RequestResult {
         let requestId = Self.randomID()
         let body = makeBody(requestId)
         let publication = Publication()
@@ -231,7 +247,8 @@ public final class ClusterAdapter: SocketIOAdapter {
             perform(actions.filter { if case .publish = $0 { false } else { true } })
             guard publishes || alwaysPublish else { return publication.finish(nil) }
             if !publishes { state.withLock { $0.membership.published(now: .now) } }
-            cluster.publish(ClusterMessage(uid: cluster.uid, nsp: namespace, body: body)) { [self] error in
+            let message = ClusterMessage(uid: cluster.uid, nsp: namespace, body: body, recoverySequence: recoverySequence)
+            cluster.publish(message) { [self] error in
                 publication.finish(error)
                 guard error != nil else { return }
                 let waiting = state.withLock { $0.requests.removeValue(forKey: requestId) }

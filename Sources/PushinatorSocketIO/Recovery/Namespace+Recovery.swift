@@ -75,7 +75,12 @@ extension Namespace {
 
     /// Keeps the session of `socket`, about to leave the namespace for `reason`, when its client may come back.
     func persistIfRecoverable(_ socket: Socket, reason: DisconnectReason) {
-        guard recovery != nil, ConnectionStateRecovery.recoverableReasons.contains(reason.text) else { return }
+        guard recovery != nil else { return }
+        let recoverable = ConnectionStateRecovery.recoverableReasons.contains(reason.text)
+        if let crossNode = sessionStore as? any CrossNodeSessionStore, let pid = socket.pid {
+            crossNode.sessionClosed(pid: pid, recoverable: recoverable)
+        }
+        guard recoverable else { return }
         guard let session = socket.persistedSession(rooms: adapter.rooms(of: socket), at: .now) else { return }
         adapter.persistSession(session)
     }

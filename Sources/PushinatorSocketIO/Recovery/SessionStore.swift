@@ -40,6 +40,8 @@ public struct RecordedPacket: Sendable {
     public let byteCount: Int
     /// When it was sent.
     public let time: ContinuousClock.Instant
+    /// Where it came from when another node of a cluster published it; `nil` for this node's own events.
+    public let origin: RecordOrigin?
 
     /// Creates a record.
     public init(
@@ -48,7 +50,8 @@ public struct RecordedPacket: Sendable {
         except: Set<String>,
         packets: [EngineIOEncodedPacket],
         byteCount: Int,
-        time: ContinuousClock.Instant
+        time: ContinuousClock.Instant,
+        origin: RecordOrigin? = nil
     ) {
         self.sequence = sequence
         self.rooms = rooms
@@ -56,12 +59,30 @@ public struct RecordedPacket: Sendable {
         self.packets = packets
         self.byteCount = byteCount
         self.time = time
+        self.origin = origin
     }
 
     /// Whether a socket in `socketRooms` would have received it (as socket.io's `shouldIncludePacket`).
     public func reaches(_ socketRooms: Set<String>) -> Bool {
         let included = rooms.isEmpty || !rooms.isDisjoint(with: socketRooms)
         return included && except.isDisjoint(with: socketRooms)
+    }
+}
+
+/// The node of a cluster an event came from, and where it is in the bus's log.
+public struct RecordOrigin: Sendable, Hashable {
+    /// The publishing node's uid.
+    public var uid: String
+    /// The publishing node's recovery sequence number of the event (`pushinatorSeq`), when it recorded it.
+    public var sequence: UInt64?
+    /// The event's row in the bus's log, when the bus keeps one.
+    public var logID: Int64?
+
+    /// Creates an origin.
+    public init(uid: String, sequence: UInt64? = nil, logID: Int64? = nil) {
+        self.uid = uid
+        self.sequence = sequence
+        self.logID = logID
     }
 }
 

@@ -19,18 +19,41 @@ public final class InMemoryAdapter: SocketIOAdapter {
         var socketRooms: [ObjectIdentifier: Set<String>] = [:]
         /// The sequence number of the last recorded broadcast.
         var sequence: UInt64 = 0
+        /// The highest log id of another node's broadcast recorded (with a ``CrossNodeSessionStore``).
+        var logPosition: Int64 = 0
     }
 
     private let state = Mutex(State())
     /// Where recorded broadcasts and dropped sessions are kept; `nil` while recovery is off.
     public let store: (any SessionStore)?
+    /// The store, when every node of a cluster can take its sessions back (offsets then carry a log position).
+    let crossNode: (any CrossNodeSessionStore)?
     let offsets: RecoveryOffsets
 
     /// Creates an empty adapter.
     /// - Parameter store: The session store, when connection state recovery is on.
     public init(store: (any SessionStore)? = nil) {
         self.store = store
+        self.crossNode = store as? any CrossNodeSessionStore
         self.offsets = RecoveryOffsets()
+    }
+
+    /// The offset of recorded broadcast `sequence`: with a cross-node store, a ``ClusterRecoveryOffset``.
+    private func offset(_ sequence: UInt64, _ logPosition: Int64) -> String {
+        guard crossNode != nil else { return offsets.offset(for: sequence) }
+        return ClusterRecoveryOffset(prefix: offsets.prefix, sequence: sequence, logPosition: logPosition).description
+    }
+
+    /// The sequence number and log position now: a cross-node restoration replays this node's records after it.
+    func recoveryPoint() -> (sequence: UInt64, offset: String) {
+        state.withLock { ($0.sequence, offset($0.sequence, $0.logPosition)) }
+    }
+
+    /// Tells a cross-node store the socket's session as it is now.
+    private func report(_ socket: Socket, rooms: Set<String>) {
+        guard let crossNode, let record = socket.sessionRecord(rooms: rooms, node: crossNode.nodeUID, keys: crossNode.persistedStorageKeys)
+        else { return }
+        crossNode.sessionOpened(record)
     }
 
     /// Creates the adapter a ``SocketIOServer`` gives a namespace.
@@ -45,16 +68,21 @@ public final class InMemoryAdapter: SocketIOAdapter {
         let restoration = socket.restoration
         var rooms: Set<String> = [socket.id]
         if let restoration { rooms.formUnion(restoration.session.rooms) }
-        return state.withLock { state -> [EngineIOEncodedPacket] in
+        let replay = state.withLock { state -> [EngineIOEncodedPacket] in
             state.sockets.insert(socket, key: key)
             state.socketRooms[key] = rooms
             for room in rooms { state.rooms.insert(socket, key: key, into: room) }
-            socket.setBaseSequence(state.sequence)
+            socket.setBaseSequence(state.sequence, offset: crossNode == nil ? "" : offset(state.sequence, state.logPosition))
             guard let restoration, let store else { return [] }
             // under the lock: a broadcast recorded from now on picks this socket as a live recipient
-            guard let missed = store.packets(after: restoration.replayAfter, matching: rooms) else { return [] }
-            return missed.flatMap(\.packets)
+            guard let missed = store.packets(after: restoration.replayAfter, matching: rooms) else { return restoration.logReplay }
+            guard !restoration.logReplayed.isEmpty else { return restoration.logReplay + missed.flatMap(\.packets) }
+            // what the log replay already has (recorded here after the log was read) is left out
+            return restoration.logReplay
+                + missed.filter { ReplayKey($0).map { !restoration.logReplayed.contains($0) } ?? true }.flatMap(\.packets)
         }
+        if crossNode != nil { report(socket, rooms: rooms) }
+        return replay
     }
 
     public func remove(_ socket: Socket) {
@@ -74,6 +102,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
                 state.rooms.insert(socket, key: key, into: room)
             }
         }
+        if crossNode != nil { report(socket, rooms: self.rooms(of: socket)) }
     }
 
     public func leave(_ socket: Socket, room: String) {
@@ -82,6 +111,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             state.socketRooms[key]?.remove(room)
             state.rooms.remove(key, from: room)
         }
+        if crossNode != nil, socket.isConnected { report(socket, rooms: self.rooms(of: socket)) }
     }
 
     public func rooms(of socket: Socket) -> Set<String> {
@@ -127,18 +157,30 @@ public final class InMemoryAdapter: SocketIOAdapter {
     // MARK: Broadcasting
 
     public func broadcast(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) -> Int {
+        record(packet, to: target, flags: flags, origin: nil).delivered
+    }
+
+    /// ``broadcast(_:to:flags:)`` of an event from `origin` (another node; `nil` for this one's own).
+    /// - Returns: The sockets it was handed to, and its recovery sequence number when it was recorded.
+    func record(
+        _ packet: SocketIOPacket,
+        to target: BroadcastTarget,
+        flags: BroadcastFlags,
+        origin: RecordOrigin?
+    ) -> (delivered: Int, sequence: UInt64?) {
         guard let store, !flags.volatile, packet.ackID == nil, packet.type == .event || packet.type == .binaryEvent
         else {
             let recipients = state.withLock { Self.sessions(in: $0, target: target) }
-            guard !recipients.isEmpty else { return 0 }  // a user with no connection: nothing to encode
+            guard !recipients.isEmpty else { return (0, nil) }  // a user with no connection: nothing to encode
             SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients)
-            return recipients.count
+            return (recipients.count, nil)
         }
         let time = ContinuousClock.now
-        let (packets, recipients) = state.withLock { state -> ([EngineIOEncodedPacket], Recipients) in
+        let (packets, recipients, sequence) = state.withLock { state -> ([EngineIOEncodedPacket], Recipients, UInt64) in
             state.sequence += 1
+            if let logID = origin?.logID, logID > state.logPosition { state.logPosition = logID }
             var withOffset = packet
-            withOffset.appendArgument(.string(offsets.offset(for: state.sequence)))
+            withOffset.appendArgument(.string(offset(state.sequence, state.logPosition)))
             let (packets, byteCount) = SocketIOWire.encodeMeasuring(withOffset)
             store.append(
                 RecordedPacket(
@@ -147,14 +189,15 @@ public final class InMemoryAdapter: SocketIOAdapter {
                     except: target.except,
                     packets: packets,
                     byteCount: byteCount,
-                    time: time
+                    time: time,
+                    origin: origin
                 )
             )
-            return (packets, Self.recipients(in: state, target: target))
+            return (packets, Self.recipients(in: state, target: target), state.sequence)
         }
         if !recipients.offsets.isEmpty { SocketIOWire.deliver(packets, to: recipients.offsets) }
         if !recipients.plain.isEmpty { SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients.plain) }
-        return recipients.offsets.count + recipients.plain.count
+        return (recipients.offsets.count + recipients.plain.count, sequence)
     }
 
     /// The sessions a broadcast writes to. A broadcast to one room or to everyone takes the list kept for it, as
@@ -296,8 +339,10 @@ struct RecoveryOffsets: Sendable {
 
     func offset(for sequence: UInt64) -> String { prefix + String(sequence, radix: 36) }
 
+    /// The sequence number of one of this adapter's offsets (a ``ClusterRecoveryOffset``'s too), `nil` otherwise.
     func sequence(of offset: String) -> UInt64? {
         guard offset.utf8.count > prefix.utf8.count, offset.hasPrefix(prefix) else { return nil }
-        return UInt64(offset.dropFirst(prefix.count), radix: 36)
+        let digits = offset.dropFirst(prefix.count)
+        return UInt64(digits.prefix { $0 != "." }, radix: 36)
     }
 }

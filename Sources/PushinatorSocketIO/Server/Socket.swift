@@ -41,6 +41,8 @@ public final class Socket: Sendable, CustomStringConvertible {
         var connected = false
         /// The sequence number of the last broadcast recorded before the socket was added to its namespace.
         var baseSequence: UInt64 = 0
+        /// The cluster recovery offset of that point, with a ``CrossNodeSessionStore``.
+        var baseOffset = ""
     }
 
     init(
@@ -91,7 +93,28 @@ public final class Socket: Sendable, CustomStringConvertible {
         set { state.withLock { $0.data = newValue } }
     }
 
-    func setBaseSequence(_ sequence: UInt64) { state.withLock { $0.baseSequence = sequence } }
+    func setBaseSequence(_ sequence: UInt64, offset: String = "") {
+        state.withLock {
+            $0.baseSequence = sequence
+            $0.baseOffset = offset
+        }
+    }
+
+    /// What a ``CrossNodeSessionStore`` keeps while the socket is connected.
+    func sessionRecord(rooms: Set<String>, node: String, keys: [any PersistedSocketStorageKey.Type]) -> SessionRecord? {
+        guard let pid else { return nil }
+        let (data, storage, offset) = state.withLock { ($0.data, $0.storage, $0.baseOffset) }
+        return SessionRecord(
+            pid: pid,
+            namespace: namespace.name,
+            id: id,
+            node: node,
+            rooms: rooms,
+            data: data,
+            storage: SocketStorage(values: storage).persisted(keys),
+            baseOffset: offset
+        )
+    }
 
     /// What connection state recovery keeps when the connection drops.
     func persistedSession(rooms: Set<String>, at time: ContinuousClock.Instant) -> PersistedSession? {
