@@ -24,7 +24,7 @@ public final class LoopTimers: @unchecked Sendable {
     public final class Timer {
         @usableFromInline var action: (() -> Void)?
 
-        init(_ action: @escaping () -> Void) { self.action = action }
+        @usableFromInline init(_ action: @escaping () -> Void) { self.action = action }
 
         /// Stops the timer; it does nothing when it already fired or was cancelled.
         @inlinable
@@ -35,24 +35,32 @@ public final class LoopTimers: @unchecked Sendable {
         public var isPending: Bool { action != nil }
     }
 
-    private struct Entry {
+    @usableFromInline
+    struct Entry {
         let deadline: NIODeadline
         /// Breaks ties so that timers with the same deadline fire in the order they were scheduled.
         let sequence: UInt64
         let timer: Timer
+
+        @usableFromInline
+        init(deadline: NIODeadline, sequence: UInt64, timer: Timer) {
+            self.deadline = deadline
+            self.sequence = sequence
+            self.timer = timer
+        }
 
         func precedes(_ other: Entry) -> Bool {
             deadline < other.deadline || (deadline == other.deadline && sequence < other.sequence)
         }
     }
 
-    private let eventLoop: any EventLoop
+    @usableFromInline let eventLoop: any EventLoop
     private var heap: [Entry] = []
     /// The heap size at which cancelled entries are dropped: twice the size after the last compaction, so cancelled
     /// entries never outnumber live ones by much and the scan costs O(1) per insertion on average.
     private var compactionThreshold = LoopTimers.minimumCompactionThreshold
     private static let minimumCompactionThreshold = 4096
-    private var sequence: UInt64 = 0
+    @usableFromInline var sequence: UInt64 = 0
     /// The NIO task that fires at the earliest deadline, and that deadline.
     private var wakeUp: (task: Scheduled<Void>, at: NIODeadline)?
     /// Set while due timers run: timers they schedule are picked up when they are done.
@@ -86,6 +94,7 @@ public final class LoopTimers: @unchecked Sendable {
     ///   - deadline: When to run it; a deadline in the past runs it in the next tick of the loop.
     ///   - action: What to run; it may schedule more timers.
     /// - Returns: The timer, to cancel it.
+    @inlinable
     public func schedule(at deadline: NIODeadline, _ action: @escaping () -> Void) -> Timer {
         eventLoop.assertInEventLoop()
         let timer = Timer(action)
@@ -101,7 +110,8 @@ public final class LoopTimers: @unchecked Sendable {
 
     // MARK: Firing
 
-    private func armWakeUp() {
+    @usableFromInline
+    func armWakeUp() {
         guard !isFiring, let first = heap.first else { return }
         if let wakeUp, wakeUp.at <= first.deadline { return }
         wakeUp?.task.cancel()
@@ -126,7 +136,8 @@ public final class LoopTimers: @unchecked Sendable {
 
     // MARK: Binary heap ordered by deadline
 
-    private func push(_ entry: Entry) {
+    @usableFromInline
+    func push(_ entry: Entry) {
         if heap.count >= compactionThreshold { compact() }
         heap.append(entry)
         var child = heap.count - 1
