@@ -1,29 +1,3 @@
-public import NIOCore
-public import PushinatorHTTP
-
-/// Receives the sessions of an ``EngineIOServer`` (the Socket.IO layer is one).
-public protocol EngineIOServerDelegate: AnyObject, Sendable {
-    /// A session finished its handshake. Called on the session's event loop; set
-    /// ``EngineIOSession/delegate`` here.
-    func engineIO(_ server: EngineIOServer, didOpen session: EngineIOSession, request: Request, context: RequestContext)
-}
-
-/// Receives the messages and the end of one ``EngineIOSession``; called on the session's event loop.
-public protocol EngineIOSessionDelegate: AnyObject {
-    /// A message packet arrived.
-    func session(_ session: EngineIOSession, didReceive message: EngineIOMessage)
-    /// The session ended.
-    func session(_ session: EngineIOSession, didCloseWith reason: EngineIOCloseReason)
-}
-
-/// The payload of an Engine.IO message packet.
-public enum EngineIOMessage: Sendable, Hashable {
-    /// A text message (the bytes after the `4` type digit).
-    case text(ByteBuffer)
-    /// A binary message.
-    case binary(ByteBuffer)
-}
-
 /// Why a session ended, in the words Socket.IO gives to disconnect handlers.
 public struct EngineIOCloseReason: Sendable, Hashable, CustomStringConvertible {
     /// The reason text (`"ping timeout"`, `"transport close"`...).

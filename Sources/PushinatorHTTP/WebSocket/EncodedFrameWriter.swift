@@ -1,0 +1,22 @@
+import NIOCore
+
+/// Sits right after the TLS/transport end of a WebSocket pipeline (before the frame encoder): a
+/// ``WebSocketConnection`` writes ``WebSocketEncodedFrame`` bytes through its context, skipping the frame encoder.
+///
+/// Every read request passes it on its way to the socket, so it is also where reads are held back while the client
+/// is behind on the frames queued for it (the connection's state decides).
+final class EncodedFrameWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The connection whose state gates reads.
+    weak var connection: WebSocketConnection?
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if connection?.readRequested() ?? true { context.read() }
+    }
+}

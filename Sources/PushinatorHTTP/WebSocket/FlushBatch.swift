@@ -1,0 +1,24 @@
+import NIOCore
+
+/// The connections of one event-loop thread that asked for a flush during the current tick.
+///
+/// One task per tick flushes them all, instead of one task per connection.
+final class FlushBatch: @unchecked Sendable {
+    // Only touched on the thread that owns it.
+    private var pending: [WebSocketConnection] = []
+    private var scheduled = false
+
+    func add(_ connection: WebSocketConnection, on eventLoop: any EventLoop) {
+        pending.append(connection)
+        guard !scheduled else { return }
+        scheduled = true
+        eventLoop.execute { self.flushAll() }
+    }
+
+    private func flushAll() {
+        scheduled = false
+        let connections = pending
+        pending.removeAll(keepingCapacity: true)
+        for connection in connections { connection.flushNow() }
+    }
+}
