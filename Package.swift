@@ -327,6 +327,7 @@ let package = Package(
             name: "PushinatorSocketIOTests",
             dependencies: [
                 "PushinatorSocketIO", "EngineIO", "PushinatorJSON", "PushinatorHTTP", "PushinatorCluster", "PushinatorTesting",
+                "PushinatorTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -363,7 +364,7 @@ let package = Package(
             name: "PushinatorPostgresTests",
             dependencies: [
                 "PushinatorPostgres", "PushinatorCluster", "PushinatorMessagePack", "PushinatorJSON",
-                "PushinatorSocketIO", "PushinatorHTTP", "PushinatorTesting",
+                "PushinatorSocketIO", "PushinatorHTTP", "PushinatorTesting", "PushinatorTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,6 +4,7 @@ import PushinatorHTTP
 import PushinatorJSON
 @testable import PushinatorPostgres
 import PushinatorSocketIO
+import PushinatorTestSupport
 import PushinatorTesting
 import Testing
 
@@ -41,7 +42,7 @@ struct ClusterAdapterPostgresTests {
         let a = try Self.startNode(configuration)
         configuration.localUID = PostgresClusterConfiguration.randomUID()
         let b = try Self.startNode(configuration)
-        try await waitUntil("the nodes hear each other") {
+        try await waitUntil("the nodes hear each other", seconds: 20) {
             (a.main.adapter as? ClusterAdapter)?.serverCount == 2 && (b.main.adapter as? ClusterAdapter)?.serverCount == 2
         }
         try await b.router.test { http in
@@ -60,14 +61,5 @@ struct ClusterAdapterPostgresTests {
         b.task.cancel()
         await a.task.value
         await b.task.value
-    }
-
-    func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
-        for _ in 0..<2000 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("timed out waiting for \(what)")
-        throw CancellationError()
     }
 }

@@ -4,6 +4,7 @@ import PushinatorCluster
 import PushinatorHTTP
 import PushinatorJSON
 @testable import PushinatorSocketIO
+import PushinatorTestSupport
 import PushinatorTesting
 import Testing
 
@@ -38,7 +39,7 @@ final class TestCluster: Sendable {
             nodes.append(Node(io: io, cluster: cluster, transport: transport, router: router, task: task))
         }
         self.nodes = nodes
-        try await waitFor("\(servers) servers know each other") { nodes.allSatisfy { $0.adapter.serverCount == servers } }
+        try await waitUntil("\(servers) servers know each other", seconds: 10) { nodes.allSatisfy { $0.adapter.serverCount == servers } }
     }
 
     func stop() async {
@@ -66,16 +67,6 @@ final class TestCluster: Sendable {
             await client.close()
         }
     }
-}
-
-/// Waits (at most 10 s, every 10 ms) until `condition` holds.
-func waitFor(_ what: String, _ condition: () async -> Bool) async throws {
-    for _ in 0..<1000 {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw CancellationError()
 }
 
 @Suite("Cluster adapter on an in-memory bus")
@@ -202,7 +193,7 @@ struct ClusterAdapterTests {
         #expect(cluster.nodes[0].cluster.status.servers == 3)
         cluster.nodes[2].task.cancel()  // graceful: ADAPTER_CLOSE
         await cluster.nodes[2].task.value
-        try await waitFor("the others forget the third") { cluster.nodes[0].adapter.serverCount == 2 && cluster.nodes[1].adapter.serverCount == 2 }
+        try await waitUntil("the others forget the third", seconds: 10) { cluster.nodes[0].adapter.serverCount == 2 && cluster.nodes[1].adapter.serverCount == 2 }
         await cluster.stop()
     }
 
@@ -212,9 +203,9 @@ struct ClusterAdapterTests {
             membership: .init(heartbeatInterval: .milliseconds(100), heartbeatTimeout: .milliseconds(400), requestTimeout: .seconds(1))
         )
         cluster.nodes[1].transport.disconnect()
-        try await waitFor("a notices b is gone") { cluster.nodes[0].adapter.serverCount == 1 }
+        try await waitUntil("a notices b is gone", seconds: 10) { cluster.nodes[0].adapter.serverCount == 1 }
         cluster.nodes[1].transport.reconnect()  // its next heartbeat brings it back
-        try await waitFor("a hears b again") { cluster.nodes[0].adapter.serverCount == 2 }
+        try await waitUntil("a hears b again", seconds: 10) { cluster.nodes[0].adapter.serverCount == 2 }
         await cluster.stop()
     }
 

@@ -17,10 +17,10 @@ package func withTimeout<T: Sendable>(
     }
 }
 
-/// Polls `condition` until it holds, failing after `seconds`.
-package func waitUntil(_ what: String, seconds: Double = 5, _ condition: () -> Bool) async throws {
+/// Polls `condition` (every 5 ms) until it holds, failing after `seconds`.
+package func waitUntil(_ what: String, seconds: Double = 5, _ condition: () async -> Bool) async throws {
     let deadline = ContinuousClock.now + .seconds(seconds)
-    while !condition() {
+    while !(await condition()) {
         if ContinuousClock.now > deadline { throw TestFailure("timed out waiting until \(what)") }
         try await Task.sleep(for: .milliseconds(5))
     }
