@@ -75,6 +75,19 @@ struct HTTPForwardingClientTests {
         }
     }
 
+    @Test func anExpectContinueIsAnsweredHereNotForwarded() async throws {
+        try await withFront { front, _, _ in
+            let raw = try await RawClient.connect(port: front.port)
+            try await raw.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            #expect(try await raw.readResponse().status == 100)
+            try await raw.send("hi")
+            let response = try await raw.readResponse()
+            #expect(response.status == 201)
+            #expect(response.text.hasPrefix("hi|"))
+            await raw.close()
+        }
+    }
+
     @Test func tooManyRequestsInFlightAre503() async throws {
         try await withFront(.init(maxInFlightPerUpstream: 1)) { front, client, upstream in
             let first = try await RawClient.connect(port: front.port)

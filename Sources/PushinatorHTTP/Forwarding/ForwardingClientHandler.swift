@@ -20,6 +20,8 @@ final class ForwardingClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         var isTunnel: Bool
         var keepAlive: Bool
         var timeout: Scheduled<Void>?
+        /// An interim response (1xx but 101) was read: its end is not the response's.
+        var interim = false
     }
 
     private var current: Current?
@@ -61,7 +63,12 @@ final class ForwardingClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard var exchange = current else { return }  // nothing asked: ignore (the connection closes on error)
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard head.status.code >= 200 || head.status == .switchingProtocols else { return }  // 100 Continue
+            guard head.status.code >= 200 || head.status == .switchingProtocols else {  // 100 Continue, 103
+                exchange.interim = true
+                current = exchange
+                return
+            }
+            exchange.interim = false
             exchange.head = head
             exchange.keepAlive = exchange.keepAlive && head.isKeepAlive
             current = exchange
@@ -74,6 +81,11 @@ final class ForwardingClientHandler: ChannelDuplexHandler, RemovableChannelHandl
             if exchange.body == nil { exchange.body = part } else { exchange.body!.writeBuffer(&part) }
             current = exchange
         case .end:
+            if exchange.head == nil, exchange.interim {
+                exchange.interim = false
+                current = exchange
+                return
+            }
             guard let head = exchange.head else {
                 fail(HTTPForwardingClient.Failure.upstreamFailed, context: context)
                 return

@@ -308,7 +308,8 @@ public final class HTTPForwardingClient: Sendable {
                 forwardedFor.append(field.value)
                 continue
             }
-            guard !hopByHop.contains(name) else { continue }
+            // the body is here already: no `Expect: 100-continue` for the upstream
+            guard !hopByHop.contains(name), name != "expect" else { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
         if let peer = context.remoteIP { forwardedFor.append(peer) }
