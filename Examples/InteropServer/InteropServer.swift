@@ -104,6 +104,13 @@ struct InteropServer: AsyncParsableCommand {
         let router = Router {
             CORSMiddleware(allowedOrigins: origins, allowedMethods: [.get, .post, .options], allowCredentials: true)
             io.routes(at: "socket.io")
+            // what the process-wide memory budget holds now, for tests that size their load from it
+            Get("memory-budget") { _, _ in
+                Response.json([
+                    "held": .integer(MemoryBudget.shared.reserved),
+                    "limit": MemoryBudget.shared.limit.map { JSONValue.integer($0) } ?? .null,
+                ])
+            }
         }
         let security = try Self.security(certificate: tlsCert, key: tlsKey)
         let scheme = security == nil ? "http" : "https"
