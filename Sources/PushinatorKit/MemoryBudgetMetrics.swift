@@ -10,7 +10,7 @@ final class MemoryBudgetMetrics: Sendable {
     /// The uses whose refusal counters are served from the start.
     static let uses: [MemoryBudget.Use] = [
         .httpRequestBody, .httpOutbound, .webSocketMessage, .webSocketOutbound, .pollingPayload, .binaryAttachments,
-        .pollingOutbound, .recoveryBuffer,
+        .pollingOutbound, .recoveryBuffer, .offlineQueue,
     ]
 
     let budget: MemoryBudget

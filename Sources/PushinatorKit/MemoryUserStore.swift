@@ -1,12 +1,13 @@
+public import PushinatorHTTP
 import Synchronization
 
 /// A ``UserStore`` in memory only: node pushinator's behaviour, everything is gone when the process ends.
 public final class MemoryUserStore: DirectoryUserStore {
     private let directory: Mutex<UserDirectory>
 
-    /// Creates an empty store with the given offline-queue limits.
-    public init(queueLimits: OfflineQueue.Limits = .init()) {
-        directory = Mutex(UserDirectory(queueLimits: queueLimits))
+    /// Creates an empty store with the given offline-queue limits; the queued bytes are charged to `budget`.
+    public init(queueLimits: OfflineQueue.Limits = .init(), budget: MemoryBudget? = .shared) {
+        directory = Mutex(UserDirectory(queueLimits: queueLimits, budget: budget))
     }
 
     /// Runs `body` with the users in memory, under the lock (the read side comes from ``DirectoryUserStore``).

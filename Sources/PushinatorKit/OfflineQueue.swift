@@ -1,3 +1,5 @@
+public import PushinatorHTTP
+
 /// Messages kept for registered users with no live connection, delivered on their next successful `auth`.
 ///
 /// A value type with no I/O: the user stores hold one and persist what it reports (the messages it accepted and
@@ -6,6 +8,11 @@
 ///
 /// Bounded three ways (``Limits``): messages per user, age, and bytes over all users. At a limit the oldest
 /// messages go first; ``dropped`` and ``expired`` count what went.
+///
+/// The bytes kept are also charged to a process-wide ``MemoryBudget`` (``MemoryBudget/shared`` by default, use
+/// `offline_queue`) and given back when a message is delivered, expires, is pushed out or its user unregistered.
+/// When the budget refuses a message, the oldest messages of all users go first until it fits; when nothing is
+/// left to push out, the message is not queued. Both count in ``Statistics/dropped``.
 public struct OfflineQueue: Sendable {
     /// How much the queue keeps.
     public struct Limits: Sendable, Equatable {
@@ -59,11 +66,20 @@ public struct OfflineQueue: Sendable {
     private var expiredCount = 0
     /// The sequence number the next message gets.
     public private(set) var nextSequence: Int64 = 1
+    /// The bytes kept, charged to the process-wide budget (`nil`: not charged).
+    private let charge: OfflineQueueCharge?
 
     /// Creates an empty queue.
-    public init(limits: Limits = .init()) {
+    /// - Parameters:
+    ///   - limits: what the queue keeps.
+    ///   - budget: the process-wide budget the bytes kept are charged to; `nil` charges none.
+    public init(limits: Limits = .init(), budget: MemoryBudget? = .shared) {
         self.limits = limits
+        self.charge = budget.map(OfflineQueueCharge.init)
     }
+
+    /// The bytes charged to the memory budget now (the bytes kept, or 0 without a budget).
+    public var chargedBytes: Int { charge?.bytes ?? 0 }
 
     /// The counters.
     public var statistics: Statistics {
@@ -90,7 +106,8 @@ public struct OfflineQueue: Sendable {
         }
         let queued = QueuedMessage(sequence: nextSequence, userID: userID, enqueuedAt: now, message: message)
         nextSequence += 1
-        return (queued, insert(queued))
+        let (kept, removed) = insert(queued)
+        return (kept ? queued : nil, removed)
     }
 
     /// Puts back messages read from a durable store (in any order); expired ones are left out.
@@ -103,7 +120,8 @@ public struct OfflineQueue: Sendable {
             if isExpired(message, now: now) || limits.maxPerUser == 0 {
                 removed.append(message.sequence)
             } else {
-                removed += insert(message)
+                let (kept, pushedOut) = insert(message)
+                removed += kept ? pushedOut : pushedOut + [message.sequence]
             }
         }
         return removed
@@ -165,12 +183,25 @@ public struct OfflineQueue: Sendable {
         limits.ttlMilliseconds > 0 && now - message.enqueuedAt >= limits.ttlMilliseconds
     }
 
-    private mutating func insert(_ message: QueuedMessage) -> [Int64] {
+    /// Keeps `message` and pushes out what the limits and the memory budget require. Returns whether it was kept
+    /// (not when the budget refuses it with nothing else left to push out) and the sequence numbers pushed out.
+    private mutating func insert(_ message: QueuedMessage) -> (kept: Bool, removed: [Int64]) {
+        var removed: [Int64] = []
+        if let charge {
+            while !charge.add(message.byteCount) {
+                guard let oldest = oldestUser() else {
+                    droppedCount += 1
+                    compactOrderIfNeeded()
+                    return (false, removed)
+                }
+                removed.append(removeOldest(of: oldest))
+                droppedCount += 1
+            }
+        }
         users[message.userID, default: []].append(message)
         order.append((message.sequence, message.userID))
         live += 1
         bytes += message.byteCount
-        var removed: [Int64] = []
         while count(for: message.userID) > limits.maxPerUser {
             removed.append(removeOldest(of: message.userID))
             droppedCount += 1
@@ -180,7 +211,7 @@ public struct OfflineQueue: Sendable {
             droppedCount += 1
         }
         compactOrderIfNeeded()
-        return removed
+        return (true, removed)
     }
 
     /// The user whose first message is the oldest of all, skipping stale order entries.
@@ -204,6 +235,7 @@ public struct OfflineQueue: Sendable {
     private mutating func forget(_ message: QueuedMessage) {
         live -= 1
         bytes -= message.byteCount
+        charge?.remove(message.byteCount)
     }
 
     /// Keeps ``order`` at most about twice the live messages (stale entries of delivered messages are dropped).

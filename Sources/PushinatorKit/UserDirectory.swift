@@ -1,3 +1,5 @@
+public import PushinatorHTTP
+
 /// The state every user store keeps in memory: registered users by digest, and the offline queue.
 ///
 /// A value type with no I/O and no locking; a store wraps it in a `Mutex` and persists what the operations
@@ -9,8 +11,11 @@ public struct UserDirectory: Sendable {
     public var queue: OfflineQueue
 
     /// Creates an empty directory.
-    public init(queueLimits: OfflineQueue.Limits = .init()) {
-        queue = OfflineQueue(limits: queueLimits)
+    /// - Parameters:
+    ///   - queueLimits: the offline queue's limits.
+    ///   - budget: the process-wide budget the queued bytes are charged to (`nil`: none).
+    public init(queueLimits: OfflineQueue.Limits = .init(), budget: MemoryBudget? = .shared) {
+        queue = OfflineQueue(limits: queueLimits, budget: budget)
     }
 
     /// Whether `hash` matches `userID`'s digest (constant time).

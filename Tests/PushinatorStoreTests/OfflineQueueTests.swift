@@ -1,3 +1,4 @@
+import PushinatorHTTP
 import PushinatorKit
 import Testing
 
@@ -43,6 +44,57 @@ import Testing
         var queue = Self.make(maxBytes: 3)
         #expect(queue.enqueue("toolong", for: "a", now: 0).queued == nil)
         #expect(queue.statistics == .init(messages: 0, bytes: 0, dropped: 1, expired: 0))
+    }
+
+    @Test func theBytesKeptAreChargedToTheMemoryBudgetAndGivenBack() {
+        let budget = MemoryBudget(limit: 10)
+        var queue = OfflineQueue(limits: .init(maxBytes: 1 << 20), budget: budget)
+        _ = queue.enqueue("aaaa", for: "a", now: 0)
+        _ = queue.enqueue("bbbb", for: "b", now: 0)
+        #expect(budget.reserved == 8 && queue.chargedBytes == 8)
+        // The budget refuses the third: the oldest of all users goes first, counted as dropped.
+        let pushed = queue.enqueue("cccc", for: "b", now: 0)
+        #expect(pushed.queued != nil && pushed.removed.count == 1)
+        #expect(queue.count(for: "a") == 0 && budget.reserved == 8)
+        #expect(queue.statistics == .init(messages: 2, bytes: 8, dropped: 1, expired: 0))
+        #expect(budget.refusals(for: .offlineQueue) == 1)
+        // Delivery gives the bytes back.
+        #expect(queue.take(for: "b", now: 0).messages.map(\.message) == ["bbbb", "cccc"])
+        #expect(budget.reserved == 0 && queue.chargedBytes == 0)
+        // With the budget spent by something else and nothing to push out, the message is not queued (counted).
+        #expect(budget.tryReserve(10))
+        #expect(queue.enqueue("x", for: "a", now: 0).queued == nil)
+        #expect(queue.statistics == .init(messages: 0, bytes: 0, dropped: 2, expired: 0))
+        budget.release(10)
+        // Unregistering and expiry give the bytes back too.
+        _ = queue.enqueue("dd", for: "a", now: 0)
+        _ = queue.enqueue("ee", for: "b", now: 0)
+        #expect(budget.reserved == 4)
+        _ = queue.removeAll(for: "a")
+        #expect(budget.reserved == 2)
+        queue.limits.ttlMilliseconds = 100
+        #expect(queue.expire(now: 200).count == 1)
+        #expect(budget.reserved == 0)
+    }
+
+    @Test func whatAQueueStillHoldsIsGivenBackWhenItGoes() {
+        let budget = MemoryBudget(limit: nil)
+        do {
+            var queue = OfflineQueue(budget: budget)
+            _ = queue.enqueue("kept", for: "a", now: 0)
+            #expect(budget.reserved == 4)
+        }
+        #expect(budget.reserved == 0)
+        // Restored messages are charged too; one the budget refuses is to be deleted from the durable store.
+        let small = MemoryBudget(limit: 5)
+        var restored = OfflineQueue(budget: small)
+        let stale = restored.restore(
+            [QueuedMessage(sequence: 1, userID: "a", enqueuedAt: 0, message: "abc"),
+             QueuedMessage(sequence: 2, userID: "a", enqueuedAt: 0, message: "defg")],
+            now: 0
+        )
+        #expect(stale == [1])  // the older one made room for the newer one
+        #expect(small.reserved == 4 && restored.count(for: "a") == 1)
     }
 
     @Test func maxZeroKeepsNothing() {

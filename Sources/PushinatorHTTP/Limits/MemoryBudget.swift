@@ -46,6 +46,8 @@ public final class MemoryBudget: Sendable {
         public static var binaryAttachments: Self { .init("binary_attachments") }
         /// What connection state recovery keeps for disconnected sessions (missed packets, session records).
         public static var recoveryBuffer: Self { .init("recovery_buffer") }
+        /// Messages kept for registered users with no live connection (an offline queue).
+        public static var offlineQueue: Self { .init("offline_queue") }
         /// Reservations that name no use.
         public static var other: Self { .init("other") }
     }
