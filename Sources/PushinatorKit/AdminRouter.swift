@@ -166,6 +166,7 @@ public struct AdminRouter: Sendable {
                             "bytes": .integer(recovery.bytes),
                             "dropped": .integer(recovery.droppedPackets + recovery.droppedSessions),
                             "expired": .integer(recovery.expired),
+                            "recovered": .integer(recovery.recovered), "refused": .integer(recovery.refused),
                         ]
                     }(),
                     "connections": .integer(clients.socketCount),

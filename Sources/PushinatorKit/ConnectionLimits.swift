@@ -32,6 +32,12 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// How long a binary packet may wait for its attachments, in milliseconds (`binaryAttachmentTimeout`, default
     /// 30000).
     public var binaryAttachmentTimeoutMilliseconds: Int
+    /// How long a WebSocket client may stay behind (over ``maxBufferedBytes``) before it is closed, in milliseconds
+    /// (`webSocketWriteTimeout`, default 30000). Client port only.
+    public var webSocketWriteTimeoutMilliseconds: Int
+    /// How long a WebSocket peer has to answer the server's close frame, in milliseconds (`webSocketCloseTimeout`,
+    /// default 3000). Client port only.
+    public var webSocketCloseTimeoutMilliseconds: Int
 
     /// Reads the limits of `section` (`client` or `admin`); the Socket.IO ones only for `client`.
     /// - Throws: ``ConfigError`` naming the key for a value of the wrong type or range, or an exempt entry that is
@@ -57,6 +63,8 @@ public struct ConnectionLimits: Sendable, Equatable {
             maxPendingBinaryBytes = 8 << 20
             maxPendingBinaryBytesTotal = 64 << 20
             binaryAttachmentTimeoutMilliseconds = 30_000
+            webSocketWriteTimeoutMilliseconds = 30_000
+            webSocketCloseTimeoutMilliseconds = 3_000
             return
         }
         maxBufferedBytes = try document.int("client.maxBufferedBytes", default: 4 << 20, in: 1024...(1 << 34))
@@ -71,6 +79,16 @@ public struct ConnectionLimits: Sendable, Equatable {
             "client.binaryAttachmentTimeout",
             default: 30_000,
             in: 100...3_600_000
+        )
+        webSocketWriteTimeoutMilliseconds = try document.int(
+            "client.webSocketWriteTimeout",
+            default: 30_000,
+            in: 100...3_600_000
+        )
+        webSocketCloseTimeoutMilliseconds = try document.int(
+            "client.webSocketCloseTimeout",
+            default: 3_000,
+            in: 100...600_000
         )
     }
 }

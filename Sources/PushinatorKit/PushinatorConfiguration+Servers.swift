@@ -31,20 +31,30 @@ extension PushinatorConfiguration {
     }
 
     /// The Socket.IO server's settings: the transports, the client port's payload and binary-packet limits, and
-    /// connection state recovery for `client.recovery.maxDisconnectionDuration` milliseconds (off at `0`).
+    /// connection state recovery for `client.recovery.maxDisconnectionDuration` milliseconds (off at `0`) within
+    /// `client.recovery.maxMessages`, `maxBytes` and `maxSessions`, and the WebSocket write and close timeouts.
     public var socketIOConfiguration: SocketIOConfiguration {
         let configuration = SocketIOConfiguration(
             engine: EngineIOConfiguration(
                 maxPayload: clientLimits.maxPayload,
                 transports: transports,
-                maxBufferedBytes: clientLimits.maxBufferedBytes
+                maxBufferedBytes: clientLimits.maxBufferedBytes,
+                webSocketWriteTimeout: .milliseconds(clientLimits.webSocketWriteTimeoutMilliseconds),
+                webSocketCloseTimeout: .milliseconds(clientLimits.webSocketCloseTimeoutMilliseconds)
             ),
             maxPendingBinaryBytes: clientLimits.maxPendingBinaryBytes,
             maxPendingBinaryBytesTotal: clientLimits.maxPendingBinaryBytesTotal,
             binaryAttachmentTimeout: .milliseconds(clientLimits.binaryAttachmentTimeoutMilliseconds)
         )
         guard recoveryMaxDisconnection > 0 else { return configuration }
-        return configuration.connectionStateRecovery(maxDisconnectionDuration: .milliseconds(recoveryMaxDisconnection))
+        var recovering = configuration
+        recovering.recovery = ConnectionStateRecovery(
+            maxDisconnectionDuration: .milliseconds(recoveryMaxDisconnection),
+            maxPackets: recoveryMaxMessages,
+            maxBytes: recoveryMaxBytes,
+            maxSessions: recoveryMaxSessions
+        )
+        return recovering
     }
 
     /// The process-wide budget's limit: `limits.memoryBudget`, `nil` (no limit) for 0.

@@ -54,6 +54,14 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     /// How long a disconnected client's session is kept for connection state recovery, in milliseconds
     /// (`client.recovery.maxDisconnectionDuration`); 0 turns recovery off.
     public var recoveryMaxDisconnection: Int
+    /// The most messages kept for connection state recovery (`client.recovery.maxMessages`, default 10,000).
+    public var recoveryMaxMessages: Int
+    /// The most bytes of messages and sessions kept for connection state recovery (`client.recovery.maxBytes`,
+    /// default 64 MiB).
+    public var recoveryMaxBytes: Int
+    /// The most disconnected sessions kept for connection state recovery (`client.recovery.maxSessions`, default
+    /// 100,000).
+    public var recoveryMaxSessions: Int
     /// Several nodes on one PostgreSQL (`cluster`); `nil` (the default) for a single node.
     public var cluster: ClusterSettings?
     /// Log debug lines.
@@ -142,6 +150,9 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             default: 120_000,
             in: 0...86_400_000
         )
+        recoveryMaxMessages = try document.int("client.recovery.maxMessages", default: 10_000, in: 1...10_000_000)
+        recoveryMaxBytes = try document.int("client.recovery.maxBytes", default: 64 << 20, in: 1024...(1 << 40))
+        recoveryMaxSessions = try document.int("client.recovery.maxSessions", default: 100_000, in: 1...10_000_000)
         cluster = try Self.clusterSettings(document)
         debug = try document.bool("log.debug", default: false)
         syslogEnabled = try document.bool("log.syslog.enable", default: false)

@@ -6,7 +6,8 @@ import PushinatorSocketIO
 import Synchronization
 
 /// The metrics ``PushMetrics`` reads from the servers when Prometheus scrapes, never on a message path: Engine.IO
-/// sessions by transport, upgrades, slow consumers, the offline queue, the event-loop lag and logged warnings.
+/// sessions by transport, upgrades, slow consumers, the offline queue, connection state recovery, the event-loop lag
+/// and logged warnings.
 /// Their handles are made once; the counters follow totals the servers keep.
 final class ScrapedMetrics: Sendable {
     private let polling: Gauge
@@ -18,6 +19,13 @@ final class ScrapedMetrics: Sendable {
     private let queuedBytes: Gauge
     private let queueDropped: FollowingCounter
     private let queueExpired: FollowingCounter
+    private let recoverySessions: Gauge
+    private let recoveryMessages: Gauge
+    private let recoveryBytes: Gauge
+    private let recovered: FollowingCounter
+    private let recoveryRefused: FollowingCounter
+    private let recoveryDropped: FollowingCounter
+    private let recoveryExpired: FollowingCounter
     private let loopLag: Gauge
     private let warnings: FollowingCounter
 
@@ -37,6 +45,15 @@ final class ScrapedMetrics: Sendable {
         let queueLost = name("offline_queue_lost", "total", "queued messages removed undelivered: dropped by a limit or expired")
         queueDropped = FollowingCounter(registry.makeCounter(descriptor: queueLost, labels: [("reason", "limit")]))
         queueExpired = FollowingCounter(registry.makeCounter(descriptor: queueLost, labels: [("reason", "expired")]))
+        recoverySessions = registry.makeGauge(descriptor: name("recovery_sessions", "", "disconnected sessions kept for connection state recovery"))
+        recoveryMessages = registry.makeGauge(descriptor: name("recovery_buffered_messages", "", "messages kept for connection state recovery"))
+        recoveryBytes = registry.makeGauge(descriptor: name("recovery_buffered", "bytes", "bytes kept for connection state recovery (messages and sessions)"))
+        let connects = name("recovery_connects", "total", "reconnects that asked for their session back, by outcome")
+        recovered = FollowingCounter(registry.makeCounter(descriptor: connects, labels: [("outcome", "recovered")]))
+        recoveryRefused = FollowingCounter(registry.makeCounter(descriptor: connects, labels: [("outcome", "refused")]))
+        let recoveryLost = name("recovery_lost", "total", "messages and sessions removed from the recovery buffer before anyone came back for them")
+        recoveryDropped = FollowingCounter(registry.makeCounter(descriptor: recoveryLost, labels: [("reason", "limit")]))
+        recoveryExpired = FollowingCounter(registry.makeCounter(descriptor: recoveryLost, labels: [("reason", "expired")]))
         loopLag = registry.makeGauge(descriptor: name("event_loop_lag", "seconds", "how late the slowest event loop ran its last probe task"))
         warnings = FollowingCounter(registry.makeCounter(descriptor: name("log_warnings", "total", "messages logged at warning level or above")))
     }
@@ -56,6 +73,14 @@ final class ScrapedMetrics: Sendable {
         queuedBytes.set(Int64(queue.bytes))
         queueDropped.follow(queue.dropped)
         queueExpired.follow(queue.expired)
+        let recovery = app.io.recoveryStatistics
+        recoverySessions.set(Int64(recovery.sessions))
+        recoveryMessages.set(Int64(recovery.packets))
+        recoveryBytes.set(Int64(recovery.bytes))
+        recovered.follow(recovery.recovered)
+        recoveryRefused.follow(recovery.refused)
+        recoveryDropped.follow(recovery.droppedPackets + recovery.droppedSessions)
+        recoveryExpired.follow(recovery.expired)
         let (seconds, attoseconds) = app.eventLoopLag.current.components
         loopLag.set(Double(seconds) + Double(attoseconds) / 1e18)
         warnings.follow(app.warnings.total)

@@ -257,7 +257,7 @@ def test_stats_reports_memory(app: Pushinator):
         "result", "memory", "users", "offlineQueue", "recovery", "connections", "pendingAcks", "uptime", "status"
     ], reply
     assert list(reply.json["offlineQueue"]) == ["messages", "bytes", "dropped", "expired"], reply
-    assert list(reply.json["recovery"]) == ["sessions", "messages", "bytes", "dropped", "expired"], reply
+    assert list(reply.json["recovery"]) == ["sessions", "messages", "bytes", "dropped", "expired", "recovered", "refused"], reply
     assert all(isinstance(v, int) and v >= 0 for v in reply.json["recovery"].values()), reply
     memory = reply.json["memory"]
     assert list(memory) == ["rss", "peakRss", "virtual"], reply

@@ -9,7 +9,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import TRANSPORTS
+from conftest import TRANSPORTS, decode_polling_payload
 from pushinator_support import (
     HASH,
     auth,
@@ -126,3 +126,45 @@ def test_metrics_count_a_slow_polling_consumer(start_pushinator):
     m = scrape(app)
     assert m[("pushinator_connections", ())] == 0
     assert m[("pushinator_transport_connections", (("transport", "polling"),))] == 0
+
+
+def test_metrics_count_connection_state_recovery(start_pushinator):
+    """A polling client that closes its transport (recoverable) while a message is sent to its user, comes back with
+    its pid and is recovered; a client with an unknown pid gets a fresh session: the recovery gauges and counters
+    say so (the same figures as /stats `recovery`)."""
+    app = start_pushinator()
+    app.register(8)
+    base = app.client + "/socket.io/?EIO=4&transport=polling"
+
+    def open_session(connect: str) -> tuple[str, list[str]]:
+        sid = json.loads(requests.get(base, timeout=5).text[1:])["sid"]
+        assert requests.post(f"{base}&sid={sid}", data=connect, timeout=5).text == "ok"
+        return sid, decode_polling_payload(requests.get(f"{base}&sid={sid}", timeout=5).text)
+
+    sid, packets = open_session("40")
+    pid = json.loads(packets[0][2:])["pid"]
+    session = f"{base}&sid={sid}"
+    assert requests.post(session, data=f'420["auth",8,"{HASH}"]', timeout=5).text == "ok"
+    assert '"ok":true' in requests.get(session, timeout=5).text
+    assert requests.post(session, data="1", timeout=5).text == "ok"  # the transport closes: the session is kept
+    wait_until(lambda: scrape(app)[("pushinator_recovery_sessions", ())] == 1, what="the session kept")
+    assert app.send(8, "while away").json["queued"] == 1
+
+    m = scrape(app)
+    assert m[("pushinator_recovery_buffered_messages", ())] == 1
+    assert m[("pushinator_recovery_buffered_bytes", ())] > len("while away")
+    assert m[("pushinator_recovery_connects_total", (("outcome", "recovered"),))] == 0
+
+    _, packets = open_session("40" + json.dumps({"pid": pid}))  # no offset: everything kept for it
+    assert '"pid"' in packets[0] and any("while away" in packet for packet in packets), packets  # the replay
+    _, packets = open_session('40{"pid":"no-such-session"}')
+    assert packets[0].startswith("40{"), packets  # a fresh session
+
+    m = scrape(app)
+    assert m[("pushinator_recovery_connects_total", (("outcome", "recovered"),))] == 1
+    assert m[("pushinator_recovery_connects_total", (("outcome", "refused"),))] == 1
+    assert m[("pushinator_recovery_sessions", ())] == 0  # taken back
+    assert m[("pushinator_recovery_lost_total", (("reason", "limit"),))] == 0
+    assert m[("pushinator_recovery_lost_total", (("reason", "expired"),))] == 0
+    stats = app.post("/stats", {}).json["recovery"]
+    assert (stats["recovered"], stats["refused"], stats["sessions"]) == (1, 1, 0), stats

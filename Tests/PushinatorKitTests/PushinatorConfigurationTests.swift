@@ -43,6 +43,51 @@ struct PushinatorConfigurationTests {
         #expect(throws: ConfigError.self) { try configuration("{client: {recovery: {maxDisconnectionDuration: -1}}}") }
     }
 
+    @Test func recoveryLimitsHaveTheirDefaultsAndKnobs() throws {
+        let defaults = try #require(PushinatorConfiguration.defaults.socketIOConfiguration.recovery)
+        #expect(defaults.maxPackets == 10_000 && defaults.maxBytes == 64 << 20 && defaults.maxSessions == 100_000)
+        let set = try configuration("{client: {recovery: {maxDisconnectionDuration: 5000, maxMessages: 50, maxBytes: 65536, maxSessions: 7}}}")
+        #expect(set.warnings.isEmpty)  // every key is known
+        let recovery = try #require(set.socketIOConfiguration.recovery)
+        #expect(recovery.maxDisconnectionDuration == .seconds(5))
+        #expect(recovery.maxPackets == 50 && recovery.maxBytes == 65536 && recovery.maxSessions == 7)
+        #expect(throws: ConfigError.self) { try configuration("{client: {recovery: {maxMessages: 0}}}") }
+        #expect(throws: ConfigError.self) { try configuration("{client: {recovery: {maxBytes: 'lots'}}}") }
+        let environment = EnvironmentOverrides(
+            prefix: "PUSHINATOR",
+            variables: ["PUSHINATOR_CLIENT_RECOVERY_MAX_SESSIONS": "12", "PUSHINATOR_CLIENT_RECOVERY_MAX_BYTES": "2048"]
+        )
+        let fromEnvironment = try PushinatorConfiguration(
+            document: ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+        )
+        #expect(fromEnvironment.socketIOConfiguration.recovery?.maxSessions == 12)
+        #expect(fromEnvironment.socketIOConfiguration.recovery?.maxBytes == 2048)
+        let typo = try configuration("{client: {recovery: {maxMesages: 5}}}")
+        #expect(typo.warnings == ["unknown configuration key client.recovery.maxMesages (did you mean client.recovery.maxMessages?)"])
+    }
+
+    @Test func webSocketTimeoutsHaveTheirDefaultsAndKnobs() throws {
+        let defaults = PushinatorConfiguration.defaults.socketIOConfiguration.engine
+        #expect(defaults.webSocketWriteTimeout == .seconds(30) && defaults.webSocketCloseTimeout == .seconds(3))
+        let set = try configuration("{client: {webSocketWriteTimeout: 4000, webSocketCloseTimeout: 500}}")
+        #expect(set.warnings.isEmpty)
+        #expect(set.socketIOConfiguration.engine.webSocketWriteTimeout == .seconds(4))
+        #expect(set.socketIOConfiguration.engine.webSocketCloseTimeout == .milliseconds(500))
+        #expect(throws: ConfigError.self) { try configuration("{client: {webSocketCloseTimeout: 10}}") }
+        let environment = EnvironmentOverrides(prefix: "PUSHINATOR", variables: ["PUSHINATOR_CLIENT_WEB_SOCKET_WRITE_TIMEOUT": "7000"])
+        let fromEnvironment = try PushinatorConfiguration(
+            document: ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+        )
+        #expect(fromEnvironment.socketIOConfiguration.engine.webSocketWriteTimeout == .seconds(7))
+        // read at start only: a reload names them
+        let changed = Reloader.restartOnly.filter { $0.value(try! configuration("{}")) != $0.value(set) }.map(\.key)
+        #expect(changed == ["client.webSocketWriteTimeout", "client.webSocketCloseTimeout"])
+        let recovery = Reloader.restartOnly.filter {
+            $0.value(try! configuration("{}")) != $0.value(try! configuration("{client: {recovery: {maxMessages: 5, maxBytes: 4096, maxSessions: 3}}}"))
+        }.map(\.key)
+        #expect(recovery == ["client.recovery.maxMessages", "client.recovery.maxBytes", "client.recovery.maxSessions"])
+    }
+
     @Test func unusableTransportsAreErrors() {
         #expect(throws: ConfigError.self) { try configuration("{client: {socketIoTransports: ['carrier-pigeon']}}") }
         #expect(throws: ConfigError.self) { try configuration("{client: {socketIoTransports: ['htmlfile']}}") }

@@ -26,6 +26,12 @@ public struct EngineIOConfiguration: Sendable {
     /// 503 with `{"code":3,"message":"Server busy..."}`), and that the WebSocket transport charges (see
     /// ``WebSocketConfiguration/memoryBudget``). Default ``MemoryBudget/shared``.
     public var memoryBudget: MemoryBudget
+    /// A WebSocket client still behind (more than ``maxBufferedBytes`` queued) this long after it fell behind is
+    /// closed (``WebSocketConfiguration/writeTimeout``). Default 30 s.
+    public var webSocketWriteTimeout: Duration
+    /// How long a WebSocket peer has to answer the server's close frame (or to read the answer to its own) before
+    /// the connection is closed without waiting further (``WebSocketConfiguration/closeTimeout``). Default 3 s.
+    public var webSocketCloseTimeout: Duration
     /// Decides whether a handshake may proceed (for example by `Origin` or address); `nil` allows all.
     public var allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)?
 
@@ -41,7 +47,9 @@ public struct EngineIOConfiguration: Sendable {
         maxPacketsPerPoll: Int = 16,
         cookie: EngineIOCookie? = nil,
         allowRequest: (@Sendable (Request, RequestContext) async -> EngineIORequestDecision)? = nil,
-        memoryBudget: MemoryBudget = .shared
+        memoryBudget: MemoryBudget = .shared,
+        webSocketWriteTimeout: Duration = .seconds(30),
+        webSocketCloseTimeout: Duration = .seconds(3)
     ) {
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
@@ -54,5 +62,7 @@ public struct EngineIOConfiguration: Sendable {
         self.cookie = cookie
         self.allowRequest = allowRequest
         self.memoryBudget = memoryBudget
+        self.webSocketWriteTimeout = webSocketWriteTimeout
+        self.webSocketCloseTimeout = webSocketCloseTimeout
     }
 }

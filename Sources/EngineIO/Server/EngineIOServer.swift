@@ -124,6 +124,8 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         WebSocketConfiguration(
             maxMessageSize: configuration.maxPayload,
             maxBufferedBytes: configuration.maxBufferedBytes,
+            writeTimeout: configuration.webSocketWriteTimeout,
+            closeTimeout: configuration.webSocketCloseTimeout,
             memoryBudget: configuration.memoryBudget,
             slowConsumers: statistics.slowConsumers
         )

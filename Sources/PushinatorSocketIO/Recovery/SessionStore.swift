@@ -154,6 +154,11 @@ public struct SessionStoreStatistics: Sendable, Equatable {
     public var droppedSessions = 0
     /// Events and sessions removed because they were older than the maximum disconnection duration.
     public var expired = 0
+    /// Sockets taken back by connection state recovery (counted by the namespace, not the store).
+    public var recovered = 0
+    /// CONNECTs that asked for a session back and got a fresh one: unknown or expired, missed events dropped, or
+    /// refused by an `allowRecovery` check (counted by the namespace, not the store).
+    public var refused = 0
 
     /// Creates counters, all zero by default.
     public init(
@@ -162,7 +167,9 @@ public struct SessionStoreStatistics: Sendable, Equatable {
         bytes: Int = 0,
         droppedPackets: Int = 0,
         droppedSessions: Int = 0,
-        expired: Int = 0
+        expired: Int = 0,
+        recovered: Int = 0,
+        refused: Int = 0
     ) {
         self.packets = packets
         self.sessions = sessions
@@ -170,6 +177,8 @@ public struct SessionStoreStatistics: Sendable, Equatable {
         self.droppedPackets = droppedPackets
         self.droppedSessions = droppedSessions
         self.expired = expired
+        self.recovered = recovered
+        self.refused = refused
     }
 
     /// Adds `other`'s counters to these (to sum the namespaces of a server).
@@ -180,7 +189,9 @@ public struct SessionStoreStatistics: Sendable, Equatable {
             bytes: lhs.bytes + rhs.bytes,
             droppedPackets: lhs.droppedPackets + rhs.droppedPackets,
             droppedSessions: lhs.droppedSessions + rhs.droppedSessions,
-            expired: lhs.expired + rhs.expired
+            expired: lhs.expired + rhs.expired,
+            recovered: lhs.recovered + rhs.recovered,
+            refused: lhs.refused + rhs.refused
         )
     }
 }

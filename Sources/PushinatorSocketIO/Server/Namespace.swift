@@ -29,6 +29,10 @@ public final class Namespace: Sendable {
     private let ackIDs = Atomic<Int>(0)
     /// The connected sockets by private id, while recovery is on (``restoreSession(pid:offset:)`` takes them over).
     let liveSessions = Mutex<[String: Socket]>([:])
+    /// Sockets taken back by connection state recovery.
+    let recoveredCount = Atomic<Int>(0)
+    /// CONNECTs that asked for a session back and got a fresh one.
+    let recoveryRefusedCount = Atomic<Int>(0)
     /// A logger with the namespace in its metadata (`sio.nsp`), for handlers.
     public let logger: Logger
     private let handlers = Mutex(Handlers())
@@ -210,7 +214,12 @@ public final class Namespace: Sendable {
     public func disconnectSockets() { BroadcastOperator(namespace: self).disconnectSockets() }
 
     /// What the namespace's session store holds and dropped; `nil` while connection state recovery is off.
-    public var recoveryStatistics: SessionStoreStatistics? { sessionStore?.statistics }
+    public var recoveryStatistics: SessionStoreStatistics? {
+        guard var statistics = sessionStore?.statistics else { return nil }
+        statistics.recovered = recoveredCount.load(ordering: .relaxed)
+        statistics.refused = recoveryRefusedCount.load(ordering: .relaxed)
+        return statistics
+    }
 
     /// An acknowledgement id unique in the namespace (as socket.io's `nsp._ids`), so that one broadcast with
     /// acknowledgements can use the same id for every socket.

@@ -85,6 +85,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             engine.send(SocketIOWire.encode(packet))
         case .accept(let socket, var answer):
             socket.markConnected(true)
+            if socket.recovered { socket.namespace.recoveredCount.wrappingAdd(1, ordering: .relaxed) }
             let missed = socket.namespace.adapter.add(socket)
             socket.namespace.track(socket)
             if answer.data != nil { answer.data = socket.namespace.connectAnswer(for: socket) }  // {sid, pid}
@@ -204,6 +205,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
         let eventLoop = engine.eventLoop
         Task.immediate(executorPreference: loopExecutor) {
             let restored = await namespace.restoreSession(pid: pid, offset: offset)
+            if restored == nil { namespace.recoveryRefusedCount.wrappingAdd(1, ordering: .relaxed) }
             eventLoop.execute {
                 self.connect(to: namespace, handshake: handshake, pid: RandomIdentifier.make(), restored: restored)
             }
