@@ -30,9 +30,21 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     /// The client's address.
     public let remoteAddress: SocketAddress?
 
-    /// Receives messages and the close; set it in ``EngineIOServerDelegate/engineIO(_:didOpen:request:context:)``,
-    /// on the session's event loop.
-    public var delegate: (any EngineIOSessionDelegate)?
+    /// Receives messages and the close; set it in ``EngineIOServerDelegate/engineIO(_:didOpen:request:context:)``.
+    ///
+    /// Loop-confined: read and set it on ``eventLoop`` only (checked).
+    public var delegate: (any EngineIOSessionDelegate)? {
+        get {
+            eventLoop.preconditionInEventLoop()
+            return _delegate
+        }
+        set {
+            eventLoop.preconditionInEventLoop()
+            _delegate = newValue
+        }
+    }
+    /// The delegate, for this class's own code, which runs on ``eventLoop``.
+    private var _delegate: (any EngineIOSessionDelegate)?
 
     private let logger: Logger
     private weak var server: EngineIOServer?
@@ -228,7 +240,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             for timer in EngineIOSessionStateMachine<WebSocketConnection>.Timer.allCases { replaceTimer(timer, with: nil) }
         case .deliver(let message):
             guard !machine.isClosed else { return }
-            delegate?.session(self, didReceive: message)
+            _delegate?.session(self, didReceive: message)
         case .upgraded:
             releaseQueueCharge()  // the queue left over the WebSocket
             logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
@@ -245,8 +257,8 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             if reason == .slowConsumer { server?.statistics.slowConsumers.recordDisconnect() }
             server?.remove(self)
             logger.debug("session closed", metadata: ["eio.sid": "\(id)", "eio.reason": "\(reason)"])
-            let delegate = self.delegate
-            self.delegate = nil
+            let delegate = _delegate
+            _delegate = nil
             delegate?.session(self, didCloseWith: reason)
         }
     }
@@ -344,7 +356,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             return
         }
         switch machine.received(packet, on: connection, now: .now()) {
-        case .deliver(let message): delegate?.session(self, didReceive: message)
+        case .deliver(let message): _delegate?.session(self, didReceive: message)
         case .actions(let actions): run(actions)
         }
     }
