@@ -202,6 +202,7 @@ let package = Package(
             dependencies: [
                 "PushinatorCluster", "PushinatorJSON", "PushinatorMessagePack",
                 "PushinatorSocketIO",  // the recovery session store (PostgresSessionStore) implements its protocol
+                "PushinatorKit",  // the UserStore protocol PostgresUserStore implements
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -364,7 +365,7 @@ let package = Package(
             name: "PushinatorPostgresTests",
             dependencies: [
                 "PushinatorPostgres", "PushinatorCluster", "PushinatorMessagePack", "PushinatorJSON",
-                "PushinatorSocketIO", "PushinatorHTTP", "PushinatorTesting", "PushinatorTestSupport",
+                "PushinatorSocketIO", "PushinatorHTTP", "PushinatorTesting", "PushinatorTestSupport", "PushinatorKit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -48,6 +48,17 @@ extension Pushinator {
         socketIO.recovery?.makeStore = { namespace, recovery in table.store(namespace: namespace, recovery: recovery) }
         return table
     }
+
+    /// The PostgreSQL user store (`users.store: 'postgres'` or a URL); unreachable: exit code 6.
+    static func openPostgresStore(url text: String, _ settings: PushinatorConfiguration, logger: Logger) async throws(UserStoreError) -> any UserStore {
+        let url: PostgresURL
+        do {
+            url = try PostgresURL(text)
+        } catch {
+            throw UserStoreError("\(error.message)")
+        }
+        return try await PostgresUserStore.open(url: url, queueLimits: settings.offlineQueue, logger: logger)
+    }
 }
 
 extension Pushinator {

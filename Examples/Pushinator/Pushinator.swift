@@ -188,6 +188,8 @@ struct Pushinator: AsyncParsableCommand {
             return MemoryUserStore(queueLimits: settings.offlineQueue)
         case .sqlite(let path):
             return try await SQLiteUserStore.open(path: path, queueLimits: settings.offlineQueue, logger: logger)
+        case .postgres(let url):
+            return try await openPostgresStore(url: url ?? settings.cluster?.postgres ?? "", settings, logger: logger)
         }
     }
 }

@@ -34,7 +34,9 @@ enum AuthenticatedHash: SocketStorageKey { typealias Value = String }
 /// authenticated with the old hash while that happened is refused here.
 ///
 /// Messages queued for the user while it had no connection (``UserStore``) are sent right after the ack
-/// (`{ok: true, queued: N}`) and before the socket joins its room, so nothing newer overtakes them.
+/// (`{ok: true, queued: N}`) and before the socket joins its room, so nothing newer overtakes them. A store shared
+/// by the nodes of a cluster (``UserStore/isShared``) is asked for a user this node has not heard of, and its queue
+/// is taken from the database before that step (``UserStore/claim(for:now:)``).
 ///
 /// With connection state recovery on, a socket whose transport dropped comes back with its rooms and its user, and
 /// counts as authenticated without a new `auth` (a new one is harmless). Every message queued for an offline user
@@ -137,7 +139,12 @@ public struct AuthHandler: Sendable {
                 metrics?.authThrottled.increment()
                 return refuse("Too many failed attempts, try again later")
             }
-            guard users.verify(userID, hash: hash) else {
+            // a shared store (PostgreSQL) reads a user this node has not heard of from the database
+            var known = users.verify(userID, hash: hash)
+            if !known, users.store.isShared, !users.contains(userID), await users.store.reload(userID) {
+                known = users.verify(userID, hash: hash)
+            }
+            guard known else {
                 throttle.recordFailure(address, user: userID)
                 metrics?.authRefused.increment()
                 clients.logger.info(
@@ -147,6 +154,24 @@ public struct AuthHandler: Sendable {
                 return refuse("Unknown user or wrong hash")
             }
             let raw = rawMessages()
+            // A shared store's queue is taken from the database first (on every node at most one auth gets a
+            // message); a failure leaves it there for the next auth, and the auth goes on.
+            var claimed: [QueuedMessage]?
+            if users.store.isShared {
+                do throws(UserStoreError) {
+                    claimed = try await users.store.claim(for: userID, now: WallClock.milliseconds())
+                } catch {
+                    claimed = []
+                    clients.logger.warning(
+                        "queued messages not taken at auth",
+                        metadata: ["push.user": "\(userID)", "error.message": "\(error.message)"]
+                    )
+                }
+            }
+            if let claimed, !socket.isConnected {  // gone while the store answered: the messages wait for the next auth
+                for message in claimed { _ = users.store.enqueue(message.message, for: [userID], now: message.enqueuedAt) }
+                return
+            }
             let queued = delivery.withLock { () -> Int? in
                 if let previous = socket[AuthenticatedUser.self] {  // a second auth moves the socket
                     socket.leave(PushApp.room(of: previous))
@@ -154,9 +179,14 @@ public struct AuthHandler: Sendable {
                 }
                 socket[AuthenticatedUser.self] = userID
                 socket[AuthenticatedHash.self] = hash
-                guard users.verify(userID, hash: hash) else { return nil }  // the hash rotated since the check
+                guard users.verify(userID, hash: hash) else {  // the hash rotated since the check
+                    for message in claimed ?? [] {  // back in the queue, for the new hash's auth
+                        _ = users.store.enqueue(message.message, for: [userID], now: message.enqueuedAt)
+                    }
+                    return nil
+                }
                 // Queued messages first, then the room: nothing newer can overtake them.
-                let queued = users.store.take(for: userID, now: WallClock.milliseconds())
+                let queued = claimed ?? users.store.take(for: userID, now: WallClock.milliseconds())
                 event.ack(["ok": true, "queued": .integer(queued.count)])
                 for message in queued { socket.emit("message", [PushApp.payload(jsonText: message.message, raw: raw)]) }
                 socket.join(PushApp.room(of: userID), "authenticated")

@@ -44,11 +44,13 @@ extension PushApp {
             }
         }
         clients.onServerSideEmit(Self.connectedEvent) { [weak self] arguments in
-            guard let self, let userID = arguments.first?.string else { return nil }
+            // a shared store has one queue for every node: the node where the user authenticated took it
+            guard let self, !users.store.isShared, let userID = arguments.first?.string else { return nil }
             return .integer(await self.handOverQueue(of: userID))
         }
         clients.onServerSideEmit(Self.recoveredEvent) { [weak self] arguments in
-            guard let self, let userID = arguments.first?.string else { return nil }
+            // a shared store's queue was dropped by the node where the socket was recovered
+            guard let self, !users.store.isShared, let userID = arguments.first?.string else { return nil }
             // what this node queued for the user while its socket was away went to the user's room too, through
             // the log: the recovered socket had it in its replay
             let dropped = delivery.withLock { users.store.take(for: userID, now: WallClock.milliseconds()).count }
@@ -57,7 +59,7 @@ extension PushApp {
         clients.onServerSideEmit(Self.unregisterEvent) { arguments in
             guard let userID = arguments.first?.string else { return false }
             do throws(UserStoreError) {
-                _ = try await users.unregister(userID)
+                try await users.unregisterReplica(userID)
                 return true
             } catch {
                 logger.error("replicated unregistration not stored", metadata: ["push.user": "\(userID)", "error.message": "\(error.message)"])
@@ -76,6 +78,42 @@ extension PushApp {
     func dropQueuedElsewhere(for userID: String) {
         let clients = self.clients
         Task { _ = await clients.serverSideEmit(Self.recoveredEvent, [.string(userID)]) }
+    }
+
+    /// On a shared store: takes what was queued for `userID` after its `auth` took the queue (a send that raced the
+    /// `auth`, here or on another node) and sends it to the user's room, at once and again after `cluster.timeout`
+    /// (how long another node's send may take to queue it); a message no connection got goes back in the queue.
+    func collectLateQueued(for userID: String) {
+        let delay = settings.withLock { $0.cluster.map { Duration.milliseconds($0.timeout) } }
+        Task { [weak self] in
+            guard let self else { return }
+            await self.deliverLateQueued(to: userID)
+            guard let delay else { return }
+            try? await Task.sleep(for: delay + .milliseconds(250))
+            await self.deliverLateQueued(to: userID)
+        }
+    }
+
+    private func deliverLateQueued(to userID: String) async {
+        let queued: [QueuedMessage]
+        do throws(UserStoreError) {
+            queued = try await users.store.claim(for: userID, now: WallClock.milliseconds())
+        } catch {
+            clients.logger.warning("late queued messages not taken", metadata: ["push.user": "\(userID)", "error.message": "\(error.message)"])
+            return
+        }
+        guard !queued.isEmpty else { return }
+        let raw = settings.withLock { $0.messageEncoding } == .raw
+        for message in queued {
+            let argument = Self.payload(jsonText: message.message, raw: raw)
+            let delivered: Int
+            if cluster != nil {
+                delivered = await clients.to(Self.room(of: userID)).emitCounting("message", [argument]).delivered
+            } else {
+                delivered = clients.to(Self.room(of: userID)).emit("message", [argument])
+            }
+            if delivered == 0 { _ = users.store.enqueue(message.message, for: [userID], now: message.enqueuedAt) }
+        }
     }
 
     /// Sends what this node queued for `userID` (connected on another node now) to the user's room on every node,

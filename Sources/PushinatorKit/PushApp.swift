@@ -59,7 +59,9 @@ public final class PushApp: Sendable {
         users.store.setQueueLimits(configuration.offlineQueue)
         var onAccepted: (@Sendable (String) -> Void)?
         var onRecovered: (@Sendable (String) -> Void)?
-        if cluster != nil {
+        if users.store.isShared {  // one queue for every node: take what a racing send queued after the auth
+            onAccepted = { [weak self] userID in self?.collectLateQueued(for: userID) }
+        } else if cluster != nil {
             onAccepted = { [weak self] userID in self?.collectQueuedElsewhere(for: userID) }
             onRecovered = { [weak self] userID in self?.dropQueuedElsewhere(for: userID) }
         }

@@ -138,7 +138,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         usersStore = try document.parsed(
             "users.store",
             default: .memory,
-            expected: "'memory' or 'sqlite:' followed by an absolute file path"
+            expected: "'memory', 'sqlite:' followed by an absolute file path, 'postgres' or a postgres:// URL"
         ) { UserStoreLocation($0) }
         offlineQueue = OfflineQueue.Limits(
             maxPerUser: try document.int("users.offlineQueue.max", default: 100, in: 0...100_000),
@@ -154,6 +154,12 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         recoveryMaxBytes = try document.int("client.recovery.maxBytes", default: 64 << 20, in: 1024...(1 << 40))
         recoveryMaxSessions = try document.int("client.recovery.maxSessions", default: 100_000, in: 1...10_000_000)
         cluster = try Self.clusterSettings(document)
+        if usersStore == .postgres(url: nil) && cluster == nil {
+            throw ConfigError(
+                source: document.source,
+                message: "users.store 'postgres' uses the cluster's database, but cluster.postgres is not set (set it, or give users.store its own postgres:// URL)"
+            )
+        }
         debug = try document.bool("log.debug", default: false)
         syslogEnabled = try document.bool("log.syslog.enable", default: false)
         syslogTag = try document.string("log.syslog.tag", default: "pushinator")
@@ -246,22 +252,42 @@ public enum UserStoreLocation: Sendable, Equatable, CustomStringConvertible {
     case memory
     /// An SQLite file at this absolute path.
     case sqlite(path: String)
+    /// PostgreSQL, shared by the nodes of a cluster: the cluster's database (`nil`, `'postgres'`) or this URL.
+    case postgres(url: String?)
 
-    /// Parses `memory` or `sqlite:/absolute/path`; `nil` for anything else.
+    /// Parses `memory`, `sqlite:/absolute/path`, `postgres` or `postgres://...` (`postgresql://...`); `nil` for
+    /// anything else.
     public init?(_ text: String) {
         if text == "memory" {
             self = .memory
         } else if text.hasPrefix("sqlite:"), text.dropFirst(7).hasPrefix("/") {
             self = .sqlite(path: String(text.dropFirst(7)))
+        } else if text == "postgres" || text == "postgresql" {
+            self = .postgres(url: nil)
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: text)
         } else {
             return nil
         }
     }
 
+    /// The location, without a password.
     public var description: String {
         switch self {
         case .memory: "memory"
         case .sqlite(let path): "sqlite:" + path
+        case .postgres(nil): "postgres"
+        case .postgres(let url?): Self.redacted(url)
         }
+    }
+
+    /// `url` with the password after `user:` replaced by `***`.
+    static func redacted(_ url: String) -> String {
+        let characters = Array(url)
+        guard let slashes = (0..<max(0, characters.count - 2)).first(where: { characters[$0] == ":" && characters[$0 + 1] == "/" && characters[$0 + 2] == "/" }),
+            let at = characters.lastIndex(of: "@"), at > slashes,
+            let colon = characters[(slashes + 3)..<at].firstIndex(of: ":")
+        else { return url }
+        return String(characters[...colon]) + "***" + String(characters[at...])
     }
 }

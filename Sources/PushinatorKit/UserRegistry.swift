@@ -50,8 +50,13 @@ public final class UserRegistry: Sendable {
     }
 
     /// Registers `userID` with a digest another node of the cluster registered it with.
+    /// On a shared store the registration is stored already: only the memory follows.
     public func registerReplica(_ userID: String, digest: HashDigest) async throws(UserStoreError) {
-        try await store.register(userID, digest: digest)
+        if store.isShared {
+            store.cacheRegistration(userID, digest: digest)
+        } else {
+            try await store.register(userID, digest: digest)
+        }
         presence.withLock { presence in
             if presence[userID] == nil { presence[userID] = Presence(connections: 0, idleSince: .now) }
         }
@@ -63,6 +68,16 @@ public final class UserRegistry: Sendable {
         let removed = try await store.unregister(userID)
         presence.withLock { _ = $0.removeValue(forKey: userID) }
         return removed
+    }
+
+    /// Forgets `userID`, which another node of the cluster unregistered (on a shared store: in memory only).
+    public func unregisterReplica(_ userID: String) async throws(UserStoreError) {
+        if store.isShared {
+            store.cacheUnregistration([userID])
+        } else {
+            _ = try await store.unregister(userID)
+        }
+        presence.withLock { _ = $0.removeValue(forKey: userID) }
     }
 
     /// Whether `hash` is the registered hash of `userID`, compared (as digests) in constant time.
@@ -108,14 +123,16 @@ public final class UserRegistry: Sendable {
     @discardableResult
     public func expireIdle(after timeout: Duration, now: ContinuousClock.Instant = .now) async throws(UserStoreError) -> [String] {
         let ids = store.userIDs
-        let candidates = presence.withLock { presence in
-            ids.filter { id in
+        let (candidates, connected) = presence.withLock { presence in
+            let candidates = ids.filter { id in
                 guard let user = presence[id] else { return now - createdAt >= timeout }
                 return user.connections == 0 && user.idleSince.map { now - $0 >= timeout } == true
             }
+            return (candidates, store.isShared ? presence.filter { $0.value.connections > 0 }.map(\.key) : [])
         }
-        guard !candidates.isEmpty else { return [] }
-        let expired = try await store.unregister(candidates)
+        // a shared store also hears of the users connected here, so that no other node expires them
+        guard !candidates.isEmpty || !connected.isEmpty else { return [] }
+        let expired = try await store.expireIdle(candidates, connected: connected, timeout: timeout)
         presence.withLock { presence in
             for id in expired where (presence[id]?.connections ?? 0) == 0 { presence[id] = nil }
         }

@@ -11,8 +11,9 @@
 /// store.verify("5", hash: "xxx1234")   // true
 /// ```
 ///
-/// Implementations: ``MemoryUserStore`` (node pushinator's behaviour: gone on restart) and `SQLiteUserStore`
-/// (module `PushinatorSQLite`). One generic test suite runs against each.
+/// Implementations: ``MemoryUserStore`` (node pushinator's behaviour: gone on restart), `SQLiteUserStore`
+/// (module `PushinatorSQLite`) and `PostgresUserStore` (module `PushinatorPostgres`, shared by the nodes of a
+/// cluster). One generic test suite runs against the first two.
 public protocol UserStore: Sendable {
     /// Whether `hash` is the registered hash of `userID` (SHA-256 digests compared in constant time).
     func verify(_ userID: String, hash: String) -> Bool
@@ -49,6 +50,32 @@ public protocol UserStore: Sendable {
     /// Whether writes are complete when they return (nothing durable to wait for, as in memory): the admin API
     /// then answers `/user/send` on the event loop without a task. `false` by default.
     var writesCompleteAtOnce: Bool { get }
+
+    // MARK: Stores shared by the nodes of a cluster (`PostgresUserStore`); the defaults suit a store of one node
+
+    /// Whether every node of a cluster reads and writes this same store (PostgreSQL). Then a registration another
+    /// node replicates is already stored (only ``cacheRegistration(_:digest:)`` follows it), queues are not handed
+    /// over between nodes, and `auth` takes a queue with ``claim(for:now:)``. `false` by default.
+    var isShared: Bool { get }
+
+    /// Removes and returns `userID`'s queued messages, oldest first (expired ones left out), once removed from the
+    /// store: on a shared store two nodes never both get a message. By default ``take(for:now:)``.
+    func claim(for userID: String, now: Int64) async throws(UserStoreError) -> [QueuedMessage]
+
+    /// Reads `userID` from the store into memory (a registration this node has not heard of); returns whether it
+    /// is registered. By default ``contains(_:)``: memory is the whole store.
+    func reload(_ userID: String) async -> Bool
+
+    /// Records in memory a registration another node stored in this shared store. Nothing by default.
+    func cacheRegistration(_ userID: String, digest: HashDigest)
+
+    /// Forgets in memory users another node removed from this shared store. Nothing by default.
+    func cacheUnregistration(_ userIDs: [String])
+
+    /// Forgets those of `candidates` (no connection here for `timeout`) that are idle everywhere; returns the ids
+    /// forgotten. `connected` are the users with a connection here now. By default ``unregister(_:)`` of the
+    /// candidates.
+    func expireIdle(_ candidates: [String], connected: [String], timeout: Duration) async throws(UserStoreError) -> [String]
 }
 
 extension UserStore {
@@ -58,6 +85,22 @@ extension UserStore {
     }
 
     public var writesCompleteAtOnce: Bool { false }
+
+    public var isShared: Bool { false }
+
+    public func claim(for userID: String, now: Int64) async throws(UserStoreError) -> [QueuedMessage] {
+        take(for: userID, now: now)
+    }
+
+    public func reload(_ userID: String) async -> Bool { contains(userID) }
+
+    public func cacheRegistration(_ userID: String, digest: HashDigest) {}
+
+    public func cacheUnregistration(_ userIDs: [String]) {}
+
+    public func expireIdle(_ candidates: [String], connected: [String], timeout: Duration) async throws(UserStoreError) -> [String] {
+        try await unregister(candidates)
+    }
 
     /// Forgets `userID`; returns whether it was registered.
     public func unregister(_ userID: String) async throws(UserStoreError) -> Bool {
