@@ -18,7 +18,12 @@ extension Pushinator {
         } catch {
             throw ConfigurationFailure(message: "cluster.postgres: \(error)")
         }
-        let configuration = PostgresClusterConfiguration(url: url, channelPrefix: options.channelPrefix, nodeName: options.nodeName)
+        var configuration = PostgresClusterConfiguration(url: url, channelPrefix: options.channelPrefix, nodeName: options.nodeName)
+        // a client restored on another node replays the log since its disconnection: keep it at least that long
+        let recoveryWindow = Duration.milliseconds(settings.recoveryMaxDisconnection) + .seconds(60)
+        if settings.recoveryMaxDisconnection > 0, configuration.logRetention < recoveryWindow {
+            configuration.logRetention = recoveryWindow
+        }
         let transport = try PostgresClusterTransport(configuration: configuration, logger: logger)
         try await transport.checkReachable()
         let membership = ClusterMembership.Configuration(

@@ -33,8 +33,11 @@ extension Namespace {
     /// connection is then dropped (as "forced close", which keeps its session) and its session taken back, so
     /// the client does not lose what it missed to a race with the heartbeat.
     func restoreSession(pid: String, offset: String?) async -> RestoredSession? {
-        if let restored = await adapter.restoreSession(pid: pid, offset: offset) { return admitted(restored) }
-        guard let live = liveSessions.withLock({ $0[pid] }) else { return nil }
+        // the live connection first: a cluster's adapter would otherwise take its session from the shared store
+        // while it is still here
+        guard let live = liveSessions.withLock({ $0[pid] }) else {
+            return admitted(await adapter.restoreSession(pid: pid, offset: offset))
+        }
         live.dropConnection()
         var waited = 0
         while live.isConnected, waited < 100 {  // its removal runs on its own loop: at most 1 s
