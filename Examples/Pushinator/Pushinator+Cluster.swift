@@ -74,10 +74,14 @@ extension Pushinator {
     {
         guard let cluster else { return nil }
         let engine = io.engine.configuration
-        // a long poll is held up to the ping interval (plus the timeout of its answer)
+        // a long poll is held up to the ping interval (plus the timeout of its answer); its answer is at most
+        // maxPayload bytes, or one packet, which the session's buffer holds: never refuse what the owner drained
         let client = HTTPForwardingClient(
             eventLoopGroup: eventLoopGroup,
-            configuration: .init(maxResponseBodyBytes: max(engine.maxPayload, 1 << 20) * 2, responseTimeout: engine.pingInterval + engine.pingTimeout + .seconds(10)),
+            configuration: .init(
+                maxResponseBodyBytes: max(engine.maxPayload, engine.maxBufferedBytes, 1 << 20) * 2,
+                responseTimeout: engine.pingInterval + engine.pingTimeout + .seconds(10)
+            ),
             logger: logger
         )
         let forwarder = ClusterSessionForwarder(cluster: cluster, client: client, logger: logger)

@@ -15,7 +15,9 @@ public import PushinatorHTTP
 /// ```
 ///
 /// A forwarded request carries ``forwardedHeader`` with the owner's token (from its heartbeats): a node never
-/// forwards such a request again, and the owner trusts its `X-Forwarded-For` (see ``clientAddress(of:context:)``).
+/// forwards such a request again (``isForwarded(_:)`` tells the owner the request came from a node of its cluster).
+/// The forwarding node appends the address it saw to `X-Forwarded-For`. Handshakes are never forwarded: a session
+/// opens where its first request lands, so its address is the client's as on one node.
 public final class ClusterSessionForwarder: EngineIOSessionForwarder {
     /// The header a forwarded request carries: the token the target node advertised.
     public static let forwardedHeader = HTTPField.Name("X-Pushinator-Forwarded")!
