@@ -2,6 +2,7 @@
 import Glibc
 #endif
 public import Prometheus
+import EngineIO
 import PushinatorRuntime
 import PushinatorSocketIO
 
@@ -68,6 +69,12 @@ public final class PushMetrics: Sendable {
             gauge("cluster_pending_publishes", "", "cluster messages waiting to be published", cluster.pendingPublishes)
             gauge("cluster_dropped_publishes", "", "cluster messages dropped since start (not published in time)", cluster.droppedPublishes)
             gauge("cluster_dropped_messages", "", "invalid cluster messages dropped since start", cluster.droppedMessages)
+            if let forwarded = (app.io.engine.forwarder as? ClusterSessionForwarder)?.statistics {
+                gauge("cluster_forwarded_requests", "", "polling requests forwarded to their session's node since start", forwarded.requests)
+                gauge("cluster_forwarded_upgrades", "", "WebSocket upgrades forwarded to their session's node since start", forwarded.upgrades)
+                gauge("cluster_forwarding_failures", "", "requests that could not be forwarded since start (502, 503, 504)", forwarded.failures)
+                gauge("cluster_unknown_sessions", "", "requests for sessions of no node alive since start (400)", forwarded.unknownSessions)
+            }
         }
         memoryBudget.update(registry)
         scraped.update(from: app)

@@ -17,7 +17,7 @@ import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -150,11 +150,38 @@ def cluster_behind_nginx(start_pushinator: Any, tmp_path: Path) -> Iterator[tupl
         proxy.stop()
 
 
-def assert_spread(proxy: RoundRobinNginx) -> None:
-    """The client's requests went to more than one node: most were forwarded to its session's owner."""
+def forwarding_metrics(nodes: list[Pushinator]) -> Counter[str]:
+    """The forwarding gauges of /metrics, added up over the nodes."""
+    total: Counter[str] = Counter()
+    for node in nodes:
+        for line in node.request("GET", "/metrics").text.splitlines():
+            match = re.match(r"pushinator_cluster_(forwarded_requests|forwarded_upgrades|forwarding_failures) (\d+)", line)
+            if match:
+                total[match.group(1)] += int(match.group(2))
+    return total
+
+
+def assert_spread(proxy: RoundRobinNginx, nodes: list[Pushinator], close_upgraded: Callable[[], Any] | None = None) -> None:
+    """The client's requests went to more than one node, and the nodes forwarded them to its session's owner."""
     routed = proxy.nodes_by_sid()
     assert routed, "no request with a sid in nginx's access log"
     assert any(len(nodes) >= 2 for nodes in routed.values()), routed
+    metrics = forwarding_metrics(nodes)
+    assert metrics["forwarded_requests"] > 0 and metrics["forwarding_failures"] == 0, metrics
+    if close_upgraded:  # the upgrade was forwarded exactly when nginx sent it to another node than the session's
+        owner = next(node for node in nodes if node.post("/stats", {}).json["connections"] == 1)
+        owner_address = "127.0.0.1:" + owner.client.rsplit(":", 1)[1]
+
+        def upgrades() -> list[str]:  # nginx logs the upgrade once its connection closed
+            lines = (proxy.work / "access.log").read_text().splitlines()
+            return [line.split()[1] for line in lines if "transport=websocket" in line]
+
+        close_upgraded()
+        wait_until(lambda: len(upgrades()) == 1, timeout=10, what="the upgrade in nginx's access log")
+        upgrade_to = upgrades()
+        assert metrics["forwarded_upgrades"] == (0 if upgrade_to[0] == owner_address else 1), (metrics, upgrade_to, owner_address)
+    else:
+        assert metrics["forwarded_upgrades"] == 0, metrics
 
 
 def send_through_each_node(nodes: list[Pushinator], user: int) -> list[str]:
@@ -177,7 +204,7 @@ def test_python_client_over_polling_behind_round_robin(cluster_behind_nginx, mak
     nodes[1].send(user, "end")  # the barrier: a duplicate would arrive before it
     client.rec.wait("message", count=4)
     assert [args[0] for args in client.rec.all("message")] == sent + ['"end"']
-    assert_spread(proxy)
+    assert_spread(proxy, nodes)
     # a sid of a node that is not alive is unknown (the client reconnects); so is a forged one
     for sid in ("ZZZZ" + "A" * 16, "not-a-session"):
         answer = requests.get(f"{proxy.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
@@ -269,5 +296,6 @@ def test_official_js_client_behind_round_robin(cluster_behind_nginx, chromium_pa
     assert received["ms"] == sent + ['"end"'], received
     assert received["connected"] is True
     assert received["transport"] == ("websocket" if "websocket" in transports else "polling")
-    assert_spread(proxy)
-    browser.evaluate("window.__closeAll(); true", timeout=5)
+    close = lambda: browser.evaluate("window.__closeAll(); true", timeout=5)  # noqa: E731
+    assert_spread(proxy, nodes, close if "websocket" in transports else None)
+    close()

@@ -3,6 +3,7 @@ public import HTTPTypes
 public import Logging
 public import PushinatorCluster
 public import PushinatorHTTP
+import Synchronization
 
 /// Forwards the Engine.IO requests that reach this node for sessions of other nodes of its cluster (no sticky
 /// sessions needed): a polling request is sent to the owner's advertised address and its answer relayed; a WebSocket
@@ -29,6 +30,22 @@ public final class ClusterSessionForwarder: EngineIOSessionForwarder {
     private let cluster: SocketIOCluster
     private let client: HTTPForwardingClient
     private let logger: Logger
+    private let counts = Mutex(Statistics())
+
+    /// What the forwarder did since start (for metrics).
+    public struct Statistics: Sendable, Hashable {
+        /// Polling requests forwarded and answered by their session's node.
+        public var requests = 0
+        /// WebSocket upgrades forwarded (piped, or the owner's refusal relayed).
+        public var upgrades = 0
+        /// Requests that could not be forwarded (answered 502, 503 or 504).
+        public var failures = 0
+        /// Requests for sessions of no node alive (answered 400 `Session ID unknown`).
+        public var unknownSessions = 0
+    }
+
+    /// What the forwarder did since start.
+    public var statistics: Statistics { counts.withLock { $0 } }
 
     /// Creates a forwarder with a new session prefix and token.
     /// - Parameters:
@@ -71,16 +88,22 @@ public final class ClusterSessionForwarder: EngineIOSessionForwarder {
             liveNodes: cluster.liveNodes
         )
         guard case .forward(let node) = decision else {
+            counts.withLock { $0.unknownSessions += 1 }
             logger.debug("request for an unknown session", metadata: ["eio.sid": "\(sid)", "cluster.reason": "\(decision)"])
             return nil
         }
         guard let upstream = HTTPUpstream(address: node.address) else {
+            counts.withLock { $0.unknownSessions += 1 }
             logger.warning("cluster node advertises an address that cannot be used", metadata: ["cluster.address": "\(node.address)"])
             return nil
         }
         do {
-            return try await client.forward(request, context: context, to: upstream, headers: [Self.forwardedHeader: node.token])
+            let isUpgrade = request.headers[.upgrade] != nil
+            let response = try await client.forward(request, context: context, to: upstream, headers: [Self.forwardedHeader: node.token])
+            counts.withLock { if isUpgrade { $0.upgrades += 1 } else { $0.requests += 1 } }
+            return response
         } catch {
+            counts.withLock { $0.failures += 1 }
             logger.warning(
                 "cannot forward a request to the node of its session",
                 metadata: ["eio.sid": "\(sid)", "http.upstream": "\(upstream)", "error.message": "\(error)"]
