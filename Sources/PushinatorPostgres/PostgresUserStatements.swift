@@ -10,9 +10,23 @@ struct PostgresUserStatements: Sendable {
     private var users: String { schema.usersTable }
     private var queue: String { schema.queueTable }
 
-    /// Every registered user (read at start-up).
-    func loadUsers() -> PostgresQuery {
-        "SELECT id, digest FROM \(unescaped: users)"
+    /// The most users read at start-up per statement.
+    var loadPageSize = 100_000
+
+    /// A page of the registered users after `lastID` (from the first without it; in the primary key's order), for the
+    /// start-up read: one row
+    /// `(count, last id, packed)` where packed is each user's 32-byte digest, 4-byte big-endian id length and UTF-8 id
+    /// (``unpackUsers(_:)``): one value to decode instead of a row per user.
+    func loadUsers(after lastID: String?) -> PostgresQuery {
+        let limit = Int64(loadPageSize)
+        return """
+            SELECT count(*), max(id), coalesce(string_agg(digest || int4send(octet_length(convert_to(id, 'UTF8'))) || convert_to(id, 'UTF8'), ''::bytea), ''::bytea)
+            FROM (
+                SELECT id, digest FROM \(unescaped: users)
+                WHERE octet_length(digest) = 32 AND (\(lastID)::text IS NULL OR id > \(lastID)::text)
+                ORDER BY id LIMIT \(limit)
+            ) page
+            """
     }
 
     /// Inserts or replaces registrations; `rows` must not repeat an id (``deduplicated(_:)``).
@@ -128,6 +142,20 @@ struct PostgresUserStatements: Sendable {
         var last: [String: Int] = [:]
         for (index, row) in rows.enumerated() { last[row.0] = index }
         return rows.enumerated().filter { last[$0.element.0] == $0.offset }.map(\.element)
+    }
+
+    /// The users of a ``loadUsers(after:)`` page; `nil` when the bytes do not have that shape.
+    static func unpackUsers(_ packed: ByteBuffer) -> [(String, HashDigest)]? {
+        var buffer = packed
+        var users: [(String, HashDigest)] = []
+        while buffer.readableBytes > 0 {
+            guard let bytes = buffer.readBytes(length: 32), let digest = HashDigest(bytes: bytes),
+                let length = buffer.readInteger(endianness: .big, as: Int32.self), length >= 0,
+                let id = buffer.readString(length: Int(length))
+            else { return nil }
+            users.append((id, digest))
+        }
+        return users
     }
 
     /// A digest column; `nil` unless it holds 32 bytes.

@@ -80,10 +80,7 @@ public final class PostgresUserStore: UserStore {
         }
         do {
             try await schema.prepare(on: connection, logger: logger)
-            var digests: [String: HashDigest] = [:]
-            for try await (id, digest) in try await connection.query(statements.loadUsers(), logger: logger).decode((String, ByteBuffer).self) {
-                digests[id] = PostgresUserStatements.digest(digest)
-            }
+            let digests = try await loadUsers(on: connection, statements: statements, logger: logger)
             let writer = PostgresUserWriter(
                 statements: statements,
                 configuration: configuration,
@@ -102,6 +99,26 @@ public final class PostgresUserStore: UserStore {
         } catch {
             try? await connection.close()
             throw UserStoreError("cannot open the user store \(address): \(reason(error))")
+        }
+    }
+
+    /// Every registration, a page at a time.
+    static func loadUsers(on connection: PostgresConnection, statements: PostgresUserStatements, logger: Logger)
+        async throws -> [String: HashDigest]
+    {
+        var digests: [String: HashDigest] = [:]
+        var lastID: String?
+        while true {
+            var page: (count: Int64, last: String?, packed: ByteBuffer) = (0, nil, ByteBuffer())
+            let rows = try await connection.query(statements.loadUsers(after: lastID), logger: logger)
+            for try await row in rows.decode((Int64, String?, ByteBuffer).self) { page = row }
+            guard let users = PostgresUserStatements.unpackUsers(page.packed) else {
+                throw UserStoreError("the users table returned a page that cannot be read")
+            }
+            digests.reserveCapacity(digests.count + users.count)
+            for (id, digest) in users { digests[id] = digest }
+            guard page.count >= statements.loadPageSize, let last = page.last else { return digests }
+            lastID = last
         }
     }
 

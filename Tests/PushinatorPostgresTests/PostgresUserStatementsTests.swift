@@ -71,6 +71,24 @@ struct PostgresUserStatementsTests {
         #expect(PostgresUserStatements.digest(ByteBuffer()) == nil)
     }
 
+    @Test func theStartUpReadUnpacksDigestLengthAndIDPerUser() {
+        var packed = ByteBuffer()
+        for id in ["1", "élève", ""] {
+            packed.writeBytes(HashDigest(of: "h" + id).bytes)
+            packed.writeInteger(Int32(id.utf8.count), endianness: .big)
+            packed.writeString(id)
+        }
+        let users = PostgresUserStatements.unpackUsers(packed)
+        #expect(users?.map(\.0) == ["1", "élève", ""])
+        #expect(users?.map(\.1) == ["1", "élève", ""].map { HashDigest(of: "h" + $0) })
+        #expect(PostgresUserStatements.unpackUsers(ByteBuffer())?.isEmpty == true)
+        var truncated = packed
+        truncated.moveWriterIndex(to: packed.writerIndex - 1)
+        #expect(PostgresUserStatements.unpackUsers(truncated) == nil)
+        let query = statements.loadUsers(after: nil)
+        #expect(query.sql.contains("WHERE octet_length(digest) = 32") && query.sql.contains("ORDER BY id LIMIT $3"))
+    }
+
     @Test func claimedRowsAreGroupedByUserOldestFirst() {
         let rows = [
             QueuedMessage(sequence: 9, userID: "a", enqueuedAt: 3, message: "3"),

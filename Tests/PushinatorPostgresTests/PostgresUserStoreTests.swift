@@ -36,6 +36,22 @@ struct PostgresUserStoreTests {
         await second.close()
     }
 
+    @Test func theStartUpReadTakesEveryUserPageByPage() async throws {
+        let schema = Self.schema()
+        let store = try await Self.open(schema)
+        let ids = ["a", "b", "c", "d", "e", "ü"]
+        for id in ids { try await store.register(id, hash: "h" + id) }
+        var statements = PostgresUserStatements(schema: schema)
+        statements.loadPageSize = 2
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresURL(TestDatabase.url!).connectionConfiguration(), id: 98, logger: TestDatabase.logger)
+        let users = try await PostgresUserStore.loadUsers(on: connection, statements: statements, logger: TestDatabase.logger)
+        try await connection.close()
+        #expect(users.count == ids.count)
+        #expect(ids.allSatisfy { users[$0] == HashDigest(of: "h" + $0) })
+        await store.close()
+    }
+
     @Test func aQueueIsTakenOnceInOrderAcrossStores() async throws {
         let schema = Self.schema()
         let first = try await Self.open(schema, limits: .init(maxPerUser: 3, ttlMilliseconds: 60_000))
