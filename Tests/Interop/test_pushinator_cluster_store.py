@@ -207,10 +207,15 @@ class TcpProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        self.port = 0
         self.connections: list[socket.socket] = []
         self.lock = threading.Lock()
+        self.start()
+
+    def start(self) -> None:
+        """Listens (again, on the same port after a stop) and relays."""
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self.port = self.listener.getsockname()[1]
         self.stopped = False
         self.thread = threading.Thread(target=self.accept, daemon=True)
         self.thread.start()
@@ -279,10 +284,20 @@ def test_the_database_stopped_gives_503_on_register_and_cached_users_still_auth(
         reply.assert_error(503, prefix="User store unavailable: the user store postgres://postgres@127.0.0.1:")
         assert "is unreachable" in reply.text, reply
         node.post("/user/unregister", {"userId": user}).assert_error(503)
+        offline = fresh_user()
+        proxy.start()
+        node.register(offline)
+        proxy.stop()
+        node.post("/user/send", {"userId": offline, "message": "lost?"}).assert_error(503)  # not queued: said so
         client = connect_user(make_client, node, user, ["websocket"])  # from memory: still accepted
         assert client.sio.connected
         node.assert_serving()
         assert "user store write failed" in node.stdout()
+        # the database back: the next write reconnects
+        proxy.start()
+        node.register(fresh_user())
+        assert node.send(offline, "kept").json["queued"] == 1
+        connect_user(make_client, node, offline, ["websocket"], queued=1)
     finally:
         proxy.stop()
 
