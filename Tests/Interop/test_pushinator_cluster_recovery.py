@@ -105,3 +105,47 @@ def test_a_client_whose_node_was_killed_recovers_on_another_node(start_pushinato
     assert c.send(user, "last").json["delivered"] == 3
     back.rec.wait("message", count=len(sent) + 2)
     assert [args[0] for args in back.rec.all("message")][-2:] == ['"after"', '"last"']
+
+
+# The official JS client in Chromium, through a TCP relay that sends new connections to another node once the first
+# one is dead (what a load balancer does).
+from test_pushinator_recovery import Relay, come_back, page, tab, wait_for_messages  # noqa: E402,F401 (fixture)
+from test_socketio_browser import chromium, pages, socket_io_js  # noqa: E402,F401 (fixtures)
+
+
+def user_session_rows(user: int) -> int:
+    import psycopg
+
+    with psycopg.connect(POSTGRES, autocommit=True) as db:
+        return db.execute(
+            "SELECT count(*) FROM pushinator_recovery_sessions WHERE rooms LIKE %s", (f'%"user:{user}"%',)
+        ).fetchone()[0]
+
+
+def test_the_official_client_recovers_on_another_node_after_its_node_was_killed(start_pushinator: Any, page: Any) -> None:
+    a, b, c = start_nodes(start_pushinator, 3, f"t{random.getrandbits(32)}")
+    relay = Relay(a.client)
+    try:
+        user = new_user()
+        a.register(user)
+        assert tab(page, relay.url, user, "websocket") == {"ok": True, "queued": 0}
+        c.send(user, {"n": -1})
+        assert wait_for_messages(page, relay.url, 1) == [-1]  # the client has an offset now
+        wait_until(lambda: user_session_rows(user) == 1, timeout=10, what="the tab's session row")
+
+        host, port = b.client.rsplit("//", 1)[1].rsplit(":", 1)
+        relay.target = (host, int(port))  # the balancer's next choice
+        os.kill(a.pid, 9)
+        a.proc.wait(timeout=10)
+        reason = page('return await __within(8000, "disconnect", (ok) => gone.then(ok));', relay.url)
+        assert reason == "transport close", reason
+        for n in range(20):
+            (b if n % 2 else c).send(user, {"n": n})
+        result = come_back(page, relay.url, user)  # connects again (to b) with its pid and offset, then auths again
+        assert result["recovered"] is True and result["id"] == result["firstId"], result
+        assert result["again"] == {"ok": True, "queued": 0}  # b's queued copies went with the replay
+        c.send(user, {"n": 20})  # live again through another node, in its user's room
+        assert wait_for_messages(page, relay.url, 22) == [-1, *range(21)]  # exactly once, in order
+        assert b.send(user, "barrier").json["delivered"] == 1
+    finally:
+        relay.close()
