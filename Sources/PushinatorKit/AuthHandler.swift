@@ -172,6 +172,9 @@ public struct AuthHandler: Sendable {
                 for message in claimed { _ = users.store.enqueue(message.message, for: [userID], now: message.enqueuedAt) }
                 return
             }
+            // a recovered socket authenticating again as its user (a tab does on every connect): the other nodes
+            // were told to drop its queue at the recovery, nothing is asked of them again (nor raced with that)
+            let repeatedAfterRecovery = socket.recovered && socket[AuthenticatedUser.self] == userID
             let queued = delivery.withLock { () -> Int? in
                 if let previous = socket[AuthenticatedUser.self] {  // a second auth moves the socket
                     socket.leave(PushApp.room(of: previous))
@@ -203,7 +206,7 @@ public struct AuthHandler: Sendable {
                 metadata: ["sio.sid": "\(socket.id)", "push.user": "\(userID)", "push.queued": "\(queued)"]
             )
             metrics?.authAccepted.increment()
-            onAccepted?(userID)
+            if !repeatedAfterRecovery { onAccepted?(userID) }
         }
         clients.onDisconnect { socket, _ in
             if let userID = socket[AuthenticatedUser.self] { users.connectionClosed(userID) }
