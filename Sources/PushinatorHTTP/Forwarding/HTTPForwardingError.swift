@@ -29,6 +29,7 @@ public struct HTTPForwardingError: HTTPResponseError, Hashable, CustomStringConv
         self.upstream = upstream
     }
 
+    /// The status of the answer: 502, 503 or 504.
     public var status: HTTPResponse.Status {
         switch reason {
         case .connectFailed, .upstreamFailed, .responseTooLarge: .badGateway
@@ -47,6 +48,7 @@ public struct HTTPForwardingError: HTTPResponseError, Hashable, CustomStringConv
         }
     }
 
+    /// `{"error": "Forwarding failed: …"}` with ``status``.
     public func response(for request: Request) -> Response {
         .json(["error": .string("Forwarding failed: \(description)")], status: status)
     }
