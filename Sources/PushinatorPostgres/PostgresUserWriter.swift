@@ -255,6 +255,8 @@ final class PostgresUserWriter: Sendable {
                 guard case .claim(let id) = operation else { return "" }
                 return id
             }
+            // a claim is an auth (or a recovered connection): the user is active, no node expires it now
+            try await connection.query(statements.touchUsers(Array(Set(ids))), logger: logger)
             var rows: [QueuedMessage] = []
             let result = try await connection.query(statements.claimQueues(of: Array(Set(ids))), logger: logger)
             for try await (sequence, userID, enqueuedAt, message) in result.decode((Int64, String, Int64, String).self) {
