@@ -30,6 +30,15 @@ public protocol ClusterTransport: Sendable {
     /// - Throws: When the engine refused the message or is unreachable.
     func publish(_ message: ClusterMessage) async throws
 
+    /// Publishes `messages` in order, together where the engine can (PostgreSQL: one statement for the small ones).
+    /// The default publishes them one at a time.
+    /// - Parameter messages: The messages, in the order they go out.
+    /// - Throws: When the engine refused one of them or is unreachable (the ones before it may be published).
+    func publish(_ messages: [ClusterMessage]) async throws
+
+    /// How long this node's own messages take to come back over the bus (`nil`: not measured, the default).
+    var busLag: Duration? { get }
+
     /// Starts receiving the messages of `namespace` (idempotent; kept across reconnections).
     /// - Parameter namespace: The namespace, such as `"/"`.
     /// - Throws: When the engine is unreachable right now (the subscription is still kept and made on reconnection).
@@ -37,6 +46,16 @@ public protocol ClusterTransport: Sendable {
 
     /// What arrives: messages, connection changes, messages dropped as invalid.
     var events: Events { get }
+}
+
+extension ClusterTransport {
+    /// Publishes `messages` one at a time, in order.
+    public func publish(_ messages: [ClusterMessage]) async throws {
+        for message in messages { try await publish(message) }
+    }
+
+    /// Not measured.
+    public var busLag: Duration? { nil }
 }
 
 /// One thing a ``ClusterTransport`` reports.

@@ -14,7 +14,8 @@ import Synchronization
 /// try await ServiceGroup(services: [transport, cluster, http, io], gracefulShutdownSignals: [.sigterm], logger: logger).run()
 /// ```
 ///
-/// Messages go out in the order they were published, one at a time. A publish that fails (the bus is unreachable,
+/// Messages go out in the order they were published; those waiting are published together, up to
+/// ``Configuration/maxPublishBatch`` at a time (one statement on PostgreSQL). A publish that fails (the bus is unreachable,
 /// or not started yet) is retried with backoff until ``Configuration/publishRetryDeadline``, holding back the ones
 /// behind it, so that nothing is reordered; what is still refused then is dropped, counted in ``Status`` and logged.
 public final class SocketIOCluster: Service, Sendable {
@@ -31,6 +32,8 @@ public final class SocketIOCluster: Service, Sendable {
         public var publishRetryDelay: Duration
         /// How often heartbeats, node timeouts and request deadlines are checked. Default 100 ms.
         public var tickInterval: Duration
+        /// The most waiting messages handed to the transport in one publish. Default 256.
+        public var maxPublishBatch: Int
 
         /// Creates settings.
         public init(
@@ -38,13 +41,15 @@ public final class SocketIOCluster: Service, Sendable {
             maxPendingPublishes: Int = 10_000,
             publishRetryDeadline: Duration = .seconds(30),
             publishRetryDelay: Duration = .milliseconds(100),
-            tickInterval: Duration = .milliseconds(100)
+            tickInterval: Duration = .milliseconds(100),
+            maxPublishBatch: Int = 256
         ) {
             self.membership = membership
             self.maxPendingPublishes = max(1, maxPendingPublishes)
             self.publishRetryDeadline = publishRetryDeadline
             self.publishRetryDelay = publishRetryDelay
             self.tickInterval = tickInterval
+            self.maxPublishBatch = max(1, maxPublishBatch)
         }
     }
 
@@ -62,6 +67,9 @@ public final class SocketIOCluster: Service, Sendable {
         public var droppedMessages: Int
         /// Messages received from the other servers.
         public var receivedMessages: Int
+        /// How long this server's own messages take to come back over the bus (``ClusterTransport/busLag``;
+        /// `nil` when the transport does not measure it or nothing came back yet).
+        public var busLag: Duration?
     }
 
     enum Outgoing: Sendable {
@@ -87,8 +95,16 @@ public final class SocketIOCluster: Service, Sendable {
     private let transport: any ClusterTransport
     private let adapters = Mutex<[String: ClusterAdapter]>([:])
     private let counters = Mutex(Counters())
-    private let outbox: AsyncStream<Outgoing>
-    private let outboxSink: AsyncStream<Outgoing>.Continuation
+    /// What waits to go out, in order; ``doorbell`` rings when something is added.
+    private let outbox = Mutex(Outbox())
+    private let doorbell: AsyncStream<Void>
+    private let doorbellSink: AsyncStream<Void>.Continuation
+
+    private struct Outbox {
+        var items: [Outgoing] = []
+        var head = 0
+        var closed = false
+    }
     /// What the other nodes advertised in their heartbeats, and what this one advertises (``advertise(_:)``).
     let directory = ClusterNodeDirectory()
 
@@ -102,7 +118,7 @@ public final class SocketIOCluster: Service, Sendable {
         self.uid = transport.localUID
         self.configuration = configuration
         self.logger = logger
-        (outbox, outboxSink) = AsyncStream.makeStream(of: Outgoing.self, bufferingPolicy: .unbounded)
+        (doorbell, doorbellSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The adapter factory to give ``SocketIOServer/init(configuration:adapter:logger:)``.
@@ -114,7 +130,7 @@ public final class SocketIOCluster: Service, Sendable {
     public func makeAdapter(_ context: AdapterContext) -> ClusterAdapter {
         let adapter = ClusterAdapter(context: context, cluster: self)
         adapters.withLock { $0[context.namespace] = adapter }
-        outboxSink.yield(.subscribe(context.namespace))
+        enqueue(.subscribe(context.namespace))
         adapter.start()
         return adapter
     }
@@ -125,6 +141,7 @@ public final class SocketIOCluster: Service, Sendable {
     /// The cluster as this server sees it now.
     public var status: Status {
         let servers = adapter(of: "/")?.serverCount ?? 1
+        let busLag = transport.busLag
         return counters.withLock {
             Status(
                 connected: $0.transportConnected && $0.publishing,
@@ -132,7 +149,8 @@ public final class SocketIOCluster: Service, Sendable {
                 pendingPublishes: $0.pending,
                 droppedPublishes: $0.droppedPublishes,
                 droppedMessages: $0.droppedMessages,
-                receivedMessages: $0.receivedMessages
+                receivedMessages: $0.receivedMessages,
+                busLag: busLag
             )
         }
     }
@@ -154,29 +172,88 @@ public final class SocketIOCluster: Service, Sendable {
             done?(SocketIOClusterError.queueFull)
             return
         }
-        outboxSink.yield(.publish(advertising(message), done: done))
+        enqueue(.publish(advertising(message), done: done))
+    }
+
+    private func enqueue(_ item: Outgoing) {
+        let open = outbox.withLock { outbox -> Bool in
+            guard !outbox.closed else { return false }
+            outbox.items.append(item)
+            return true
+        }
+        if open {
+            doorbellSink.yield()
+        } else if case .publish(_, let done) = item {
+            counters.withLock { counters in
+                counters.pending -= 1
+                counters.droppedPublishes += 1
+            }
+            done?(SocketIOClusterError.stopped)
+        }
+    }
+
+    /// The next thing to do: a subscription alone, or the publishes waiting at the head (at most the batch size).
+    private func nextBatch() -> [Outgoing] {
+        outbox.withLock { outbox in
+            var batch: [Outgoing] = []
+            while outbox.head < outbox.items.count, batch.count < configuration.maxPublishBatch {
+                let item = outbox.items[outbox.head]
+                if case .subscribe = item, !batch.isEmpty { break }
+                batch.append(item)
+                outbox.head += 1
+                if case .subscribe = item { break }
+            }
+            if outbox.head == outbox.items.count {
+                outbox.items.removeAll(keepingCapacity: outbox.items.count <= 1_024)
+                outbox.head = 0
+            } else if outbox.head >= 1_024 {
+                outbox.items.removeFirst(outbox.head)
+                outbox.head = 0
+            }
+            return batch
+        }
     }
 
     private func publishLoop() async {
-        for await item in outbox {
-            switch item {
-            case .subscribe(let namespace):
-                _ = await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
-            case .publish(let message, let done):
-                let error = await retrying("publish") { try await self.transport.publish(message) }
-                counters.withLock { counters in
-                    counters.pending -= 1
-                    if error != nil { counters.droppedPublishes += 1 }
+        var rings = doorbell.makeAsyncIterator()
+        while true {
+            var batch = nextBatch()
+            if batch.isEmpty {
+                guard await rings.next() != nil else {
+                    batch = nextBatch()  // what came in before the outbox closed
+                    if batch.isEmpty { return }
+                    await process(batch)
+                    continue
                 }
-                if let error {
-                    logger.error(
-                        "cluster message dropped: the bus refused it (retry deadline passed, or the server is stopping)",
-                        metadata: ["cluster.type": "\(message.type)", "error.message": "\(error)"]
-                    )
-                }
-                done?(error)
+                continue
             }
+            await process(batch)
         }
+    }
+
+    private func process(_ batch: [Outgoing]) async {
+        if batch.count == 1, case .subscribe(let namespace) = batch[0] {
+            _ = await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
+            return
+        }
+        var messages: [ClusterMessage] = []
+        var callbacks: [@Sendable ((any Error)?) -> Void] = []
+        for case .publish(let message, let done) in batch {
+            messages.append(message)
+            if let done { callbacks.append(done) }
+        }
+        let error = await retrying("publish") { try await self.transport.publish(messages) }
+        counters.withLock { counters in
+            counters.pending -= messages.count
+            if error != nil { counters.droppedPublishes += messages.count }
+        }
+        if let error {
+            logger.error(
+                "cluster messages dropped: the bus refused them (retry deadline passed, or the server is stopping)",
+                metadata: ["cluster.messages": "\(messages.count)", "error.message": "\(error)"]
+            )
+        }
+        for done in callbacks { done(error) }
     }
 
     /// Runs `operation` until it succeeds, the retry deadline passes, or the server stops.
@@ -253,7 +330,8 @@ public final class SocketIOCluster: Service, Sendable {
             try? await gracefulShutdown()
             counters.withLock { $0.stopping = true }
             for adapter in adapters.withLock({ Array($0.values) }) { adapter.stop() }
-            outboxSink.finish()
+            outbox.withLock { $0.closed = true }
+            doorbellSink.finish()
             await publisher.value
             group.cancelAll()
         }
@@ -264,4 +342,6 @@ public final class SocketIOCluster: Service, Sendable {
 public enum SocketIOClusterError: Error, Sendable, Hashable {
     /// ``SocketIOCluster/Configuration/maxPendingPublishes`` messages were already waiting.
     case queueFull
+    /// The server was stopping: the message came after the last publish.
+    case stopped
 }

@@ -1,0 +1,67 @@
+import Logging
+import PushinatorCluster
+import PushinatorJSON
+@testable import PushinatorSocketIO
+import Synchronization
+import Testing
+
+/// A transport whose first publish waits for the test, recording each publish call's messages.
+final class GatedTransport: ClusterTransport {
+    let localUID = "gated"
+    let events: AsyncStream<ClusterTransportEvent>
+    private let sink: AsyncStream<ClusterTransportEvent>.Continuation
+    let calls = Mutex<[[ClusterMessage]]>([])
+    let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    let gateOpen = Mutex(false)
+
+    init() { (events, sink) = AsyncStream.makeStream() }
+
+    func publish(_ message: ClusterMessage) async throws { try await publish([message]) }
+
+    func publish(_ messages: [ClusterMessage]) async throws {
+        let first = calls.withLock { calls in
+            calls.append(messages)
+            return calls.count == 1
+        }
+        if first, !gateOpen.withLock({ $0 }) {
+            await withCheckedContinuation { continuation in gate.withLock { $0 = continuation } }
+        }
+    }
+
+    func subscribe(namespace: String) async throws {}
+
+    func open() {
+        gateOpen.withLock { $0 = true }
+        gate.withLock { $0?.resume(); $0 = nil }
+    }
+
+    func finish() { sink.finish() }
+}
+
+@Suite("SocketIOCluster publishes in batches")
+struct SocketIOClusterBatchTests {
+    static func message(_ number: Int) -> ClusterMessage {
+        ClusterMessage(uid: "gated", nsp: "/", body: .broadcast(packet: ["type": 2, "data": ["n", .integer(number)], "nsp": "/"], options: .init()))
+    }
+
+    @Test func messagesWaitingBehindAPublishGoOutTogetherInOrderWithinTheBatchSize() async throws {
+        let transport = GatedTransport()
+        let cluster = SocketIOCluster(transport: transport, configuration: .init(maxPublishBatch: 10), logger: Logger(label: "test.batch"))
+        let running = Task { try? await cluster.run() }
+        let done = Mutex(0)
+        cluster.publish(Self.message(0)) { _ in done.withLock { $0 += 1 } }
+        for _ in 0..<2000 where transport.calls.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+        for number in 1...25 { cluster.publish(Self.message(number)) { _ in done.withLock { $0 += 1 } } }
+        #expect(cluster.status.pendingPublishes == 26)
+        transport.open()
+        for _ in 0..<2000 where done.withLock({ $0 }) < 26 { try await Task.sleep(for: .milliseconds(5)) }
+        let calls = transport.calls.withLock { $0 }
+        #expect(calls.map(\.count) == [1, 10, 10, 5])
+        #expect(calls.flatMap { $0 } == (0...25).map(Self.message))
+        #expect(cluster.status.pendingPublishes == 0)
+        #expect(cluster.status.droppedPublishes == 0)
+        transport.finish()
+        running.cancel()
+        await running.value
+    }
+}
