@@ -37,9 +37,12 @@ public struct AdminRouter: Sendable {
                 ]
                 guard let cluster = app.cluster?.status else { return AdminAPI.ok(body) }
                 body["cluster"] = .object(PushApp.json(of: cluster))
-                // cut off from the database, a node still serves its own clients but is degraded: 503 for checks
-                guard cluster.connected else {
+                // cut off from the database, or the bus lagging, a node still serves its own clients but is
+                // degraded: 503 for checks
+                let maxBusLag = app.settings.withLock { $0.cluster?.maxBusLag } ?? 5_000
+                if let reason = PushApp.degradation(of: cluster, maxBusLag: .milliseconds(maxBusLag)) {
                     body["result"] = "DEGRADED"
+                    body["reason"] = .string(reason)
                     body["status"] = 503
                     return Response.json(.object(body), status: .serviceUnavailable)
                 }

@@ -24,6 +24,9 @@ public struct ClusterSettings: Sendable, Equatable {
     /// `http://10.0.0.5:8081`, `10.0.0.5:8081`, or a host alone (the client port is added). `nil`: the client
     /// listener's address when it is not a wildcard (`0.0.0.0`, `::`); otherwise the node is not forwarded to.
     public var advertise: String?
+    /// `/health` answers 503 `DEGRADED` while the bus lag (how long this node's own messages take to come back
+    /// over PostgreSQL) is above this, in milliseconds. Default 5,000.
+    public var maxBusLag: Int
 
     /// Creates settings with the defaults.
     public init(
@@ -33,7 +36,8 @@ public struct ClusterSettings: Sendable, Equatable {
         timeout: Int = 5_000,
         heartbeatInterval: Int = 5_000,
         heartbeatTimeout: Int = 10_000,
-        advertise: String? = nil
+        advertise: String? = nil,
+        maxBusLag: Int = 5_000
     ) {
         self.postgres = postgres
         self.channelPrefix = channelPrefix
@@ -41,6 +45,7 @@ public struct ClusterSettings: Sendable, Equatable {
         self.timeout = timeout
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
+        self.maxBusLag = maxBusLag
         self.advertise = advertise
     }
 

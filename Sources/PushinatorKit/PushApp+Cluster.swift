@@ -192,7 +192,23 @@ extension PushApp {
             "droppedPublishes": .integer(status.droppedPublishes),
             "droppedMessages": .integer(status.droppedMessages),
             "receivedMessages": .integer(status.receivedMessages),
+            "busLag": status.busLag.map { .integer(milliseconds($0)) } ?? .null,
         ]
+    }
+
+    /// Why `/health` says DEGRADED: the database unreachable, or the bus lag above `maxBusLag`; `nil` when healthy.
+    static func degradation(of status: SocketIOCluster.Status, maxBusLag: Duration) -> String? {
+        if !status.connected { return "the cluster's database is unreachable" }
+        if let lag = status.busLag, lag > maxBusLag {
+            return "the cluster bus lags \(milliseconds(lag)) ms (cluster.maxBusLag: \(milliseconds(maxBusLag)) ms)"
+        }
+        return nil
+    }
+
+    /// `duration` in whole milliseconds (rounded up, so that a lag is never shown as 0 ms).
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1_000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     /// A 503 for a message the other nodes could not be sent (this node's connections got it).

@@ -75,6 +75,10 @@ public final class PushMetrics: Sendable {
                 gauge("cluster_forwarding_failures", "", "requests that could not be forwarded since start (502, 503, 504)", forwarded.failures)
                 gauge("cluster_unknown_sessions", "", "requests for sessions of no node alive since start (400)", forwarded.unknownSessions)
             }
+            gauge("cluster_received_messages", "", "cluster messages received from the other nodes since start", cluster.receivedMessages)
+            if let lag = cluster.busLag {
+                gauge("cluster_bus_lag", "milliseconds", "how long this node's own messages take to come back over the bus", PushApp.milliseconds(lag))
+            }
         }
         memoryBudget.update(registry)
         scraped.update(from: app)

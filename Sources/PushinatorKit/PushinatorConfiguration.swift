@@ -218,6 +218,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         let timeout = try document.int("cluster.timeout", default: 5_000, in: 1...600_000)
         let interval = try document.int("cluster.heartbeatInterval", default: 5_000, in: 100...600_000)
         let heartbeatTimeout = try document.int("cluster.heartbeatTimeout", default: 10_000, in: 200...600_000)
+        let maxBusLag = try document.int("cluster.maxBusLag", default: 5_000, in: 1...600_000)
         guard heartbeatTimeout > interval else {
             throw ConfigError(source: document.source, message: "cluster.heartbeatTimeout must be longer than cluster.heartbeatInterval")
         }
@@ -236,7 +237,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             timeout: timeout,
             heartbeatInterval: interval,
             heartbeatTimeout: heartbeatTimeout,
-            advertise: advertise
+            advertise: advertise,
+            maxBusLag: maxBusLag
         )
     }
 

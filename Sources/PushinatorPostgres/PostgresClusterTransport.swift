@@ -51,6 +51,7 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         var connected = false
         var outage = false
         var droppedEvents = 0
+        var lag = BusLagMeter()
     }
 
     /// Creates the transport; nothing connects before ``run()``.
@@ -79,6 +80,10 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
     /// The namespaces whose channel is being listened to right now (`LISTEN` done, catch-up included).
     public var listeningNamespaces: Set<String> { state.withLock { $0.listening } }
 
+    /// How long this node's own messages take from their publish to their notification coming back (the last one,
+    /// or the oldest still waiting when it is older): `nil` before the first has come back.
+    public var busLag: Duration? { state.withLock { $0.lag.lag(now: .now) } }
+
     /// The highest log id this node has delivered (`nil` before ``run()`` read it).
     public var logPosition: Int64? { state.withLock { $0.cursor?.position } }
 
@@ -88,47 +93,97 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
     /// - Parameter message: The message.
     /// - Throws: ``PostgresClusterTransportError`` when the message is too large, or the database's error.
     public func publish(_ message: ClusterMessage) async throws {
+        try await publish([message])
+    }
+
+    /// Publishes `messages` in order and in one transaction (all or none): the small ones together in one
+    /// statement (their log rows in one `INSERT`, one notification each, in the format of a single message), each
+    /// large or binary one through the attachment table.
+    /// - Parameter messages: The messages, in the order they go out.
+    /// - Throws: ``PostgresClusterTransportError`` when a message is too large, or the database's error (nothing
+    ///   is published then).
+    public func publish(_ messages: [ClusterMessage]) async throws {
         // the pool runs inside run(): before it (or after it returned) a query would wait for it forever
         guard state.withLock({ $0.running }) else {
             throw PostgresClusterTransportError.database("publish before run() started the transport, or after it ended")
         }
-        let channel = configuration.channel(of: message.nsp)
-        let json = message.jsonValue
-        let packed = json.messagePack
-        guard packed.readableBytes <= configuration.maxMessageBytes else {
-            throw PostgresClusterTransportError(
-                kind: .message,
-                message: "a message of \(packed.readableBytes) bytes is over maxMessageBytes"
-            )
+        var statements: [PostgresQuery] = []
+        var small = PostgresClusterBatch()
+        for message in messages {
+            let channel = configuration.channel(of: message.nsp)
+            let json = message.jsonValue
+            let packed = json.messagePack
+            guard packed.readableBytes <= configuration.maxMessageBytes else {
+                throw PostgresClusterTransportError(
+                    kind: .message,
+                    message: "a message of \(packed.readableBytes) bytes is over maxMessageBytes"
+                )
+            }
+            let text = message.hasBinary ? nil : json.jsonString
+            // the log id appended to the notification takes at most 40 bytes
+            if let text, text.utf8.count + 40 < configuration.payloadThreshold {
+                small.append(channel: channel, uid: message.uid, payload: packed, notification: text)
+                continue
+            }
+            if !small.isEmpty { statements.append(batchStatement(small)) }
+            small = PostgresClusterBatch()
+            statements.append(attachmentStatement(message, channel: channel, packed: packed))
         }
+        if !small.isEmpty { statements.append(batchStatement(small)) }
+        let start = ContinuousClock.now
+        var ids: [Int64] = []
+        if statements.count == 1 {
+            let rows = try await client.query(statements[0], logger: logger)
+            for try await (id, _) in rows.decode((Int64, String).self) { ids.append(id) }
+        } else if !statements.isEmpty {
+            ids = try await client.withTransaction(logger: logger) { connection in
+                var ids: [Int64] = []
+                for statement in statements {
+                    let rows = try await connection.query(statement, logger: logger)
+                    for try await (id, _) in rows.decode((Int64, String).self) { ids.append(id) }
+                }
+                return ids
+            }
+        }
+        state.withLock { $0.lag.published(ids, startedAt: start) }
+    }
+
+    /// The statement of the small messages of a batch: log ids drawn in order, the rows inserted, a notification
+    /// each (its JSON with the log id appended), in the batch's order. Answers each log id.
+    private func batchStatement(_ batch: PostgresClusterBatch) -> PostgresQuery {
+        """
+        WITH input AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence(\(configuration.logTable), 'id')) AS id, channel, uid, payload, body
+            FROM (
+                SELECT * FROM unnest(\(batch.channels)::text[], \(batch.uids)::text[], \(batch.payloads)::bytea[],
+                    \(batch.notifications)::text[]) WITH ORDINALITY AS m(channel, uid, payload, body, position)
+                ORDER BY position
+            ) ordered
+        ), entry AS (
+            INSERT INTO \(unescaped: configuration.logTable) (id, channel, uid, payload)
+            SELECT id, channel, uid, payload FROM input
+        )
+        SELECT id, pg_notify(channel, left(body, -1) || ',"pushinatorLogId":' || id || '}')::text FROM input
+        """
+    }
+
+    /// The statement of a large or binary message: MessagePack in the attachment table, its id in the notification
+    /// (the Node adapter's format). Answers the log id.
+    private func attachmentStatement(_ message: ClusterMessage, channel: String, packed: ByteBuffer) -> PostgresQuery {
         let uid = message.uid
-        let query: PostgresQuery
-        let text = message.hasBinary ? nil : json.jsonString
-        // the log id appended to the notification takes at most 40 bytes
-        if let text, text.utf8.count + 40 < configuration.payloadThreshold {
-            query = """
-                WITH entry AS (
-                    INSERT INTO \(unescaped: configuration.logTable) (channel, uid, payload)
-                    VALUES (\(channel), \(uid), \(packed)) RETURNING id
-                )
-                SELECT pg_notify(\(channel), left(\(text), -1) || ',"pushinatorLogId":' || entry.id || '}') FROM entry
-                """
-        } else {
-            let type = message.type.rawValue
-            query = """
-                WITH attachment AS (
-                    INSERT INTO \(unescaped: configuration.attachmentTable) (payload) VALUES (\(packed)) RETURNING id
-                ), entry AS (
-                    INSERT INTO \(unescaped: configuration.logTable) (channel, uid, payload)
-                    VALUES (\(channel), \(uid), \(packed)) RETURNING id
-                )
-                SELECT pg_notify(\(channel), json_build_object(
-                    'uid', \(uid)::text, 'type', \(type)::int, 'attachmentId', attachment.id::text,
-                    'pushinatorLogId', entry.id
-                )::text) FROM attachment, entry
-                """
-        }
-        try await client.query(query, logger: logger)
+        let type = message.type.rawValue
+        return """
+            WITH attachment AS (
+                INSERT INTO \(unescaped: configuration.attachmentTable) (payload) VALUES (\(packed)) RETURNING id
+            ), entry AS (
+                INSERT INTO \(unescaped: configuration.logTable) (channel, uid, payload)
+                VALUES (\(channel), \(uid), \(packed)) RETURNING id
+            )
+            SELECT entry.id, pg_notify(\(channel), json_build_object(
+                'uid', \(uid)::text, 'type', \(type)::int, 'attachmentId', attachment.id::text,
+                'pushinatorLogId', entry.id
+            )::text)::text FROM attachment, entry
+            """
     }
 
     // MARK: Subscribing
@@ -329,6 +384,7 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             for try await (id, uid, payload) in rows.decode((Int64, String, ByteBuffer).self) {
                 count += 1
                 after = id
+                if uid == localUID { state.withLock { $0.lag.echoed(id, at: .now) } }
                 guard state.withLock({ $0.cursor?.accept(id) ?? true }), uid != localUID else { continue }
                 do {
                     var message = try decoder.decode(messagePack: payload, channelNamespace: namespace)
@@ -350,11 +406,16 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         } catch {
             return drop(error)
         }
+        let own = value["uid"]?.string == localUID
         let logID = value["pushinatorLogId"]?.int.map(Int64.init)
         if let logID {
-            guard state.withLock({ $0.cursor?.accept(logID) ?? true }) else { return }
+            let accepted = state.withLock { state in
+                if own { state.lag.echoed(logID, at: .now) }
+                return state.cursor?.accept(logID) ?? true
+            }
+            guard accepted else { return }
         }
-        if value["uid"]?.string == localUID { return }
+        if own { return }
         guard let attachment = value["attachmentId"] else {
             do {
                 var message = try decoder.decode(jsonValue: value, channelNamespace: namespace)

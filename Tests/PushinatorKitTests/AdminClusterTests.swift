@@ -5,7 +5,20 @@ import PushinatorJSON
 import PushinatorKit
 import PushinatorSocketIO
 import PushinatorTesting
+import Synchronization
 import Testing
+
+/// An in-memory transport whose bus lag the test sets.
+final class LaggingTransport: ClusterTransport {
+    let base: InMemoryClusterTransport
+    let lag = Mutex<Duration?>(nil)
+    init(_ base: InMemoryClusterTransport) { self.base = base }
+    var localUID: String { base.localUID }
+    var events: AsyncStream<ClusterTransportEvent> { base.events }
+    var busLag: Duration? { lag.withLock { $0 } }
+    func publish(_ message: ClusterMessage) async throws { try await base.publish(message) }
+    func subscribe(namespace: String) async throws { try await base.subscribe(namespace: namespace) }
+}
 
 /// The admin API of a node whose cluster runs on an in-memory bus (the interop suite runs nodes on PostgreSQL).
 @Suite("Admin API on a cluster")
@@ -47,5 +60,39 @@ struct AdminClusterTests {
         }
         running.cancel()
         await running.value
+    }
+
+    @Test func healthIsDegradedWhileTheBusLagsAndShowsTheLag() async throws {
+        let bus = InMemoryClusterBus()  // the transports hold it unowned
+        let transport = LaggingTransport(bus.makeTransport())
+        let logger = Logger(label: "test.admin-cluster")
+        let cluster = SocketIOCluster(transport: transport, logger: logger)
+        let io = SocketIOServer(adapter: cluster.adapter, logger: logger)
+        var configuration = PushinatorConfiguration.defaults
+        configuration.cluster = ClusterSettings(postgres: "postgres://db/x", maxBusLag: 200)
+        let app = PushApp(configuration: configuration, io: io, cluster: cluster)
+        let running = Task { try? await cluster.run() }
+        try await AdminRouter(app: app).router.test { admin in
+            let unmeasured = try await admin.execute(.get, "/health")
+            #expect(unmeasured.status == 200)
+            #expect(unmeasured["cluster"]?["busLag"] == .null)
+            transport.lag.withLock { $0 = .microseconds(1_500) }
+            let fine = try await admin.execute(.get, "/health")
+            #expect(fine.status == 200)
+            #expect(fine["cluster"]?["busLag"] == 2)  // rounded up
+            transport.lag.withLock { $0 = .milliseconds(201) }
+            let lagging = try await admin.execute(.get, "/health")
+            #expect(lagging.status == 503)
+            #expect(lagging["result"] == "DEGRADED")
+            #expect(lagging["reason"] == "the cluster bus lags 201 ms (cluster.maxBusLag: 200 ms)")
+            #expect(lagging["cluster"]?["busLag"] == 201)
+            let stats = try await admin.post("/stats")
+            #expect(stats["cluster"]?["busLag"] == 201)
+        }
+        let metrics = String(decoding: app.metrics.scrape(app), as: UTF8.self)
+        #expect(metrics.contains("pushinator_cluster_bus_lag_milliseconds 201"))
+        running.cancel()
+        await running.value
+        withExtendedLifetime(bus) {}
     }
 }

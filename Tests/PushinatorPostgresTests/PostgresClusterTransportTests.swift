@@ -193,6 +193,58 @@ struct PostgresClusterTransportTests {
         await node.stop()
     }
 
+    @Test func aBatchGoesOutInOneTransactionInOrderAndEachNotificationIsASingleMessage() async throws {
+        let configuration = try TestDatabase.configuration()
+        var other = configuration
+        other.localUID = PostgresClusterConfiguration.randomUID()
+        let a = try await RunningTransport(configuration, namespaces: ["/", "/admin"])
+        let b = try await RunningTransport(other, namespaces: ["/", "/admin"])
+        let listener = try await PythonListener.start(channel: configuration.channel(of: "/"), count: 3)
+        // small ones, a large one through the attachment table in the middle, and another namespace
+        var batch = (0..<3).map { Self.broadcast(configuration.localUID, .integer($0)) }
+        batch.append(Self.broadcast(configuration.localUID, .string(String(repeating: "x", count: 9000))))
+        batch.append(ClusterMessage(uid: configuration.localUID, nsp: "/admin", body: .heartbeat))
+        batch += (3..<300).map { Self.broadcast(configuration.localUID, .integer($0)) }
+        try await a.transport.publish(batch)
+        try await b.waitFor("the batch") { b.messages.count == batch.count }
+        // in order within each namespace (each is a channel of its own, read by a task of its own)
+        for namespace in ["/", "/admin"] {
+            let received = b.messages.filter { $0.nsp == namespace }
+            let expected = batch.filter { $0.nsp == namespace }
+            #expect(received == expected, "\(namespace): \(received.count) received, first difference at \(String(describing: zip(received, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset))")
+        }
+        // what Node's adapter sees: one notification per message, with the log id appended
+        let lines = try await listener.finish()
+        for (line, number) in zip(lines, 0..<3) {
+            let text = Self.broadcast(configuration.localUID, .integer(number)).jsonValue.jsonString
+            #expect(line.hasPrefix("notification " + text.dropLast() + #","pushinatorLogId":"#), "\(line)")
+        }
+        // the log ids follow the batch's order
+        let channel = configuration.channel(of: "/")
+        let rows = try await TestDatabase.execute(
+            "SELECT payload FROM pushinator_cluster_log WHERE channel = \(channel) AND uid = \(configuration.localUID) ORDER BY id"
+        )
+        let logged = try rows.map { try ClusterMessageDecoder().decode(messagePack: try $0.decode(ByteBuffer.self), channelNamespace: "/") }
+        #expect(logged == batch.filter { $0.nsp == "/" }, "the log rows are not the batch, in order")
+        // the node's own notifications came back: the bus lag is measured
+        try await a.waitFor("the bus lag") { a.transport.busLag != nil }
+        #expect(a.transport.busLag! < .seconds(60))
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test func aBatchWithAMessageOverTheLimitPublishesNothing() async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration.maxMessageBytes = 1_000
+        let node = try await RunningTransport(configuration)
+        let channel = configuration.channel(of: "/")
+        let batch = [Self.broadcast(configuration.localUID, "small"), Self.broadcast(configuration.localUID, .string(String(repeating: "z", count: 2_000)))]
+        await #expect(throws: PostgresClusterTransportError.self) { try await node.transport.publish(batch) }
+        let logged = try await TestDatabase.execute("SELECT count(*) FROM pushinator_cluster_log WHERE channel = \(channel)")
+        #expect(try logged[0].decode(Int64.self) == 0)
+        await node.stop()
+    }
+
     @Test func oldRowsAreDeleted() async throws {
         var configuration = try TestDatabase.configuration()
         configuration.cleanupInterval = .milliseconds(1)
