@@ -7,7 +7,8 @@
 # The server (Debian's `postgresql` package, installed by scripts/install-test-deps.sh) gets a new data folder under
 # $TMPDIR, a free port on 127.0.0.1 only, trust authentication, and runs as the `postgres` user when we are root.
 # The command sees PUSHINATOR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:<port>/postgres; the tests that need
-# a database read it. The exit status is the command's.
+# a database read it. PUSHINATOR_TEST_POSTGRES_RESTART names a script that restarts the server (`pg_ctl restart -m
+# fast`, the same port and options) and returns once it accepts connections. The exit status is the command's.
 set -euo pipefail
 
 PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}"
@@ -39,6 +40,13 @@ trap 'exit 143' TERM
   || { cat "$DATA/server.log" >&2; echo "with-postgres: the server did not start" >&2; exit 2; }
 
 export PUSHINATOR_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+# a test may restart the server (same port, options and log; waits until it accepts connections again)
+cat >"$DATA/restart.sh" <<RESTART
+#!/bin/sh
+exec ${as_owner[*]} "$PG_BIN/pg_ctl" -D "$DATA/db" -l "$DATA/server.log" -m fast -w -t 60 restart >/dev/null
+RESTART
+chmod 755 "$DATA/restart.sh"
+export PUSHINATOR_TEST_POSTGRES_RESTART="$DATA/restart.sh"
 echo "with-postgres: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (data $DATA)" >&2
 status=0
 "$@" || status=$?

@@ -135,9 +135,9 @@ def test_sends_through_each_node_reach_the_users_connections_on_every_node_once(
     assert reply.json["delivered"] == 0 and reply.json["queued"] == 1, reply
 
 
-def test_nothing_is_lost_when_the_database_connections_are_cut_while_sending(start_pushinator: Any, make_client: Any) -> None:
-    import psycopg
-
+def sends_survive(start_pushinator: Any, make_client: Any, cut: Any) -> None:
+    """40 sends through one node with `cut()` (the database made unreachable for a moment) after the fifth: every
+    send answers 200 and each message arrives once at the user's clients on both nodes."""
     sender, receiver = start_nodes(start_pushinator, 2)
     user = new_user()
     register_everywhere([sender, receiver], user)
@@ -153,12 +153,7 @@ def test_nothing_is_lost_when_the_database_connections_are_cut_while_sending(sta
     thread = threading.Thread(target=send_all)
     thread.start()
     wait_until(lambda: len(replies) >= 5, timeout=30, what="the first sends")
-    with psycopg.connect(POSTGRES, autocommit=True) as connection:
-        killed = connection.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE pid <> pg_backend_pid() AND datname = current_database()"
-        ).fetchone()[0]
-    assert killed >= 2, "each node holds a listening connection at least"
+    cut()
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert all(reply.status == 200 for reply in replies), [r for r in replies if r.status != 200]
@@ -172,6 +167,40 @@ def test_nothing_is_lost_when_the_database_connections_are_cut_while_sending(sta
     assert sorted(messages(remote)[:-1], key=int) == expected[:-1], messages(remote)  # each once
     assert messages(remote)[-1] == '"end"'
     wait_until(lambda: cluster_status(sender).get("connected") and cluster_status(receiver).get("connected"), timeout=15)
+
+
+def test_nothing_is_lost_when_the_database_connections_are_cut_while_sending(start_pushinator: Any, make_client: Any) -> None:
+    import psycopg
+
+    def terminate() -> None:
+        with psycopg.connect(POSTGRES, autocommit=True) as connection:
+            killed = connection.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            ).fetchone()[0]
+        assert killed >= 2, "each node holds a listening connection at least"
+
+    sends_survive(start_pushinator, make_client, terminate)
+
+
+RESTART = os.environ.get("PUSHINATOR_TEST_POSTGRES_RESTART")
+
+
+@pytest.mark.skipif(not RESTART, reason="needs PUSHINATOR_TEST_POSTGRES_RESTART (scripts/with-postgres.sh)")
+def test_nothing_is_lost_when_postgresql_restarts_while_sending(start_pushinator: Any, make_client: Any) -> None:
+    import psycopg
+
+    def started() -> Any:
+        with psycopg.connect(POSTGRES, autocommit=True) as connection:
+            return connection.execute("SELECT pg_postmaster_start_time()").fetchone()[0]
+
+    def restart() -> None:
+        # pg_ctl restart -m fast: every connection is closed, the server is down for a moment, then accepts again
+        before = started()
+        subprocess.run([RESTART], check=True, timeout=90)
+        assert started() > before, "the server restarted"
+
+    sends_survive(start_pushinator, make_client, restart)
 
 
 def test_a_database_unreachable_at_start_up_stops_the_start_with_a_clear_error(tmp_path: Path) -> None:
