@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Benchmarks of the cluster bus (issue 13): pushinator nodes on one local PostgreSQL (a throwaway server from
+# scripts/with-postgres.sh), driven by the LoadTool as the other benchmarks are.
+#
+#   Benchmarks/Cluster/run.sh              # release builds; 1,000 clients; about 3 minutes
+#   Benchmarks/Cluster/run.sh --smoke      # debug builds, 50 clients, a few seconds per scenario (checks it works)
+#   CLIENTS=1000 LATENCY_RATE=1000 BUS_RATE=20000 Benchmarks/Cluster/run.sh
+#   PUSHINATOR_BIN=... LOADTOOL_BIN=... SKIP_BUILD=1 Benchmarks/Cluster/run.sh
+#   CHECK_IDS= ...                         # a LoadTool without --check-ids (counted per message id by default)
+#
+# Scenarios (each prints the LoadTool's table; results/cluster/*.json keep them, summary.md sums them up):
+#   single       one node, no cluster: fan-out of /broadcast to CLIENTS clients (the baseline)
+#   single-bus   the same node with `cluster.postgres` set (alone on the bus): the cost of cluster mode
+#   cross        two nodes A and B: CLIENTS clients on B, every /broadcast and /user/send posted on A, so every
+#                delivery crosses the bus: fan-out deliveries/s, and /user/send at LATENCY_RATE/s for p50/p99
+#   bus          the same at BUS_RATE sends/s: what the bus carries, counted by the nodes themselves
+#                (`cluster.receivedMessages` of /health on both nodes: each send is a BROADCAST from A to B and a
+#                BROADCAST_CLIENT_COUNT back)
+#
+# Servers on core 0, the load tool on core 1 (taskset), PostgreSQL unpinned: on a two-core machine the database
+# shares the cores with both. The load average at the start of each scenario is printed and recorded.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH="$ROOT/Benchmarks"
+if [[ -z "${PUSHINATOR_TEST_POSTGRES_URL:-}" ]]; then
+    exec "$ROOT/scripts/with-postgres.sh" "$0" "$@"
+fi
+POSTGRES="$PUSHINATOR_TEST_POSTGRES_URL"
+
+SMOKE=0
+[[ "${1:-}" == "--smoke" ]] && SMOKE=1
+CLIENTS=${CLIENTS:-1000}
+BROADCASTS=${BROADCASTS:-500}
+LATENCY_RATE=${LATENCY_RATE:-1000}
+LATENCY_SECONDS=${LATENCY_SECONDS:-10}
+BUS_RATE=${BUS_RATE:-20000}
+BUS_SECONDS=${BUS_SECONDS:-5}
+SCENARIOS=${SCENARIOS:-"single single-bus cross bus"}
+CONFIG=${BUILD_CONFIG:-release}
+RESULTS="$BENCH/results/cluster"
+if [[ $SMOKE == 1 ]]; then
+    CLIENTS=50; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2; BUS_RATE=500; BUS_SECONDS=2
+    CONFIG=${BUILD_CONFIG:-debug}
+    RESULTS="$BENCH/results/tmp/cluster-smoke"
+fi
+TMP="$RESULTS/tmp"
+mkdir -p "$RESULTS" "$TMP"
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+SERVER_CPU="taskset -c 0"
+CLIENT_CPU="taskset -c 1"
+if [[ -n "${NO_PIN:-}" ]] || ! command -v taskset >/dev/null || [[ $(nproc) -lt 2 ]]; then
+    SERVER_CPU=""; CLIENT_CPU=""
+fi
+
+log() { echo "[cluster] $*" >&2; }
+
+build() {  # directory, swift build arguments...
+    local dir=$1; shift
+    local output
+    if ! output=$(cd "$dir" && swift build -c "$CONFIG" "$@" 2>&1); then
+        echo "$output" | tail -30 >&2; log "build failed in $dir"; exit 2
+    fi
+}
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    log "building ($CONFIG)"
+    [[ -n "${LOADTOOL_BIN:-}" ]] || build "$BENCH/LoadTool"
+    if [[ -z "${PUSHINATOR_BIN:-}" ]]; then
+        if [[ $CONFIG == release ]]; then build "$ROOT" --product pushinator --scratch-path .build-bench; else build "$ROOT" --product pushinator; fi
+    fi
+fi
+LOADTOOL=${LOADTOOL_BIN:-$BENCH/LoadTool/.build/$CONFIG/LoadTool}
+if [[ $CONFIG == release ]]; then DEFAULT_PUSHINATOR="$ROOT/.build-bench/release/pushinator"; else DEFAULT_PUSHINATOR="$ROOT/.build/$CONFIG/pushinator"; fi
+PUSHINATOR=${PUSHINATOR_BIN:-$DEFAULT_PUSHINATOR}
+
+PIDS=()
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+NODE_PID=""
+start_node() {  # name admin-port client-port [channel-prefix]: a node, on the bus when a prefix is given (NODE_PID)
+    local name=$1 admin=$2 client=$3 prefix=${4:-} cluster=""
+    if port_open "$admin" || port_open "$client"; then log "port $admin or $client busy: is an old server running?"; return 1; fi
+    [[ -n "$prefix" ]] && cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"$prefix\"}"
+    cat >"$TMP/$name.json" <<EOF
+{"admin": {"host": "127.0.0.1", "port": $admin}, "client": {"host": "127.0.0.1", "port": $client},
+ "log": {"debug": false}$cluster}
+EOF
+    $SERVER_CPU "$PUSHINATOR" -c "$TMP/$name.json" --admin-port "$admin" --client-port "$client" >"$TMP/$name.out" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    NODE_PID=$pid
+    for _ in $(seq 1 300); do
+        if port_open "$admin" && port_open "$client"; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "$name did not start:"; cat "$TMP/$name.out" >&2
+    return 1
+}
+
+stop_nodes() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+trap stop_nodes EXIT
+
+health() {  # admin-port field: a member of /health's cluster object
+    python3 -c '
+import json, sys, urllib.request
+try:
+    body = urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=10).read()
+except urllib.error.HTTPError as error:  # 503 DEGRADED still has the body
+    body = error.read()
+print(json.loads(body).get("cluster", {}).get(sys.argv[2], ""))' "$1" "$2"
+}
+
+wait_nodes() {  # admin-port count
+    for _ in $(seq 1 150); do
+        [[ "$(health "$1" nodes)" == "$2" ]] && return 0
+        sleep 0.2
+    done
+    log "the nodes did not see each other"; return 1
+}
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+loadtool() {  # label admin-port client-port server-pid scenarios extra...
+    local label=$1 admin=$2 client=$3 pid=$4 scenarios=$5; shift 5
+    log "$label: load average $(load)"
+    echo "$(load)" >"$RESULTS/$label.load"
+    $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$pid" -n "$CLIENTS" \
+        --first-user "${FIRST_USER:-1}" --broadcasts "$BROADCASTS" --scenarios "$scenarios" --label "$label" \
+        --json "$RESULTS/$label.json" ${CHECK_IDS---check-ids} "$@"
+}
+
+rm -f "$RESULTS"/*.json "$RESULTS"/*.load "$RESULTS"/bus.txt
+FAILED=0
+PREFIX="bench$RANDOM"
+for scenario in $SCENARIOS; do
+    case $scenario in
+        single)
+            start_node single 19700 19701 || { FAILED=1; stop_nodes; continue; }
+            loadtool single 19700 19701 "$NODE_PID" connect,fanout || FAILED=1
+            ;;
+        single-bus)
+            start_node single-bus 19700 19701 "$PREFIX-single" || { FAILED=1; stop_nodes; continue; }
+            wait_nodes 19700 1 || FAILED=1
+            loadtool single-bus 19700 19701 "$NODE_PID" connect,fanout || FAILED=1
+            ;;
+        cross)
+            start_node node-a 19700 19701 "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
+            start_node node-b 19710 19711 "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
+            wait_nodes 19700 2 || FAILED=1
+            # clients on B, the admin calls on A: every delivery crosses the bus
+            loadtool cross 19700 19711 "$NODE_PID" connect,fanout,latency \
+                --latency-rate "$LATENCY_RATE" --latency-seconds "$LATENCY_SECONDS" || FAILED=1
+            ;;
+        bus)
+            start_node node-a 19700 19701 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
+            start_node node-b 19710 19711 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
+            wait_nodes 19700 2 || FAILED=1
+            a0=$(health 19700 receivedMessages); b0=$(health 19710 receivedMessages); t0=$(date +%s.%N)
+            loadtool bus 19700 19711 "$NODE_PID" latency --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" || FAILED=1
+            a1=$(health 19700 receivedMessages); b1=$(health 19710 receivedMessages); t1=$(date +%s.%N)
+            lag=$(health 19710 busLag)
+            python3 - "$a0" "$a1" "$b0" "$b1" "$t0" "$t1" "$lag" >"$RESULTS/bus.txt" <<'EOF'
+import sys
+a0, a1, b0, b1 = (int(x or 0) for x in sys.argv[1:5])
+t0, t1 = float(sys.argv[5]), float(sys.argv[6])
+print(f"bus messages received: node A {a1 - a0}, node B {b1 - b0}, in {t1 - t0:.1f} s (sends and the whole run, connects included); B's bus lag after: {sys.argv[7]} ms")
+EOF
+            cat "$RESULTS/bus.txt" >&2
+            ;;
+        *) log "unknown scenario $scenario"; FAILED=1 ;;
+    esac
+    stop_nodes
+    sleep 1
+done
+
+python3 - "$RESULTS" <<'EOF' | tee "$RESULTS/summary.md"
+import json, os, sys
+results = sys.argv[1]
+def read(label):
+    path = os.path.join(results, label + ".json")
+    return json.load(open(path)) if os.path.exists(path) else None
+def load(label):
+    path = os.path.join(results, label + ".load")
+    return open(path).read().strip() if os.path.exists(path) else "?"
+rows = []
+single, bus, cross, sends = read("single"), read("single-bus"), read("cross"), read("bus")
+def fan(r): return (r or {}).get("fanout") or {}
+def lat(r): return (r or {}).get("latency") or {}
+if single: rows.append(("fan-out deliveries/s, one node, no cluster", f"{fan(single).get('deliveriesPerSecond', 0):,.0f}", load("single")))
+if bus:
+    ratio = fan(bus).get("deliveriesPerSecond", 0) / max(1, fan(single).get("deliveriesPerSecond", 0)) if single else 0
+    rows.append(("fan-out deliveries/s, one node on the bus", f"{fan(bus).get('deliveriesPerSecond', 0):,.0f} ({ratio:.2f}x)", load("single-bus")))
+if cross:
+    f, l = fan(cross), lat(cross)
+    rows.append(("cross-node fan-out deliveries/s (clients on B, /broadcast on A)", f"{f.get('deliveriesPerSecond', 0):,.0f}", load("cross")))
+    rows.append((f"cross-node /user/send at {l.get('targetRate')}/s: p50 / p99 / max ms",
+                 f"{l.get('p50Ms', 0):.2f} / {l.get('p99Ms', 0):.2f} / {l.get('maxMs', 0):.2f} ({l.get('delivered')}/{l.get('sent')} delivered)", load("cross")))
+if sends:
+    l = lat(sends)
+    rows.append((f"cross-node /user/send offered {l.get('targetRate')}/s: achieved sends/s, p99 ms",
+                 f"{l.get('achievedRate', 0):,.0f}, {l.get('p99Ms', 0):.1f} ({l.get('delivered')}/{l.get('sent')} delivered)", load("bus")))
+print("| figure | value | load average at start |")
+print("| --- | ---: | ---: |")
+for row in rows: print("| " + " | ".join(row) + " |")
+if os.path.exists(os.path.join(results, "bus.txt")): print("\n" + open(os.path.join(results, "bus.txt")).read().strip())
+ok = all(((r or {}).get("fanout") or {}).get("lost", 0) == 0 for r in (single, bus, cross))
+sys.exit(0 if ok else 1)
+EOF
+[[ ${PIPESTATUS[0]} == 0 ]] || FAILED=1
+exit $FAILED
