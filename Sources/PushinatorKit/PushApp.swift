@@ -143,7 +143,11 @@ public final class PushApp: Sendable {
         let (argument, text) = encoded(message)
         let rooms = userIDs.map(Self.room(of:))
         return delivery.withLock {
-            (clients.to(rooms).emit("message", [argument]), enqueue(text, message, forOffline: userIDs))
+            let delivered = clients.to(rooms).emit("message", [argument])
+            // No socket in any of the users' rooms: every one of them is offline, also a user whose last socket is
+            // leaving (it leaves its rooms before its disconnect handler counts the connection off), so the
+            // message is queued rather than neither delivered nor queued.
+            return (delivered, enqueue(text, message, forOffline: userIDs, noneReached: delivered == 0))
         }
     }
 
@@ -156,8 +160,13 @@ public final class PushApp: Sendable {
 
     /// Queues `message` for those of `userIDs` with no live connection; call holding ``delivery``. The text is
     /// encoded here only when somebody is offline (raw encoding).
-    private func enqueue(_ text: String?, _ message: JSONValue, forOffline userIDs: [String]) -> QueueWrite {
-        let offline = userIDs.filter { !users.isConnected($0) }
+    private func enqueue(
+        _ text: String?,
+        _ message: JSONValue,
+        forOffline userIDs: [String],
+        noneReached: Bool = false
+    ) -> QueueWrite {
+        let offline = noneReached ? userIDs : userIDs.filter { !users.isConnected($0) }
         guard !offline.isEmpty else { return QueueWrite(userIDs: []) }
         return users.store.enqueue(text ?? message.jsonString, for: offline, now: WallClock.milliseconds())
     }

@@ -51,6 +51,18 @@ struct AdminRouterTests {
         }
     }
 
+    @Test func aSendThatReachesNoSocketIsQueuedEvenWhileAConnectionIsCountedOff() async throws {
+        // A socket leaves its user's room before its disconnect handler counts the connection off: a send in
+        // between reached nobody and must be queued, not lost (test_user_is_kept_after_its_last_connection_closes).
+        try await withApp { app, client in
+            _ = try await client.post("/user/register", #"{"userId": "a", "hash": "h"}"#)
+            app.users.connectionOpened("a")  // counted, in no room
+            let reply = try await client.post("/user/send", #"{"userId": "a", "message": "x"}"#)
+            #expect(try reply.json() == ["result": "OK", "delivered": 0, "queued": 1, "status": 200])
+            app.users.connectionClosed("a")
+        }
+    }
+
     @Test func pingHealthAndStats() async throws {
         try await withApp { _, client in
             #expect(try await client.post("/ping").json() == ["result": "pong", "status": 200])
