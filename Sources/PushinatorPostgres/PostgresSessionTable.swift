@@ -77,7 +77,7 @@ public final class PostgresSessionTable: Service, Sendable {
 
     private struct State {
         var pending: [String: Pending] = [:]
-        var order: [String] = []
+        var order = CircularBuffer<String>()
         var statistics = Statistics()
         var running = false
     }
@@ -155,7 +155,7 @@ public final class PostgresSessionTable: Service, Sendable {
         let batch = state.withLock { state -> [String: Pending] in
             defer {
                 state.pending = [:]
-                state.order = []
+                state.order = CircularBuffer()
             }
             return state.pending
         }

@@ -49,4 +49,20 @@ struct PostgresSessionRowTests {
         #expect(PostgresSessionSQL.batch(["p": .delete], node: "me", table: "t").count == 1)
         #expect(PostgresSessionSQL.batch([:], node: "me", table: "t").isEmpty)
     }
+
+    @Test func pendingWritesAreBoundedTheOldestDroppedAndOneWritePerSessionKept() throws {
+        let cluster = PostgresClusterConfiguration(url: try PostgresURL("postgres://u@127.0.0.1:1/db"))
+        var configuration = PostgresSessionTable.Configuration(cluster: cluster, maxDisconnectionDuration: .seconds(60))
+        configuration.maxPendingWrites = 2
+        let transport = try PostgresClusterTransport(configuration: cluster, logger: .init(label: "test"))
+        let table = PostgresSessionTable(configuration: configuration, transport: transport, logger: .init(label: "test"))
+        let store = table.store(namespace: "/", recovery: ConnectionStateRecovery())
+        var record = Self.record
+        for pid in ["p1", "p2", "p2", "p3"] {
+            record.pid = pid
+            store.sessionOpened(record)
+        }
+        store.sessionClosed(pid: "p3", recoverable: true)  // still one write for p3: its row, marked disconnected
+        #expect(table.statistics.pendingWrites == 2 && table.statistics.droppedWrites == 1)
+    }
 }
