@@ -207,6 +207,21 @@ struct PushinatorConfigurationTests {
             document: ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
         )
         #expect(fromEnvironment.cluster == ClusterSettings(postgres: "postgres://db/push", channelPrefix: "app"))
+        // the bus lag above which /health is DEGRADED
+        #expect(set.cluster?.maxBusLag == 5_000)
+        #expect(try configuration("{cluster: {postgres: 'postgres://db/x', maxBusLag: 250}}").cluster?.maxBusLag == 250)
+        #expect(throws: ConfigError.self) { try configuration("{cluster: {postgres: 'postgres://db/x', maxBusLag: 0}}") }
+        let lagFromEnvironment = try PushinatorConfiguration(
+            document: ConfigDocument(
+                root: .object([:]),
+                source: "embedded defaults",
+                environment: EnvironmentOverrides(
+                    prefix: "PUSHINATOR",
+                    variables: ["PUSHINATOR_CLUSTER_POSTGRES": "postgres://db/push", "PUSHINATOR_CLUSTER_MAX_BUS_LAG": "900"]
+                )
+            )
+        )
+        #expect(lagFromEnvironment.cluster?.maxBusLag == 900)
     }
 
     @Test func theAdvertisedAddressIsTheSettingOrTheClientListener() throws {
