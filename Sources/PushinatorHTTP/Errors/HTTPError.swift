@@ -50,12 +50,6 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// An error that knows how to render itself as a response; ``HTTPError`` is the common one.
-public protocol HTTPResponseError: Error {
-    /// The response to send for this error.
-    func response(for request: Request) -> Response
-}
-
 extension HTTPError: HTTPResponseError {
     public func response(for request: Request) -> Response {
         var response = Response.json(body, status: status)

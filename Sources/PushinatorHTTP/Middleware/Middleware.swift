@@ -1,23 +1,3 @@
-/// Something that answers requests: a route handler, a router, a mounted protocol server.
-public protocol HTTPResponder: Sendable {
-    /// Produces the response to `request`.
-    func respond(to request: Request, context: RequestContext) async throws -> Response
-}
-
-/// A responder made from a closure.
-public struct ClosureResponder: HTTPResponder {
-    let closure: @Sendable (Request, RequestContext) async throws -> Response
-
-    /// Creates a responder from `closure`.
-    public init(_ closure: @escaping @Sendable (Request, RequestContext) async throws -> Response) {
-        self.closure = closure
-    }
-
-    public func respond(to request: Request, context: RequestContext) async throws -> Response {
-        try await closure(request, context)
-    }
-}
-
 /// A step in the request pipeline that can look at a request, answer it, or pass it on and change the response.
 ///
 /// Middleware written at the top of a ``Router`` runs for every request, 404s included; middleware inside a
@@ -45,20 +25,6 @@ public struct Next: Sendable {
     /// Passes the request on and returns the response of the rest of the pipeline.
     public func callAsFunction(_ request: Request, _ context: RequestContext) async throws -> Response {
         try await responder.respond(to: request, context: context)
-    }
-}
-
-/// A middleware made from a closure.
-public struct ClosureMiddleware: Middleware {
-    let closure: @Sendable (Request, RequestContext, Next) async throws -> Response
-
-    /// Creates a middleware from `closure`.
-    public init(_ closure: @escaping @Sendable (Request, RequestContext, Next) async throws -> Response) {
-        self.closure = closure
-    }
-
-    public func handle(_ request: Request, context: RequestContext, next: Next) async throws -> Response {
-        try await closure(request, context, next)
     }
 }
 

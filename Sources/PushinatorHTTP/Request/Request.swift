@@ -1,5 +1,5 @@
 public import HTTPTypes
-public import NIOCore
+import NIOCore
 
 /// An HTTP request as handlers see it: the head, the decoded target and the collected body.
 public struct Request: Sendable {
@@ -37,25 +37,4 @@ public struct Request: Sendable {
     public var query: QueryParameters { QueryParameters(parsing: rawQuery) }
     /// The cookies sent with the request.
     public var cookies: Cookies { Cookies(headers: head.headerFields) }
-}
-
-/// A request body that the server collected before calling the handler.
-///
-/// The server enforces the configured maximum while receiving (413 when exceeded), so a handler never sees
-/// more than that.
-public struct RequestBody: Sendable {
-    /// The bytes of the body; empty when the request had none.
-    public var buffer: ByteBuffer
-
-    /// Creates a body from bytes.
-    public init(buffer: ByteBuffer = ByteBuffer()) { self.buffer = buffer }
-
-    /// Creates a body from a string.
-    public init(string: String) { self.buffer = ByteBuffer(string: string) }
-
-    /// The body decoded as UTF-8 (invalid sequences repaired).
-    public var string: String { String(buffer: buffer) }
-
-    /// The number of bytes.
-    public var count: Int { buffer.readableBytes }
 }

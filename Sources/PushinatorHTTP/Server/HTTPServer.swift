@@ -271,18 +271,6 @@ public final class HTTPServer: Service, Sendable {
     }
 }
 
-/// Errors of ``HTTPServer`` start-up.
-public enum HTTPServerError: Error, CustomStringConvertible {
-    /// A listener could not bind its address.
-    case bindFailed(address: BindAddress, reason: String)
-
-    public var description: String {
-        switch self {
-        case .bindFailed(let address, let reason): "cannot listen on \(address): \(reason)"
-        }
-    }
-}
-
 /// A value set once and awaited by any number of readers.
 actor AsyncBox<Value: Sendable> {
     private var stored: Value?

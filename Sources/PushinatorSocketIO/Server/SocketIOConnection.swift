@@ -279,10 +279,3 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
         run(machine.dropConnection())
     }
 }
-
-/// Lets an acknowledgement be sent once, from any thread.
-final class AckOnce: Sendable {
-    private let claimed = Synchronization.Atomic<Bool>(false)
-    func claim() -> Bool { claimed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged }
-}
-
