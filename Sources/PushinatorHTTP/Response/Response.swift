@@ -47,10 +47,16 @@ public struct Response: Sendable {
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
-            headers: [.contentType: "text/plain; charset=utf-8"],
+            headers: textFields,
             body: .buffer(ByteBuffer(string: text))
         )
     }
+
+    /// `Content-Type: text/plain; charset=utf-8`, built once (building `HTTPFields` allocates and validates).
+    public static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+
+    /// `Content-Type: application/octet-stream`, built once.
+    static let octetStreamFields: HTTPFields = [.contentType: "application/octet-stream"]
 }
 
 /// The body of a ``Response``.

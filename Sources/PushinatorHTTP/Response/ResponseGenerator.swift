@@ -25,7 +25,7 @@ extension Substring: ResponseGenerator {
 
 extension ByteBuffer: ResponseGenerator {
     public func response(for request: Request, context: RequestContext) -> Response {
-        Response(headers: [.contentType: "application/octet-stream"], body: .buffer(self))
+        Response(headers: Response.octetStreamFields, body: .buffer(self))
     }
 }
 

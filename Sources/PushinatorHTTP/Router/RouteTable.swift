@@ -25,12 +25,28 @@ public struct RouteTable: Sendable {
     }
 
     struct Endpoint: Sendable {
-        var handlers: [HTTPRequest.Method: Handler] = [:]
+        /// The handlers by method, in the order they were added: a path has a handful of methods at most, and
+        /// comparing a few short method names costs less than hashing one.
+        private var entries: [(method: HTTPRequest.Method, handler: Handler)] = []
+
+        subscript(method: HTTPRequest.Method) -> Handler? {
+            get {
+                for entry in entries where entry.method == method { return entry.handler }
+                return nil
+            }
+            set {
+                if let index = entries.firstIndex(where: { $0.method == method }) {
+                    if let newValue { entries[index].handler = newValue } else { entries.remove(at: index) }
+                } else if let newValue {
+                    entries.append((method, newValue))
+                }
+            }
+        }
 
         var allowedMethods: [HTTPRequest.Method] {
-            var methods = Array(handlers.keys)
-            if handlers[.get] != nil, handlers[.head] == nil { methods.append(.head) }
-            if handlers[.options] == nil { methods.append(.options) }
+            var methods = entries.map(\.method)
+            if self[.get] != nil, self[.head] == nil { methods.append(.head) }
+            if self[.options] == nil { methods.append(.options) }
             return methods.sorted { $0.rawValue < $1.rawValue }
         }
     }
@@ -67,11 +83,11 @@ public struct RouteTable: Sendable {
         }
         if catchAll {
             var endpoint = node.catchAll ?? Endpoint()
-            endpoint.handlers[method] = handler
+            endpoint[method] = handler
             node.catchAll = endpoint
         } else {
             var endpoint = node.endpoint ?? Endpoint()
-            endpoint.handlers[method] = handler
+            endpoint[method] = handler
             node.endpoint = endpoint
         }
         descriptions.append("\(method.rawValue) /\(pattern.joined(separator: "/"))")
@@ -204,21 +220,30 @@ public struct RouteTable: Sendable {
     /// `path` without its leading slash when it is in canonical form (`/a/b`: no empty segment, no trailing slash),
     /// which is how ``staticPaths`` keys it; `nil` otherwise (the walk ignores empty segments).
     static func staticKey(of path: Substring) -> Substring? {
-        let utf8 = path.utf8
-        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        // Over the contiguous bytes when the string has them (native strings do): iterating the UTF-8 view of a
+        // substring costs an index computation per byte.
+        let isKey = path.utf8.withContiguousStorageIfAvailable(Self.isStaticKey) ?? Self.isStaticKey(path.utf8)
+        return isKey ? path.dropFirst() : nil
+    }
+
+    /// Whether `bytes` is `/` followed by segments with no empty one (no `//`, no trailing `/` but for `/` alone).
+    private static func isStaticKey<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        guard bytes.first == UInt8(ascii: "/") else { return false }
         var afterSlash = true
-        for byte in utf8.dropFirst() {
+        var count = 0
+        for byte in bytes {
+            count &+= 1
+            if count == 1 { continue }
             let isSlash = byte == UInt8(ascii: "/")
-            if isSlash, afterSlash { return nil }
+            if isSlash, afterSlash { return false }
             afterSlash = isSlash
         }
-        if afterSlash, utf8.count > 1 { return nil }
-        return path.dropFirst()
+        return !(afterSlash && count > 1)
     }
 
     private static func handler(in endpoint: Endpoint, for method: HTTPRequest.Method) -> Handler? {
-        if let handler = endpoint.handlers[method] { return handler }
-        if method == .head { return endpoint.handlers[.get] }
+        if let handler = endpoint[method] { return handler }
+        if method == .head { return endpoint[.get] }
         return nil
     }
 

@@ -56,6 +56,9 @@ public struct Router: HTTPResponder, Sendable {
         if case .found(let handler, _, _, _) = match, handler.synchronous == nil { return nil }
         do {
             return try middleware.run(request, context: context) { request, context in
+                if case .found(let handler, let values, nil, nil) = match, values.isEmpty {
+                    return try handler.synchronous!(request, context)  // nothing to put into the context
+                }
                 var context = context
                 switch try RouteDispatcher.resolve(match, request: request, context: &context) {
                 case .handler(let handler): return try handler.synchronous!(request, context)

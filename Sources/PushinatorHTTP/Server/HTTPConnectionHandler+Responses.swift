@@ -40,15 +40,15 @@ extension HTTPConnectionHandler {
     /// The head and in-memory body of `response`, ready to send.
     func encode(_ response: Response, keepAlive: Bool, isHead: Bool, context: ChannelHandlerContext) -> ByteBuffer {
         var body = response.body.buffer ?? ByteBuffer()
-        let status = response.status.code
-        let hasBody = HTTPConnectionStateMachine.mayHaveBody(status)
+        let status = response.status  // parsed from the head's pseudo field on every read: read it once
+        let hasBody = HTTPConnectionStateMachine.mayHaveBody(status.code)
         // A HEAD response may advertise the length a GET would have had.
         let keepsLength = isHead && body.readableBytes == 0 && response.headers[.contentLength] != nil
         let sendsBody = !isHead && hasBody && body.readableBytes > 0
         let inline = sendsBody && body.readableBytes <= Self.inlineBodyLimit
         var buffer = context.channel.allocator.buffer(capacity: 192 + (inline ? body.readableBytes : 0))
         HTTPResponseHeadWriter.write(
-            status: response.status,
+            status: status,
             fields: response.headers,
             framing: hasBody && !keepsLength ? .length(body.readableBytes) : .none,
             keepAlive: keepAlive,

@@ -239,7 +239,11 @@ struct HTTPConnectionStateMachine {
             return .bodyAccepted(count: count)
         case .end:
             switch state {
-            case .receiving(let request, let info, let body):
+            case .receiving:
+                // Moved out of the state rather than copied: the request and its body change hands once.
+                let current = state
+                state = .idle
+                guard case .receiving(let request, let info, let body) = consume current else { return .none }
                 state = .responding(info)
                 return .dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())))
             case .discarding:

@@ -65,7 +65,7 @@ enum HTTPResponseHeadWriter {
         switch framing {
         case .length(let length):
             buffer.writeStaticString("content-length: ")
-            buffer.writeString(String(length))
+            writeDecimal(length, into: &buffer)
             buffer.writeStaticString("\r\n")
         case .chunked:
             buffer.writeStaticString("transfer-encoding: chunked\r\n")
@@ -75,6 +75,21 @@ enum HTTPResponseHeadWriter {
         if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
         if let serverName { writeField("server", serverName, into: &buffer) }
         buffer.writeStaticString("\r\n")
+    }
+
+    /// Writes the decimal digits of `value` (not negative) without making a `String` of them.
+    static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 19 digits of Int.max
+        var count = 0
+        var rest = UInt64(max(value, 0))
+        withUnsafeMutableBytes(of: &digits) { bytes in
+            repeat {
+                count &+= 1
+                bytes[24 &- count] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+        }
+        withUnsafeBytes(of: &digits) { bytes in _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[(24 &- count)...])) }
     }
 
     private static func writeField(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
