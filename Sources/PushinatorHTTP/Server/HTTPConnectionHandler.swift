@@ -318,11 +318,13 @@ extension HTTPRequest {
         fields.reserveCapacity(head.headers.count)
         var authority: String?
         for (name, value) in head.headers {
-            if authority == nil, name.utf8.count == 4, name.lowercased() == "host" {
+            if authority == nil, name.equalsIgnoringASCIICase("host") {
                 authority = value
                 continue
             }
-            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+            if let fieldName = HTTPField.Name.commonOrParsed(name) {
+                fields.append(HTTPField(name: fieldName, value: value))
+            }
         }
         let path: String
         if head.uri.utf8.first == UInt8(ascii: "/") || head.uri == "*" || method == .connect {

@@ -269,9 +269,9 @@ struct HTTPConnectionStateMachine {
             let nameLength = header.name.utf8.count
             headerBytes &+= nameLength &+ header.value.utf8.count
             // One pass finds the framing headers too (the decoder refuses duplicates and conflicts).
-            if nameLength == 14, contentLength == nil, header.name.lowercased() == "content-length" {
+            if nameLength == 14, contentLength == nil, header.name.equalsIgnoringASCIICase("content-length") {
                 contentLength = Substring(header.value)
-            } else if nameLength == 17, header.name.lowercased() == "transfer-encoding" {
+            } else if nameLength == 17, header.name.equalsIgnoringASCIICase("transfer-encoding") {
                 transferCoding = header.value
             }
         }
