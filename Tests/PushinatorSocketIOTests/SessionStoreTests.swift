@@ -162,6 +162,7 @@ struct SessionAwareAdapterTests {
 
     @Test func recordsBroadcastsWithTheirOffsetAsTheLastArgument() throws {
         let (adapter, store) = Self.makeAdapter()
+        adapter.persistSession(.make(pid: "p1", rooms: ["user:5"]))  // someone who may come back for them
         adapter.broadcast(Self.event("one"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
         adapter.broadcast(Self.event("two"), to: BroadcastTarget(), flags: BroadcastFlags())
         let recorded = try #require(store.packets(after: 0, matching: ["user:5"]))
@@ -173,6 +174,35 @@ struct SessionAwareAdapterTests {
         #expect(recorded[0].rooms == ["user:5"])
         #expect(adapter.offsets.sequence(of: offset2) == 2)
         #expect(offset2.utf8.count <= 15)
+    }
+
+    @Test func aBroadcastNobodyCanReceiveIsNotRecorded() {
+        let (adapter, store) = Self.makeAdapter()
+        adapter.broadcast(Self.event("nobody"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+        adapter.broadcast(Self.event("nobody"), to: BroadcastTarget(), flags: BroadcastFlags())
+        #expect(store.statistics.packets == 0)
+        adapter.persistSession(.make(pid: "p1", rooms: ["user:5"]))
+        adapter.broadcast(Self.event("other room"), to: BroadcastTarget(rooms: ["user:6"]), flags: BroadcastFlags())
+        #expect(store.statistics.packets == 0)
+        adapter.broadcast(Self.event("its room"), to: BroadcastTarget(rooms: ["user:5", "user:6"]), flags: BroadcastFlags())
+        adapter.broadcast(Self.event("everyone"), to: BroadcastTarget(), flags: BroadcastFlags())
+        #expect(store.statistics.packets == 2)
+        #expect(store.mayHoldSession(in: ["user:5"]) && !store.mayHoldSession(in: ["user:6"]))
+    }
+
+    @Test func aSessionOnItsWayBackKeepsBroadcastsRecorded() async throws {
+        let (adapter, store) = Self.makeAdapter()
+        adapter.persistSession(.make(pid: "p1", rooms: ["user:5"]))
+        let restored = try #require(await adapter.restoreSession(pid: "p1", offset: nil))
+        #expect(!store.mayHoldSession(in: ["user:5"]))  // out of the store, not in a room yet
+        withExtendedLifetime(restored) {
+            adapter.broadcast(Self.event("in transit"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+            #expect(store.statistics.packets == 1)
+        }
+        restored.claim?.settle()  // as adding its socket does (or giving the restoration up)
+        adapter.broadcast(Self.event("gone"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+        #expect(store.statistics.packets == 1)
+        #expect(adapter.restorations.isIdle)
     }
 
     @Test func volatileEventsAndEventsWithAcksAreNotRecorded() throws {
@@ -200,6 +230,7 @@ struct SessionAwareAdapterTests {
 
     @Test func aPidWithoutAnOffsetReplaysEverythingSinceTheSessionStarted() async throws {
         let (adapter, _) = Self.makeAdapter()
+        adapter.persistSession(.make(pid: "p0"))  // an earlier session: broadcasts to everyone are recorded
         adapter.broadcast(Self.event("before"), to: BroadcastTarget(), flags: BroadcastFlags())  // sequence 1
         adapter.persistSession(.make(pid: "p1", base: 1))
         adapter.broadcast(Self.event("after"), to: BroadcastTarget(), flags: BroadcastFlags())
@@ -209,6 +240,7 @@ struct SessionAwareAdapterTests {
 
     @Test func anOffsetBeforeTheSessionStartedDoesNotReplayOlderEvents() async throws {
         let (adapter, _) = Self.makeAdapter()
+        adapter.persistSession(.make(pid: "p0"))  // an earlier session: broadcasts to everyone are recorded
         for _ in 0..<3 { adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags()) }
         adapter.persistSession(.make(pid: "p1", base: 3))
         let restored = try #require(await adapter.restoreSession(pid: "p1", offset: adapter.offsets.offset(for: 1)))

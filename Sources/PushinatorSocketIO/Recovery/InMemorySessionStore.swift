@@ -42,6 +42,8 @@ public final class InMemorySessionStore: SessionStore {
     private struct State {
         var packets = CircularBuffer<RecordedPacket>()
         var sessions: [String: PersistedSession] = [:]
+        /// How many kept sessions are in each room (for ``mayHoldSession(in:)``).
+        var sessionsInRoom: [String: Int] = [:]
         /// Saved sessions in the order they were saved (entries of sessions taken since are skipped).
         var order = CircularBuffer<(pid: String, disconnectedAt: ContinuousClock.Instant)>()
         /// The highest sequence number dropped by a limit: clients that missed it cannot be recovered.
@@ -121,9 +123,11 @@ public final class InMemorySessionStore: SessionStore {
             if let replaced = state.sessions.updateValue(session, forKey: session.pid) {
                 state.statistics.bytes -= replaced.byteCount
                 budget.release(replaced.byteCount)
+                Self.count(replaced, by: -1, in: &state)
             } else {
                 state.statistics.sessions += 1
             }
+            Self.count(session, by: 1, in: &state)
             state.statistics.bytes += session.byteCount
             state.order.append((session.pid, session.disconnectedAt))
             expire(&state, now: now())
@@ -136,6 +140,7 @@ public final class InMemorySessionStore: SessionStore {
         state.withLock { state in
             expire(&state, now: now())
             guard let session = state.sessions.removeValue(forKey: pid) else { return nil }
+            Self.count(session, by: -1, in: &state)
             state.statistics.sessions -= 1
             state.statistics.bytes -= session.byteCount
             budget.release(session.byteCount)
@@ -144,6 +149,21 @@ public final class InMemorySessionStore: SessionStore {
     }
 
     public var statistics: SessionStoreStatistics { state.withLock { $0.statistics } }
+
+    public func mayHoldSession(in rooms: Set<String>) -> Bool {
+        state.withLock { state in
+            if state.sessions.isEmpty { return false }
+            if rooms.isEmpty { return true }
+            return rooms.contains { state.sessionsInRoom[$0] != nil }
+        }
+    }
+
+    private static func count(_ session: PersistedSession, by delta: Int, in state: inout State) {
+        for room in session.rooms {
+            let count = (state.sessionsInRoom[room] ?? 0) + delta
+            state.sessionsInRoom[room] = count > 0 ? count : nil
+        }
+    }
 
     // MARK: Bounds
 
@@ -188,6 +208,7 @@ public final class InMemorySessionStore: SessionStore {
             return false
         }
         state.sessions[entry.pid] = nil
+        Self.count(session, by: -1, in: &state)
         state.statistics.sessions -= 1
         state.statistics.bytes -= session.byteCount
         budget.release(session.byteCount)

@@ -24,6 +24,14 @@ public protocol SessionStore: Sendable {
     func take(pid: String) -> PersistedSession?
     /// What the store holds and what it dropped.
     var statistics: SessionStoreStatistics { get }
+    /// Whether a kept session may be in one of `rooms` (any kept session when `rooms` is empty, a broadcast to
+    /// everyone): when no socket receives a broadcast live and this is `false`, nobody can miss it and the adapter
+    /// does not record it. Answering `true` is always safe (the default: every broadcast is recorded).
+    func mayHoldSession(in rooms: Set<String>) -> Bool
+}
+
+extension SessionStore {
+    public func mayHoldSession(in rooms: Set<String>) -> Bool { true }
 }
 
 /// A broadcast event kept for recovery, in its wire form with its offset as the last argument.

@@ -29,6 +29,8 @@ public final class InMemoryAdapter: SocketIOAdapter {
     /// The store, when every node of a cluster can take its sessions back (offsets then carry a log position).
     let crossNode: (any CrossNodeSessionStore)?
     let offsets: RecoveryOffsets
+    /// Sessions taken from the store whose sockets are not added back yet.
+    let restorations = RestorationCount()
 
     /// Creates an empty adapter.
     /// - Parameter store: The session store, when connection state recovery is on.
@@ -74,6 +76,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             for room in rooms { state.rooms.insert(socket, key: key, into: room) }
             socket.setBaseSequence(state.sequence, offset: crossNode == nil ? "" : offset(state.sequence, state.logPosition))
             guard let restoration, let store else { return [] }
+            restoration.claim?.settle()  // live from now on: broadcasts pick it as a recipient
             // under the lock: a broadcast recorded from now on picks this socket as a live recipient
             guard let missed = store.packets(after: restoration.replayAfter, matching: rooms) else { return restoration.logReplay }
             guard !restoration.logReplayed.isEmpty else { return restoration.logReplay + missed.flatMap(\.packets) }
@@ -176,7 +179,14 @@ public final class InMemoryAdapter: SocketIOAdapter {
             return (recipients.count, nil)
         }
         let time = ContinuousClock.now
-        let (packets, recipients, sequence) = state.withLock { state -> ([EngineIOEncodedPacket], Recipients, UInt64) in
+        let recorded = state.withLock { state -> ([EngineIOEncodedPacket], Recipients, UInt64)? in
+            let recipients = Self.recipients(in: state, target: target)
+            // Nobody receives it live and nobody away can come back for it: the store first, then the sessions
+            // between the store and a room (a restoration is counted before its session leaves the store). With
+            // a cross-node store a session may come back from another node's keeping: everything is recorded.
+            if recipients.isEmpty, crossNode == nil, !store.mayHoldSession(in: target.rooms), restorations.isIdle {
+                return nil
+            }
             state.sequence += 1
             if let logID = origin?.logID, logID > state.logPosition { state.logPosition = logID }
             var withOffset = packet
@@ -193,8 +203,9 @@ public final class InMemoryAdapter: SocketIOAdapter {
                     origin: origin
                 )
             )
-            return (packets, Self.recipients(in: state, target: target), state.sequence)
+            return (packets, recipients, state.sequence)
         }
+        guard let (packets, recipients, sequence) = recorded else { return (0, nil) }  // e.g. a user with no socket
         if !recipients.offsets.isEmpty { SocketIOWire.deliver(packets, to: recipients.offsets) }
         if !recipients.plain.isEmpty { SocketIOWire.deliver(SocketIOWire.encode(packet), to: recipients.plain) }
         return (recipients.offsets.count + recipients.plain.count, sequence)
@@ -237,6 +248,8 @@ public final class InMemoryAdapter: SocketIOAdapter {
     private struct Recipients {
         var offsets: [EngineIOSession] = []
         var plain: [EngineIOSession] = []
+
+        var isEmpty: Bool { offsets.isEmpty && plain.isEmpty }
 
         init(offsets: [EngineIOSession] = [], plain: [EngineIOSession] = []) {
             self.offsets = offsets
@@ -318,10 +331,11 @@ public final class InMemoryAdapter: SocketIOAdapter {
             guard let sequence = offsets.sequence(of: offset) else { return nil }  // not from this adapter
             after = sequence
         }
+        let claim = RestorationClaim(restorations)  // before the take: the session is never out of sight
         guard let session = store.take(pid: pid) else { return nil }
         let replayAfter = max(after, session.baseSequence)
         guard store.packets(after: replayAfter, matching: session.rooms) != nil else { return nil }
-        return RestoredSession(session: session, replayAfter: replayAfter)
+        return RestoredSession(session: session, replayAfter: replayAfter, logReplay: [], logReplayed: [], claim: claim)
     }
 }
 

@@ -169,6 +169,8 @@ public struct RestoredSession: Sendable {
     public let session: PersistedSession
     /// The sequence number after which the client missed events.
     public let replayAfter: UInt64
+    /// Keeps the in-memory adapter recording broadcasts until the socket is added back (``RestorationClaim``).
+    let claim: RestorationClaim?
 
     /// Events another node's session missed, read from the cluster's log: sent before those after
     /// ``replayAfter``.
@@ -181,11 +183,18 @@ public struct RestoredSession: Sendable {
         self.init(session: session, replayAfter: replayAfter, logReplay: [], logReplayed: [])
     }
 
-    init(session: PersistedSession, replayAfter: UInt64, logReplay: [EngineIOEncodedPacket], logReplayed: Set<ReplayKey>) {
+    init(
+        session: PersistedSession,
+        replayAfter: UInt64,
+        logReplay: [EngineIOEncodedPacket],
+        logReplayed: Set<ReplayKey>,
+        claim: RestorationClaim? = nil
+    ) {
         self.session = session
         self.replayAfter = replayAfter
         self.logReplay = logReplay
         self.logReplayed = logReplayed
+        self.claim = claim
     }
 }
 
