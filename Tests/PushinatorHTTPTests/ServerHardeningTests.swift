@@ -17,8 +17,8 @@ struct ServerHardeningTests {
     @Test func silentConnectionIsClosedAtTheHeadTimeoutFromAccept() async throws {
         let configuration = HTTPServerConfiguration(requestHeadTimeout: .seconds(1), idleTimeout: .seconds(30))
         try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let start = ContinuousClock.now  // before the connect: the deadline runs from the accept, after this
             let client = try await RawClient.connect(port: server.port, timeout: 5)
-            let start = ContinuousClock.now
             _ = try await client.readUntilClose()  // never sends a byte
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(900))
