@@ -206,7 +206,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func finish(_ response: Response, context: ChannelHandlerContext) {
-        perform(machine.responseReady(response), response: response, context: context)
+        let action = machine.responseReady(response)
+        if case .write(let info, let keepAlive) = action {  // the common case, without wrapping the response
+            write(response, info: info, keepAlive: keepAlive, context: context)
+            return
+        }
+        perform(action, response: response, context: context)
     }
 
     /// Carries out what the state machine decided about a response.

@@ -4,16 +4,23 @@ extension String {
     /// Whether this string is `lowercase` (given in lower case) ignoring the case of ASCII letters, without
     /// making a lower-cased copy: the request path compares header names this way.
     func equalsIgnoringASCIICase(_ lowercase: StaticString) -> Bool {
-        guard utf8.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { expected in
-            var index = 0
-            for byte in utf8 {
-                let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                guard lowered == expected[index] else { return false }
-                index &+= 1
-            }
-            return true
+        let count = lowercase.utf8CodeUnitCount
+        guard utf8.count == count else { return false }
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: count)
+        return utf8.withContiguousStorageIfAvailable { Self.equal($0, lowered: expected) }
+            ?? Self.equal(Array(utf8), lowered: expected)
+    }
+
+    private static func equal<Bytes: Collection<UInt8>>(_ bytes: Bytes, lowered expected: UnsafeBufferPointer<UInt8>)
+        -> Bool
+    {
+        var index = 0
+        for byte in bytes {
+            let lowered = byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
+            guard lowered == expected[index] else { return false }
+            index &+= 1
         }
+        return true
     }
 }
 

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# User-space instructions per request of two server binaries, counted by valgrind (callgrind): a figure that the
+# load of a shared machine barely moves, unlike requests per second (this machine has no hardware counters for
+# `perf stat -e instructions`). Each side: start the server under callgrind, warm up with 200 requests, zero the
+# counters, send CONNS x PER keep-alive requests (one in flight per connection, every answer checked for 200), dump.
+#
+#   Benchmarks/Instructions/run.sh hello BEFORE/BenchPushinator AFTER/BenchPushinator
+#   Benchmarks/Instructions/run.sh user-send BEFORE/pushinator AFTER/pushinator ['{"users":{"offlineQueue":{"max":0}}}']
+#   ROUNDS=2 CONNS=20 PER=200 Benchmarks/Instructions/run.sh ...
+#
+# hello: GET /hello of Benchmarks/HTTP's BenchPushinator. user-send: POST /user/send of pushinator's admin API to a
+# registered user with no socket (the config JSON is merged over a base that turns recovery and the offline queue
+# off; pass '{"client":{"recovery":{}}}' style overrides to turn them back on). Needs valgrind, gcc, python3.
+# Release binaries built with DWARF 5 debug info are copied without it first (valgrind 3.19 cannot read it).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+mode=$1; A=$2; B=$3; EXTRA=${4:-'{}'}
+ROUNDS=${ROUNDS:-1}; CONNS=${CONNS:-20}; PER=${PER:-200}
+work=$(mktemp -d /tmp/instructions-ab.XXXXXX)
+pid=""
+cleanup() { [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+gcc -shared -fPIC -O2 -o "$work/no_sigsuspend.so" "$here/no_sigsuspend.c"
+objcopy --strip-debug "$A" "$work/A"; objcopy --strip-debug "$B" "$work/B"
+
+measure() {  # side -> prints Ir per request
+    local side=$1 port=$2 args=() body="" method=GET path=/hello setup=""
+    case $mode in
+    hello) args=(--port "$port") ;;
+    user-send)
+        python3 -c "
+import json,sys
+base={'admin':{'host':'127.0.0.1','port':int(sys.argv[2])},'client':{'host':'127.0.0.1','port':int(sys.argv[2])+1,
+      'recovery':{'maxDisconnectionDuration':0}},'log':{'debug':False},'users':{'offlineQueue':{'max':0}}}
+def merge(a,b):
+    for k,v in b.items(): a[k]=merge(a.get(k,{}),v) if isinstance(v,dict) and isinstance(a.get(k),dict) else v
+    return a
+json.dump(merge(base,json.loads(sys.argv[1])),open(sys.argv[3],'w'))" "$EXTRA" "$port" "$work/config.json"
+        args=(-c "$work/config.json"); method=POST; path=/user/send
+        body='{"userId":"bench-user","message":{"title":"hello","body":"a message of a typical size"}}'
+        setup=1 ;;
+    *) echo "mode: hello or user-send" >&2; exit 2 ;;
+    esac
+    LD_PRELOAD="$work/no_sigsuspend.so" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$side.%p" \
+        "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 400); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.25; done
+    if [[ -n "$setup" ]]; then
+        curl -sf -X POST "http://127.0.0.1:$port/user/register" -d '{"userId":"bench-user","hash":"h"}' >/dev/null
+    fi
+    python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path 10 20 "$body" >/dev/null
+    callgrind_control -z "$pid" >/dev/null
+    local ok; ok=$(python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path "$CONNS" "$PER" "$body")
+    callgrind_control -d "$pid" >/dev/null
+    sleep 1
+    kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
+    local dump; dump=$(ls -t "$work"/cg.$side.*.[0-9]* | head -1)
+    [[ "$ok" == $((CONNS * PER)) ]] || { echo "$side: only $ok of $((CONNS * PER)) answers were 200" >&2; exit 1; }
+    awk -v ok="$ok" '/^summary:|^totals:/{printf "%.0f\n", $2/ok; exit}' "$dump"
+    rm -f "$work"/cg.$side.*
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    a=$(measure A 19750); b=$(measure B 19760)
+    awk -v r="$round" -v a="$a" -v b="$b" -v m="$mode" \
+        'BEGIN{printf "%s round %d: before %d, after %d instructions per request: after/before %.3f\n", m, r, a, b, b/a}'
+done
