@@ -6,16 +6,19 @@
 #
 #   Benchmarks/Instructions/run.sh hello BEFORE/BenchPushinator AFTER/BenchPushinator
 #   Benchmarks/Instructions/run.sh user-send BEFORE/pushinator AFTER/pushinator ['{"users":{"offlineQueue":{"max":0}}}']
-#   ROUNDS=2 CONNS=20 PER=200 Benchmarks/Instructions/run.sh ...
+#   Benchmarks/Instructions/run.sh connect BEFORE/pushinator AFTER/pushinator ['{"client":{"recovery":{"maxDisconnectionDuration":0}}}']
+#   ROUNDS=2 CONNS=20 PER=200 CONNECTS=1000 WINDOW=50 Benchmarks/Instructions/run.sh ...
 #
 # hello: GET /hello of Benchmarks/HTTP's BenchPushinator. user-send: POST /user/send of pushinator's admin API to a
 # registered user with no socket (the config JSON is merged over a base that turns recovery and the offline queue
-# off; pass '{"client":{"recovery":{}}}' style overrides to turn them back on). Needs valgrind, gcc, python3.
+# off; pass '{"client":{"recovery":{}}}' style overrides to turn them back on). connect: CONNECTS Socket.IO clients
+# over WebSocket (upgrade, namespace connect, auth; WINDOW at a time, kept open), instructions per connect, the
+# config JSON over pushinator's defaults (recovery on). Needs valgrind, gcc, python3.
 # Release binaries built with DWARF 5 debug info are copied without it first (valgrind 3.19 cannot read it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mode=$1; A=$2; B=$3; EXTRA=${4:-'{}'}
-ROUNDS=${ROUNDS:-1}; CONNS=${CONNS:-20}; PER=${PER:-200}
+ROUNDS=${ROUNDS:-1}; CONNS=${CONNS:-20}; PER=${PER:-200}; CONNECTS=${CONNECTS:-1000}; WINDOW=${WINDOW:-50}
 work=$(mktemp -d /tmp/instructions-ab.XXXXXX)
 pid=""
 cleanup() { [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
@@ -39,7 +42,13 @@ json.dump(merge(base,json.loads(sys.argv[1])),open(sys.argv[3],'w'))" "$EXTRA" "
         args=(-c "$work/config.json"); method=POST; path=/user/send
         body='{"userId":"bench-user","message":{"title":"hello","body":"a message of a typical size"}}'
         setup=1 ;;
-    *) echo "mode: hello or user-send" >&2; exit 2 ;;
+    connect)
+        python3 -c "
+import json,sys
+json.dump({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host':'127.0.0.1','port':int(sys.argv[1])+1},
+           'log':{'debug':False}} | json.loads(sys.argv[2]),open(sys.argv[3],'w'))" "$port" "$EXTRA" "$work/config.json"
+        args=(-c "$work/config.json") ;;
+    *) echo "mode: hello, user-send or connect" >&2; exit 2 ;;
     esac
     LD_PRELOAD="$work/no_sigsuspend.so" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$side.%p" \
         "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
@@ -48,14 +57,23 @@ json.dump(merge(base,json.loads(sys.argv[1])),open(sys.argv[3],'w'))" "$EXTRA" "
     if [[ -n "$setup" ]]; then
         curl -sf -X POST "http://127.0.0.1:$port/user/register" -d '{"userId":"bench-user","hash":"h"}' >/dev/null
     fi
-    python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path 10 20 "$body" >/dev/null
-    callgrind_control -z "$pid" >/dev/null
-    local ok; ok=$(python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path "$CONNS" "$PER" "$body")
+    local ok expected=$((CONNS * PER))
+    if [[ $mode == connect ]]; then
+        expected=$CONNECTS
+        python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) $((CONNECTS + 20)) 0 --register "$port"
+        python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) 20 10 --first $((CONNECTS + 1)) >/dev/null
+        callgrind_control -z "$pid" >/dev/null
+        ok=$(python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) "$CONNECTS" "$WINDOW")
+    else
+        python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path 10 20 "$body" >/dev/null
+        callgrind_control -z "$pid" >/dev/null
+        ok=$(python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path "$CONNS" "$PER" "$body")
+    fi
     callgrind_control -d "$pid" >/dev/null
     sleep 1
     kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
     local dump; dump=$(ls -t "$work"/cg.$side.*.[0-9]* | head -1)
-    [[ "$ok" == $((CONNS * PER)) ]] || { echo "$side: only $ok of $((CONNS * PER)) answers were 200" >&2; exit 1; }
+    [[ "$ok" == "$expected" ]] || { echo "$side: only $ok of $expected requests or connects succeeded" >&2; exit 1; }
     awk -v ok="$ok" '/^summary:|^totals:/{printf "%.0f\n", $2/ok; exit}' "$dump"
     rm -f "$work"/cg.$side.*
 }
@@ -63,5 +81,5 @@ json.dump(merge(base,json.loads(sys.argv[1])),open(sys.argv[3],'w'))" "$EXTRA" "
 for round in $(seq 1 "$ROUNDS"); do
     a=$(measure A 19750); b=$(measure B 19760)
     awk -v r="$round" -v a="$a" -v b="$b" -v m="$mode" \
-        'BEGIN{printf "%s round %d: before %d, after %d instructions per request: after/before %.3f\n", m, r, a, b, b/a}'
+        'BEGIN{printf "%s round %d: before %d, after %d instructions per %s: after/before %.3f\n", m, r, a, b, (m == "connect" ? "connect" : "request"), b/a}'
 done
