@@ -8,7 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
   export PATH="/opt/swift/usr/bin:$PATH"
 fi
-llvm_cov="$(command -v llvm-cov || true)"
+# The llvm-cov of the Swift toolchain reads the profiles it writes; another LLVM's (Debian's llvm-14) may not.
+swift_bin="$(readlink -f "$(command -v swift)" 2>/dev/null || true)"
+llvm_cov="$(dirname "${swift_bin:-/nonexistent}")/llvm-cov"
+[[ -x "$llvm_cov" ]] || llvm_cov="$(command -v llvm-cov || true)"
 [[ -n "$llvm_cov" ]] || { echo "coverage: llvm-cov not found, no summary"; exit 0; }
 
 codecov_json="$(swift test --show-codecov-path 2>/dev/null)" || { echo "coverage: no codecov path"; exit 0; }
