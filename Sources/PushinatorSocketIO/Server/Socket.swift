@@ -154,7 +154,7 @@ public final class Socket: Sendable, CustomStringConvertible {
             return
         }
         // through the adapter, which buffers it with an offset for connection state recovery (as socket.io)
-        namespace.adapter.broadcast(packet, to: BroadcastTarget(rooms: [id]), flags: BroadcastFlags())
+        _ = namespace.adapter.broadcast(packet, to: BroadcastTarget(rooms: [id]), flags: BroadcastFlags())
     }
 
     /// Sends `event` with `arguments` to this client.
