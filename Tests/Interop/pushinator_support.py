@@ -28,6 +28,28 @@ requires_app = pytest.mark.skipif(IS_REFERENCE, reason="pushinator tests run onl
 
 HASH = "7f81776793e31d71d1ed71038e78dbf5"  # the hash of node pushinator's examples/run.sh
 
+POSTGRES = os.environ.get("PUSHINATOR_TEST_POSTGRES_URL")
+"""The throwaway PostgreSQL server's URL that scripts/with-postgres.sh exports (None outside it)."""
+requires_postgres = pytest.mark.skipif(
+    not POSTGRES, reason="needs PUSHINATOR_TEST_POSTGRES_URL (run through scripts/with-postgres.sh)"
+)
+
+
+def browser_connect_and_auth(url: str, user: Any, options: str = "{ reconnection: false }", hash_: str = HASH) -> str:
+    """The page script (for browser.py's evaluate) that connects the official client to `url` with `options`, keeps
+    the socket in `window.__socket`, collects its `message` events in `window.__messages` and answers the auth ack."""
+    return f"""(async () => {{
+  const s = __track(io({json.dumps(url)}, {options}));
+  window.__socket = s;
+  window.__messages = [];
+  s.on("message", (m) => window.__messages.push(m));
+  await __within(8000, "connect", (ok, fail) => {{
+    s.once("connect", ok);
+    s.once("connect_error", (e) => fail(new Error("connect_error: " + e.message)));
+  }});
+  return await __within(5000, "auth ack", (ok) => s.emit("auth", {user}, {json.dumps(hash_)}, ok));
+}})()"""
+
 
 def pushinator_binary() -> Path:
     explicit = os.environ.get("PUSHINATOR_BIN")

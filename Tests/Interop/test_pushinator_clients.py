@@ -26,6 +26,7 @@ from pushinator_support import (
     Pushinator,
     app,  # noqa: F401 (fixture)
     auth,
+    browser_connect_and_auth,
     connect_user,
     message_barrier,
     new_user,
@@ -419,17 +420,7 @@ def test_official_js_client_from_another_origin(app: Pushinator, chromium_page, 
     user = new_user()
     app.register(user)
     ack = browser.evaluate(
-        f"""(async () => {{
-  const s = __track(io({json.dumps(app.client)}, {{ reconnection: false, transports: {transports} }}));
-  window.__messages = [];
-  s.on("message", (m) => window.__messages.push(m));
-  await __within(8000, "connect", (ok, fail) => {{
-    s.once("connect", ok);
-    s.once("connect_error", (e) => fail(new Error("connect_error: " + e.message)));
-  }});
-  return await __within(5000, "auth ack", (ok) => s.emit("auth", {user}, {json.dumps(HASH)}, ok));
-}})()""",
-        timeout=20,
+        browser_connect_and_auth(app.client, user, f"{{ reconnection: false, transports: {transports} }}"), timeout=20
     )
     assert ack == {"ok": True, "queued": 0}
     assert app.send(user, {"text": "hello browser", "n": [1, 2]}).json["delivered"] == 1

@@ -18,20 +18,21 @@ from typing import Any
 import pytest
 
 from pushinator_support import (
+    POSTGRES,
     Pushinator,
     connect_user,
     new_user,
     requires_app,
+    requires_postgres,
     require_binary,
     start_pushinator,  # noqa: F401 (fixture)
     wait_until,
     write_config,
 )
 
-POSTGRES = os.environ.get("PUSHINATOR_TEST_POSTGRES_URL")
 pytestmark = [
     requires_app,
-    pytest.mark.skipif(not POSTGRES, reason="needs PUSHINATOR_TEST_POSTGRES_URL (run through scripts/with-postgres.sh)"),
+    requires_postgres,
 ]
 
 

@@ -16,17 +16,19 @@ from typing import Any
 import pytest
 
 from pushinator_support import (
+    POSTGRES,
     auth,
     new_user,
     requires_app,
+    requires_postgres,
     start_pushinator,  # noqa: F401 (fixture)
     wait_until,
 )
-from test_pushinator_cluster import POSTGRES, start_nodes
+from test_pushinator_cluster import start_nodes
 
 pytestmark = [
     requires_app,
-    pytest.mark.skipif(not POSTGRES, reason="needs PUSHINATOR_TEST_POSTGRES_URL (run through scripts/with-postgres.sh)"),
+    requires_postgres,
 ]
 
 

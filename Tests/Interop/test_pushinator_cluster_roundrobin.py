@@ -25,20 +25,21 @@ import requests
 from browser import BrowserError, Chromium, PageServer
 from conftest import CACHE
 from pushinator_support import (
-    HASH,
+    POSTGRES,
     Pushinator,
     auth,
+    browser_connect_and_auth,
     free_port,
     new_user,
     requires_app,
+    requires_postgres,
     start_pushinator,  # noqa: F401 (fixture)
     wait_until,
 )
 
-POSTGRES = os.environ.get("PUSHINATOR_TEST_POSTGRES_URL")
 pytestmark = [
     requires_app,
-    pytest.mark.skipif(not POSTGRES, reason="needs PUSHINATOR_TEST_POSTGRES_URL (run through scripts/with-postgres.sh)"),
+    requires_postgres,
 ]
 
 SOCKET_IO_JS = Path(os.environ.get("SOCKET_IO_JS", str(CACHE / "socket.io.min.js")))
@@ -259,20 +260,7 @@ def test_official_js_client_behind_round_robin(cluster_behind_nginx, chromium_pa
     user = new_user()
     nodes[2].register(user)
     options = "{ reconnection: false }" if "websocket" in transports else f"{{ reconnection: false, transports: {transports} }}"
-    ack = browser.evaluate(
-        f"""(async () => {{
-  const s = __track(io({json.dumps(proxy.url)}, {options}));
-  window.__socket = s;
-  window.__messages = [];
-  s.on("message", (m) => window.__messages.push(m));
-  await __within(8000, "connect", (ok, fail) => {{
-    s.once("connect", ok);
-    s.once("connect_error", (e) => fail(new Error("connect_error: " + e.message)));
-  }});
-  return await __within(5000, "auth ack", (ok) => s.emit("auth", {user}, {json.dumps(HASH)}, ok));
-}})()""",
-        timeout=20,
-    )
+    ack = browser.evaluate(browser_connect_and_auth(proxy.url, user, options), timeout=20)
     assert ack == {"ok": True, "queued": 0}
     if "websocket" in transports:  # the upgrade went through nginx to any node, then on to the session's owner
         upgraded = browser.evaluate(

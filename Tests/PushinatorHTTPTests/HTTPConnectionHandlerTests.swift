@@ -95,22 +95,23 @@ struct HTTPConnectionHandlerTests {
         #expect(Self.responses(in: try Self.output(channel)) == 1)
     }
 
-    @Test func clientBehindIsClosedAtTheWriteTimeout() async throws {
+    @Test func clientBehindIsClosedAtTheWriteTimeout() throws {
         let (channel, _) = try Self.make(.init(writeTimeout: .milliseconds(30)))
         channel.isWritable = false
         channel.pipeline.fireChannelWritabilityChanged()
-        try await Task.sleep(for: .milliseconds(80))  // the timers run on real deadlines
+        // the timers run on real deadlines; the thread sleeps (an EmbeddedEventLoop is used from its own thread only)
+        Thread.sleep(forTimeInterval: 0.08)
         channel.embeddedEventLoop.advanceTime(to: .now())
         #expect(!channel.isActive)
     }
 
-    @Test func clientThatCatchesUpIsNotClosed() async throws {
+    @Test func clientThatCatchesUpIsNotClosed() throws {
         let (channel, _) = try Self.make(.init(writeTimeout: .milliseconds(30)))
         channel.isWritable = false
         channel.pipeline.fireChannelWritabilityChanged()
         channel.isWritable = true
         channel.pipeline.fireChannelWritabilityChanged()
-        try await Task.sleep(for: .milliseconds(80))
+        Thread.sleep(forTimeInterval: 0.08)
         channel.embeddedEventLoop.advanceTime(to: .now())
         #expect(channel.isActive)
     }

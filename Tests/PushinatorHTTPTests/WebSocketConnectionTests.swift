@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
@@ -89,11 +90,12 @@ struct WebSocketConnectionTests {
         #expect(fixture.recorder.closeCodes == [WebSocketCloseCode(4000)])
     }
 
-    @Test func peerThatNeverAnswersIsClosedAtTheCloseTimeout() async throws {
+    @Test func peerThatNeverAnswersIsClosedAtTheCloseTimeout() throws {
         let fixture = try Self.make(.init(closeTimeout: .milliseconds(30)))
         fixture.connection.close()
         #expect(fixture.channel.isActive)
-        try await Task.sleep(for: .milliseconds(80))  // the timers run on real deadlines
+        // the timers run on real deadlines; the thread sleeps (an EmbeddedEventLoop is used from its own thread only)
+        Thread.sleep(forTimeInterval: 0.08)
         fixture.channel.embeddedEventLoop.advanceTime(to: .now())
         #expect(!fixture.channel.isActive)
         #expect(fixture.recorder.closeCodes == [nil])
@@ -121,22 +123,22 @@ struct WebSocketConnectionTests {
         #expect(fixture.reads.reads == 2)
     }
 
-    @Test func clientBehindAtTheWriteTimeoutIsClosed() async throws {
+    @Test func clientBehindAtTheWriteTimeoutIsClosed() throws {
         let fixture = try Self.make(.init(slowConsumerPolicy: .drop, writeTimeout: .milliseconds(30)))
         fixture.channel.isWritable = false
         fixture.channel.pipeline.fireChannelWritabilityChanged()
-        try await Task.sleep(for: .milliseconds(80))
+        Thread.sleep(forTimeInterval: 0.08)
         fixture.channel.embeddedEventLoop.advanceTime(to: .now())
         #expect(!fixture.channel.isActive)
     }
 
-    @Test func clientThatDrainsInTimeStaysOpen() async throws {
+    @Test func clientThatDrainsInTimeStaysOpen() throws {
         let fixture = try Self.make(.init(slowConsumerPolicy: .drop, writeTimeout: .milliseconds(30)))
         fixture.channel.isWritable = false
         fixture.channel.pipeline.fireChannelWritabilityChanged()
         fixture.channel.isWritable = true
         fixture.channel.pipeline.fireChannelWritabilityChanged()
-        try await Task.sleep(for: .milliseconds(80))
+        Thread.sleep(forTimeInterval: 0.08)
         fixture.channel.embeddedEventLoop.advanceTime(to: .now())
         #expect(fixture.channel.isActive)
     }
