@@ -5,20 +5,6 @@ import PushinatorHTTP
 import PushinatorJSON
 import PushinatorSocketIO
 
-/// What `/user/send` and `/broadcast` did on a cluster.
-struct ClusterDelivery {
-    /// The connections the message was handed to, on every node that answered.
-    var delivered = 0
-    /// How many of them acknowledged it, when acks were asked for.
-    var acked: Int?
-    /// The offline-queue write to await.
-    var queued = QueueWrite(userIDs: [])
-    /// Some node did not answer by `cluster.timeout` (its connections may have got the message all the same).
-    var partial = false
-    /// The other nodes could not be sent the message at all (only this node's connections got it).
-    var notPublished = false
-}
-
 extension PushApp {
     /// The server-side events that carry registrations to the other nodes (the hash travels as its SHA-256 digest).
     static let registerEvent = "pushinator:register"

@@ -1,7 +1,7 @@
 import HTTPTypes
-public import Logging
+import Logging
 public import NIOCore
-public import PushinatorHTTP
+import PushinatorHTTP
 public import PushinatorJSON
 public import PushinatorRuntime
 public import PushinatorSocketIO

@@ -1,4 +1,4 @@
-public import EngineIO
+import EngineIO
 public import PushinatorHTTP
 public import PushinatorSocketIO
 

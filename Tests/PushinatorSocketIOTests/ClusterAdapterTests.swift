@@ -97,12 +97,12 @@ struct ClusterAdapterTests {
         let cluster = try await TestCluster(servers: 2)
         try await cluster.withClients { (clients) async throws in
             let (a, b) = (cluster.nodes[0], cluster.nodes[1])
-            await a.main.to(clients[1].id).socketsJoin("vip")
-            #expect(b.main.rooms["vip"] == [clients[1].id])
+            await a.main.to(clients[1].id).socketsJoin("vip")  // published; b applies it when the bus delivers it
+            try await waitUntil("b joins its socket to vip") { b.main.rooms["vip"] == [clients[1].id] }
             a.main.to("vip").emit("vip", "welcome")
             #expect(try await clients[1].nextEvents(1).map(\.data) == [["vip", "welcome"]])
             await a.main.to("vip").socketsLeave("vip")
-            #expect(b.main.rooms["vip"] == nil)
+            try await waitUntil("b makes its socket leave vip") { b.main.rooms["vip"] == nil }
             await a.main.to(clients[1].id).disconnectSockets()
             #expect(try await clients[1].disconnected() == "io server disconnect")
             #expect(b.main.socketCount == 0)

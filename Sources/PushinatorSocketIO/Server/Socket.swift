@@ -255,17 +255,3 @@ public final class Socket: Sendable, CustomStringConvertible {
         for handler in pending { handler(.failure(.disconnected)) }
     }
 }
-
-/// A key for a typed value kept with a ``Socket``.
-public protocol SocketStorageKey {
-    /// The type of the value.
-    associatedtype Value: Sendable
-}
-
-/// Why ``Socket/emitWithAck(_:_:timeout:)`` got no answer.
-public enum AckError: Error, Sendable, Equatable {
-    /// The client did not answer in time.
-    case timeout
-    /// The socket disconnected before answering.
-    case disconnected
-}
