@@ -35,6 +35,36 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+def chromium_with_pages(socket_io_js: Path) -> Iterator[tuple[Any, Any]]:
+    """A started headless Chromium and a page server for `socket_io_js` (a module fixture's body: yields
+    `(browser, pages)`, stops both after); a missing script or browser fails the test with a clear message."""
+    from browser import BrowserError, Chromium, PageServer
+
+    if not socket_io_js.is_file():
+        pytest.fail(f"{socket_io_js} is missing: run scripts/install-test-deps.sh", pytrace=False)
+    with PageServer(socket_io_js) as pages:
+        try:
+            browser = Chromium()
+            browser.start()
+        except BrowserError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        try:
+            yield browser, pages
+        finally:
+            browser.stop()
+
+
+def stop_nginx(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stops a test's nginx gracefully (SIGQUIT: finish requests, then exit), killing it after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGQUIT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 def browser_connect_and_auth(url: str, user: Any, options: str = "{ reconnection: false }", hash_: str = HASH) -> str:
     """The page script (for browser.py's evaluate) that connects the official client to `url` with `options`, keeps
     the socket in `window.__socket`, collects its `message` events in `window.__messages` and answers the auth ack."""

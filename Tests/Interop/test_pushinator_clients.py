@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from browser import BrowserError, Chromium, PageServer
+from browser import BrowserError
 from conftest import CACHE, TRANSPORTS
 from pushinator_support import (
     HASH,
@@ -27,6 +27,7 @@ from pushinator_support import (
     app,  # noqa: F401 (fixture)
     auth,
     browser_connect_and_auth,
+    chromium_with_pages,
     connect_user,
     message_barrier,
     new_user,
@@ -395,20 +396,10 @@ SOCKET_IO_JS = Path(os.environ.get("SOCKET_IO_JS", str(CACHE / "socket.io.min.js
 
 @pytest.fixture(scope="module")
 def chromium_page():
-    if not SOCKET_IO_JS.is_file():
-        pytest.fail(f"{SOCKET_IO_JS} is missing: run scripts/install-test-deps.sh", pytrace=False)
-    head = SOCKET_IO_JS.read_text(errors="replace")[:200]
-    assert re.search(r"Socket\.IO v4\.8\.", head), head
-    with PageServer(SOCKET_IO_JS) as pages:
-        try:
-            browser = Chromium()
-            browser.start()
-        except BrowserError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        try:
-            yield browser, pages
-        finally:
-            browser.stop()
+    if SOCKET_IO_JS.is_file():
+        head = SOCKET_IO_JS.read_text(errors="replace")[:200]
+        assert re.search(r"Socket\.IO v4\.8\.", head), head
+    yield from chromium_with_pages(SOCKET_IO_JS)
 
 
 @pytest.mark.parametrize("transports", ['["polling"]', '["polling", "websocket"]', '["websocket"]'],

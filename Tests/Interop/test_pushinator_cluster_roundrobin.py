@@ -22,17 +22,18 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-from browser import BrowserError, Chromium, PageServer
 from conftest import CACHE
 from pushinator_support import (
     POSTGRES,
     Pushinator,
     auth,
     browser_connect_and_auth,
+    chromium_with_pages,
     free_port,
     new_user,
     requires_app,
     requires_postgres,
+    stop_nginx,
     start_pushinator,  # noqa: F401 (fixture)
     wait_until,
 )
@@ -107,13 +108,7 @@ class RoundRobinNginx:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_nginx(self.proc)
 
     def log(self) -> str:
         path = self.work / "error.log"
@@ -238,18 +233,7 @@ def test_a_client_of_a_killed_node_gets_session_id_unknown_and_reconnects(cluste
 
 @pytest.fixture(scope="module")
 def chromium_page():
-    if not SOCKET_IO_JS.is_file():
-        pytest.fail(f"{SOCKET_IO_JS} is missing: run scripts/install-test-deps.sh", pytrace=False)
-    with PageServer(SOCKET_IO_JS) as pages:
-        try:
-            browser = Chromium()
-            browser.start()
-        except BrowserError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        try:
-            yield browser, pages
-        finally:
-            browser.stop()
+    yield from chromium_with_pages(SOCKET_IO_JS)
 
 
 @pytest.mark.parametrize("transports", ['["polling", "websocket"]', '["polling"]'], ids=["default", "polling"])

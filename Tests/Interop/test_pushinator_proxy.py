@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from pushinator_support import (
     free_port,
     requires_app,
     start_pushinator,  # noqa: F401 (fixture)
+    stop_nginx,
     wait_until,
     write_config,
 )
@@ -154,13 +154,7 @@ class Nginx:
         return session
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish requests, then exit
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_nginx(self.proc)
 
     def log(self) -> str:
         path = self.work / "error.log"
