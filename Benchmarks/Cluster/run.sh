@@ -2,7 +2,7 @@
 # Benchmarks of the cluster bus (issue 13): pushinator nodes on one local PostgreSQL (a throwaway server from
 # scripts/with-postgres.sh), driven by the LoadTool as the other benchmarks are.
 #
-#   Benchmarks/Cluster/run.sh              # release builds; 1,000 clients; about 3 minutes
+#   Benchmarks/Cluster/run.sh              # release builds; 1,000 clients (per node); about 4 minutes plus the builds
 #   Benchmarks/Cluster/run.sh --smoke      # debug builds, 50 clients, a few seconds per scenario (checks it works)
 #   CLIENTS=1000 LATENCY_RATE=1000 BUS_RATE=20000 Benchmarks/Cluster/run.sh
 #   PUSHINATOR_BIN=... LOADTOOL_BIN=... SKIP_BUILD=1 Benchmarks/Cluster/run.sh
@@ -11,14 +11,19 @@
 # Scenarios (each prints the LoadTool's table; results/cluster/*.json keep them, summary.md sums them up):
 #   single       one node, no cluster: fan-out of /broadcast to CLIENTS clients (the baseline)
 #   single-bus   the same node with `cluster.postgres` set (alone on the bus): the cost of cluster mode
-#   cross        two nodes A and B: CLIENTS clients on B, every /broadcast and /user/send posted on A, so every
-#                delivery crosses the bus: fan-out deliveries/s, and /user/send at LATENCY_RATE/s for p50/p99
-#   bus          the same at BUS_RATE sends/s: what the bus carries, counted by the nodes themselves
-#                (`cluster.receivedMessages` of /health on both nodes: each send is a BROADCAST from A to B and a
-#                BROADCAST_CLIENT_COUNT back)
+#   cross        two nodes A and B, CLIENTS clients on EACH (user u on node u % 2); the /broadcast posts alternate
+#                between A and B, so each broadcast reaches CLIENTS clients on its own node and CLIENTS across the
+#                bus: fan-out deliveries/s (half of them cross-node, by construction); then /user/send at
+#                LATENCY_RATE/s, each posted to the node the user is NOT on (both directions): p50/p99 across nodes
+#   bus          the same two nodes at BUS_RATE sends/s, every send across the bus: what the bus carries, counted
+#                by the nodes themselves (`cluster.receivedMessages` of /health on both, sampled every 0.25 s by
+#                bus_sampler.py: each send is a BROADCAST to the other node and a BROADCAST_CLIENT_COUNT back)
 #
 # Servers on core 0, the load tool on core 1 (taskset), PostgreSQL unpinned: on a two-core machine the database
 # shares the cores with both. The load average at the start of each scenario is printed and recorded.
+# summary.py writes results/cluster/summary.md: the figures, and each of issue 13's targets with the figure beside it
+# and whether it was met. Exit status 1 when a delivery was lost or doubled, a send failed or a scenario did not run
+# (a target missed is not a failure of the run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,7 +45,7 @@ SCENARIOS=${SCENARIOS:-"single single-bus cross bus"}
 CONFIG=${BUILD_CONFIG:-release}
 RESULTS="$BENCH/results/cluster"
 if [[ $SMOKE == 1 ]]; then
-    CLIENTS=50; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2; BUS_RATE=500; BUS_SECONDS=2
+    CLIENTS=${CLIENTS_SMOKE:-50}; BROADCASTS=5; LATENCY_RATE=200; LATENCY_SECONDS=2; BUS_RATE=500; BUS_SECONDS=2
     CONFIG=${BUILD_CONFIG:-debug}
     RESULTS="$BENCH/results/tmp/cluster-smoke"
 fi
@@ -131,51 +136,61 @@ wait_nodes() {  # admin-port count
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 
-loadtool() {  # label admin-port client-port server-pid scenarios extra...
-    local label=$1 admin=$2 client=$3 pid=$4 scenarios=$5; shift 5
+loadtool() {  # label admin-port client-port server-pid clients scenarios extra...
+    local label=$1 admin=$2 client=$3 pid=$4 clients=$5 scenarios=$6; shift 6
     log "$label: load average $(load)"
     echo "$(load)" >"$RESULTS/$label.load"
-    $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$pid" -n "$CLIENTS" \
+    $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$pid" -n "$clients" \
         --first-user "${FIRST_USER:-1}" --broadcasts "$BROADCASTS" --scenarios "$scenarios" --label "$label" \
         --json "$RESULTS/$label.json" ${CHECK_IDS---check-ids} "$@"
 }
 
-rm -f "$RESULTS"/*.json "$RESULTS"/*.load "$RESULTS"/bus.txt
+SAMPLER_PID=""
+stop_sampler() {
+    if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""; fi
+}
+trap 'stop_sampler; stop_nodes' EXIT
+
+# Two nodes, CLIENTS clients on each (user u on node u % 2), the admin calls spread over both nodes, each
+# /user/send posted to the node its user is not on.
+TWO_NODES=(--admin-ports 19700,19710 --client-ports 19701,19711 --cross-sends)
+
+rm -f "$RESULTS"/*.json "$RESULTS"/*.load "$RESULTS"/bus.txt "$RESULTS"/bus.samples
 FAILED=0
 PREFIX="bench$RANDOM"
 for scenario in $SCENARIOS; do
     case $scenario in
         single)
             start_node single 19700 19701 || { FAILED=1; stop_nodes; continue; }
-            loadtool single 19700 19701 "$NODE_PID" connect,fanout || FAILED=1
+            loadtool single 19700 19701 "$NODE_PID" "$CLIENTS" connect,fanout || FAILED=1
             ;;
         single-bus)
             start_node single-bus 19700 19701 "$PREFIX-single" || { FAILED=1; stop_nodes; continue; }
             wait_nodes 19700 1 || FAILED=1
-            loadtool single-bus 19700 19701 "$NODE_PID" connect,fanout || FAILED=1
+            loadtool single-bus 19700 19701 "$NODE_PID" "$CLIENTS" connect,fanout || FAILED=1
             ;;
         cross)
             start_node node-a 19700 19701 "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
             start_node node-b 19710 19711 "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
             wait_nodes 19700 2 || FAILED=1
-            # clients on B, the admin calls on A: every delivery crosses the bus
-            loadtool cross 19700 19711 "$NODE_PID" connect,fanout,latency \
+            loadtool cross 19700 19701 "$NODE_PID" $((2 * CLIENTS)) connect,fanout,latency "${TWO_NODES[@]}" \
                 --latency-rate "$LATENCY_RATE" --latency-seconds "$LATENCY_SECONDS" || FAILED=1
             ;;
         bus)
             start_node node-a 19700 19701 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
             start_node node-b 19710 19711 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
             wait_nodes 19700 2 || FAILED=1
-            a0=$(health 19700 receivedMessages); b0=$(health 19710 receivedMessages); t0=$(date +%s.%N)
-            loadtool bus 19700 19711 "$NODE_PID" latency --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" || FAILED=1
-            a1=$(health 19700 receivedMessages); b1=$(health 19710 receivedMessages); t1=$(date +%s.%N)
-            lag=$(health 19710 busLag)
-            python3 - "$a0" "$a1" "$b0" "$b1" "$t0" "$t1" "$lag" >"$RESULTS/bus.txt" <<'EOF'
-import sys
-a0, a1, b0, b1 = (int(x or 0) for x in sys.argv[1:5])
-t0, t1 = float(sys.argv[5]), float(sys.argv[6])
-print(f"bus messages received: node A {a1 - a0}, node B {b1 - b0}, in {t1 - t0:.1f} s (sends and the whole run, connects included); B's bus lag after: {sys.argv[7]} ms")
-EOF
+            python3 "$BENCH/Cluster/bus_sampler.py" "$RESULTS/bus.samples" 19700 19710 &
+            SAMPLER_PID=$!
+            loadtool bus 19700 19701 "$NODE_PID" $((2 * CLIENTS)) latency "${TWO_NODES[@]}" \
+                --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" || FAILED=1
+            sleep 0.5
+            stop_sampler
+            read -r rate count seconds < <(python3 "$BENCH/Cluster/bus_sampler.py" rate "$RESULTS/bus.samples" "$BUS_SECONDS")
+            {
+                echo "bus messages received by the two nodes together: $count in their busiest $seconds s ($rate/s); bus lag after: A $(health 19700 busLag) ms, B $(health 19710 busLag) ms"
+                echo "BUS_RATE $rate"
+            } >"$RESULTS/bus.txt"
             cat "$RESULTS/bus.txt" >&2
             ;;
         *) log "unknown scenario $scenario"; FAILED=1 ;;
@@ -184,38 +199,6 @@ EOF
     sleep 1
 done
 
-python3 - "$RESULTS" <<'EOF' | tee "$RESULTS/summary.md"
-import json, os, sys
-results = sys.argv[1]
-def read(label):
-    path = os.path.join(results, label + ".json")
-    return json.load(open(path)) if os.path.exists(path) else None
-def load(label):
-    path = os.path.join(results, label + ".load")
-    return open(path).read().strip() if os.path.exists(path) else "?"
-rows = []
-single, bus, cross, sends = read("single"), read("single-bus"), read("cross"), read("bus")
-def fan(r): return (r or {}).get("fanout") or {}
-def lat(r): return (r or {}).get("latency") or {}
-if single: rows.append(("fan-out deliveries/s, one node, no cluster", f"{fan(single).get('deliveriesPerSecond', 0):,.0f}", load("single")))
-if bus:
-    ratio = fan(bus).get("deliveriesPerSecond", 0) / max(1, fan(single).get("deliveriesPerSecond", 0)) if single else 0
-    rows.append(("fan-out deliveries/s, one node on the bus", f"{fan(bus).get('deliveriesPerSecond', 0):,.0f} ({ratio:.2f}x)", load("single-bus")))
-if cross:
-    f, l = fan(cross), lat(cross)
-    rows.append(("cross-node fan-out deliveries/s (clients on B, /broadcast on A)", f"{f.get('deliveriesPerSecond', 0):,.0f}", load("cross")))
-    rows.append((f"cross-node /user/send at {l.get('targetRate')}/s: p50 / p99 / max ms",
-                 f"{l.get('p50Ms', 0):.2f} / {l.get('p99Ms', 0):.2f} / {l.get('maxMs', 0):.2f} ({l.get('delivered')}/{l.get('sent')} delivered)", load("cross")))
-if sends:
-    l = lat(sends)
-    rows.append((f"cross-node /user/send offered {l.get('targetRate')}/s: achieved sends/s, p99 ms",
-                 f"{l.get('achievedRate', 0):,.0f}, {l.get('p99Ms', 0):.1f} ({l.get('delivered')}/{l.get('sent')} delivered)", load("bus")))
-print("| figure | value | load average at start |")
-print("| --- | ---: | ---: |")
-for row in rows: print("| " + " | ".join(row) + " |")
-if os.path.exists(os.path.join(results, "bus.txt")): print("\n" + open(os.path.join(results, "bus.txt")).read().strip())
-ok = all(((r or {}).get("fanout") or {}).get("lost", 0) == 0 for r in (single, bus, cross))
-sys.exit(0 if ok else 1)
-EOF
+python3 "$BENCH/Cluster/summary.py" "$RESULTS" "$LATENCY_RATE" | tee "$RESULTS/summary.md"
 [[ ${PIPESTATUS[0]} == 0 ]] || FAILED=1
 exit $FAILED

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -461,3 +464,128 @@ def message_barrier(app: Pushinator, user_id: Any, client: Any) -> Any:
         client.rec.wait("message", count=count)  # a late unwanted message makes the test's own check fail
 
     return barrier
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Three cluster nodes behind a round-robin balancer without stickiness (test_pushinator_cluster_roundrobin.py runs
+# them behind nginx, test_pushinator_cluster_haproxy.py behind HAProxy). A balancer object has `url`,
+# `nodes_by_sid()` (for each Engine.IO session in its log, how many of its requests went to each node address) and
+# `upgrade_routes()` (the node address of each WebSocket upgrade in its log, logged once the upgrade closed).
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def start_three_nodes(start_pushinator: Any) -> list[Pushinator]:
+    """Three pushinator nodes on the throwaway PostgreSQL (a channel prefix of their own), listening on every
+    interface and advertising 127.0.0.1 to each other, trusting a proxy on 127.0.0.1; returns once each sees 3."""
+    prefix = f"t{random.getrandbits(32)}"
+    overrides = {
+        "client": {"host": 0, "trustedProxies": ["127.0.0.1"]},  # every interface: the address is advertised
+        "cluster": {"postgres": POSTGRES, "channelPrefix": prefix, "timeout": 3000, "heartbeatInterval": 300,
+                    "heartbeatTimeout": 1500, "advertise": "127.0.0.1"},
+    }
+    nodes = [start_pushinator(overrides, name=f"node{i}") for i in range(3)]
+    wait_until(lambda: all(node.request("GET", "/health").json.get("cluster", {}).get("nodes") == 3 for node in nodes),
+               timeout=15, what="3 nodes to see each other")
+    return nodes
+
+
+def node_client_ports(nodes: list[Pushinator]) -> list[int]:
+    return [int(node.client.rsplit(":", 1)[1]) for node in nodes]
+
+
+def forwarding_metrics(nodes: list[Pushinator]) -> Counter[str]:
+    """The forwarding gauges of /metrics, added up over the nodes."""
+    total: Counter[str] = Counter()
+    for node in nodes:
+        for line in node.request("GET", "/metrics").text.splitlines():
+            match = re.match(r"pushinator_cluster_(forwarded_requests|forwarded_upgrades|forwarding_failures) (\d+)", line)
+            if match:
+                total[match.group(1)] += int(match.group(2))
+    return total
+
+
+def assert_spread(balancer: Any, nodes: list[Pushinator], close_upgraded: Any = None) -> None:
+    """The client's requests went to more than one node, and the nodes forwarded them to its session's owner; with
+    `close_upgraded` (closes the upgraded client), the upgrade was forwarded exactly when the balancer sent it to
+    another node than the session's."""
+    routed = balancer.nodes_by_sid()
+    assert routed, "no request with a sid in the balancer's log"
+    assert any(len(addresses) >= 2 for addresses in routed.values()), routed
+    metrics = forwarding_metrics(nodes)
+    assert metrics["forwarded_requests"] > 0 and metrics["forwarding_failures"] == 0, metrics
+    if close_upgraded:
+        owner = next(node for node in nodes if node.post("/stats", {}).json["connections"] == 1)
+        owner_address = "127.0.0.1:" + owner.client.rsplit(":", 1)[1]
+        close_upgraded()
+        wait_until(lambda: len(balancer.upgrade_routes()) == 1, timeout=10, what="the upgrade in the balancer's log")
+        upgrade_to = balancer.upgrade_routes()
+        assert metrics["forwarded_upgrades"] == (0 if upgrade_to[0] == owner_address else 1), (metrics, upgrade_to, owner_address)
+    else:
+        assert metrics["forwarded_upgrades"] == 0, metrics
+
+
+def send_through_each_node(nodes: list[Pushinator], user: int) -> list[str]:
+    """A message to `user` through each node's admin API (each must be delivered once); the JSON texts sent."""
+    sent = []
+    for index, node in enumerate(nodes):
+        reply = node.send(user, {"via": index})
+        assert reply.status == 200 and reply.json["delivered"] == 1, reply
+        sent.append(json.dumps({"via": index}, separators=(",", ":")))
+    return sent
+
+
+def check_python_client_over_polling(nodes: list[Pushinator], balancer: Any, make_client: Any, **client: Any) -> None:
+    """python-socketio over long-polling through the balancer: authenticates, gets a message sent through each node
+    once and in order; its requests were spread and forwarded; a sid of no live node (or a forged one) gets 400."""
+    user = new_user()
+    nodes[0].register(user)  # replicated to the other nodes
+    socket_client = make_client(balancer.url, ["polling"], **client)
+    assert auth(socket_client, user) == {"ok": True, "queued": 0}
+    sent = send_through_each_node(nodes, user)
+    socket_client.rec.wait("message", count=3)
+    nodes[1].send(user, "end")  # the barrier: a duplicate would arrive before it
+    socket_client.rec.wait("message", count=4)
+    assert [args[0] for args in socket_client.rec.all("message")] == sent + ['"end"']
+    assert_spread(balancer, nodes)
+    session = balancer.session()
+    for sid in ("ZZZZ" + "A" * 16, "not-a-session"):
+        answer = session.get(f"{balancer.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
+        assert answer.status_code == 400 and answer.json() == {"code": 1, "message": "Session ID unknown"}, answer.text
+
+
+def check_official_js_client(nodes: list[Pushinator], balancer: Any, browser: Any, pages_url: str,
+                             transports: str, url: str | None = None) -> None:
+    """The official JS client in Chromium through the balancer (`transports`: the client's option as JS, such as
+    '["polling", "websocket"]', its default): authenticates, upgrades when WebSocket is allowed, gets a message sent
+    through each node once and in order, on the expected transport; the requests were spread and forwarded."""
+    browser.open(pages_url + "/index.html")
+    user = new_user()
+    nodes[2].register(user)
+    options = "{ reconnection: false }" if "websocket" in transports else f"{{ reconnection: false, transports: {transports} }}"
+    ack = browser.evaluate(browser_connect_and_auth(url or balancer.url, user, options), timeout=20)
+    assert ack == {"ok": True, "queued": 0}
+    if "websocket" in transports:  # the upgrade went through the balancer to any node, then on to the session's owner
+        upgraded = browser.evaluate(
+            """__within(8000, "upgrade", (ok) => {
+  const check = () => window.__socket.io.engine.transport.name === "websocket" ? ok(true) : setTimeout(check, 20);
+  check();
+})""",
+            timeout=15,
+        )
+        assert upgraded is True
+    sent = send_through_each_node(nodes, user)
+    nodes[0].send(user, "end")
+    received = browser.evaluate(
+        """__within(8000, "messages", (ok) => {
+  const poll = () => window.__messages.length >= 4 ? ok(window.__messages) : setTimeout(poll, 20);
+  poll();
+}).then((ms) => new Promise((ok) => setTimeout(() => ok({ ms: window.__messages, connected: window.__socket.connected,
+  transport: window.__socket.io.engine.transport.name }), 200)))""",
+        timeout=15,
+    )
+    assert received["ms"] == sent + ['"end"'], received
+    assert received["connected"] is True
+    assert received["transport"] == ("websocket" if "websocket" in transports else "polling")
+    close = lambda: browser.evaluate("window.__closeAll(); true", timeout=5)  # noqa: E731
+    assert_spread(balancer, nodes, close if "websocket" in transports else None)
+    close()

@@ -8,31 +8,31 @@ Needs PUSHINATOR_TEST_POSTGRES_URL (scripts/with-postgres.sh) and nginx (scripts
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import re
 import shutil
 import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
 
 from conftest import CACHE
 from pushinator_support import (
-    POSTGRES,
     Pushinator,
     auth,
-    browser_connect_and_auth,
+    check_official_js_client,
+    check_python_client_over_polling,
     chromium_with_pages,
     free_port,
     new_user,
+    node_client_ports,
     requires_app,
     requires_postgres,
+    start_three_nodes,
     stop_nginx,
     start_pushinator,  # noqa: F401 (fixture)
     wait_until,
@@ -114,6 +114,17 @@ class RoundRobinNginx:
         path = self.work / "error.log"
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        return session
+
+    def upgrade_routes(self) -> list[str]:
+        """The node each WebSocket upgrade went to (nginx logs an upgrade once its connection closed)."""
+        path = self.work / "access.log"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return [line.split()[1] for line in lines if "transport=websocket" in line]
+
     def nodes_by_sid(self) -> dict[str, Counter[str]]:
         """For each Engine.IO session seen in the access log, how many of its requests went to each node."""
         routed: dict[str, Counter[str]] = {}
@@ -128,83 +139,19 @@ class RoundRobinNginx:
 
 @pytest.fixture
 def cluster_behind_nginx(start_pushinator: Any, tmp_path: Path) -> Iterator[tuple[list[Pushinator], RoundRobinNginx]]:
-    prefix = f"t{random.getrandbits(32)}"
-    overrides = {
-        "client": {"host": 0, "trustedProxies": ["127.0.0.1"]},  # every interface: the address is advertised
-        "cluster": {"postgres": POSTGRES, "channelPrefix": prefix, "timeout": 3000, "heartbeatInterval": 300,
-                    "heartbeatTimeout": 1500, "advertise": "127.0.0.1"},
-    }
-    nodes = [start_pushinator(overrides, name=f"node{i}") for i in range(3)]
-    wait_until(lambda: all(node.request("GET", "/health").json.get("cluster", {}).get("nodes") == 3 for node in nodes),
-               timeout=15, what="3 nodes to see each other")
+    nodes = start_three_nodes(start_pushinator)
     work = tmp_path / "nginx"
     work.mkdir()
-    proxy = RoundRobinNginx(work, [int(node.client.rsplit(":", 1)[1]) for node in nodes])
+    proxy = RoundRobinNginx(work, node_client_ports(nodes))
     try:
         yield nodes, proxy.start()
     finally:
         proxy.stop()
 
 
-def forwarding_metrics(nodes: list[Pushinator]) -> Counter[str]:
-    """The forwarding gauges of /metrics, added up over the nodes."""
-    total: Counter[str] = Counter()
-    for node in nodes:
-        for line in node.request("GET", "/metrics").text.splitlines():
-            match = re.match(r"pushinator_cluster_(forwarded_requests|forwarded_upgrades|forwarding_failures) (\d+)", line)
-            if match:
-                total[match.group(1)] += int(match.group(2))
-    return total
-
-
-def assert_spread(proxy: RoundRobinNginx, nodes: list[Pushinator], close_upgraded: Callable[[], Any] | None = None) -> None:
-    """The client's requests went to more than one node, and the nodes forwarded them to its session's owner."""
-    routed = proxy.nodes_by_sid()
-    assert routed, "no request with a sid in nginx's access log"
-    assert any(len(nodes) >= 2 for nodes in routed.values()), routed
-    metrics = forwarding_metrics(nodes)
-    assert metrics["forwarded_requests"] > 0 and metrics["forwarding_failures"] == 0, metrics
-    if close_upgraded:  # the upgrade was forwarded exactly when nginx sent it to another node than the session's
-        owner = next(node for node in nodes if node.post("/stats", {}).json["connections"] == 1)
-        owner_address = "127.0.0.1:" + owner.client.rsplit(":", 1)[1]
-
-        def upgrades() -> list[str]:  # nginx logs the upgrade once its connection closed
-            lines = (proxy.work / "access.log").read_text().splitlines()
-            return [line.split()[1] for line in lines if "transport=websocket" in line]
-
-        close_upgraded()
-        wait_until(lambda: len(upgrades()) == 1, timeout=10, what="the upgrade in nginx's access log")
-        upgrade_to = upgrades()
-        assert metrics["forwarded_upgrades"] == (0 if upgrade_to[0] == owner_address else 1), (metrics, upgrade_to, owner_address)
-    else:
-        assert metrics["forwarded_upgrades"] == 0, metrics
-
-
-def send_through_each_node(nodes: list[Pushinator], user: int) -> list[str]:
-    sent = []
-    for index, node in enumerate(nodes):
-        reply = node.send(user, {"via": index})
-        assert reply.status == 200 and reply.json["delivered"] == 1, reply
-        sent.append(json.dumps({"via": index}, separators=(",", ":")))
-    return sent
-
-
 def test_python_client_over_polling_behind_round_robin(cluster_behind_nginx, make_client) -> None:
     nodes, proxy = cluster_behind_nginx
-    user = new_user()
-    nodes[0].register(user)  # replicated to the other nodes
-    client = make_client(proxy.url, ["polling"])
-    assert auth(client, user) == {"ok": True, "queued": 0}
-    sent = send_through_each_node(nodes, user)
-    client.rec.wait("message", count=3)
-    nodes[1].send(user, "end")  # the barrier: a duplicate would arrive before it
-    client.rec.wait("message", count=4)
-    assert [args[0] for args in client.rec.all("message")] == sent + ['"end"']
-    assert_spread(proxy, nodes)
-    # a sid of a node that is not alive is unknown (the client reconnects); so is a forged one
-    for sid in ("ZZZZ" + "A" * 16, "not-a-session"):
-        answer = requests.get(f"{proxy.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
-        assert answer.status_code == 400 and answer.json() == {"code": 1, "message": "Session ID unknown"}, answer.text
+    check_python_client_over_polling(nodes, proxy, make_client)
 
 
 def test_a_client_of_a_killed_node_gets_session_id_unknown_and_reconnects(cluster_behind_nginx, make_client) -> None:
@@ -240,34 +187,4 @@ def chromium_page():
 def test_official_js_client_behind_round_robin(cluster_behind_nginx, chromium_page, transports) -> None:
     nodes, proxy = cluster_behind_nginx
     browser, pages = chromium_page
-    browser.open(pages.url + "/index.html")
-    user = new_user()
-    nodes[2].register(user)
-    options = "{ reconnection: false }" if "websocket" in transports else f"{{ reconnection: false, transports: {transports} }}"
-    ack = browser.evaluate(browser_connect_and_auth(proxy.url, user, options), timeout=20)
-    assert ack == {"ok": True, "queued": 0}
-    if "websocket" in transports:  # the upgrade went through nginx to any node, then on to the session's owner
-        upgraded = browser.evaluate(
-            """__within(8000, "upgrade", (ok) => {
-  const check = () => window.__socket.io.engine.transport.name === "websocket" ? ok(true) : setTimeout(check, 20);
-  check();
-})""",
-            timeout=15,
-        )
-        assert upgraded is True
-    sent = send_through_each_node(nodes, user)
-    nodes[0].send(user, "end")
-    received = browser.evaluate(
-        """__within(8000, "messages", (ok) => {
-  const poll = () => window.__messages.length >= 4 ? ok(window.__messages) : setTimeout(poll, 20);
-  poll();
-}).then((ms) => new Promise((ok) => setTimeout(() => ok({ ms: window.__messages, connected: window.__socket.connected,
-  transport: window.__socket.io.engine.transport.name }), 200)))""",
-        timeout=15,
-    )
-    assert received["ms"] == sent + ['"end"'], received
-    assert received["connected"] is True
-    assert received["transport"] == ("websocket" if "websocket" in transports else "polling")
-    close = lambda: browser.evaluate("window.__closeAll(); true", timeout=5)  # noqa: E731
-    assert_spread(proxy, nodes, close if "websocket" in transports else None)
-    close()
+    check_official_js_client(nodes, proxy, browser, pages.url, transports)

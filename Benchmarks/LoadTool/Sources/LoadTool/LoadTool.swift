@@ -173,6 +173,12 @@ struct LoadTool: ParsableCommand {
     @Option(help: "Server address.") var host = "127.0.0.1"
     @Option(help: "Admin HTTP port.") var adminPort: Int
     @Option(help: "Socket.IO client port.") var clientPort: Int
+    @Option(help: "Several nodes' client ports, comma-separated (a cluster): user u connects to port number u % count (replaces --client-port).")
+    var clientPorts = ""
+    @Option(help: "Several nodes' admin ports, comma-separated (a cluster): --admin-connections to each; user u is registered through port u % count, broadcast i is posted to port i % count (replaces --admin-port).")
+    var adminPorts = ""
+    @Flag(help: "With --admin-ports and --client-ports of the same length: post each /user/send to the next node after the user's ((u + 1) % count), so that every send crosses the cluster bus.")
+    var crossSends = false
     @Option(help: "Server PID (for CPU and RSS from /proc).") var serverPid: Int32?
     @Option(name: [.customShort("n"), .long], help: "Number of Socket.IO clients.") var clients = 1000
     @Option(help: "First user id.") var firstUser = 1
@@ -197,8 +203,13 @@ struct LoadTool: ParsableCommand {
 
     func run() throws {
         let slices = Slice.split(total: clients, firstUser: firstUser, parts: max(1, processes))
+        let clientPortList = try ports(clientPorts, default: clientPort)
+        let adminPortList = try ports(adminPorts, default: adminPort)
+        if crossSends, clientPortList.count != adminPortList.count || clientPortList.count < 2 {
+            throw ValidationError("--cross-sends needs --client-ports and --admin-ports of the same length, at least 2")
+        }
         if worker {
-            return try runWorker(host: host, clientPort: clientPort, slice: Slice(firstUser: firstUser, count: clients),
+            return try runWorker(host: host, clientPorts: clientPortList, slice: Slice(firstUser: firstUser, count: clients),
                                  sources: max(1, sources), connectWindow: connectWindow, transport: connectTransport,
                                  drainTimeout: drainTimeout, checkIDs: checkIds)
         }
@@ -208,11 +219,12 @@ struct LoadTool: ParsableCommand {
         let pid = serverPid
         var result = RunResult(label: label, clients: clients, date: ISO8601DateFormatter().string(from: Date()))
         defer { try? group.syncShutdownGracefully() }
-        let (host, adminPort, clientPort, sources, drainTimeout) = (self.host, self.adminPort, self.clientPort, self.sources, self.drainTimeout)
+        let (host, sources, drainTimeout) = (self.host, self.sources, self.drainTimeout)
         let transport = connectTransport
         let window = max(1, connectWindow / max(1, processes))
         let workers = slices.count > 1 ? try WorkerPool(slices: Array(slices.dropFirst())) { slice in
-            ["--worker", "--host", host, "--admin-port", "\(adminPort)", "--client-port", "\(clientPort)",
+            ["--worker", "--host", host, "--admin-port", "\(adminPortList[0])", "--client-port", "\(clientPortList[0])",
+             "--client-ports", clientPortList.map(String.init).joined(separator: ","),
              "-n", "\(slice.count)", "--first-user", "\(slice.firstUser)", "--sources", "\(sources)",
              "--connect-window", "\(window)", "--connect-transport", transport.rawValue, "--drain-timeout", "\(drainTimeout)"] + (checkIds ? ["--check-ids"] : [])
         } : nil
@@ -220,24 +232,33 @@ struct LoadTool: ParsableCommand {
         let toolPids = [getpid()] + (workers?.pids ?? [])
         if let workers { log("\(workers.pids.count + 1) processes: \(slices.map { "\($0.count)" }.joined(separator: " + ")) clients") }
 
-        // Admin connections.
+        // Admin connections: `adminConnections` to each admin port.
         var admins: [AdminConnection] = []
-        for index in 0..<adminConnections {
-            let admin = AdminConnection(host: "\(host):\(adminPort)")
-            _ = try ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .bind(to: try SocketAddress(ipAddress: "127.0.0.\(1 + index % max(1, sources))", port: 0))
-                .channelInitializer { channel in
-                    channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(admin) }
-                }
-                .connect(host: host, port: adminPort).wait()
-            admins.append(admin)
+        var adminGroups: [[AdminConnection]] = []
+        for adminPort in adminPortList {
+            var group: [AdminConnection] = []
+            for index in 0..<adminConnections {
+                let admin = AdminConnection(host: "\(host):\(adminPort)")
+                _ = try ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .bind(to: try SocketAddress(ipAddress: "127.0.0.\(1 + index % max(1, sources))", port: 0))
+                    .channelInitializer { channel in
+                        channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(admin) }
+                    }
+                    .connect(host: host, port: adminPort).wait()
+                admins.append(admin)
+                group.append(admin)
+            }
+            adminGroups.append(group)
         }
-        func admin(_ index: Int) -> AdminConnection {
-            var best = admins[index % admins.count]
-            for candidate in admins where candidate.inFlight < best.inFlight { best = candidate }
+        /// The least busy admin connection to node `node % adminGroups.count` (the only node without --admin-ports).
+        func admin(_ index: Int, node: Int = 0) -> AdminConnection {
+            let group = adminGroups[node % adminGroups.count]
+            var best = group[index % group.count]
+            for candidate in group where candidate.inFlight < best.inFlight { best = candidate }
             return best
         }
+        let crossSends = self.crossSends
         let adminWindow = adminConnections * adminDepth
 
         let baseline = pid.map(rssBytes) ?? 0
@@ -248,7 +269,7 @@ struct LoadTool: ParsableCommand {
         try onLoop {
             bounded(clients, window: adminWindow) { index in
                 let uid = firstUser + index
-                return admin(index).post("/user/register", json: #"{"userId":\#(uid),"hash":"h\#(uid)"}"#).map { _ in }
+                return admin(index, node: uid).post("/user/register", json: #"{"userId":\#(uid),"hash":"h\#(uid)"}"#).map { _ in }
             }
         }
         let registerSeconds = Double(nowNs() - registerStart) / 1e9
@@ -259,7 +280,7 @@ struct LoadTool: ParsableCommand {
         // Connect and authenticate (the connect-rate scenario): every process at once.
         let connectMeter = Meter(serverPid: pid, toolPids: toolPids)
         workers?.broadcast("CONNECT")
-        let connection = try connectClients(host: host, port: clientPort, slice: slices[0], sources: max(1, sources),
+        let connection = try connectClients(host: host, ports: clientPortList, slice: slices[0], sources: max(1, sources),
                                             window: window, transport: transport, stats: stats)
         var connectEnd = nowNs()
         var authenticated = try loop.submit { stats.authenticated }.wait()
@@ -309,7 +330,7 @@ struct LoadTool: ParsableCommand {
             var postsDone: UInt64 = 0
             let posts = onLoopFuture {
                 bounded(count, window: adminWindow) { index in
-                    admin(index).post("/broadcast", json: #"{"message":{"t":\#(nowNs()),"seq":\#(index),"text":"hello"}}"#)
+                    admin(index / adminGroups.count, node: index).post("/broadcast", json: #"{"message":{"t":\#(nowNs()),"seq":\#(index),"text":"hello"}}"#)
                         .map { _ in }
                 }.map { postsDone = nowNs() }
             }
@@ -372,10 +393,10 @@ struct LoadTool: ParsableCommand {
                 var touched: Set<ObjectIdentifier> = []
                 var batch: [AdminConnection] = []
                 while sent < due, now < end || sent < due {
-                    let connection = admin(sent)
+                    let uid = firstUser + Int.random(in: 0..<users, using: &rng)
+                    let connection = admin(sent, node: crossSends ? uid + 1 : uid)
                     if connection.inFlight * admins.count >= maxInFlight { break }
                     let intended = start + UInt64(Double(sent) * interval)
-                    let uid = firstUser + Int.random(in: 0..<users, using: &rng)
                     sentTo[(sliceStarts.lastIndex { $0 <= uid }) ?? 0] += 1
                     connection.post("/user/send", json: #"{"userId":\#(uid),"message":{"t":\#(intended),"seq":\#(sent)}}"#, flush: false)
                         .whenComplete { result in
@@ -447,7 +468,7 @@ enum ConnectTransport: String, CaseIterable, ExpressibleByArgument {
 /// Connects and authenticates the clients of `slice` (users `slice.firstUser...`), `window` handshakes in flight,
 /// spread over the source addresses 127.0.0.1 ... 127.0.0.<sources>.
 func connectClients(
-    host: String, port: Int, slice: Slice, sources: Int, window: Int, transport: ConnectTransport, stats: Stats
+    host: String, ports: [Int], slice: Slice, sources: Int, window: Int, transport: ConnectTransport, stats: Stats
 ) throws -> (handlers: [SocketIOClient], firstError: String?) {
     var handlers: [SocketIOClient] = []
     handlers.reserveCapacity(slice.count)
@@ -455,22 +476,22 @@ func connectClients(
     var firstError: String?
     // Resolved once: `connect(host:port:)` would run a resolver and a happy-eyeballs race (a thread hop and two
     // timers) for every client, which made the tool, not the server, the limit of the connect rate.
-    let target = try SocketAddress.makeAddressResolvingHost(host, port: port)
+    let targets = try ports.map { try SocketAddress.makeAddressResolvingHost(host, port: $0) }
     let sourceAddresses = try (1...max(1, sources)).map { try SocketAddress(ipAddress: "127.0.0.\($0)", port: 0) }
-    func bootstrap(from source: SocketAddress, _ handler: some ChannelHandler & Sendable) -> EventLoopFuture<any Channel> {
+    func bootstrap(uid: Int, from source: SocketAddress, _ handler: some ChannelHandler & Sendable) -> EventLoopFuture<any Channel> {
         ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(noPort, value: 1)
             .bind(to: source)
             .connectTimeout(.seconds(20))
             .channelInitializer { $0.pipeline.addHandler(handler) }
-            .connect(to: target)
+            .connect(to: targets[uid % targets.count])
     }
     /// The WebSocket half: a new session, or the upgrade of the polling session `sid`.
     func webSocket(uid: Int, sid: String?, source: SocketAddress, promise: EventLoopPromise<Void>) {
-        let handler = SocketIOClient(host: host, port: port, userId: uid, hash: "h\(uid)", sid: sid, stats: stats, promise: promise)
+        let handler = SocketIOClient(host: host, port: ports[uid % ports.count], userId: uid, hash: "h\(uid)", sid: sid, stats: stats, promise: promise)
         handlers.append(handler)
-        bootstrap(from: source, handler).whenFailure { promise.fail($0) }
+        bootstrap(uid: uid, from: source, handler).whenFailure { promise.fail($0) }
     }
     try onLoop {
         bounded(slice.count, window: window) { index in
@@ -482,7 +503,7 @@ func connectClients(
                 webSocket(uid: uid, sid: nil, source: source, promise: promise)
             case .polling:
                 let opened = loop.makePromise(of: String.self)
-                bootstrap(from: source, PollingHandshake(host: host, port: port, promise: opened))
+                bootstrap(uid: uid, from: source, PollingHandshake(host: host, port: ports[uid % ports.count], promise: opened))
                     .whenFailure { opened.fail($0) }
                 opened.futureResult.whenComplete { result in
                     switch result {
@@ -498,6 +519,17 @@ func connectClients(
         }
     }
     return (handlers, firstError)
+}
+
+/// "19701,19711" as ports; empty: `default` alone.
+func ports(_ list: String, default port: Int) throws -> [Int] {
+    guard !list.isEmpty else { return [port] }
+    return try list.split(separator: ",").map {
+        guard let port = Int($0.trimmingCharacters(in: .whitespaces)), (1...65535).contains(port) else {
+            throw ValidationError("not a port list: \(list)")
+        }
+        return port
+    }
 }
 
 func onLoopFuture<T>(_ body: @escaping () -> EventLoopFuture<T>) -> EventLoopFuture<T> { loop.flatSubmit(body) }

@@ -129,7 +129,7 @@ func decodeHistogram(_ text: String) -> Histogram<UInt64>? {
 
 /// Worker mode: holds `slice` and does what the coordinator asks until QUIT or the end of stdin.
 func runWorker(
-    host: String, clientPort: Int, slice: Slice, sources: Int, connectWindow: Int, transport: ConnectTransport,
+    host: String, clientPorts: [Int], slice: Slice, sources: Int, connectWindow: Int, transport: ConnectTransport,
     drainTimeout: Double, checkIDs: Bool
 ) throws {
     let stats = Stats()
@@ -145,7 +145,7 @@ func runWorker(
         switch words.first {
         case "CONNECT":
             let connected = try connectClients(
-                host: host, port: clientPort, slice: slice, sources: sources, window: connectWindow, transport: transport,
+                host: host, ports: clientPorts, slice: slice, sources: sources, window: connectWindow, transport: transport,
                 stats: stats
             )
             handlers = connected.handlers
