@@ -3,6 +3,8 @@
 # load of a shared machine barely moves, unlike requests per second (this machine has no hardware counters for
 # `perf stat -e instructions`). Each side: start the server under callgrind, warm up with 200 requests, zero the
 # counters, send CONNS x PER keep-alive requests (one in flight per connection, every answer checked for 200), dump.
+# A fifth argument is side B's config JSON (the fourth is then side A's only): the same binary on both sides with two
+# configs compares a setting, e.g. the metrics:  run.sh user-send BIN BIN '{}' '{"admin":{"metrics":false}}'
 #
 #   Benchmarks/Instructions/run.sh hello BEFORE/BenchPushinator AFTER/BenchPushinator
 #   Benchmarks/Instructions/run.sh user-send BEFORE/pushinator AFTER/pushinator ['{"users":{"offlineQueue":{"max":0}}}']
@@ -18,6 +20,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mode=$1; A=$2; B=$3; EXTRA=${4:-'{}'}
+EXTRA_B=${5:-$EXTRA}
 ROUNDS=${ROUNDS:-1}; CONNS=${CONNS:-20}; PER=${PER:-200}; CONNECTS=${CONNECTS:-1000}; WINDOW=${WINDOW:-50}
 work=$(mktemp -d /tmp/instructions-ab.XXXXXX)
 pid=""
@@ -28,6 +31,7 @@ objcopy --strip-debug "$A" "$work/A"; objcopy --strip-debug "$B" "$work/B"
 
 measure() {  # side -> prints Ir per request
     local side=$1 port=$2 args=() body="" method=GET path=/hello setup=""
+    local EXTRA=$EXTRA; [[ $side == B ]] && EXTRA=$EXTRA_B
     case $mode in
     hello) args=(--port "$port") ;;
     user-send)

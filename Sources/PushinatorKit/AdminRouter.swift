@@ -26,7 +26,7 @@ public struct AdminRouter: Sendable {
         let (app, users, clients, logger) = (self.app, app.users, app.clients, app.clients.logger)
         return Router {
             RequestLogMiddleware(.debug)
-            AdminMetricsMiddleware(metrics: app.metrics, routes: Self.countedRoutes)
+            if let metrics = app.metrics { AdminMetricsMiddleware(metrics: metrics, routes: Self.countedRoutes) }
             AdminGuard { app.settings.withLock { ($0.adminToken, $0.adminAllowedOrigins) } }
             Get("health") { _, _ in
                 var body: JSONObject = [
@@ -51,9 +51,12 @@ public struct AdminRouter: Sendable {
             Get("/") { _, _ in try StatusPage.response(app) }  // the live status page (Templates/status.mustache)
             Get("status") { _, _ in StatusPage.json(app) }  // what the status page polls
             Get("metrics") { _, _ in
-                Response(
+                guard let metrics = app.metrics else {
+                    throw HTTPError(.notFound, message: "Metrics are disabled (admin.metrics is false)")
+                }
+                return Response(
                     headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                    body: .buffer(ByteBuffer(bytes: app.metrics.scrape(app)))
+                    body: .buffer(ByteBuffer(bytes: metrics.scrape(app)))
                 )
             }
             Post("ping") { _, _ in Response.json(["result": "pong", "status": 200]) }
@@ -132,13 +135,11 @@ public struct AdminRouter: Sendable {
                 guard let message = body["message"] else { throw AdminAPI.missing("Missing message in data", body: body) }
                 guard app.cluster != nil else {
                     let delivered = clients.to("authenticated").emit("message", [app.payload(message)])
-                    app.metrics.messagesSent.increment()
-                    app.metrics.messagesDelivered.increment(by: Int64(delivered))
+                    app.countSent(delivered: delivered)
                     return AdminAPI.ok(["delivered": .integer(delivered)])
                 }
                 let count = await clients.to("authenticated").emitCounting("message", [app.payload(message)])
-                app.metrics.messagesSent.increment()
-                app.metrics.messagesDelivered.increment(by: Int64(count.delivered))
+                app.countSent(delivered: count.delivered)
                 if count.notPublished { throw PushApp.clusterUnavailable(delivered: count.delivered) }
                 var answer: JSONObject = ["delivered": .integer(count.delivered)]
                 if count.missingServers > 0 { answer["partial"] = true }

@@ -21,8 +21,13 @@ public final class PushApp: Sendable {
     public let io: SocketIOServer
     /// The namespace browsers join (`/`).
     public let clients: Namespace
-    /// The Prometheus metrics (`GET /metrics` on the admin listener).
-    public let metrics = PushMetrics()
+    /// The Prometheus metrics (`GET /metrics` on the admin listener); `nil` with `admin.metrics: false` (read at
+    /// start).
+    public let metrics: PushMetrics?
+    /// Messages the backend sent (`/user/send`, `/broadcast`), since start.
+    let messagesSent = TotalCounter()
+    /// Copies of messages handed to sockets, since start.
+    let messagesDelivered = TotalCounter()
     /// When the app started (for `uptime`).
     public let startedAt = ContinuousClock.now
     /// Orders live delivery and queueing against `auth`.
@@ -51,6 +56,7 @@ public final class PushApp: Sendable {
         warnings: RecentWarnings = RecentWarnings()
     ) {
         self.warnings = warnings
+        self.metrics = configuration.adminMetrics ? PushMetrics() : nil
         self.settings = Mutex(configuration)
         self.io = io
         self.users = users
@@ -83,15 +89,21 @@ public final class PushApp: Sendable {
     /// The services that keep the status page's history and the event-loop lag up to date; run them beside the
     /// servers (they stop on graceful shutdown).
     public func services(eventLoopGroup: any EventLoopGroup) -> [any Service] {
-        let metrics = self.metrics
+        let (sent, delivered) = (messagesSent, messagesDelivered)
         return [
-            history.sampler(sent: { metrics.messagesSent.value }, delivered: { metrics.messagesDelivered.value }),
+            history.sampler(sent: { sent.value }, delivered: { delivered.value }),
             eventLoopLag.probe(eventLoopGroup),
         ]
     }
 
     /// pushinator's version, as `pushinator --version` and the admin `/health` say it.
     public static let version = "1.0.0"
+
+    /// Counts one message the backend sent and the copies handed to sockets.
+    func countSent(delivered: Int) {
+        messagesSent.increment()
+        messagesDelivered.increment(by: delivered)
+    }
 
     /// The room of a user's authenticated sockets.
     public static func room(of userID: String) -> String { "user:" + userID }

@@ -8,17 +8,16 @@ import PushinatorSocketIO
 
 /// pushinator's Prometheus metrics, served as `GET /metrics` on the admin listener.
 ///
-/// Counters are bumped once per event that is not per recipient (an `auth`, an admin send or broadcast, an admin
-/// request); gauges (connections, users, memory, file descriptors) are read when Prometheus scrapes, so the
-/// message fan-out pays nothing. See `Documentation/operations.md` for the list.
+/// Counters are bumped once per event that is not per recipient (an `auth`, an admin request); messages sent and
+/// delivered are totals the app keeps anyway (``TotalCounter``), followed when Prometheus scrapes, like the gauges
+/// (connections, users, memory, file descriptors), so the message fan-out and `/user/send` pay nothing for them.
+/// `admin.metrics: false` makes none of this (``PushApp/metrics`` is `nil`). See `Documentation/operations.md`.
 public final class PushMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
     let authAccepted: Counter
     let authRefused: Counter
     let authThrottled: Counter
-    let messagesSent: TotalCounter
-    let messagesDelivered: TotalCounter
     /// The metrics read from the servers when Prometheus scrapes (transports, upgrades, slow consumers...).
     private let scraped: ScrapedMetrics
     let memoryBudget = MemoryBudgetMetrics()
@@ -36,12 +35,6 @@ public final class PushMetrics: Sendable {
         authAccepted = auth("accepted")
         authRefused = auth("refused")
         authThrottled = auth("throttled")
-        messagesSent = TotalCounter(registry.makeCounter(
-            descriptor: .init(namespace: "pushinator", metricName: "messages_sent", unitName: "total", helpText: "messages the backend sent (/user/send, /broadcast)")
-        ))
-        messagesDelivered = TotalCounter(registry.makeCounter(
-            descriptor: .init(namespace: "pushinator", metricName: "messages_delivered", unitName: "total", helpText: "copies of messages handed to sockets")
-        ))
         scraped = ScrapedMetrics(registry: registry)
     }
 

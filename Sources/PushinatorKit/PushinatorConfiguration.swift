@@ -27,6 +27,9 @@ public struct PushinatorConfiguration: Sendable, Equatable {
     public var adminToken: String?
     /// Origins whose browser pages may call the admin API; any other `Origin` is refused.
     public var adminAllowedOrigins: [String]
+    /// Serve Prometheus metrics at `GET /metrics` on the admin listener (`admin.metrics`, default `true`); `false`
+    /// makes no metric handles, skips the per-request admin timing, and `/metrics` answers 404.
+    public var adminMetrics: Bool
     /// The client (Socket.IO) address.
     public var clientHost: String
     /// The client (Socket.IO) port.
@@ -117,6 +120,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         adminPort = try document.int("admin.port", default: 9600, in: 0...65535)
         adminToken = try document.string("admin.token").flatMap { $0.isEmpty ? nil : $0 }
         adminAllowedOrigins = try document.stringArray("admin.allowedOrigins", default: [])
+        adminMetrics = try document.bool("admin.metrics", default: true)
         clientHost = try document.host("client.host", default: "0.0.0.0")
         clientPort = try document.int("client.port", default: 9601, in: 0...65535)
         useSSL = try document.bool("client.useSSL", default: false)

@@ -37,6 +37,7 @@ public struct Reloader: Sendable {
         ("threads", { "\($0.threads)" }),
         ("admin.host", { $0.adminHost }),
         ("admin.port", { "\($0.adminPort)" }),
+        ("admin.metrics", { "\($0.adminMetrics)" }),
         ("client.host", { $0.clientHost }),
         ("client.port", { "\($0.clientPort)" }),
         ("client.socketIoTransports", { $0.transports.map { "\($0)" }.joined(separator: ",") }),

@@ -3,11 +3,10 @@ import Prometheus
 import PushinatorHTTP
 import PushinatorRuntime
 import PushinatorSocketIO
-import Synchronization
 
 /// The metrics ``PushMetrics`` reads from the servers when Prometheus scrapes, never on a message path: Engine.IO
-/// sessions by transport, upgrades, slow consumers, the offline queue, connection state recovery, the event-loop lag
-/// and logged warnings.
+/// sessions by transport, upgrades, slow consumers, messages sent and delivered, the offline queue, connection state
+/// recovery, the event-loop lag and logged warnings.
 /// Their handles are made once; the counters follow totals the servers keep.
 final class ScrapedMetrics: Sendable {
     private let polling: Gauge
@@ -15,6 +14,8 @@ final class ScrapedMetrics: Sendable {
     private let upgrades: FollowingCounter
     private let slowDisconnects: FollowingCounter
     private let slowDrops: FollowingCounter
+    private let sent: FollowingCounter
+    private let delivered: FollowingCounter
     private let queuedMessages: Gauge
     private let queuedBytes: Gauge
     private let queueDropped: FollowingCounter
@@ -40,6 +41,8 @@ final class ScrapedMetrics: Sendable {
         let slow = name("slow_consumers", "total", "slow clients: connections closed, or messages dropped, because the client did not read")
         slowDisconnects = FollowingCounter(registry.makeCounter(descriptor: slow, labels: [("action", "disconnect")]))
         slowDrops = FollowingCounter(registry.makeCounter(descriptor: slow, labels: [("action", "drop")]))
+        sent = FollowingCounter(registry.makeCounter(descriptor: name("messages_sent", "total", "messages the backend sent (/user/send, /broadcast)")))
+        delivered = FollowingCounter(registry.makeCounter(descriptor: name("messages_delivered", "total", "copies of messages handed to sockets")))
         queuedMessages = registry.makeGauge(descriptor: name("offline_queue_messages", "", "messages queued for offline users"))
         queuedBytes = registry.makeGauge(descriptor: name("offline_queue", "bytes", "bytes of messages queued for offline users"))
         let queueLost = name("offline_queue_lost", "total", "queued messages removed undelivered: dropped by a limit or expired")
@@ -68,6 +71,8 @@ final class ScrapedMetrics: Sendable {
         upgrades.follow(engine.statistics.upgrades)
         slowDisconnects.follow(engine.statistics.slowConsumers.disconnects)
         slowDrops.follow(engine.statistics.slowConsumers.drops)
+        sent.follow(app.messagesSent.value)
+        delivered.follow(app.messagesDelivered.value)
         let queue = app.users.store.queueStatistics
         queuedMessages.set(Int64(queue.messages))
         queuedBytes.set(Int64(queue.bytes))
@@ -84,21 +89,5 @@ final class ScrapedMetrics: Sendable {
         let (seconds, attoseconds) = app.eventLoopLag.current.components
         loopLag.set(Double(seconds) + Double(attoseconds) / 1e18)
         warnings.follow(app.warnings.total)
-    }
-}
-
-/// A Prometheus counter that follows a total kept elsewhere: each scrape adds what the total grew by.
-final class FollowingCounter: Sendable {
-    private let counter: Counter
-    private let seen = Mutex(0)
-
-    init(_ counter: Counter) { self.counter = counter }
-
-    func follow(_ total: Int) {
-        seen.withLock { seen in
-            guard total > seen else { return }
-            counter.increment(by: Int64(total - seen))
-            seen = total
-        }
     }
 }

@@ -1,4 +1,3 @@
-import Prometheus
 import PushinatorHTTP
 import PushinatorJSON
 
@@ -25,10 +24,9 @@ struct SendRequest {
 }
 
 extension PushApp {
-    /// The answer of `/user/send`, counted in the metrics.
+    /// The answer of `/user/send`, counted in the totals.
     func sendAnswer(delivered: Int, acked: Int?, queued: Int, partial: Bool = false) -> Response {
-        metrics.messagesSent.increment()
-        metrics.messagesDelivered.increment(by: Int64(delivered))
+        countSent(delivered: delivered)
         var answer: JSONObject = ["delivered": .integer(delivered), "queued": .integer(queued)]
         if let acked { answer["acked"] = .integer(acked) }
         if partial { answer["partial"] = true }  // a node of the cluster did not answer in time

@@ -49,8 +49,8 @@ struct StatusSnapshot {
         pollingConnections = max(0, sessions - webSocketConnections)
         usersRegistered = app.users.count
         usersAuthenticated = app.users.connectedCount
-        sentTotal = app.metrics.messagesSent.value
-        deliveredTotal = app.metrics.messagesDelivered.value
+        sentTotal = app.messagesSent.value
+        deliveredTotal = app.messagesDelivered.value
         slowDisconnects = engine.statistics.slowConsumers.disconnects
         slowDrops = engine.statistics.slowConsumers.drops
         queued = app.users.store.queueStatistics.messages

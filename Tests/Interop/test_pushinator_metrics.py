@@ -168,3 +168,14 @@ def test_metrics_count_connection_state_recovery(start_pushinator):
     assert m[("pushinator_recovery_lost_total", (("reason", "expired"),))] == 0
     stats = app.post("/stats", {}).json["recovery"]
     assert (stats["recovered"], stats["refused"], stats["sessions"]) == (1, 1, 0), stats
+
+
+def test_metrics_turned_off_answer_404_and_the_rest_still_counts(start_pushinator):
+    """`admin.metrics: false` (the switch for measuring what the metrics cost): `/metrics` is a 404 with a JSON
+    error, the admin API and the status page's totals work as before."""
+    app = start_pushinator({"admin": {"metrics": False}})
+    app.request("GET", "/metrics").assert_error(404, "Metrics are disabled (admin.metrics is false)")
+    app.register(1)
+    assert app.send(1, "a").json["queued"] == 1
+    assert app.request("GET", "/status").json["values"]["sentTotal"] == 1
+    assert "unknown configuration key" not in app.logs()

@@ -89,7 +89,7 @@ struct AdminClusterTests {
             let stats = try await admin.post("/stats")
             #expect(stats["cluster"]?["busLag"] == 201)
         }
-        let metrics = String(decoding: app.metrics.scrape(app), as: UTF8.self)
+        let metrics = String(decoding: try #require(app.metrics).scrape(app), as: UTF8.self)
         #expect(metrics.contains("pushinator_cluster_bus_lag_milliseconds 201"))
         running.cancel()
         await running.value

@@ -1,4 +1,5 @@
 import HTTPTypes
+import NIOCore
 import PushinatorJSON
 import PushinatorKit
 import PushinatorTesting
@@ -78,6 +79,27 @@ struct AdminRouterTests {
             let memory = stats["memory"]?.object
             #expect(memory?["rss" as String]?.int.map { $0 > 0 } == true)
             #expect(try await client.post("/nowhere").status == 404)
+        }
+    }
+
+    @Test func metricsAreServedByDefaultAnd404WhenTurnedOff() async throws {
+        try await withApp { app, client in
+            _ = try await client.post("/user/send", #"{"userId": "a", "message": "x"}"#)
+            let scrape = try await client.execute(.get, "/metrics")
+            #expect(scrape.status == 200)
+            let text = String(buffer: scrape.body)
+            #expect(text.contains("pushinator_messages_sent_total 1"))
+            #expect(text.contains(#"pushinator_admin_requests_total{route="/user/send",status="200"} 1"#))
+            #expect(app.metrics != nil)
+        }
+        try await withApp({ $0.adminMetrics = false }) { app, client in
+            #expect(app.metrics == nil)
+            _ = try await client.post("/user/send", #"{"userId": "a", "message": "x"}"#)
+            let off = try await client.execute(.get, "/metrics")
+            #expect(off.status == 404)
+            #expect(off["error"] == "Metrics are disabled (admin.metrics is false)")
+            let status = try await client.execute(.get, "/status")  // the status page still counts without metrics
+            #expect(status["values"]?.object?["sentTotal"] == 1)
         }
     }
 

@@ -22,6 +22,19 @@ struct PushinatorConfigurationTests {
         #expect(defaults.messageEncoding == .jsonString)
     }
 
+    @Test func metricsAreOnByDefaultAndAKeyOrTheEnvironmentTurnsThemOff() throws {
+        #expect(PushinatorConfiguration.defaults.adminMetrics)
+        let off = try configuration("{admin: {metrics: false}}")
+        #expect(!off.adminMetrics && off.warnings.isEmpty)
+        #expect(throws: ConfigError.self) { try configuration("{admin: {metrics: 'maybe'}}") }
+        let environment = EnvironmentOverrides(prefix: "PUSHINATOR", variables: ["PUSHINATOR_ADMIN_METRICS": "false"])
+        let document = ConfigDocument(root: .object([:]), source: "embedded defaults", environment: environment)
+        #expect(try !PushinatorConfiguration(document: document).adminMetrics)
+        // read at start only: a reload names it
+        let changed = Reloader.restartOnly.filter { $0.value(.defaults) != $0.value(off) }.map(\.key)
+        #expect(changed == ["admin.metrics"])
+    }
+
     @Test func transportsAreTypedInTheOrderNamed() throws {
         let polling = try configuration("module.exports = {client: {socketIoTransports: ['xhr-polling', 'jsonp-polling', 'websocket']}}")
         #expect(polling.transports == [EngineIOTransport.polling, .websocket])
