@@ -9,25 +9,38 @@
 #   Benchmarks/Instructions/run.sh hello BEFORE/BenchPushinator AFTER/BenchPushinator
 #   Benchmarks/Instructions/run.sh user-send BEFORE/pushinator AFTER/pushinator ['{"users":{"offlineQueue":{"max":0}}}']
 #   Benchmarks/Instructions/run.sh connect BEFORE/pushinator AFTER/pushinator ['{"client":{"recovery":{"maxDisconnectionDuration":0}}}']
-#   ROUNDS=2 CONNS=20 PER=200 CONNECTS=1000 WINDOW=50 Benchmarks/Instructions/run.sh ...
+#   Benchmarks/Instructions/run.sh fanout BEFORE/pushinator AFTER/pushinator ['{"client":{"recovery":{"maxDisconnectionDuration":0}}}']
+#   ROUNDS=2 CONNS=20 PER=200 CONNECTS=1000 WINDOW=50 CLIENTS=1000 BROADCASTS=20 WARMUP=5 Benchmarks/Instructions/run.sh ...
+#   INFLIGHT=32 fanout: the counted broadcasts 32 at a time over 32 admin connections (as LoadTool), not drained one by one
+#   SYSCALLS=1 fanout: the server without valgrind, system calls per delivery counted by `perf stat` instead
+#   PORT=19750 (side A's admin port, +1 its client port; side B +10): pick another base to run two at once
+#   KEEP=DIR ... keeps each side's callgrind dump as DIR/<mode>.<A|B>.<round> (for callgrind_annotate); B may be '-'
 #
 # hello: GET /hello of Benchmarks/HTTP's BenchPushinator. user-send: POST /user/send of pushinator's admin API to a
 # registered user with no socket (the config JSON is merged over a base that turns recovery and the offline queue
 # off; pass '{"client":{"recovery":{}}}' style overrides to turn them back on). connect: CONNECTS Socket.IO clients
 # over WebSocket (upgrade, namespace connect, auth; WINDOW at a time, kept open), instructions per connect, the
-# config JSON over pushinator's defaults (recovery on). Needs valgrind, gcc, python3.
+# config JSON over pushinator's defaults (recovery on). fanout: CLIENTS Socket.IO clients connected and authenticated
+# as for connect (all in the `authenticated` room), WARMUP `/broadcast`s, counters zeroed, BROADCASTS more, one at a
+# time, each sent once every client has the one before (ws_fanout.py; any loss fails the run); instructions per
+# delivery (Ir / (CLIENTS * BROADCASTS)), the admin requests included, less the pings that fell into the window
+# (counted by the clients, priced by a second dump over IDLE seconds of pings alone); the config JSON over pushinator's
+# defaults.
+# Needs valgrind, gcc, python3.
 # Release binaries built with DWARF 5 debug info are copied without it first (valgrind 3.19 cannot read it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mode=$1; A=$2; B=$3; EXTRA=${4:-'{}'}
 EXTRA_B=${5:-$EXTRA}
 ROUNDS=${ROUNDS:-1}; CONNS=${CONNS:-20}; PER=${PER:-200}; CONNECTS=${CONNECTS:-1000}; WINDOW=${WINDOW:-50}
+PORT=${PORT:-19750}; CLIENTS=${CLIENTS:-1000}; BROADCASTS=${BROADCASTS:-20}; WARMUP=${WARMUP:-5}; IDLE=${IDLE:-10}; INFLIGHT=${INFLIGHT:-1}
+SYSCALLS=${SYSCALLS:-}; KEEP=${KEEP:-}
 work=$(mktemp -d /tmp/instructions-ab.XXXXXX)
 pid=""
 cleanup() { [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 gcc -shared -fPIC -O2 -o "$work/no_sigsuspend.so" "$here/no_sigsuspend.c"
-objcopy --strip-debug "$A" "$work/A"; objcopy --strip-debug "$B" "$work/B"
+objcopy --strip-debug "$A" "$work/A"; [[ "$B" == - ]] || objcopy --strip-debug "$B" "$work/B"
 
 measure() {  # side -> prints Ir per request
     local side=$1 port=$2 args=() body="" method=GET path=/hello setup=""
@@ -46,23 +59,36 @@ json.dump(merge(base,json.loads(sys.argv[1])),open(sys.argv[3],'w'))" "$EXTRA" "
         args=(-c "$work/config.json"); method=POST; path=/user/send
         body='{"userId":"bench-user","message":{"title":"hello","body":"a message of a typical size"}}'
         setup=1 ;;
-    connect)
+    connect|fanout)
         python3 -c "
 import json,sys
 json.dump({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host':'127.0.0.1','port':int(sys.argv[1])+1},
            'log':{'debug':False}} | json.loads(sys.argv[2]),open(sys.argv[3],'w'))" "$port" "$EXTRA" "$work/config.json"
         args=(-c "$work/config.json") ;;
-    *) echo "mode: hello, user-send or connect" >&2; exit 2 ;;
+    *) echo "mode: hello, user-send, connect or fanout" >&2; exit 2 ;;
     esac
-    LD_PRELOAD="$work/no_sigsuspend.so" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$side.%p" \
+    if curl -s -o /dev/null "http://127.0.0.1:$port/" || curl -s -o /dev/null "http://127.0.0.1:$((port + 1))/"; then
+        echo "port $port or $((port + 1)) is in use (another run?): set PORT" >&2; exit 1
+    fi
+    if [[ $mode == fanout && -n "$SYSCALLS" ]]; then
         "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
+    else
+        LD_PRELOAD="$work/no_sigsuspend.so" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$side.%p" \
+            "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
+    fi
     pid=$!
     for _ in $(seq 1 400); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.25; done
     if [[ -n "$setup" ]]; then
         curl -sf -X POST "http://127.0.0.1:$port/user/register" -d '{"userId":"bench-user","hash":"h"}' >/dev/null
     fi
     local ok expected=$((CONNS * PER))
-    if [[ $mode == connect ]]; then
+    if [[ $mode == fanout ]]; then
+        expected=$((CLIENTS * BROADCASTS))
+        python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) "$CLIENTS" 0 --register "$port"
+        counts=$(python3 "$here/ws_fanout.py" 127.0.0.1 $((port + 1)) "$port" "$CLIENTS" "$WINDOW" "$BROADCASTS" "$WARMUP" \
+            "$pid" "$IDLE" --inflight "$INFLIGHT" ${SYSCALLS:+--perf}) \
+            || { echo "$side: the fan-out failed (above); server log:" >&2; tail -20 "$work/log.$side" >&2; kill -9 "$pid"; exit 1; }
+    elif [[ $mode == connect ]]; then
         expected=$CONNECTS
         python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) $((CONNECTS + 20)) 0 --register "$port"
         python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) 20 10 --first $((CONNECTS + 1)) >/dev/null
@@ -73,17 +99,36 @@ json.dump({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host'
         callgrind_control -z "$pid" >/dev/null
         ok=$(python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path "$CONNS" "$PER" "$body")
     fi
-    callgrind_control -d "$pid" >/dev/null
+    [[ $mode == fanout ]] || callgrind_control -d "$pid" >/dev/null
     sleep 1
     kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
+    if [[ $mode == fanout && -n "$SYSCALLS" ]]; then  # ok pings 0 name=count...
+        echo "$counts" | awk '{split($4, all, "="); printf "%.3f system calls per delivery (", all[2] / $1
+            for (i = 5; i <= NF; i++) { split($i, kv, "="); sub("sys_enter_", "", kv[1]); printf "%s%s %.3f", (i > 5 ? ", " : ""), kv[1], kv[2] / $1 }
+            printf "; %d pings in the window)\n", $2}'
+        return
+    fi
+    if [[ $mode == fanout ]]; then  # dump 1: the fan-out window, dump 2: IDLE seconds of pings only
+        local d1 d2 p1 p2; read -r ok p1 p2 <<<"$counts"
+        d1=$(ls "$work"/cg.$side.*.1); d2=$(ls "$work"/cg.$side.*.2)
+        [[ -z "$KEEP" ]] || { mkdir -p "$KEEP"; cp "$d1" "$KEEP/$mode.$side.$round"; cp "$d2" "$KEEP/$mode.$side.$round.idle"; }
+        awk -v ok="$ok" -v p1="$p1" -v p2="$p2" '/^summary:|^totals:/{ir[FILENAME]=$2}
+            END{w=ir[ARGV[1]]; i=ir[ARGV[2]]; ping=(p2 > 0 ? i/p2 : 0)
+                printf "%.0f (raw %.0f, %d pings in the window at %.0f each)\n", (w - p1*ping)/ok, w/ok, p1, ping}' "$d1" "$d2"
+        rm -f "$work"/cg.$side.*; return
+    fi
     local dump; dump=$(ls -t "$work"/cg.$side.*.[0-9]* | head -1)
     [[ "$ok" == "$expected" ]] || { echo "$side: only $ok of $expected requests or connects succeeded" >&2; exit 1; }
     awk -v ok="$ok" '/^summary:|^totals:/{printf "%.0f\n", $2/ok; exit}' "$dump"
+    [[ -z "$KEEP" ]] || { mkdir -p "$KEEP"; cp "$dump" "$KEEP/$mode.$side.$round"; }
     rm -f "$work"/cg.$side.*
 }
 
 for round in $(seq 1 "$ROUNDS"); do
-    a=$(measure A 19750); b=$(measure B 19760)
-    awk -v r="$round" -v a="$a" -v b="$b" -v m="$mode" \
-        'BEGIN{printf "%s round %d: before %d, after %d instructions per %s: after/before %.3f\n", m, r, a, b, (m == "connect" ? "connect" : "request"), b/a}'
+    a=$(measure A "$PORT")
+    what=request; [[ $mode == connect ]] && what=connect; [[ $mode == fanout ]] && what=delivery
+    if [[ "$B" == - ]]; then echo "$mode round $round: $a instructions per $what"; continue; fi
+    b=$(measure B $((PORT + 10)))
+    awk -v r="$round" -v a="$a" -v b="$b" -v m="$mode" -v w="$what" \
+        'BEGIN{printf "%s round %d: before %s, after %s%s: after/before %.3f\n", m, r, a, b, (a ~ /system calls/ ? "" : " instructions per " w), (b+0)/(a+0)}'
 done

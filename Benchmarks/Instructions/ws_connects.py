@@ -46,4 +46,5 @@ async def main():
     print(ok)
     for w in keep: w.close()
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
