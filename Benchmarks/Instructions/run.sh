@@ -15,12 +15,17 @@
 #   SYSCALLS=1 fanout: the server without valgrind, system calls per delivery counted by `perf stat` instead
 #   PORT=19750 (side A's admin port, +1 its client port; side B +10): pick another base to run two at once
 #   KEEP=DIR ... keeps each side's callgrind dump as DIR/<mode>.<A|B>.<round> (for callgrind_annotate); B may be '-'
+#   CALLGRIND_ARGS=--cache-sim=yes ... adds callgrind options (D1/LL misses in the kept dumps)
+#   Benchmarks/Instructions/run.sh connect Benchmarks/Floor/.build/release/Floor AFTER/pushinator   # the floor server
 #
 # hello: GET /hello of Benchmarks/HTTP's BenchPushinator. user-send: POST /user/send of pushinator's admin API to a
 # registered user with no socket (the config JSON is merged over a base that turns recovery and the offline queue
 # off; pass '{"client":{"recovery":{}}}' style overrides to turn them back on). connect: CONNECTS Socket.IO clients
 # over WebSocket (upgrade, namespace connect, auth; WINDOW at a time, kept open), instructions per connect, the
-# config JSON over pushinator's defaults (recovery on). fanout: CLIENTS Socket.IO clients connected and authenticated
+# config JSON over pushinator's defaults (recovery on); the clients stay open until the counters are dumped (no
+# disconnect is counted) and the server's monotonic clock runs 50x slower (slow_clock.c: no heartbeat fires during a
+# count that takes minutes under callgrind; the floor sends none). A binary named Floor or floor is the floor server
+# (Benchmarks/Floor, started with its port flags, the config ignored). fanout: CLIENTS Socket.IO clients connected and authenticated
 # as for connect (all in the `authenticated` room), WARMUP `/broadcast`s, counters zeroed, BROADCASTS more, one at a
 # time, each sent once every client has the one before (ws_fanout.py; any loss fails the run); instructions per
 # delivery (Ir / (CLIENTS * BROADCASTS)), the admin requests included, less the pings that fell into the window
@@ -40,6 +45,7 @@ pid=""
 cleanup() { [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 gcc -shared -fPIC -O2 -o "$work/no_sigsuspend.so" "$here/no_sigsuspend.c"
+gcc -shared -fPIC -O2 -o "$work/slow_clock.so" "$here/slow_clock.c" -ldl
 objcopy --strip-debug "$A" "$work/A"; [[ "$B" == - ]] || objcopy --strip-debug "$B" "$work/B"
 
 measure() {  # side -> prints Ir per request
@@ -62,9 +68,15 @@ json.dump(merge(base,json.loads(sys.argv[1])),open(sys.argv[3],'w'))" "$EXTRA" "
     connect|fanout)
         python3 -c "
 import json,sys
-json.dump({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host':'127.0.0.1','port':int(sys.argv[1])+1},
-           'log':{'debug':False}} | json.loads(sys.argv[2]),open(sys.argv[3],'w'))" "$port" "$EXTRA" "$work/config.json"
-        args=(-c "$work/config.json") ;;
+def merge(a,b):  # deep: '{"client":{"recovery":...}}' keeps the client port
+    for k,v in b.items(): a[k]=merge(a.get(k,{}),v) if isinstance(v,dict) and isinstance(a.get(k),dict) else v
+    return a
+json.dump(merge({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host':'127.0.0.1','port':int(sys.argv[1])+1},
+           'log':{'debug':False}}, json.loads(sys.argv[2])),open(sys.argv[3],'w'))" "$port" "$EXTRA" "$work/config.json"
+        args=(-c "$work/config.json")
+        case $(basename "$( [[ $side == A ]] && echo "$A" || echo "$B")") in
+        Floor|floor) args=(--admin-port "$port" --client-port $((port + 1)) --flush-every tick) ;;
+        esac ;;
     *) echo "mode: hello, user-send, connect or fanout" >&2; exit 2 ;;
     esac
     if curl -s -o /dev/null "http://127.0.0.1:$port/" || curl -s -o /dev/null "http://127.0.0.1:$((port + 1))/"; then
@@ -73,7 +85,9 @@ json.dump({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host'
     if [[ $mode == fanout && -n "$SYSCALLS" ]]; then
         "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
     else
-        LD_PRELOAD="$work/no_sigsuspend.so" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$side.%p" \
+        local preload="$work/no_sigsuspend.so"
+        [[ $mode == connect ]] && preload="$preload:$work/slow_clock.so"  # no heartbeats during the count
+        LD_PRELOAD="$preload" valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/cg.$side.%p" \
             "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
     fi
     pid=$!
@@ -93,13 +107,21 @@ json.dump({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{'host'
         python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) $((CONNECTS + 20)) 0 --register "$port"
         python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) 20 10 --first $((CONNECTS + 1)) >/dev/null
         callgrind_control -z "$pid" >/dev/null
-        ok=$(python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) "$CONNECTS" "$WINDOW")
+        # the clients stay open until the counters are dumped: the count holds connects, not disconnects
+        rm -f "$work/release" "$work/connected"
+        python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) "$CONNECTS" "$WINDOW" --hold "$work/release" \
+            >"$work/connected" &
+        local client=$!
+        for _ in $(seq 1 36000); do [[ -s "$work/connected" ]] && break; sleep 0.1; done
+        ok=$(cat "$work/connected")
+        callgrind_control -d "$pid" >/dev/null
+        touch "$work/release"; wait "$client" || true
     else
         python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path 10 20 "$body" >/dev/null
         callgrind_control -z "$pid" >/dev/null
         ok=$(python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path "$CONNS" "$PER" "$body")
     fi
-    [[ $mode == fanout ]] || callgrind_control -d "$pid" >/dev/null
+    [[ $mode == fanout || $mode == connect ]] || callgrind_control -d "$pid" >/dev/null
     sleep 1
     kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
     if [[ $mode == fanout && -n "$SYSCALLS" ]]; then  # ok pings 0 name=count...

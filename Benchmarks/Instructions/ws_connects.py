@@ -2,7 +2,9 @@
 # Connects N Socket.IO clients over WebSocket the way Benchmarks/LoadTool does (HTTP upgrade, 0{...} -> 40,
 # 40{...} -> 421["auth",uid,"h<uid>"], 431[...]), WINDOW at a time, and keeps them open; prints how many authenticated.
 # Users 1..N must be registered first (--register ADMIN_PORT does it).
-# ws_connects.py HOST PORT N WINDOW [--register ADMIN_PORT] [--first K]
+# ws_connects.py HOST PORT N WINDOW [--register ADMIN_PORT] [--first K] [--hold PATH]
+# --hold: after printing the count, keep the clients open until PATH exists (at most 30 minutes), so that the
+# server's counters can be dumped before any disconnect is handled.
 import asyncio, json, os, sys, urllib.request
 
 def frame(text):
@@ -43,7 +45,12 @@ async def main():
     async def one(uid):
         async with sem: return await client(host, port, uid, keep)
     ok = sum(await asyncio.gather(*[one(uid) for uid in range(first, first + n)]))
-    print(ok)
+    print(ok, flush=True)
+    if "--hold" in sys.argv:
+        release = sys.argv[sys.argv.index("--hold") + 1]
+        for _ in range(18000):
+            if os.path.exists(release): break
+            await asyncio.sleep(0.1)
     for w in keep: w.close()
 
 if __name__ == "__main__":
