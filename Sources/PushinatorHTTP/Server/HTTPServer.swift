@@ -175,7 +175,7 @@ public final class HTTPServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
                 }
             }
-            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // (no SO_REUSEADDR on accepted sockets: it only matters to bind, and was a system call per connection)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // Write backpressure: past the high mark the connection stops reading requests (HTTPConnectionHandler).
