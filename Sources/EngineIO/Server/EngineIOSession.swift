@@ -25,8 +25,11 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     public let id: String
     /// The event loop that owns this session.
     public let eventLoop: any EventLoop
-    /// The handshake request (headers, query, address), for the layers above.
-    public let handshake: Request
+    /// The handshake request (headers, query), for the layers above; rebuilt on every read from ``handshakeHead``.
+    public var handshake: Request { handshakeHead.request }
+    /// The handshake request's head, as the session keeps it (one byte array): read its ``EngineIOHandshake/headers``
+    /// or ``EngineIOHandshake/query`` without rebuilding the whole request.
+    public let handshakeHead: EngineIOHandshake
     /// The client's address.
     public let remoteAddress: SocketAddress?
 
@@ -78,7 +81,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.eventLoopID = ObjectIdentifier(eventLoop)
         self.version = version
-        self.handshake = handshake
+        self.handshakeHead = EngineIOHandshake(handshake)
         self.remoteAddress = remoteAddress
         self.server = server
         self.logger = logger

@@ -138,7 +138,7 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     let configuration: Configuration
     private(set) var state: State
     /// Packets waiting for the next poll (polling only).
-    private var queue = CircularBuffer<EngineIOEncodedPacket>(initialCapacity: 4)
+    private var queue = PollingQueue()
     /// The bytes of the packets queued for the next poll.
     private(set) var queuedBytes = 0
     private var drainScheduled = false

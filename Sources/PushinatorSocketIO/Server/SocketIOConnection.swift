@@ -189,14 +189,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             run(machine.connectRefused(namespace: name, data: ["message": "Invalid namespace"]))
             return
         }
-        let handshake = SocketHandshake(
-            auth: auth,
-            headers: engine.handshake.headers,
-            query: engine.handshake.query,
-            address: engine.remoteAddress,
-            time: .now,
-            isSecure: engine.handshake.head.scheme == "https"
-        )
+        let handshake = SocketHandshake(auth: auth, request: session.handshakeHead, address: session.remoteAddress, time: .now)
         let recovery = namespace.recoveryRequest(auth: auth, legacyProtocol: session.version == .v3)
         guard case .restore(let pid, let offset) = recovery else {
             connect(to: namespace, handshake: handshake, pid: recovery == .off ? nil : RandomIdentifier.make(), restored: nil)
