@@ -96,7 +96,7 @@ struct SocketIOConnectionStateMachine<Socket: AnyObject> {
     private let budget: PartialBinaryBudget
     private var decoder: SocketIOPacketDecoder
     /// The namespaces the client joined or is joining, by name.
-    private(set) var namespaces: [String: Membership] = [:]
+    private(set) var namespaces: SmallDictionary<String, Membership> = [:]
     /// The bytes of the unfinished binary packet charged to ``budget``.
     private var chargedBytes = 0
     private(set) var isClosed = false
@@ -113,7 +113,11 @@ struct SocketIOConnectionStateMachine<Socket: AnyObject> {
 
     /// The sockets joined, by namespace name.
     var connectedSockets: [String: Socket] {
-        namespaces.compactMapValues { if case .connected(let socket) = $0 { socket } else { nil } }
+        var sockets: [String: Socket] = [:]
+        for (name, membership) in namespaces {
+            if case .connected(let socket) = membership { sockets[name] = socket }
+        }
+        return sockets
     }
 
     /// The bytes of the unfinished binary packet (charged to the server-wide budget).
@@ -278,7 +282,7 @@ struct SocketIOConnectionStateMachine<Socket: AnyObject> {
         guard !isClosed else { return [] }
         switch timer {
         case .connect:
-            guard connectedSockets.isEmpty else { return [] }
+            guard !namespaces.contains(where: { if case .connected = $0.value { true } else { false } }) else { return [] }
             return [.log(.noNamespaceInTime), .closeConnection(.forcedClose)]
         case .binaryReassembly:
             guard decoder.isAwaitingAttachments else { return [] }
