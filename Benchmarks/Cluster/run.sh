@@ -142,7 +142,7 @@ loadtool() {  # label admin-port client-port server-pid clients scenarios extra.
     echo "$(load)" >"$RESULTS/$label.load"
     $CLIENT_CPU "$LOADTOOL" --admin-port "$admin" --client-port "$client" --server-pid "$pid" -n "$clients" \
         --first-user "${FIRST_USER:-1}" --broadcasts "$BROADCASTS" --scenarios "$scenarios" --label "$label" \
-        --json "$RESULTS/$label.json" ${CHECK_IDS---check-ids} "$@"
+        --json "$RESULTS/$label.json" ${CHECK_IDS---check-ids} --latency-drain-timeout 30 "$@"
 }
 
 SAMPLER_PID=""

@@ -192,6 +192,7 @@ struct LoadTool: ParsableCommand {
     @Option(help: "Per-user sends per second in the latency scenario.") var latencyRate = 10_000
     @Option(help: "Seconds of the latency scenario.") var latencySeconds = 10.0
     @Option(help: "Seconds to wait for deliveries after the last trigger.") var drainTimeout = 60.0
+    @Option(help: "Seconds the latency scenario waits for its last deliveries after the last send.") var latencyDrainTimeout = 10.0
     @Option(help: "Scenarios, comma-separated: connect,memory,fanout,latency.") var scenarios = "connect,memory,fanout,latency"
     @Option(help: "A name for the server in the output.") var label = "server"
     @Option(help: "Write the JSON result here.") var json: String?
@@ -366,6 +367,7 @@ struct LoadTool: ParsableCommand {
         // Latency: per-user sends at a fixed rate, open loop; each message carries its intended send time.
         if wanted.contains("latency"), live > 0 {
             let rate = latencyRate
+            let latencyDrainTimeout = self.latencyDrainTimeout
             let total = Int(Double(rate) * latencySeconds)
             let all = loop.makePromise(of: Void.self)
             try loop.submit {
@@ -419,7 +421,7 @@ struct LoadTool: ParsableCommand {
                 stats.expected = perProcess[0]
                 if stats.received >= perProcess[0] { all.succeed(()) } else { stats.expectation = all }
             }.wait()
-            wait(for: all, seconds: 10)
+            wait(for: all, seconds: latencyDrainTimeout)
             var (delivered, histogram, errorCount) = try loop.submit { (stats.received, stats.latency, errors) }.wait()
             var (distinct, duplicates) = try loop.submit { (stats.ids.count, stats.duplicates) }.wait()
             try loop.submit { stats.recordLatency = false }.wait()
