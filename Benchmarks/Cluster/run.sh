@@ -49,7 +49,7 @@ if [[ $SMOKE == 1 ]]; then
     CONFIG=${BUILD_CONFIG:-debug}
     RESULTS="$BENCH/results/tmp/cluster-smoke"
 fi
-TMP="$RESULTS/tmp"
+TMP="$BENCH/results/tmp/cluster-nodes"  # node configurations and logs, bus samples (not kept in git)
 mkdir -p "$RESULTS" "$TMP"
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -155,7 +155,7 @@ trap 'stop_sampler; stop_nodes' EXIT
 # /user/send posted to the node its user is not on.
 TWO_NODES=(--admin-ports 19700,19710 --client-ports 19701,19711 --cross-sends)
 
-rm -f "$RESULTS"/*.json "$RESULTS"/*.load "$RESULTS"/bus.txt "$RESULTS"/bus.samples
+rm -f "$RESULTS"/*.json "$RESULTS"/*.load "$RESULTS"/bus.txt "$TMP"/bus.samples
 FAILED=0
 PREFIX="bench$RANDOM"
 for scenario in $SCENARIOS; do
@@ -180,13 +180,13 @@ for scenario in $SCENARIOS; do
             start_node node-a 19700 19701 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
             start_node node-b 19710 19711 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
             wait_nodes 19700 2 || FAILED=1
-            python3 "$BENCH/Cluster/bus_sampler.py" "$RESULTS/bus.samples" 19700 19710 &
+            python3 "$BENCH/Cluster/bus_sampler.py" "$TMP/bus.samples" 19700 19710 &
             SAMPLER_PID=$!
             loadtool bus 19700 19701 "$NODE_PID" $((2 * CLIENTS)) latency "${TWO_NODES[@]}" \
                 --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" || FAILED=1
             sleep 0.5
             stop_sampler
-            read -r rate count seconds < <(python3 "$BENCH/Cluster/bus_sampler.py" rate "$RESULTS/bus.samples" "$BUS_SECONDS")
+            read -r rate count seconds < <(python3 "$BENCH/Cluster/bus_sampler.py" rate "$TMP/bus.samples" "$BUS_SECONDS")
             {
                 echo "bus messages received by the two nodes together: $count in their busiest $seconds s ($rate/s); bus lag after: A $(health 19700 busLag) ms, B $(health 19710 busLag) ms"
                 echo "BUS_RATE $rate"
