@@ -121,6 +121,21 @@ struct WebSocketTests {
         }
     }
 
+    @Test func frameWithAReservedBitClosesWith1002() async throws {
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
+            let client = try await connectEcho(server)
+            let key: [UInt8] = [9, 8, 7, 6]
+            let payload = Array("rsv1".utf8)
+            // FIN, RSV1 (no extension was negotiated), text; masked
+            var bytes: [UInt8] = [0x80 | 0x40 | 0x1, 0x80 | UInt8(payload.count)] + key
+            bytes += payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+            try await client.send(bytes)
+            let frame = try await client.readFrame()
+            #expect(frame.closeCode == 1002)
+            try await client.answerClose()
+        }
+    }
+
     @Test func framesPipelinedBehindTheHandshakeAreNotLost() async throws {
         try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)

@@ -2,7 +2,9 @@ import NIOCore
 import NIOWebSocket
 
 /// Charges the WebSocket messages a client is sending to the process-wide ``MemoryBudget``
-/// (``WebSocketConfiguration/memoryBudget``), in front of the fragment aggregator.
+/// (``WebSocketConfiguration/memoryBudget``), in front of the fragment aggregator; before that, it refuses the
+/// frames a client must never send (``WebSocketFrameValidator``: unmasked, reserved bits) with a
+/// ``WebSocketFrameValidator/Violation`` error.
 ///
 /// Each data frame (text, binary, continuation) reserves its payload's bytes; they are given back once the
 /// message's final frame has been delivered (the aggregated message is handed on synchronously), or when the
@@ -23,6 +25,10 @@ final class WebSocketMemoryGate: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        guard WebSocketFrameValidator.admits(frame) else {
+            context.fireErrorCaught(WebSocketFrameValidator.Violation())
+            return
+        }
         switch frame.opcode {
         case .text, .binary, .continuation:
             guard !refused else { return }
