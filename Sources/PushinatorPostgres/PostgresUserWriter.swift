@@ -43,22 +43,11 @@ enum PostgresUserOutcome: Sendable {
 }
 
 /// Runs ``PostgresUserStore``'s operations on one connection, grouping whatever is pending into one transaction
-/// (consecutive operations of a kind as one array statement), as the SQLite store's writer does. Operations run in
-/// submission order, so a node's `claim` sees the messages it queued before. The connection is opened again after
-/// a failure; a transaction that takes longer than ``timeout`` is abandoned (its connection closed) and fails.
+/// (consecutive operations of a kind as one array statement) with a ``BatchWriter``, as the SQLite store's writer
+/// does. Operations run in submission order, so a node's `claim` sees the messages it queued before. The connection
+/// is opened again after a failure; a transaction that takes longer than ``timeout`` is abandoned (its connection
+/// closed) and fails.
 final class PostgresUserWriter: Sendable {
-    private struct Pending: Sendable {
-        let operation: PostgresUserOperation
-        let finish: @Sendable (Result<PostgresUserOutcome, UserStoreError>) -> Void
-    }
-
-    private struct State {
-        var pending: [Pending] = []
-        var draining = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
-        var connection: PostgresConnection?
-    }
-
     /// The most operations waiting; more are refused (the admin call gets a 503).
     static let maxPending = 100_000
     /// The most operations in one transaction.
@@ -69,7 +58,13 @@ final class PostgresUserWriter: Sendable {
     private let address: String
     private let logger: Logger
     private let timeout: Duration
-    private let state = Mutex(State())
+    /// The pending operations and the drain loop, a transaction per batch.
+    private let batches = BatchWriter<PostgresUserOperation, PostgresUserOutcome>(
+        maxPending: PostgresUserWriter.maxPending,
+        maxBatch: PostgresUserWriter.maxBatch
+    )
+    /// The connection, `nil` after a failure until the next transaction opens one.
+    private let connection: Mutex<PostgresConnection?>
 
     init(
         statements: PostgresUserStatements,
@@ -84,79 +79,34 @@ final class PostgresUserWriter: Sendable {
         self.address = address
         self.timeout = timeout
         self.logger = logger
-        state.withLock { $0.connection = connection }
+        self.connection = Mutex(connection)
+        batches.start { [weak self] operations in
+            await self?.execute(operations) ?? .failure(UserStoreError("the user store is closed"))
+        }
     }
 
     /// Queues `operation` for the next transaction; `finish` runs (in submission order) when it ended.
     func submit(_ operation: PostgresUserOperation, finish: @escaping @Sendable (Result<PostgresUserOutcome, UserStoreError>) -> Void) {
-        let start = state.withLock { state -> Bool? in
-            guard state.pending.count < Self.maxPending else { return nil }
-            state.pending.append(Pending(operation: operation, finish: finish))
-            defer { state.draining = true }
-            return !state.draining
-        }
-        switch start {
-        case nil: Task { finish(.failure(UserStoreError("the user store has too many writes pending; try again"))) }
-        case true?: Task { await self.drain() }
-        case false?: break
-        }
+        batches.submit(operation, finish: finish)
     }
 
     /// Runs `operation` and returns what it got.
     func run(_ operation: PostgresUserOperation) async throws(UserStoreError) -> PostgresUserOutcome {
-        let result = await withCheckedContinuation { continuation in
-            submit(operation) { continuation.resume(returning: $0) }
-        }
-        return try result.get()
+        try await batches.run(operation)
     }
 
     /// Returns once every operation submitted before is finished.
     func flush() async {
-        await withCheckedContinuation { continuation in
-            let idle = state.withLock { state -> Bool in
-                if !state.draining && state.pending.isEmpty { return true }
-                state.idleWaiters.append(continuation)
-                return false
-            }
-            if idle { continuation.resume() }
-        }
+        await batches.flush()
     }
 
     /// Closes the connection (after ``flush()``).
     func close() async {
-        let connection = state.withLock { state in
-            defer { state.connection = nil }
-            return state.connection
+        let connection = self.connection.withLock { connection in
+            defer { connection = nil }
+            return connection
         }
         try? await connection?.close()
-    }
-
-    private func drain() async {
-        while true {
-            let batch = state.withLock { state -> [Pending] in
-                let count = min(state.pending.count, Self.maxBatch)
-                defer { state.pending.removeFirst(count) }
-                return Array(state.pending.prefix(count))
-            }
-            if batch.isEmpty {
-                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
-                    guard state.pending.isEmpty else { return nil }
-                    state.draining = false
-                    defer { state.idleWaiters = [] }
-                    return state.idleWaiters
-                }
-                guard let waiters else { continue }
-                waiters.forEach { $0.resume() }
-                return
-            }
-            let outcome = await execute(batch.map(\.operation))
-            for (index, pending) in batch.enumerated() {
-                switch outcome {
-                case .success(let outcomes): pending.finish(.success(outcomes[index]))
-                case .failure(let error): pending.finish(.failure(error))
-                }
-            }
-        }
     }
 
     /// One transaction for `operations`; their outcomes in order, or the error that rolled it back.
@@ -184,16 +134,16 @@ final class PostgresUserWriter: Sendable {
                 metadata: ["store.operations": "\(operations.count)", "error.message": "\(String(reflecting: error))"]
             )
             // a broken transaction or connection: start again on a new one
-            state.withLock { if $0.connection === connection { $0.connection = nil } }
+            self.connection.withLock { if $0 === connection { $0 = nil } }
             try? await connection.close()
             return .failure(UserStoreError("the user store could not write: \(PostgresUserStore.reason(error))"))
         }
     }
 
     private func currentConnection() async throws -> PostgresConnection {
-        if let connection = state.withLock({ $0.connection }), !connection.isClosed { return connection }
+        if let connection = self.connection.withLock({ $0 }), !connection.isClosed { return connection }
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
-        state.withLock { $0.connection = connection }
+        self.connection.withLock { $0 = connection }
         logger.info("user store connected", metadata: ["postgres.url": "\(address)"])
         return connection
     }

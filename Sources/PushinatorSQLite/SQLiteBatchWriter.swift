@@ -1,7 +1,6 @@
 import Logging
 import PushinatorKit
 import SQLiteNIO
-import Synchronization
 
 /// One change to the SQLite user store.
 enum StoreOperation: Sendable {
@@ -13,24 +12,12 @@ enum StoreOperation: Sendable {
 
 /// Writes store operations to SQLite, grouping whatever is pending into one transaction.
 ///
-/// Callers submit and await the returned completion; one drain task at a time runs `BEGIN IMMEDIATE`, every
-/// pending operation (consecutive ones of a kind as one multi-row statement), `COMMIT`. A burst of 1,000
-/// registrations is then one transaction and one fsync instead of 1,000. Each write's `committed` closure
-/// runs in submission order right after its transaction ends (with `true` or `false`), before its completion
-/// is resolved, so the store's memory follows the database in the same order.
+/// Callers submit and await the returned completion; a ``BatchWriter`` runs one transaction at a time:
+/// `BEGIN IMMEDIATE`, every pending operation (consecutive ones of a kind as one multi-row statement), `COMMIT`. A
+/// burst of 1,000 registrations is then one transaction and one fsync instead of 1,000. Each write's `committed`
+/// closure runs in submission order right after its transaction ends (with `true` or `false`), before its
+/// completion is resolved, so the store's memory follows the database in the same order.
 final class SQLiteBatchWriter: Sendable {
-    private struct Pending: Sendable {
-        let operations: [StoreOperation]
-        let completion: WriteCompletion
-        let committed: @Sendable (Bool) -> Void
-    }
-
-    private struct State {
-        var pending: [Pending] = []
-        var draining = false
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
-    }
-
     /// The most writes waiting for a transaction; more are refused (the admin call gets a 503).
     static let maxPending = 100_000
     /// The most writes grouped into one transaction.
@@ -40,77 +27,42 @@ final class SQLiteBatchWriter: Sendable {
 
     private let connection: SQLiteConnection
     private let logger: Logger
-    private let state = Mutex(State())
+    /// The pending writes (each a list of operations) and the drain loop, a transaction per batch.
+    private let batches = BatchWriter<[StoreOperation], Void>(maxPending: SQLiteBatchWriter.maxPending, maxBatch: SQLiteBatchWriter.maxBatch)
 
     init(connection: SQLiteConnection, logger: Logger) {
         self.connection = connection
         self.logger = logger
+        batches.start { [weak self] writes in
+            guard let self else { return .failure(UserStoreError("the user store is closed")) }
+            if let failure = await write(writes.flatMap { $0 }) { return .failure(failure) }
+            return .success(Array(repeating: (), count: writes.count))
+        }
     }
 
     /// Queues `operations` for the next transaction.
     ///
-    /// - Parameter committed: runs in submission order once the transaction ended (`true`: committed).
+    /// - Parameter committed: runs in submission order once the transaction ended (`true`: committed), before the
+    ///   completion is resolved; also (with `false`) when too many writes are pending.
     @discardableResult
     func submit(_ operations: [StoreOperation], committed: @escaping @Sendable (Bool) -> Void = { _ in }) -> WriteCompletion {
         let completion = WriteCompletion()
-        let start = state.withLock { state -> Bool? in
-            guard state.pending.count < Self.maxPending else { return nil }
-            state.pending.append(Pending(operations: operations, completion: completion, committed: committed))
-            defer { state.draining = true }
-            return !state.draining
-        }
-        switch start {
-        case nil:
-            // Not inline: the caller may hold a lock `committed` takes.
-            Task {
+        batches.submit(operations) { result in
+            switch result {
+            case .success:
+                committed(true)
+                completion.succeed()
+            case .failure(let error):
                 committed(false)
-                completion.fail(UserStoreError("the user store has too many writes pending; try again"))
+                completion.fail(error)
             }
-        case true?:
-            Task { await self.drain() }
-        case false?:
-            break
         }
         return completion
     }
 
     /// Returns once every write submitted before is finished.
     func flush() async {
-        await withCheckedContinuation { continuation in
-            let idle = state.withLock { state -> Bool in
-                if !state.draining && state.pending.isEmpty { return true }
-                state.idleWaiters.append(continuation)
-                return false
-            }
-            if idle { continuation.resume() }
-        }
-    }
-
-    private func drain() async {
-        while true {
-            let batch = state.withLock { state -> [Pending] in
-                let count = min(state.pending.count, Self.maxBatch)
-                let batch = Array(state.pending.prefix(count))
-                state.pending.removeFirst(count)
-                return batch
-            }
-            if batch.isEmpty {
-                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>]? in
-                    guard state.pending.isEmpty else { return nil }  // arrived meanwhile: go on
-                    state.draining = false
-                    defer { state.idleWaiters = [] }
-                    return state.idleWaiters
-                }
-                guard let waiters else { continue }
-                waiters.forEach { $0.resume() }
-                return
-            }
-            let failure = await write(batch.flatMap(\.operations))
-            for write in batch {
-                write.committed(failure == nil)
-                if let failure { write.completion.fail(failure) } else { write.completion.succeed() }
-            }
-        }
+        await batches.flush()
     }
 
     /// Runs one transaction; returns the error that rolled it back, if any.
