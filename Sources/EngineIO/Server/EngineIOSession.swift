@@ -37,17 +37,11 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
     ///
     /// Loop-confined: read and set it on ``eventLoop`` only (checked).
     public var delegate: (any EngineIOSessionDelegate)? {
-        get {
-            eventLoop.preconditionInEventLoop()
-            return _delegate
-        }
-        set {
-            eventLoop.preconditionInEventLoop()
-            _delegate = newValue
-        }
+        get { _delegate.get(on: eventLoop) }
+        set { _delegate.set(newValue, on: eventLoop) }
     }
     /// The delegate, for this class's own code, which runs on ``eventLoop``.
-    private var _delegate: (any EngineIOSessionDelegate)?
+    private var _delegate = LoopConfined<(any EngineIOSessionDelegate)?>(nil)
 
     private let logger: Logger
     private weak var server: EngineIOServer?
@@ -243,7 +237,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             for timer in EngineIOSessionStateMachine<WebSocketConnection>.Timer.allCases { replaceTimer(timer, with: nil) }
         case .deliver(let message):
             guard !machine.isClosed else { return }
-            _delegate?.session(self, didReceive: message)
+            _delegate.unchecked?.session(self, didReceive: message)
         case .upgraded:
             releaseQueueCharge()  // the queue left over the WebSocket
             logger.debug("upgraded to websocket", metadata: ["eio.sid": "\(id)"])
@@ -260,8 +254,8 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             if reason == .slowConsumer { server?.statistics.slowConsumers.recordDisconnect() }
             server?.remove(self)
             logger.debug("session closed", metadata: ["eio.sid": "\(id)", "eio.reason": "\(reason)"])
-            let delegate = _delegate
-            _delegate = nil
+            let delegate = _delegate.unchecked
+            _delegate.unchecked = nil
             delegate?.session(self, didCloseWith: reason)
         }
     }
@@ -359,7 +353,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
             return
         }
         switch machine.received(packet, on: connection, now: .now()) {
-        case .deliver(let message): _delegate?.session(self, didReceive: message)
+        case .deliver(let message): _delegate.unchecked?.session(self, didReceive: message)
         case .actions(let actions): run(actions)
         }
     }

@@ -44,16 +44,10 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     /// Receives messages on the event loop; set it in the `onUpgrade` callback.
     public var delegate: (any WebSocketDelegate)? {
-        get {
-            eventLoop.preconditionInEventLoop()
-            return _delegate
-        }
-        set {
-            eventLoop.preconditionInEventLoop()
-            _delegate = newValue
-        }
+        get { _delegate.get(on: eventLoop) }
+        set { _delegate.set(newValue, on: eventLoop) }
     }
-    var _delegate: (any WebSocketDelegate)?
+    var _delegate = LoopConfined<(any WebSocketDelegate)?>(nil)
 
     init(channel: any Channel, configuration: WebSocketConfiguration) {
         self.channel = channel
@@ -258,7 +252,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     // MARK: Events from the channel handler
 
     func received(_ message: WebSocketMessage) {
-        if let delegate = _delegate {
+        if let delegate = _delegate.unchecked {
             delegate.webSocket(self, didReceive: message)
         } else if let streamContinuation {
             if case .dropped = streamContinuation.yield(message) {
@@ -277,13 +271,13 @@ public final class WebSocketConnection: @unchecked Sendable {
         writerContext = nil
         streamContinuation?.finish()
         streamContinuation = nil
-        let delegate = _delegate
-        _delegate = nil
+        let delegate = _delegate.unchecked
+        _delegate.unchecked = nil
         delegate?.webSocketDidClose(self, code: peerCloseCode)
     }
 
     func quiesce() {
-        if let delegate = _delegate {
+        if let delegate = _delegate.unchecked {
             delegate.webSocketShouldQuiesce(self)
         } else {
             close(code: .goingAway)
