@@ -11,6 +11,11 @@
 # Environment: ROUNDS (3), SIZES ("1000 10000"), BROADCASTS (0 = 500000/N), WRK_SECONDS (8), EXTRA_A / EXTRA_B
 # (a JSON object deep-merged into that side's config, e.g. EXTRA_B='{"client": {"recovery": {...}}}'; the same
 # binary on both sides with two configs compares a setting, such as recovery on and off).
+# The cost of the Prometheus metrics (issue 16: fan-out and /user/send within 3 % of no metrics, same run): one
+# release binary on both sides, the metrics off on side B:
+#   EXTRA_B='{"admin": {"metrics": false}}' Benchmarks/ab.sh .build-bench/release/pushinator .build-bench/release/pushinator
+# then after/before is "metrics off / metrics on" (a ratio above 1 is what the metrics cost; see Benchmarks/README.md,
+# "Metrics cost (session 9)", for the instruction counts of the same comparison).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 A=${1:?before binary}; B=${2:?after binary}; HA=${3:-}; HB=${4:-}
