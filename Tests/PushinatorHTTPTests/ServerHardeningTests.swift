@@ -206,6 +206,15 @@ struct ServerHardeningTests {
             for _ in 0..<4 { clients.append(try await RawClient.connect(port: server.port)) }
             for client in clients { #expect(try await request(client, "/x") == 200) }
             #expect(server.server.refusedConnections == 0)
+            // the exemption found at the limit is remembered, and forgotten when the exemptions change
+            server.server.connectionLimitExemptions = []
+            let refused = try await RawClient.connect(port: server.port)
+            _ = try await refused.readUntilClose()
+            #expect(server.server.refusedConnections == 1)
+            server.server.connectionLimitExemptions = [AddressRange("127.0.0.0/8")!]
+            clients.append(try await RawClient.connect(port: server.port))
+            #expect(try await request(clients[4], "/x") == 200)
+            #expect(server.server.refusedConnections == 1)
             for client in clients { await client.close() }
         }
     }
