@@ -50,14 +50,25 @@ struct BatchWriterTests {
         }
     }
 
-    @Test func whatArrivesDuringABatchIsTheNextBatchInOrderWithinTheBounds() async throws {
-        let writer = BatchWriter<Int, Int>(maxPending: 4, maxBatch: 3)
-        let held = HeldWrite()
+    /// A writer over a ``HeldWrite`` whose first batch, `[first]`, is running and held when this returns.
+    func writerHoldingItsFirstBatch(
+        maxPending: Int,
+        maxBatch: Int,
+        failing: Set<Int> = [],
+        first: Int = 1
+    ) async -> (BatchWriter<Int, Int>, HeldWrite, Outcomes) {
+        let writer = BatchWriter<Int, Int>(maxPending: maxPending, maxBatch: maxBatch)
+        let held = HeldWrite(failing: failing)
         writer.start { await held.write($0) }
         let outcomes = Outcomes()
         var started = held.started.makeAsyncIterator()
-        writer.submit(1, finish: outcomes.finish(1))
-        #expect(await started.next() == [1])  // running, and held
+        writer.submit(first, finish: outcomes.finish(first))
+        #expect(await started.next() == [first])  // running, and held
+        return (writer, held, outcomes)
+    }
+
+    @Test func whatArrivesDuringABatchIsTheNextBatchInOrderWithinTheBounds() async throws {
+        let (writer, held, outcomes) = await writerHoldingItsFirstBatch(maxPending: 4, maxBatch: 3)
         for item in 2...5 { writer.submit(item, finish: outcomes.finish(item)) }  // 4 pending: the bound
         writer.submit(6, finish: outcomes.finish(6))  // one too many: refused at once
         held.release()
@@ -70,13 +81,7 @@ struct BatchWriterTests {
     }
 
     @Test func aFailedBatchFailsEachOfItsItemsAndTheNextBatchRuns() async throws {
-        let writer = BatchWriter<Int, Int>(maxPending: 100, maxBatch: 100)
-        let held = HeldWrite(failing: [3])
-        writer.start { await held.write($0) }
-        let outcomes = Outcomes()
-        var started = held.started.makeAsyncIterator()
-        writer.submit(1, finish: outcomes.finish(1))
-        #expect(await started.next() == [1])
+        let (writer, held, outcomes) = await writerHoldingItsFirstBatch(maxPending: 100, maxBatch: 100, failing: [3])
         for item in 2...4 { writer.submit(item, finish: outcomes.finish(item)) }
         held.release()
         await writer.flush()
@@ -87,13 +92,7 @@ struct BatchWriterTests {
     }
 
     @Test func flushWaitsForEverythingSubmittedBefore() async throws {
-        let writer = BatchWriter<Int, Int>(maxPending: 1_000, maxBatch: 7)
-        let held = HeldWrite()
-        writer.start { await held.write($0) }
-        let outcomes = Outcomes()
-        var started = held.started.makeAsyncIterator()
-        writer.submit(0, finish: outcomes.finish(0))
-        #expect(await started.next() == [0])
+        let (writer, held, outcomes) = await writerHoldingItsFirstBatch(maxPending: 1_000, maxBatch: 7, first: 0)
         for item in 1..<100 { writer.submit(item, finish: outcomes.finish(item)) }
         let flushed = Task {
             await writer.flush()
