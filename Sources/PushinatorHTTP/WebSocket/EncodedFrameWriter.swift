@@ -9,8 +9,11 @@ final class EncodedFrameWriter: ChannelOutboundHandler, RemovableChannelHandler 
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// The connection whose state gates reads.
-    weak var connection: WebSocketConnection?
+    /// The connection whose state gates reads. Strong, not `weak`: a weak reference anywhere gives the connection a
+    /// refcount side table, which makes every retain and release of it (several per broadcast recipient) take the
+    /// runtime's slow path. The cycle through the connection's `writerContext` is broken when the pipeline removes
+    /// this handler (and when the connection closes).
+    var connection: WebSocketConnection?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)
@@ -18,5 +21,9 @@ final class EncodedFrameWriter: ChannelOutboundHandler, RemovableChannelHandler 
 
     func read(context: ChannelHandlerContext) {
         if connection?.readRequested() ?? true { context.read() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connection = nil
     }
 }
