@@ -67,6 +67,22 @@ struct WebSocketConnectionTests {
         return frames
     }
 
+    // MARK: Lifetime
+
+    /// The pre-encoded frame writer holds its connection strongly (a weak reference would slow every retain of it
+    /// on the broadcast path): once the channel is closed nothing keeps the connection alive.
+    @Test func theConnectionIsReleasedOnceItsChannelIsClosed() throws {
+        weak var released: WebSocketConnection?
+        try {
+            let fixture = try Self.make()
+            released = fixture.connection
+            fixture.connection.abort()
+            fixture.channel.embeddedEventLoop.run()  // the pipeline's handlers are removed in a task after the close
+            #expect(!fixture.channel.isActive)
+        }()
+        #expect(released == nil)
+    }
+
     // MARK: Close handshake
 
     @Test func weCloseThenThePeersAnswerClosesTheConnection() throws {
