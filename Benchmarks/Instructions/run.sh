@@ -85,9 +85,10 @@ json.dump(merge({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{
     if [[ $mode == fanout && -n "$SYSCALLS" ]]; then
         "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
     else
-        local preload="$work/no_sigsuspend.so"
+        local preload="$work/no_sigsuspend.so" instr=()
         [[ $mode == connect ]] && preload="$preload:$work/slow_clock.so"  # no heartbeats during the count
-        LD_PRELOAD="$preload" valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/cg.$side.%p" \
+        [[ $mode == fanout ]] && instr=(--instr-atstart=no)  # ws_fanout.py turns it on once every client is in
+        LD_PRELOAD="$preload" valgrind --tool=callgrind ${CALLGRIND_ARGS:-} "${instr[@]}" --callgrind-out-file="$work/cg.$side.%p" \
             "$work/$side" "${args[@]}" >"$work/log.$side" 2>&1 &
     fi
     pid=$!
