@@ -31,7 +31,9 @@ public final class Socket: Sendable, CustomStringConvertible {
     /// Whether events sent to this socket carry recovery offsets.
     let receivesOffsets: Bool
     /// The session this socket took back, when it was recovered.
-    let restoration: RestoredSession?
+    var restoration: RestoredSession? { restorationBox?.value }
+    /// Boxed: a restored session is rare and large (about 130 bytes inline), and every socket carried room for one.
+    private let restorationBox: RestorationBox?
     private let state: Mutex<State>
 
     private struct State {
@@ -62,7 +64,7 @@ public final class Socket: Sendable, CustomStringConvertible {
         self.session = client.session
         self.pid = restoration?.session.pid ?? pid
         self.receivesOffsets = self.pid != nil
-        self.restoration = restoration
+        self.restorationBox = restoration.map(RestorationBox.init)
         var state = State()
         if let restoration {
             state.data = restoration.session.data
@@ -86,7 +88,7 @@ public final class Socket: Sendable, CustomStringConvertible {
 
     /// Whether the socket took back the id, rooms, data and missed events of a session whose connection dropped
     /// (connection state recovery); the client sees `socket.recovered === true`.
-    public var recovered: Bool { restoration != nil }
+    public var recovered: Bool { restorationBox != nil }
 
     /// Free-form data kept with the socket, as socket.io's `socket.data`: restored with the socket by connection
     /// state recovery and shown by ``SocketIOAdapter/fetchSockets(_:)``.
@@ -274,4 +276,10 @@ public final class Socket: Sendable, CustomStringConvertible {
         }
         for handler in pending { handler(.failure(.disconnected)) }
     }
+}
+
+/// A ``RestoredSession`` kept by reference (see ``Socket/restoration``).
+private final class RestorationBox: Sendable {
+    let value: RestoredSession
+    init(_ value: RestoredSession) { self.value = value }
 }
