@@ -30,7 +30,7 @@ RULES = [
     ('timers (heartbeat, one entry each in the loop\'s timer heap)', r'LoopTimers'),
     ('Socket.IO connection (object, namespace table)', r'SocketIOConnectionStateMachine|conformance SocketIOServer|SocketIOConnection'),
     ('Engine.IO session (object, sid, session table, polling queue)', r'EngineIOSession|EngineIOServer'),
-    ('WebSocket handlers (ours: 5 handlers + contexts, connection)', r'WebSocketPipeline'),
+    ('our WebSocket handlers (memory gate, aggregator, writer, channel handler, their contexts, the connection)', r'WebSocketPipeline'),
     ('NIO WebSocket upgrade (frame decoder/encoder)', r'_upgrade<|WebSocketFrameEncoder\.handlerAdded'),
     ('HTTP connection registry, request timer', r'ConnectionRegistry|RequestTimer|HTTPServer\.bind'),
     ('NIO read buffer kept by the channel', r'closure #1 in BaseStreamSocketChannel\.readFromSocket'),

@@ -16,9 +16,9 @@ admin=${PORT:-19311}; client=$((admin + 1))
 work=$(mktemp -d /tmp/idle-attribution.XXXXXX)
 pid="" tool=""
 cleanup() {
-    [[ -n $tool ]] && kill -9 "$tool" 2>/dev/null
-    [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null
-    wait 2>/dev/null
+    if [[ -n $tool ]]; then kill -9 "$tool" 2>/dev/null || true; fi
+    if [[ -n $pid ]]; then kill -9 "$pid" 2>/dev/null || true; fi
+    wait 2>/dev/null || true
     if [[ -z ${KEEP:-} ]]; then rm -rf "$work"; else echo "snapshots kept in $work" >&2; fi
 }
 trap cleanup EXIT
@@ -30,6 +30,7 @@ printf '{"admin": {"host": "127.0.0.1", "port": %s}, "client": {"host": "127.0.0
 sides=()
 for index in "${!bins[@]}"; do
     side="$work/side$index"; sides+=("$side")
+    if port_open "$admin" || port_open "$client"; then echo "port $admin or $client busy: is an old server running?" >&2; exit 1; fi
     objcopy --strip-debug "${bins[$index]}" "$side.bin"
     LD_PRELOAD="$work/no_sigsuspend.so" valgrind --tool=massif --threshold=0.05 --depth=40 \
         --massif-out-file="$side.final" "$side.bin" -c "$work/config.json" >"$side.server.log" 2>&1 &
@@ -37,10 +38,15 @@ for index in "${!bins[@]}"; do
     for _ in $(seq 1 600); do port_open "$admin" && port_open "$client" && break; sleep 0.2; done
     sleep 2
     vgdb --pid="$pid" detailed_snapshot "$side.before" >/dev/null
-    "$loadtool" --admin-port "$admin" --client-port "$client" -n "$n" --scenarios connect --connect-window 64 \
+    # the memory scenario waits 2 s after the connects: the LoadTool is stopped in that window, clients connected
+    "$loadtool" --admin-port "$admin" --client-port "$client" --server-pid "$pid" -n "$n" --scenarios connect,memory --connect-window 64 \
         >"$side.loadtool.log" 2>&1 &
     tool=$!
-    for _ in $(seq 1 2400); do grep -q authenticated "$side.loadtool.log" && break; sleep 0.25; done
+    for _ in $(seq 1 2400); do
+        grep -q authenticated "$side.loadtool.log" && break
+        kill -0 "$tool" 2>/dev/null || { echo "the LoadTool ended early:" >&2; cat "$side.loadtool.log" >&2; exit 1; }
+        sleep 0.25
+    done
     kill -STOP "$tool"
     grep authenticated "$side.loadtool.log" >&2
     sleep 3

@@ -17,7 +17,7 @@ loadtool=${LOADTOOL_BIN:-$here/../LoadTool/.build/release/LoadTool}
 admin=${PORT:-19301}; client=$((admin + 1))
 work=$(mktemp -d /tmp/idle-memory.XXXXXX)
 pid=""
-cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
