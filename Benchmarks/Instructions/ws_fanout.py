@@ -126,8 +126,7 @@ async def main():
     tasks = []
     ok = sum(await asyncio.gather(*[one(index) for index in range(n)]))
     if ok != n: sys.exit(f"only {ok} of {n} clients authenticated ({clients.failed or 'refused'})")
-    admins = [await asyncio.open_connection(host, admin_port) for _ in range(inflight)]
-    admin = admins[0]
+    admin = await asyncio.open_connection(host, admin_port)
     if not use_perf: await callgrind("-i", pid, "on")
     took = []  # the first broadcasts after `-i on` are slow (callgrind translates the code again): the last two count
     for seq in range(warmup):
@@ -150,6 +149,9 @@ async def main():
     elif not use_perf:
         print(f"no ping-free window for {k} broadcasts of up to {slowest:.2f} s each; pings in the window are "
               "subtracted", file=sys.stderr)
+    # new admin connections: one kept idle while the pings were aligned may have met the server's idle timeout
+    admins = [await asyncio.open_connection(host, admin_port) for _ in range(inflight)]
+    admin = admins[0]
     if use_perf:
         perf = await asyncio.create_subprocess_exec("perf", "stat", "-x,", "-e", ",".join(PERF_EVENTS), "-p", str(pid),
                                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
