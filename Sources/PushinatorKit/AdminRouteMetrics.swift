@@ -9,6 +9,8 @@ import Synchronization
 final class AdminRouteMetrics: Sendable {
     private struct Handles {
         var counters: [Int: Counter] = [:]
+        /// The counter of the last status recorded (most answers of a route have one status): no lookup.
+        var last: (status: Int, counter: Counter)?
         var latency: DurationHistogram?
     }
 
@@ -30,7 +32,11 @@ final class AdminRouteMetrics: Sendable {
                 buckets: [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2)]
             )
             handles.latency = latency
-            if let counter = handles.counters[status] { return (counter, latency) }
+            if let last = handles.last, last.status == status { return (last.counter, latency) }
+            if let counter = handles.counters[status] {
+                handles.last = (status, counter)
+                return (counter, latency)
+            }
             let counter = registry.makeCounter(
                 descriptor: .init(namespace: "pushinator", metricName: "admin_requests", unitName: "total", helpText: "admin API requests by route and status"),
                 labels: [("route", route), ("status", String(status))]

@@ -16,9 +16,9 @@ public struct AdminRouter: Sendable {
     /// Creates the admin API of `app`.
     public init(app: PushApp) { self.app = app }
 
-    /// The paths ``PushMetrics`` counts by name.
-    static let countedRoutes: Set<Substring> = [
-        "/", "/status", "/health", "/metrics", "/ping", "/user/register", "/user/unregister", "/user/send", "/broadcast", "/user/list", "/stats",
+    /// The paths ``PushMetrics`` counts by name, the busiest first (the metrics look a request's path up in order).
+    static let countedRoutes = [
+        "/user/send", "/broadcast", "/user/register", "/user/unregister", "/ping", "/stats", "/user/list", "/health", "/metrics", "/status", "/",
     ]
 
     /// The router to serve on the admin listener.

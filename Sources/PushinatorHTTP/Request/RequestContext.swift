@@ -23,6 +23,10 @@ public struct RequestContext: Sendable {
     public internal(set) var requestID: String?
     /// When ``RequestLogMiddleware`` started timing the request (only when its line is logged).
     var requestLogStart: ContinuousClock.Instant?
+    /// When a middleware that times requests for metrics started (set in its `handleRequest`, read in its
+    /// `handleResponse`); `nil` unless one did. A typed field rather than ``storage``: a metrics middleware runs on
+    /// every request, and a storage entry costs an allocation and a dynamic cast.
+    public var timingStart: ContinuousClock.Instant?
 
     /// Creates a context; the server does this for each request, tests may too.
     public init(
