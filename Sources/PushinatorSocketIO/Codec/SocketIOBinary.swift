@@ -31,32 +31,11 @@ enum SocketIOBinary {
 
     @discardableResult
     private static func replaceBinaries(in value: inout JSONValue, attachments: inout [ByteBuffer]) -> Bool {
-        switch value {
-        case .binary(let bytes):
-            value = ["_placeholder": true, "num": .integer(attachments.count)]
+        rewrite(&value) { node in
+            guard case .binary(let bytes) = node else { return false }
+            node = ["_placeholder": true, "num": .integer(attachments.count)]
             attachments.append(bytes)
             return true
-        case .array(var elements):
-            value = .null  // release the array so that it is mutated in place
-            var changed = false
-            for index in elements.indices where replaceBinaries(in: &elements[index], attachments: &attachments) {
-                changed = true
-            }
-            value = .array(elements)
-            return changed
-        case .object(var object):
-            var changes: [(String, JSONValue)] = []
-            for member in object.members {
-                var child = member.value
-                if replaceBinaries(in: &child, attachments: &attachments) { changes.append((member.key, child)) }
-            }
-            guard !changes.isEmpty else { return false }
-            value = .null
-            for (key, child) in changes { object[key] = child }
-            value = .object(object)
-            return true
-        default:
-            return false
         }
     }
 
@@ -120,24 +99,35 @@ enum SocketIOBinary {
 
     @discardableResult
     private static func replacePlaceholders(in value: inout JSONValue, attachments: [ByteBuffer]) -> Bool {
+        rewrite(&value) { node in
+            guard case .object(let object) = node, object["_placeholder"] == .bool(true),
+                case .integer(let index) = object["num"]
+            else { return false }
+            node = .binary(attachments[index])
+            return true
+        }
+    }
+
+    /// Walks `value` depth first: `replace` rewrites a node and returns `true`, or returns `false` to leave it (and
+    /// descend into it when it is an array or an object). Only the containers above a rewritten node are rebuilt;
+    /// objects are patched key by key. Returns whether anything was rewritten.
+    @discardableResult
+    private static func rewrite(_ value: inout JSONValue, _ replace: (inout JSONValue) -> Bool) -> Bool {
+        if replace(&value) { return true }
         switch value {
         case .array(var elements):
-            value = .null
+            value = .null  // release the array so that it is mutated in place
             var changed = false
-            for index in elements.indices where replacePlaceholders(in: &elements[index], attachments: attachments) {
+            for index in elements.indices where rewrite(&elements[index], replace) {
                 changed = true
             }
             value = .array(elements)
             return changed
         case .object(var object):
-            if object["_placeholder"] == .bool(true), case .integer(let index) = object["num"] {
-                value = .binary(attachments[index])
-                return true
-            }
             var changes: [(String, JSONValue)] = []
             for member in object.members {
                 var child = member.value
-                if replacePlaceholders(in: &child, attachments: attachments) { changes.append((member.key, child)) }
+                if rewrite(&child, replace) { changes.append((member.key, child)) }
             }
             guard !changes.isEmpty else { return false }
             value = .null
