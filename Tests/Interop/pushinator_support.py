@@ -57,15 +57,47 @@ def chromium_with_pages(socket_io_js: Path) -> Iterator[tuple[Any, Any]]:
             browser.stop()
 
 
-def stop_nginx(proc: subprocess.Popen[bytes] | None) -> None:
-    """Stops a test's nginx gracefully (SIGQUIT: finish requests, then exit), killing it after 10 s."""
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Stops a process a test started with `sig`, killing it if it has not exited after `timeout` seconds."""
     if proc is not None and proc.poll() is None:
-        proc.send_signal(signal.SIGQUIT)
+        proc.send_signal(sig)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def stop_nginx(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stops a test's nginx gracefully (SIGQUIT: finish requests, then exit), killing it after 10 s."""
+    stop_process(proc, signal.SIGQUIT)
+
+
+def wait_for_proxy(proc: subprocess.Popen[bytes] | None, session: Any, url: str, log: Any, what: str) -> None:
+    """Waits until a proxy a test started answers `GET url/health` with 200 through `session`; fails with the
+    proxy's `log()` if it exits first."""
+    def ready() -> bool:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{log()}")
+        try:
+            return session.get(url + "/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(ready, timeout=20, what=f"{what} answering /health")
+
+
+def proxied_cluster(start_pushinator: Any, tmp_path: Path, name: str, proxy_type: Any) -> Iterator[tuple[list[Pushinator], Any]]:
+    """Three nodes on the test database behind a round-robin proxy of `proxy_type` (made with its work folder and
+    the nodes' client ports, started, stopped at the end): the body of the balancer tests' fixtures."""
+    nodes = start_three_nodes(start_pushinator)
+    work = tmp_path / name
+    work.mkdir()
+    proxy = proxy_type(work, node_client_ports(nodes))
+    try:
+        yield nodes, proxy.start()
+    finally:
+        proxy.stop()
 
 
 def browser_connect_and_auth(url: str, user: Any, options: str = "{ reconnection: false }", hash_: str = HASH) -> str:

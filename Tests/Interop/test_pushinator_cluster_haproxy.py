@@ -27,12 +27,12 @@ from pushinator_support import (
     check_python_client_over_polling,
     chromium_with_pages,
     free_port,
-    node_client_ports,
+    proxied_cluster,
     requires_app,
     requires_postgres,
     start_pushinator,  # noqa: F401 (fixture)
-    start_three_nodes,
-    wait_until,
+    stop_process,
+    wait_for_proxy,
 )
 
 pytestmark = [requires_app, requires_postgres]
@@ -113,25 +113,11 @@ class RoundRobinHAProxy:
             self.proc = subprocess.Popen([self.binary, "-db", "-f", str(self.config)], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT)
 
-        def ready() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                pytest.fail(f"haproxy exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                return self.session().get(self.url + "/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(ready, timeout=20, what="haproxy answering /health over TLS")
+        wait_for_proxy(self.proc, self.session(), self.url, self.log, "haproxy over TLS")
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: HAProxy stops at once
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc)  # SIGTERM: HAProxy stops at once
 
     def session(self) -> requests.Session:
         """An HTTP session that trusts the test's certificate (and not the environment's CA bundle variables)."""
@@ -163,14 +149,7 @@ class RoundRobinHAProxy:
 
 @pytest.fixture
 def cluster_behind_haproxy(start_pushinator: Any, tmp_path: Path) -> Iterator[tuple[list[Pushinator], RoundRobinHAProxy]]:
-    nodes = start_three_nodes(start_pushinator)
-    work = tmp_path / "haproxy"
-    work.mkdir()
-    proxy = RoundRobinHAProxy(work, node_client_ports(nodes))
-    try:
-        yield nodes, proxy.start()
-    finally:
-        proxy.stop()
+    yield from proxied_cluster(start_pushinator, tmp_path, "haproxy", RoundRobinHAProxy)
 
 
 def test_the_derived_config_keeps_the_templates_settings(tmp_path) -> None:

@@ -29,12 +29,12 @@ from pushinator_support import (
     chromium_with_pages,
     free_port,
     new_user,
-    node_client_ports,
+    proxied_cluster,
     requires_app,
     requires_postgres,
-    start_three_nodes,
-    stop_nginx,
     start_pushinator,  # noqa: F401 (fixture)
+    stop_nginx,
+    wait_for_proxy,
     wait_until,
 )
 
@@ -94,17 +94,9 @@ class RoundRobinNginx:
         self.proc = subprocess.Popen([self.binary, "-p", str(self.work), "-c", config],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        def ready() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                pytest.fail(f"nginx exited with {self.proc.returncode}:\n{self.log()}")
-            session = requests.Session()
-            session.trust_env = False
-            try:
-                return session.get(self.url + "/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(ready, timeout=20, what="nginx answering /health")
+        session = requests.Session()
+        session.trust_env = False
+        wait_for_proxy(self.proc, session, self.url, self.log, "nginx")
         return self
 
     def stop(self) -> None:
@@ -139,14 +131,7 @@ class RoundRobinNginx:
 
 @pytest.fixture
 def cluster_behind_nginx(start_pushinator: Any, tmp_path: Path) -> Iterator[tuple[list[Pushinator], RoundRobinNginx]]:
-    nodes = start_three_nodes(start_pushinator)
-    work = tmp_path / "nginx"
-    work.mkdir()
-    proxy = RoundRobinNginx(work, node_client_ports(nodes))
-    try:
-        yield nodes, proxy.start()
-    finally:
-        proxy.stop()
+    yield from proxied_cluster(start_pushinator, tmp_path, "nginx", RoundRobinNginx)
 
 
 def test_python_client_over_polling_behind_round_robin(cluster_behind_nginx, make_client) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,6 +25,7 @@ from pushinator_support import (
     requires_app,
     start_pushinator,  # noqa: F401 (fixture)
     stop_nginx,
+    wait_for_proxy,
     wait_until,
     write_config,
 )
@@ -135,15 +135,7 @@ class Nginx:
         self.proc = subprocess.Popen([self.binary, "-p", str(self.work), "-c", str(self.work / "nginx.conf")],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        def ready() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                pytest.fail(f"nginx exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                return self.session().get(self.url + "/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(ready, timeout=20, what="nginx answering /health over TLS")
+        wait_for_proxy(self.proc, self.session(), self.url, self.log, "nginx over TLS")
         return self
 
     def session(self) -> requests.Session:
