@@ -1,5 +1,6 @@
 /// A dictionary for a handful of entries, kept as a list in insertion order: a Swift dictionary of one entry takes
-/// 120 bytes or more, and every idle connection kept one (its namespaces: nearly always one). Lookups scan.
+/// 120 bytes or more, and every idle connection kept one (its namespaces: nearly always one; a socket's storage:
+/// one or two values). Lookups scan.
 struct SmallDictionary<Key: Equatable, Value>: Sequence, ExpressibleByDictionaryLiteral {
     private var entries: [(key: Key, value: Value)]
 
@@ -25,4 +26,19 @@ struct SmallDictionary<Key: Equatable, Value>: Sequence, ExpressibleByDictionary
     }
 
     func makeIterator() -> IndexingIterator<[(key: Key, value: Value)]> { entries.makeIterator() }
+}
+
+extension SmallDictionary where Key: Hashable {
+    /// The entries of `dictionary` (in its order).
+    init(_ dictionary: [Key: Value]) {
+        self = [:]
+        for (key, value) in dictionary { self[key] = value }
+    }
+
+    /// The entries as a Swift dictionary.
+    var dictionary: [Key: Value] {
+        var result: [Key: Value] = [:]
+        for (key, value) in self { result[key] = value }
+        return result
+    }
 }

@@ -38,9 +38,9 @@ public final class Socket: Sendable, CustomStringConvertible {
 
     private struct State {
         var pendingAcks: [Int: @Sendable (Result<[JSONValue], AckError>) -> Void] = [:]
-        /// A list, not a dictionary: a socket keeps a value or two (pushinator: the user and its hash), and a
+        /// A ``SmallDictionary``: a socket keeps a value or two (pushinator: the user and its hash), and a Swift
         /// dictionary of two took 232 bytes of every idle connection.
-        var storage: [(key: ObjectIdentifier, value: any Sendable)] = []
+        var storage: SmallDictionary<ObjectIdentifier, any Sendable> = [:]
         var data: JSONValue = .null
         var connected = false
         /// The sequence number of the last broadcast recorded before the socket was added to its namespace.
@@ -68,7 +68,7 @@ public final class Socket: Sendable, CustomStringConvertible {
         var state = State()
         if let restoration {
             state.data = restoration.session.data
-            state.storage = restoration.session.storage.values.map { (key: $0.key, value: $0.value) }
+            state.storage = SmallDictionary(restoration.session.storage.values)
         }
         self.state = Mutex(state)
     }
@@ -115,7 +115,7 @@ public final class Socket: Sendable, CustomStringConvertible {
             node: node,
             rooms: rooms,
             data: data,
-            storage: SocketStorage(values: Self.dictionary(storage)).persisted(keys),
+            storage: SocketStorage(values: storage.dictionary).persisted(keys),
             baseOffset: offset
         )
     }
@@ -129,7 +129,7 @@ public final class Socket: Sendable, CustomStringConvertible {
             pid: pid,
             rooms: rooms,
             data: data,
-            storage: SocketStorage(values: Self.dictionary(storage)),
+            storage: SocketStorage(values: storage.dictionary),
             baseSequence: base,
             disconnectedAt: time
         )
@@ -144,26 +144,8 @@ public final class Socket: Sendable, CustomStringConvertible {
     /// socket[UserID.self] = "5"
     /// ```
     public subscript<Key: SocketStorageKey>(key: Key.Type) -> Key.Value? {
-        get {
-            let id = ObjectIdentifier(key)
-            return state.withLock { state in state.storage.first { $0.key == id }?.value as? Key.Value }
-        }
-        set {
-            let id = ObjectIdentifier(key)
-            state.withLock { state in
-                let index = state.storage.firstIndex { $0.key == id }
-                switch (index, newValue) {
-                case (let index?, let value?): state.storage[index].value = value
-                case (let index?, nil): state.storage.remove(at: index)
-                case (nil, let value?): state.storage.append((key: id, value: value))
-                case (nil, nil): break
-                }
-            }
-        }
-    }
-
-    private static func dictionary(_ storage: [(key: ObjectIdentifier, value: any Sendable)]) -> [ObjectIdentifier: any Sendable] {
-        Dictionary(storage, uniquingKeysWith: { _, last in last })
+        get { state.withLock { $0.storage[ObjectIdentifier(key)] as? Key.Value } }
+        set { state.withLock { $0.storage[ObjectIdentifier(key)] = newValue } }
     }
 
     // MARK: Emitting
