@@ -14,6 +14,7 @@ struct HTTPConnectionStateMachineTests {
         maxBody: Int = 1024,
         maxHeader: Int = 512,
         budget: MemoryBudget = MemoryBudget(limit: nil),
+        maxPipelined: Int = 16,
         isSecure: Bool = false
     ) -> Machine {
         let limits = Machine.Limits(
@@ -21,6 +22,7 @@ struct HTTPConnectionStateMachineTests {
             maxHeaderSize: maxHeader,
             maxChunkFramingBytes: 64,
             maxQueuedResponseBytes: 100,
+            maxPipelinedRequests: maxPipelined,
             memoryBudget: budget
         )
         return Machine(limits: limits, isSecure: isSecure)
@@ -43,7 +45,7 @@ struct HTTPConnectionStateMachineTests {
     /// Feeds a complete GET and returns the dispatched request's path.
     static func dispatchGet(_ machine: inout Machine, headers: [(String, String)] = [("Host", "x")]) -> String? {
         _ = machine.received(head(headers: headers))
-        guard case .dispatch(let request) = machine.received(.end(nil)) else { return nil }
+        guard case .dispatch(let request, _) = machine.received(.end(nil)) else { return nil }
         return String(request.path)
     }
 
@@ -65,7 +67,7 @@ struct HTTPConnectionStateMachineTests {
             Issue.record("head not accepted")
             return
         }
-        guard case .dispatch(let request) = machine.received(.end(nil)) else {
+        guard case .dispatch(let request, _) = machine.received(.end(nil)) else {
             Issue.record("not dispatched")
             return
         }
@@ -82,7 +84,7 @@ struct HTTPConnectionStateMachineTests {
             return
         }
         _ = machine.received(.body(ByteBuffer(string: "def")))
-        guard case .dispatch(let request) = machine.received(.end(nil)) else {
+        guard case .dispatch(let request, _) = machine.received(.end(nil)) else {
             Issue.record("not dispatched")
             return
         }
@@ -177,8 +179,8 @@ struct HTTPConnectionStateMachineTests {
 
     // MARK: Pipelining
 
-    @Test func pipelinedRequestWaitsForThePendingResponse() {
-        var machine = Self.make()
+    @Test func pipelinedRequestWaitsForThePendingResponseWhenTheLimitIsOne() {
+        var machine = Self.make(maxPipelined: 1)
         #expect(Self.dispatchGet(&machine) == "/x")
         guard case .none = machine.received(Self.head(.GET, "/y")) else {
             Issue.record("second request handled while the first is pending")
@@ -188,25 +190,25 @@ struct HTTPConnectionStateMachineTests {
         #expect(machine.queuedCount == 2)
         #expect(machine.readRequested() == false)  // reads wait too
         #expect(Self.keepAlive(machine.responseReady(Response(status: .ok))) == true)
-        #expect(machine.responseEnded(keepAlive: true) == .keepAlive(flushNow: false))  // inside the read burst
+        #expect(machine.responseEnded(keepAlive: true) == .keepAlive(flushNow: false, idle: true))  // in the burst
         #expect(machine.startDraining() == true)
         #expect(machine.startDraining() == false)  // a nested drain leaves it to the outer loop
         guard case .inbound(.headAccepted) = machine.nextQueued() else {
             Issue.record("queued head not handed out")
             return
         }
-        guard case .inbound(.dispatch(let request)) = machine.nextQueued() else {
+        guard case .inbound(.dispatch(let request, _)) = machine.nextQueued() else {
             Issue.record("queued request not dispatched")
             return
         }
         #expect(request.path == "/y")
-        guard case .wait = machine.nextQueued() else {
-            Issue.record("drain went on while a response is pending")
+        guard case .caughtUp(cancelWriteTimer: false, read: false) = machine.nextQueued() else {
+            Issue.record("read released while the limit is reached")
             return
         }
-        machine.stopDraining()
+        #expect(machine.stopDraining() == false)
         _ = machine.responseReady(Response(status: .ok))
-        #expect(machine.responseEnded(keepAlive: true) == .keepAlive(flushNow: false))
+        #expect(machine.responseEnded(keepAlive: true) == .keepAlive(flushNow: false, idle: true))
         guard case .caughtUp(cancelWriteTimer: false, read: true) = machine.nextQueued() else {
             Issue.record("held read not released")
             return
@@ -220,7 +222,7 @@ struct HTTPConnectionStateMachineTests {
         _ = Self.dispatchGet(&machine)
         #expect(machine.readComplete() == false)  // the burst ends while the response is produced
         _ = machine.responseReady(Response(status: .ok))
-        #expect(machine.responseEnded(keepAlive: true) == .keepAlive(flushNow: true))
+        #expect(machine.responseEnded(keepAlive: true) == .keepAlive(flushNow: true, idle: true))
     }
 
     @Test func parserErrorBehindAPendingResponseIsAnsweredAfterIt() {
@@ -289,7 +291,7 @@ struct HTTPConnectionStateMachineTests {
             Issue.record("timer not cancelled or read not released")
             return
         }
-        machine.stopDraining()
+        _ = machine.stopDraining()
         #expect(machine.writeTimerFired() == false)  // cancelled
     }
 
@@ -307,7 +309,7 @@ struct HTTPConnectionStateMachineTests {
     }
 
     @Test func writableButStillHoldingRequestsAtTheTimeoutIsClosed() {
-        var machine = Self.make()
+        var machine = Self.make(maxPipelined: 1)
         _ = Self.dispatchGet(&machine)
         _ = machine.writabilityChanged(false)
         _ = machine.received(Self.head(.GET, "/y"))
@@ -317,7 +319,7 @@ struct HTTPConnectionStateMachineTests {
             Issue.record("drained while a response is pending")
             return
         }
-        machine.stopDraining()
+        _ = machine.stopDraining()
         #expect(machine.writeTimerFired() == true)
     }
 
@@ -448,5 +450,12 @@ struct HTTPConnectionStateMachineTests {
         _ = machine.writabilityChanged(false)
         machine.closed()
         #expect(budget.reserved == 0)
+    }
+}
+
+extension HTTPConnectionStateMachine {
+    /// The oldest request in flight produced `response`.
+    mutating func responseReady(_ response: Response) -> ResponseAction {
+        responseReady(response, for: currentID ?? -1)
     }
 }

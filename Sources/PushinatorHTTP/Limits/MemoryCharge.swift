@@ -21,6 +21,14 @@ struct MemoryCharge {
         return true
     }
 
+    /// Gives back `count` of the bytes reserved (at most what is held).
+    mutating func release(_ count: Int) {
+        let count = min(count, bytes)
+        guard count > 0 else { return }
+        budget.release(count)
+        bytes -= count
+    }
+
     /// Gives back everything reserved.
     mutating func releaseAll() {
         guard bytes > 0 else { return }

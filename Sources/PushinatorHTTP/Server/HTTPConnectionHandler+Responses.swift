@@ -65,11 +65,12 @@ extension HTTPConnectionHandler {
         return buffer
     }
 
-    /// Sends the last bytes of a response; then reads the next request, or closes the connection.
+    /// Sends the last bytes of a response; then writes the next answers whose turn came and reads the next request,
+    /// or closes the connection.
     func writeEnd(_ bytes: ByteBuffer, keepAlive: Bool, context: ChannelHandlerContext) {
         switch machine.responseEnded(keepAlive: keepAlive) {
-        case .keepAlive(let flushNow):
-            handlers.timer?.requestFinished()
+        case .keepAlive(let flushNow, let idle):
+            if idle { handlers.timer?.requestFinished() }
             if flushNow {
                 context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             } else {

@@ -21,6 +21,8 @@ import PushinatorEventLoop
 ///
 /// Upgrades are handled here rather than by NIO's `HTTPServerUpgradeHandler`, so that:
 /// - the router runs exactly once per request, upgrade or not;
+/// - pipelined requests behind pending answers are dispatched at once and answered in order (an upgrade waits for
+///   the answers before it);
 /// - an upgrade works on any request of a keep-alive connection, not only the first (swift-nio #680);
 /// - a refused upgrade is an ordinary response followed by closing the connection: the HTTP decoder stops
 ///   parsing after a request that asks for an upgrade, so the connection cannot carry another request
@@ -104,19 +106,22 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             handlers.timer?.bodyPartReceived(count)
         case .refuse(let refusal):
             refuse(refusal, context: context)
-        case .dispatch(let request):
+        case .dispatch(let request, let id):
             handlers.timer?.bodyReceived()
-            dispatch(request, context: context)
+            dispatch(request, id: id, context: context)
         }
     }
 
-    /// Carries out the queued events until a response is pending again or the client stops reading its responses,
-    /// then lets reading resume once the queue is empty.
+    /// Writes the answers whose turn came and carries out the queued events until an answer is pending again, the
+    /// in-flight limit is reached or the client stops reading its responses, then lets reading resume once the
+    /// queue is empty.
     func drainPending(context: ChannelHandlerContext) {
         guard machine.startDraining() else { return }  // the loop further up the stack goes on
-        defer { machine.stopDraining() }
+        defer { if machine.stopDraining() { context.flush() } }
         while true {
             switch machine.nextQueued() {
+            case .respond(let action, let response):
+                perform(action, response: response, context: context)
             case .inbound(let action):
                 perform(action, context: context)
             case .parserError(let action):
@@ -171,7 +176,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     // MARK: Dispatch
 
-    private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+    /// Runs the responder for request `id`; its answer goes to ``finish(_:id:context:)``, which writes it in its turn.
+    private func dispatch(_ request: Request, id: HTTPConnectionStateMachine.RequestID, context: ChannelHandlerContext) {
         var requestContext = RequestContext(
             logger: logger,
             eventLoop: context.eventLoop,
@@ -180,7 +186,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         )
         requestContext.remainingPath = request.path
         if let router, let response = router.respondSynchronously(to: request, context: requestContext) {
-            finish(response, context: context)
+            finish(response, id: id, context: context)
             return
         }
         let responder = self.responder
@@ -195,18 +201,18 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
             if eventLoop.inEventLoop {
                 let (handler, context) = bound.value
-                handler.finish(response, context: context)
+                handler.finish(response, id: id, context: context)
             } else {
                 eventLoop.execute {
                     let (handler, context) = bound.value
-                    handler.finish(response, context: context)
+                    handler.finish(response, id: id, context: context)
                 }
             }
         }
     }
 
-    private func finish(_ response: Response, context: ChannelHandlerContext) {
-        let action = machine.responseReady(response)
+    private func finish(_ response: Response, id: HTTPConnectionStateMachine.RequestID, context: ChannelHandlerContext) {
+        let action = machine.responseReady(response, for: id)
         if case .write(let info, let keepAlive) = action {  // the common case, without wrapping the response
             write(response, info: info, keepAlive: keepAlive, context: context)
             return
@@ -290,7 +296,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.fireUserInboundEventTriggered(event)
             return
         }
-        // An idle connection closes at once, a busy one after its current response, which says `Connection: close`.
+        // An idle connection closes at once, a busy one after the answers in flight, the last of which says
+        // `Connection: close`; nothing new is dispatched.
         if machine.quiesce() { context.close(promise: nil) }
     }
 

@@ -7,22 +7,27 @@ import NIOHTTP1
 /// ``HTTPConnectionHandler`` feeds it what happens on the connection (request parts from the decoder, parser
 /// errors, a response ready, the end of a response, writability changes, the write timer, a read request, graceful
 /// shutdown) and carries out the action each call returns. The machine decides:
-/// - pipelining: parts that arrive while a response is pending are queued, and reads are held back until the queue
-///   is drained, so responses leave in order and a flood of pipelined requests costs at most one read's worth of
-///   memory;
+/// - pipelining: requests that arrive while earlier answers are pending are dispatched at once, in order, up to
+///   ``Limits/maxPipelinedRequests`` in flight (then reads are held back until an answer is written); answers
+///   leave strictly in request order, an answer ready before its predecessors' waiting in its slot. A request that
+///   cannot overlap others (an upgrade or CONNECT, `Connection: close` or HTTP/1.0 without keep-alive,
+///   `Expect: 100-continue`) waits, with the reads, until every answer before it is written, and nothing after it
+///   is dispatched until its own is; a parser error or a refusal is answered in its turn;
 /// - read gating on output: while the channel is not writable (more than the high-water mark waits for the client)
-///   requests are queued instead of answered and reads are held back; the first time it falls behind the write
+///   requests are queued instead of dispatched and reads are held back; the first time it falls behind the write
 ///   timer starts, and it is cancelled once the client has caught up (writable, nothing held back);
 /// - limits: header size (431), body size (413), transfer codings (501/400), a parser error (400, or 431);
 /// - keep-alive: whether a response is the last one (request, `Connection: close` answer, graceful shutdown);
 /// - upgrades: whether a WebSocket acceptance becomes an upgrade or a 400;
-/// - flush batching: responses finished during a read burst are flushed once at its end.
+/// - flush batching: responses finished during a read burst (or a drain of held answers) are flushed once at its end.
 ///
-/// What the client makes the connection hold is charged to the process-wide ``MemoryBudget``: the request body
-/// being received (until the responder is done with it; a refusal answers 503), and ``HTTPServerConfiguration/
+/// What the client makes the connection hold is charged to the process-wide ``MemoryBudget``: request bodies
+/// (until their responder is done with them; a refusal answers 503), and ``HTTPServerConfiguration/
 /// maxQueuedResponseBytes`` while the client is behind (a refusal closes the connection).
 ///
-/// A `struct` mutated in place: no call allocates, and the only existential is the parser error (an error path).
+/// A `struct` mutated in place: no call allocates while one request at a time is in flight (the queues are
+/// allocated with the connection and grow only when requests are pipelined), and the only existential is the
+/// parser error (an error path).
 struct HTTPConnectionStateMachine {
     /// The limits the machine enforces.
     struct Limits {
@@ -30,6 +35,8 @@ struct HTTPConnectionStateMachine {
         var maxHeaderSize: Int
         var maxChunkFramingBytes: Int
         var maxQueuedResponseBytes: Int
+        /// The most requests dispatched whose answers are not written yet (at least 1).
+        var maxPipelinedRequests: Int
         var memoryBudget: MemoryBudget
 
         init(
@@ -37,12 +44,14 @@ struct HTTPConnectionStateMachine {
             maxHeaderSize: Int,
             maxChunkFramingBytes: Int,
             maxQueuedResponseBytes: Int = 64 * 1024,
+            maxPipelinedRequests: Int = 16,
             memoryBudget: MemoryBudget = .shared
         ) {
             self.maxRequestBodySize = maxRequestBodySize
             self.maxHeaderSize = maxHeaderSize
             self.maxChunkFramingBytes = maxChunkFramingBytes
             self.maxQueuedResponseBytes = maxQueuedResponseBytes
+            self.maxPipelinedRequests = max(1, maxPipelinedRequests)
             self.memoryBudget = memoryBudget
         }
 
@@ -52,12 +61,13 @@ struct HTTPConnectionStateMachine {
                 maxHeaderSize: configuration.maxHeaderSize,
                 maxChunkFramingBytes: configuration.maxChunkFramingBytes,
                 maxQueuedResponseBytes: configuration.maxQueuedResponseBytes,
+                maxPipelinedRequests: configuration.maxPipelinedRequests,
                 memoryBudget: configuration.memoryBudget
             )
         }
     }
 
-    /// What the response to the current request needs to know about it.
+    /// What the response to a request needs to know about it.
     struct RequestInfo {
         var keepAlive: Bool
         var isHead: Bool
@@ -65,19 +75,47 @@ struct HTTPConnectionStateMachine {
         var acceptsChunked: Bool
         /// The original head, kept only for requests that ask for an upgrade.
         var upgradeHead: HTTPRequestHead?
+        /// Whether the request overlaps no other: dispatched once every answer before it is written, and nothing
+        /// after it is dispatched until its own answer is (upgrades, the last request, `Expect: 100-continue`).
+        var exclusive = false
     }
 
+    /// Identifies a dispatched request, so that its answer finds its place in the order.
+    typealias RequestID = Int
+
+    /// The reading side of the connection.
     enum State {
+        /// Waiting for the next request head.
         case idle
         case receiving(HTTPRequest, RequestInfo, body: ByteBuffer?)
-        /// A response for the current request was already sent (413, 431, ...); the rest of the request is ignored.
+        /// A refusal for the current request was sent or waits for its turn (413, 431, ...); the rest of the
+        /// request is ignored.
         case discarding
-        /// The request is complete and its response is being produced or streamed.
-        case responding(RequestInfo)
         /// The connection speaks WebSocket now.
         case upgraded
-        /// The connection is closing: what arrives is dropped, nothing more is answered.
+        /// Nothing more is read into requests: what arrives is dropped. Answers still in flight are written (the
+        /// requests before a refusal) unless the connection closed.
         case closing
+    }
+
+    /// A dispatched request whose answer is not written yet.
+    struct Slot {
+        enum Phase {
+            /// Its responder is running.
+            case handling
+            /// Its answer is ready and waits for the answers before it.
+            case ready(Response)
+            /// A refusal answered in its turn (the request was refused behind pending answers).
+            case refusal(Refusal)
+            /// Its answer is being written (a streamed body may still be running).
+            case writing
+        }
+
+        let id: RequestID
+        let info: RequestInfo
+        /// The body bytes charged to the memory budget until the responder is done with them.
+        var charged: Int
+        var phase: Phase
     }
 
     /// An error response decided by the machine.
@@ -95,15 +133,15 @@ struct HTTPConnectionStateMachine {
         case headAccepted(chunked: Bool, sendContinue: Bool)
         /// `count` bytes of body were accepted (for the request timer).
         case bodyAccepted(count: Int)
-        /// Answer the current request with an error, half-close, then close (the rest of it is ignored).
+        /// Answer with an error, half-close, then close (the rest of the request is ignored).
         case refuse(Refusal)
-        /// The request is complete: run the responder.
-        case dispatch(Request)
+        /// The request is complete: run the responder, and report its answer with `id`.
+        case dispatch(Request, id: RequestID)
     }
 
     /// What to do about input the decoder could not parse.
     enum ParserErrorAction: Equatable {
-        /// Nothing now (it waits behind a pending response, or the connection is closing already).
+        /// Nothing now (it waits behind pending answers, or the connection is closing already).
         case none
         /// Close the connection (a response to this request went out already).
         case close
@@ -113,7 +151,7 @@ struct HTTPConnectionStateMachine {
 
     /// What to do with a response the responder produced.
     enum ResponseAction {
-        /// Nothing: the connection went away meanwhile.
+        /// Nothing now: the connection went away meanwhile, or the answer waits for those before it.
         case none
         /// Write the response; `keepAlive` says whether the connection serves another request after it.
         case write(RequestInfo, keepAlive: Bool)
@@ -125,19 +163,23 @@ struct HTTPConnectionStateMachine {
 
     /// What to do with the last bytes of a response.
     enum EndAction: Equatable {
-        /// Write them; flush now (or wait for the end of the read burst); then drain the queue.
-        case keepAlive(flushNow: Bool)
+        /// Write them; flush now (or wait for the end of the read burst or drain); then drain the queue. `idle`:
+        /// nothing is in flight or being received any more (the request timer waits for the next request).
+        case keepAlive(flushNow: Bool, idle: Bool)
         /// Write and flush them, then close the connection.
         case close
     }
 
     /// One step of draining the queued events.
     enum DrainStep {
-        /// Carry out this action for a queued part, then ask again.
+        /// Write this answer, whose turn came, as the action says; then ask again.
+        case respond(ResponseAction, Response)
+        /// Carry out this action for a queued part (or a refusal whose turn came), then ask again.
         case inbound(InboundAction)
         /// Carry out this action for a queued parser error, then ask again.
         case parserError(ParserErrorAction)
-        /// Stop: a response is pending or the client is behind; draining resumes on its own.
+        /// Stop: an answer is pending, the client is behind, or the in-flight limit is reached; draining resumes
+        /// on its own.
         case wait
         /// The queue is empty: cancel the write timer, and read, as told.
         case caughtUp(cancelWriteTimer: Bool, read: Bool)
@@ -154,7 +196,7 @@ struct HTTPConnectionStateMachine {
         case drain
     }
 
-    /// An inbound event held back while a response is pending.
+    /// An inbound event held back (behind an exclusive request, the in-flight limit, or a client that is behind).
     private enum Pending {
         case part(HTTPServerRequestPart)
         /// An `HTTPParserError` or a ``RequestTimer/ChunkFramingTooLarge``.
@@ -164,13 +206,20 @@ struct HTTPConnectionStateMachine {
     let limits: Limits
     let isSecure: Bool
     private(set) var state = State.idle
-    /// Set by a graceful shutdown: the current response is the last one.
+    /// Set by a graceful shutdown: nothing new is dispatched, the last answer in flight is the last one.
     private(set) var quiescing = false
     private var pending = CircularBuffer<Pending>(initialCapacity: 0)
-    /// A `read` held back while a response is pending or the client is behind.
+    /// The oldest request in flight: its answer is produced or written now.
+    private var current: Slot?
+    /// The requests in flight behind `current`, in order (their ids follow each other).
+    private var later = CircularBuffer<Slot>(initialCapacity: 0)
+    private var nextID: RequestID = 0
+    /// A `read` held back while the client is behind, a request waits, or the in-flight limit is reached.
     private var readPending = false
     /// Whether a drain is in progress (a response finished synchronously while draining).
     private var draining = false
+    /// A response was written during a drain and waits for the flush at its end.
+    private var flushAtDrainEnd = false
     /// From the first read of a burst to its read-complete.
     private var isInReadBurst = false
     /// A response was written during the read burst and waits for the flush at its end.
@@ -178,8 +227,10 @@ struct HTTPConnectionStateMachine {
     /// Whether the channel takes more writes.
     private(set) var writable = true
     private(set) var writeTimerArmed = false
-    /// The current request's body bytes, charged to the memory budget until the responder is done with them.
+    /// The request bodies held (being received, or with a responder that is not done with them).
     private var bodyCharge: MemoryCharge
+    /// The part of `bodyCharge` that belongs to the request being received.
+    private var receivingCharge = 0
     /// `maxQueuedResponseBytes`, charged to the memory budget while the client is behind (not writable).
     private var outboundCharge: MemoryCharge
 
@@ -193,8 +244,34 @@ struct HTTPConnectionStateMachine {
     /// The bytes charged to the memory budget now (for tests).
     var chargedBytes: Int { bodyCharge.bytes + outboundCharge.bytes }
 
-    /// The number of events waiting behind a pending response (for tests).
+    /// The number of events waiting to be read into requests (for tests).
     var queuedCount: Int { pending.count }
+
+    /// The id of the oldest request in flight (for tests).
+    var currentID: RequestID? { current?.id }
+
+    /// The number of dispatched requests whose answers are not written yet.
+    var inFlightCount: Int { current == nil ? 0 : 1 + later.count }
+
+    /// Whether a new request may be dispatched behind those in flight (`head` is the one that would be next).
+    private func mayStart(_ head: HTTPRequestHead) -> Bool {
+        guard let current else { return true }
+        if current.info.exclusive || quiescing || later.count + 1 >= limits.maxPipelinedRequests { return false }
+        return !Self.isExclusive(head)
+    }
+
+    /// Whether more requests may be read now (nothing waits, the client keeps up, room in flight).
+    private var mayRead: Bool {
+        guard pending.isEmpty, writable else { return false }
+        guard let current else { return true }
+        return !current.info.exclusive && later.count + 1 < limits.maxPipelinedRequests
+    }
+
+    /// Whether a request must not overlap others (see ``RequestInfo/exclusive``).
+    static func isExclusive(_ head: HTTPRequestHead) -> Bool {
+        head.method == .CONNECT || !head.isKeepAlive || head.headers.contains(name: "upgrade")
+            || head.headers.contains(name: "expect")
+    }
 
     // MARK: Reading
 
@@ -204,12 +281,13 @@ struct HTTPConnectionStateMachine {
         switch state {
         case .closing, .upgraded:
             return .none
-        case .responding:
-            pending.append(.part(part))
-            return .none
         case .idle, .receiving, .discarding:
             guard pending.isEmpty, writable else {
                 pending.append(.part(part))
+                return .none
+            }
+            if current != nil, case .head(let head) = part, !mayStart(head) {
+                pending.append(.part(part))  // behind an exclusive request or the in-flight limit
                 return .none
             }
             return process(part)
@@ -226,6 +304,7 @@ struct HTTPConnectionStateMachine {
             guard bodyCharge.add(count) else {
                 return refuse(.serviceUnavailable, "Server busy: its memory budget is spent, try again later")
             }
+            receivingCharge &+= max(0, count)
             state = .idle  // let `body` be uniquely referenced while appending
             if body == nil {
                 body = bytes
@@ -241,24 +320,40 @@ struct HTTPConnectionStateMachine {
             switch state {
             case .receiving:
                 // Moved out of the state rather than copied: the request and its body change hands once.
-                let current = state
+                let received = state
                 state = .idle
-                guard case .receiving(let request, let info, let body) = consume current else { return .none }
-                state = .responding(info)
-                return .dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())))
+                guard case .receiving(let request, let info, let body) = consume received else { return .none }
+                let id = nextID
+                nextID &+= 1
+                let slot = Slot(id: id, info: info, charged: receivingCharge, phase: .handling)
+                receivingCharge = 0
+                if current == nil {
+                    current = slot
+                } else {
+                    later.append(slot)
+                }
+                return .dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())), id: id)
             case .discarding:
                 state = .closing  // the refusal closes the connection; later requests are not answered
                 return .none
-            case .idle, .responding, .upgraded, .closing:
+            case .idle, .upgraded, .closing:
                 return .none
             }
         }
     }
 
+    /// Refuses the request being received: at once when nothing is in flight, otherwise in its turn.
     private mutating func refuse(_ status: HTTPResponse.Status, _ message: String) -> InboundAction {
-        bodyCharge.releaseAll()
+        bodyCharge.release(receivingCharge)
+        receivingCharge = 0
         state = .discarding
-        return .refuse(Refusal(status: status, message: message))
+        let refusal = Refusal(status: status, message: message)
+        guard current != nil else { return .refuse(refusal) }
+        let id = nextID
+        nextID &+= 1
+        let info = RequestInfo(keepAlive: false, isHead: false, acceptsChunked: false, upgradeHead: nil, exclusive: true)
+        later.append(Slot(id: id, info: info, charged: 0, phase: .refusal(refusal)))
+        return .none
     }
 
     private mutating func receivedHead(_ head: HTTPRequestHead) -> InboundAction {
@@ -301,13 +396,14 @@ struct HTTPConnectionStateMachine {
         // The HTTP decoder stops parsing after a request that asks for an upgrade (or CONNECT): such a request
         // is the last one of the connection unless it switches protocols.
         let asksForUpgrade = head.method == .CONNECT || head.headers.contains(name: "upgrade")
-        let info = RequestInfo(
+        var info = RequestInfo(
             keepAlive: head.isKeepAlive && !asksForUpgrade,
             isHead: head.method == .HEAD,
             acceptsChunked: head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1),
             upgradeHead: asksForUpgrade ? head : nil
         )
         let sendContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        info.exclusive = !info.keepAlive || sendContinue
         state = .receiving(request, info, body: nil)
         return .headAccepted(chunked: transferCoding != nil, sendContinue: sendContinue)
     }
@@ -330,15 +426,12 @@ struct HTTPConnectionStateMachine {
     /// The channel asks to read: `true` to read now, `false` when the read is held back.
     mutating func readRequested() -> Bool {
         switch state {
-        case .responding:
-            readPending = true
-            return false
         case .closing:
             // Keep reading (and dropping) until the close: bytes left unread at the close would make the kernel
             // answer with a reset, which can destroy the response the client has not read yet.
             return true
         case .idle, .receiving, .discarding, .upgraded:
-            if pending.isEmpty, writable { return true }
+            if mayRead { return true }
             readPending = true
             return false
         }
@@ -360,21 +453,40 @@ struct HTTPConnectionStateMachine {
         return true
     }
 
-    /// Ends the drain started by ``startDraining()``.
-    mutating func stopDraining() {
+    /// Ends the drain started by ``startDraining()``: `true` to flush the answers it wrote.
+    mutating func stopDraining() -> Bool {
         draining = false
+        defer { flushAtDrainEnd = false }
+        return flushAtDrainEnd
     }
 
     /// The next queued event to carry out, or why draining stops.
     mutating func nextQueued() -> DrainStep {
-        switch state {
-        case .responding, .upgraded, .closing:
-            return .wait  // resumed at the end of the response (or never)
-        case .idle, .receiving, .discarding:
-            break
+        if case .upgraded = state { return .wait }
+        if current != nil {
+            switch current!.phase {
+            case .handling, .writing:
+                break
+            case .ready(let response):  // its turn came
+                current!.phase = .writing
+                return .respond(decide(response, for: current!.info), response)
+            case .refusal(let refusal):  // nothing was dispatched behind it
+                current = nil
+                later.removeAll()
+                return .inbound(.refuse(refusal))
+            }
         }
+        if case .closing = state { return .wait }  // resumed at the end of the answers in flight (or never)
         if let next = pending.first {
             guard writable else { return .wait }  // resumed by a writability change
+            switch next {
+            case .part(.head(let head)):
+                guard mayStart(head) else { return .wait }  // resumed at the end of an answer
+            case .part:
+                break  // the rest of the request being received
+            case .error:
+                guard current == nil else { return .wait }  // answered in its turn
+            }
             pending.removeFirst()
             switch next {
             case .part(let part): return .inbound(process(part))
@@ -384,8 +496,8 @@ struct HTTPConnectionStateMachine {
         guard writable else { return .wait }
         let cancel = writeTimerArmed  // caught up with the client
         writeTimerArmed = false
-        let read = readPending
-        readPending = false
+        let read = readPending && mayRead
+        if read { readPending = false }
         return .caughtUp(cancelWriteTimer: cancel, read: read)
     }
 
@@ -394,14 +506,11 @@ struct HTTPConnectionStateMachine {
     /// The decoder failed (an `HTTPParserError`) or the request timer refused chunk framing.
     mutating func parserFailed(_ error: any Error) -> ParserErrorAction {
         switch state {
-        case .responding:
-            pending.append(.error(error))  // answered after the responses before it
-            return .none
         case .upgraded, .closing:
             return .none
         case .idle, .receiving, .discarding:
-            guard pending.isEmpty else {
-                pending.append(.error(error))
+            guard pending.isEmpty, current == nil else {
+                pending.append(.error(error))  // answered after the answers before it
                 return .none
             }
             return answerParserError(error)
@@ -430,18 +539,41 @@ struct HTTPConnectionStateMachine {
 
     // MARK: Responding
 
-    /// The responder produced `response` for the current request.
-    mutating func responseReady(_ response: Response) -> ResponseAction {
-        bodyCharge.releaseAll()  // the responder is done with the request's body
-        guard case .responding(let info) = state else { return .none }  // the connection went away meanwhile
+    /// The responder of request `id` produced `response`: write it now if its turn has come, otherwise hold it.
+    mutating func responseReady(_ response: Response, for id: RequestID) -> ResponseAction {
+        guard current?.id == id else { return hold(response, for: id) }
+        bodyCharge.release(current!.charged)  // the responder is done with the request's body
+        current!.charged = 0
+        guard case .handling = current!.phase else { return .none }
+        current!.phase = .writing
+        return decide(response, for: current!.info)
+    }
+
+    /// Keeps the answer of a request behind the current one until its turn.
+    private mutating func hold(_ response: Response, for id: RequestID) -> ResponseAction {
+        guard let first = current?.id else { return .none }  // the connection went away meanwhile
+        let index = id &- first &- 1  // ids of the requests in flight follow each other
+        guard index >= 0, index < later.count else { return .none }
+        let position = later.index(later.startIndex, offsetBy: index)
+        guard later[position].id == id, case .handling = later[position].phase else { return .none }
+        bodyCharge.release(later[position].charged)
+        later[position].charged = 0
+        later[position].phase = .ready(response)
+        return .none
+    }
+
+    /// How to write `response` to the request described by `info`, now that its turn has come.
+    private func decide(_ response: Response, for info: RequestInfo) -> ResponseAction {
+        // A graceful shutdown ends the connection after the last answer in flight.
+        let last = quiescing && later.isEmpty && !isReceiving
         guard response.webSocketUpgrade != nil else {
-            var keepAlive = info.keepAlive && !quiescing && !Self.asksToClose(response)
+            var keepAlive = info.keepAlive && !last && !Self.asksToClose(response)
             if case .stream = response.body.storage, !info.acceptsChunked {
                 keepAlive = false  // HTTP/1.0: the end of the body is the close
             }
             return .write(info, keepAlive: keepAlive)
         }
-        let keepAlive = info.keepAlive && !quiescing
+        let keepAlive = info.keepAlive && !last
         guard let head = info.upgradeHead, head.method == .GET,
             head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" })
         else {
@@ -456,46 +588,64 @@ struct HTTPConnectionStateMachine {
         return .upgrade(head)
     }
 
+    private var isReceiving: Bool {
+        if case .receiving = state { return true }
+        return false
+    }
+
     /// The upgrade handshake was refused by the WebSocket upgrader (after ``ResponseAction/upgrade(_:)``).
     mutating func upgradeFailed() -> ResponseAction {
-        guard case .responding(let info) = state else { return .none }
+        guard let current else { return .none }
         let refusal = Refusal(status: .badRequest, message: "Invalid WebSocket handshake")
-        return .refuse(refusal, info, keepAlive: info.keepAlive && !quiescing)
+        return .refuse(refusal, current.info, keepAlive: current.info.keepAlive && !quiescing)
     }
 
     /// The upgrade handshake was accepted: `true` to switch the connection (it is still there).
     mutating func upgradeAccepted() -> Bool {
-        guard case .responding = state else { return false }
+        guard current != nil else { return false }
+        current = nil
+        later.removeAll()
         state = .upgraded
         return true
     }
 
-    /// Whether a response is being produced or streamed (a streamed body may still write).
-    var isResponding: Bool {
-        if case .responding = state { return true }
-        return false
-    }
+    /// Whether a request is in flight: its answer is produced or written (a streamed body may still write).
+    var isResponding: Bool { current != nil }
 
-    /// The last bytes of the current response are ready (`keepAlive` as decided when it started).
+    /// The last bytes of the current answer are ready (`keepAlive` as decided when it started).
     mutating func responseEnded(keepAlive: Bool) -> EndAction {
-        guard keepAlive, !quiescing else {
-            state = .closing
+        current = later.popFirst()
+        guard keepAlive, !quiescing || current != nil || isReceiving else {
+            close()
             return .close
         }
-        state = .idle
+        let idle: Bool
+        if current == nil, case .idle = state { idle = true } else { idle = false }
         if isInReadBurst {
             flushAtReadComplete = true
-            return .keepAlive(flushNow: false)
+            return .keepAlive(flushNow: false, idle: idle)
         }
-        return .keepAlive(flushNow: true)
+        if draining {
+            flushAtDrainEnd = true
+            return .keepAlive(flushNow: false, idle: idle)
+        }
+        return .keepAlive(flushNow: true, idle: idle)
     }
 
     /// A streamed body failed: `true` to close the connection (the client must not mistake a cut body for a
     /// complete one).
     mutating func streamFailed() -> Bool {
-        guard case .responding = state else { return false }
-        state = .closing
+        guard isResponding else { return false }
+        close()
         return true
+    }
+
+    /// Nothing more is read or answered; the requests in flight are forgotten.
+    private mutating func close() {
+        state = .closing
+        pending.removeAll()
+        current = nil
+        later.removeAll()
     }
 
     static func mayHaveBody(_ status: Int) -> Bool {
@@ -537,8 +687,7 @@ struct HTTPConnectionStateMachine {
         }
         if outboundCharge.bytes == 0, !outboundCharge.add(limits.maxQueuedResponseBytes) {
             // Behind, and the server has no memory left for what it holds for this client.
-            state = .closing
-            pending.removeAll()
+            close()
             return .close
         }
         guard !writeTimerArmed else { return .none }
@@ -552,31 +701,31 @@ struct HTTPConnectionStateMachine {
         guard writeTimerArmed else { return false }
         writeTimerArmed = false
         guard !writable || !pending.isEmpty else { return false }
-        state = .closing
-        pending.removeAll()
+        close()
         return true
     }
 
     // MARK: Connection events
 
-    /// Graceful shutdown: `true` to close now (nothing in flight); otherwise the current response is the last.
+    /// Graceful shutdown: `true` to close now (nothing in flight); otherwise nothing new is dispatched and the last
+    /// answer in flight (or the answer to the request being received) is the last.
     mutating func quiesce() -> Bool {
         quiescing = true
+        guard current == nil else { return false }
         switch state {
         case .idle, .discarding:
-            state = .closing
-            pending.removeAll()
+            close()
             return true
-        case .receiving, .responding, .upgraded, .closing:
+        case .receiving, .upgraded, .closing:
             return false
         }
     }
 
     /// The connection closed.
     mutating func closed() {
-        state = .closing
-        pending.removeAll()
+        close()
         writeTimerArmed = false
+        receivingCharge = 0
         bodyCharge.releaseAll()
         outboundCharge.releaseAll()
     }
@@ -584,6 +733,7 @@ struct HTTPConnectionStateMachine {
     /// The handler leaves the pipeline (after an upgrade, or at the close): whether to flush what the read burst
     /// wrote, and whether to read (a read held back while the upgrade was answered must happen now).
     mutating func removed() -> (flush: Bool, read: Bool) {
+        receivingCharge = 0
         bodyCharge.releaseAll()
         outboundCharge.releaseAll()
         defer {

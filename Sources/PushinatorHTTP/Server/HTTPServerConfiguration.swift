@@ -31,6 +31,13 @@ public struct HTTPServerConfiguration: Sendable {
     /// that pipelines requests and never reads the answers holds at most this much, plus one read's worth of
     /// parsed requests); reading resumes when the queue is below half of it. Default 64 KiB (NIO's high-water mark).
     public var maxQueuedResponseBytes: Int
+    /// The most requests of one connection dispatched before their answers are written: pipelined requests start
+    /// in order while earlier answers are pending (an async route), run at the same time, and are answered strictly
+    /// in request order (an answer ready early waits for those before it). At the limit the connection stops reading
+    /// until an answer is written. Requests that cannot overlap others (WebSocket upgrades, CONNECT,
+    /// `Connection: close`, `Expect: 100-continue`) wait until every answer before them is written. Default 16;
+    /// 1 answers one request at a time.
+    public var maxPipelinedRequests: Int
     /// How long responses may stay queued for a client that does not read them before the connection is closed.
     /// Default 30 s.
     public var writeTimeout: Duration
@@ -60,6 +67,7 @@ public struct HTTPServerConfiguration: Sendable {
         connectionLimitExemptions: [AddressRange] = AddressRange.loopback,
         maxQueuedResponseBytes: Int = 64 * 1024,
         writeTimeout: Duration = .seconds(30),
+        maxPipelinedRequests: Int = 16,
         maxChunkFramingBytes: Int = 16 * 1024,
         webSocket: WebSocketConfiguration = .init(),
         serverName: String? = nil,
@@ -76,6 +84,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionLimitExemptions = connectionLimitExemptions
         self.maxQueuedResponseBytes = maxQueuedResponseBytes
         self.writeTimeout = writeTimeout
+        self.maxPipelinedRequests = maxPipelinedRequests
         self.maxChunkFramingBytes = maxChunkFramingBytes
         self.webSocket = webSocket
         self.serverName = serverName
