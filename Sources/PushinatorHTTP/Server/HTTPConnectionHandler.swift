@@ -10,9 +10,10 @@ import PushinatorEventLoop
 ///
 /// The pipeline is `[TLS] → RequestTimer → HTTP decoder → this handler`. This handler does what NIO's response
 /// encoder, pipelining handler and protocol error handler would, on one object, so a response costs one write
-/// through one handler. The protocol decisions (pipelining, keep-alive, read gating while a response is pending
-/// or more than ``HTTPServerConfiguration/maxQueuedResponseBytes`` wait for the client, limits, graceful shutdown,
-/// upgrades) are the state machine's; this handler holds none of its own. A client that has not caught up
+/// through one handler. The protocol decisions (pipelining: which requests start while earlier answers are
+/// pending and when each answer's turn comes; keep-alive; read gating at ``HTTPServerConfiguration/
+/// maxPipelinedRequests`` in flight or while more than ``HTTPServerConfiguration/maxQueuedResponseBytes`` wait for
+/// the client; limits; graceful shutdown; upgrades) are the state machine's; this handler holds none of its own. A client that has not caught up
 /// (writable, nothing held back) within ``HTTPServerConfiguration/writeTimeout`` of falling behind is closed.
 ///
 /// A handler that does not suspend runs synchronously on the event loop (`Task.immediate`, or no task at all for
