@@ -10,7 +10,11 @@ import PushinatorSocketIO
 extension Pushinator {
     /// The PostgreSQL bus and this node's cluster when `cluster.postgres` is set; the database is tried first, so
     /// that one unreachable at start-up stops the start with a clear message (exit code 6).
-    static func openCluster(_ settings: PushinatorConfiguration, logger: Logger) async throws -> (PostgresClusterTransport?, SocketIOCluster?) {
+    static func openCluster(
+        _ settings: PushinatorConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger
+    ) async throws -> (PostgresClusterTransport?, SocketIOCluster?) {
         guard let options = settings.cluster else { return (nil, nil) }
         let url: PostgresURL
         do {
@@ -24,7 +28,8 @@ extension Pushinator {
         if settings.recoveryMaxDisconnection > 0, configuration.logRetention < recoveryWindow {
             configuration.logRetention = recoveryWindow
         }
-        let transport = try PostgresClusterTransport(configuration: configuration, logger: logger)
+        // on the server's loops: a publish and its answer run where the admin request that made them does
+        let transport = try PostgresClusterTransport(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         try await transport.checkReachable()
         let membership = ClusterMembership.Configuration(
             heartbeatInterval: .milliseconds(options.heartbeatInterval),

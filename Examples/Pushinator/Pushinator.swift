@@ -128,7 +128,10 @@ struct Pushinator: AsyncParsableCommand {
     ) async throws {
         MemoryBudget.shared.setLimit(settings.memoryBudgetLimit)  // limits.memoryBudget
         MemoryBudget.shared.setLogger(logger)
-        let (transport, cluster) = try await Self.openCluster(settings, logger: logger)
+        let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        defer { loops.shutdownGracefully { _ in } }
+        let (transport, cluster) = try await Self.openCluster(settings, eventLoopGroup: loops, logger: logger)
         var makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter = { InMemoryAdapter(context: $0) }
         if let cluster { makeAdapter = cluster.adapter }
         var socketIO = settings.socketIOConfiguration  // recovery on unless 0
@@ -138,9 +141,6 @@ struct Pushinator: AsyncParsableCommand {
         let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster, warnings: warnings)
         let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
-        let threads = settings.threads > 0 ? settings.threads : EventLoopThreads.available
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        defer { loops.shutdownGracefully { _ in } }
         let forwarder = Self.forwardSessions(of: io, on: cluster, eventLoopGroup: loops, logger: logger)
         logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
         let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], configuration: settings.adminServerConfiguration, eventLoopGroup: loops, logger: logger) {

@@ -1,5 +1,5 @@
 public import Logging
-import NIOCore
+public import NIOCore
 import PostgresNIO
 public import PushinatorCluster
 import PushinatorJSON
@@ -36,6 +36,7 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
 
     private let eventSink: AsyncStream<ClusterTransportEvent>.Continuation
     private let client: PostgresClient
+    private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let decoder: ClusterMessageDecoder
     private let state = Mutex(State())
@@ -57,18 +58,31 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
     /// Creates the transport; nothing connects before ``run()``.
     /// - Parameters:
     ///   - configuration: The database and tables.
+    ///   - eventLoopGroup: The loops of the database connections. A server passes its own, so that a publish, its
+    ///     answer and the notifications run on the threads that serve the requests (no thread switch and wake-up
+    ///     between them); default: PostgresNIO's shared group.
     ///   - logger: Where to log (connection changes at `info`, dropped messages at `warning`).
     /// - Throws: ``PostgresClusterTransportError`` for an invalid configuration.
-    public init(configuration: PostgresClusterConfiguration, logger: Logger) throws(PostgresClusterTransportError) {
+    public init(
+        configuration: PostgresClusterConfiguration,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
+        logger: Logger
+    ) throws(PostgresClusterTransportError) {
         try configuration.validate()
         self.configuration = configuration
+        let eventLoopGroup = eventLoopGroup ?? PostgresClient.defaultEventLoopGroup
+        self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.decoder = ClusterMessageDecoder(limits: .init(maxMessageBytes: configuration.maxMessageBytes))
         (self.events, self.eventSink) = AsyncStream.makeStream(
             of: ClusterTransportEvent.self,
             bufferingPolicy: .bufferingOldest(configuration.maxPendingEvents)
         )
-        self.client = PostgresClient(configuration: configuration.url.clientConfiguration(), backgroundLogger: logger)
+        self.client = PostgresClient(
+            configuration: configuration.url.clientConfiguration(),
+            eventLoopGroup: eventLoopGroup,
+            backgroundLogger: logger
+        )
     }
 
     /// The uid this node publishes with (``PostgresClusterConfiguration/localUID``).
@@ -253,6 +267,7 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
 
     private func connect() async throws -> PostgresConnection {
         try await PostgresConnection.connect(
+            on: eventLoopGroup.any(),
             configuration: try configuration.url.connectionConfiguration(),
             id: 1,
             logger: logger

@@ -122,7 +122,12 @@ public final class ClusterAdapter: SocketIOAdapter {
             "except": .array(target.except.sorted().map(JSONValue.string)),
             "volatile": .bool(flags.volatile),
         ]
-        let result = await self.request(alwaysPublish: true, recoverySequence: local.crossNode == nil ? nil : sequence) { id in
+        let waitAlone = cluster.configuration.waitForPublishWhenAlone
+        let result = await self.request(
+            alwaysPublish: true,
+            waitWhenAlone: waitAlone,
+            recoverySequence: local.crossNode == nil ? nil : sequence
+        ) { id in
             .serverSideEmit(packet: [.string(Self.countingBroadcastEvent), request], requestId: id)
         }
         var count = mine
@@ -229,15 +234,20 @@ public final class ClusterAdapter: SocketIOAdapter {
     /// Starts a request every other server answers and waits for its completion.
     /// - Parameter alwaysPublish: Publish even when no other server is known (a broadcast must reach the servers
     ///   this one has not heard from yet, and those catching up from a log), and return only once it was published.
+    /// - Parameter waitWhenAlone: With `alwaysPublish`, whether to wait for the publish when no other server is
+    ///   alive and the bus accepts messages (``SocketIOCluster/Configuration/waitForPublishWhenAlone``); with other
+    ///   servers, or while the bus refuses messages, it always waits.
     /// - Parameter recoverySequence: The recovery sequence number of the broadcast the request carries.
     func request(
         alwaysPublish: Bool = false,
+        waitWhenAlone: Bool = true,
         recoverySequence: UInt64? = nil,
         _ makeBody: (String) -> ClusterMessage.Body
     ) async -> RequestResult {
         let requestId = Self.randomID()
         let body = makeBody(requestId)
         let publication = Publication()
+        var waits = alwaysPublish
         var result = await withCheckedContinuation { continuation in
             let actions = state.withLock { state in
                 state.requests[requestId] = continuation
@@ -246,7 +256,11 @@ public final class ClusterAdapter: SocketIOAdapter {
             let publishes = actions.contains { if case .publish = $0 { true } else { false } }
             perform(actions.filter { if case .publish = $0 { false } else { true } })
             guard publishes || alwaysPublish else { return publication.finish(nil) }
-            if !publishes { state.withLock { $0.membership.published(now: .now) } }
+            if !publishes {
+                state.withLock { $0.membership.published(now: .now) }
+                // alone: nobody to wait for; the publish only goes to the log, in order, retried as usual
+                if !waitWhenAlone, cluster.acceptsMessages { waits = false }
+            }
             let message = ClusterMessage(uid: cluster.uid, nsp: namespace, body: body, recoverySequence: recoverySequence)
             cluster.publish(message) { [self] error in
                 publication.finish(error)
@@ -255,7 +269,7 @@ public final class ClusterAdapter: SocketIOAdapter {
                 waiting?.resume(returning: RequestResult(responses: [], missing: 0, notPublished: true))
             }
         }
-        if alwaysPublish, await publication.wait() != nil { result.notPublished = true }
+        if waits, await publication.wait() != nil { result.notPublished = true }
         return result
     }
 

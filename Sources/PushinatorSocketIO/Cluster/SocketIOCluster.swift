@@ -1,5 +1,7 @@
 public import Logging
 public import PushinatorCluster
+import NIOCore
+import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
@@ -34,6 +36,12 @@ public final class SocketIOCluster: Service, Sendable {
         public var tickInterval: Duration
         /// The most waiting messages handed to the transport in one publish. Default 256.
         public var maxPublishBatch: Int
+        /// Whether a counting broadcast (``ClusterAdapter/broadcastCounting(_:to:flags:)``) waits for its publish
+        /// when no other server is alive. Default `false`: alone on a bus that accepts messages, the count is
+        /// this server's, known at once, and the message is queued in order for the bus (and its log), retried up
+        /// to ``publishRetryDeadline``, dropped and counted only after that; with other servers, or while the bus
+        /// refuses messages, the broadcast always waits for its publish (``BroadcastCount/notPublished``).
+        public var waitForPublishWhenAlone: Bool
 
         /// Creates settings.
         public init(
@@ -42,7 +50,8 @@ public final class SocketIOCluster: Service, Sendable {
             publishRetryDeadline: Duration = .seconds(30),
             publishRetryDelay: Duration = .milliseconds(100),
             tickInterval: Duration = .milliseconds(100),
-            maxPublishBatch: Int = 256
+            maxPublishBatch: Int = 256,
+            waitForPublishWhenAlone: Bool = false
         ) {
             self.membership = membership
             self.maxPendingPublishes = max(1, maxPendingPublishes)
@@ -50,6 +59,7 @@ public final class SocketIOCluster: Service, Sendable {
             self.publishRetryDelay = publishRetryDelay
             self.tickInterval = tickInterval
             self.maxPublishBatch = max(1, maxPublishBatch)
+            self.waitForPublishWhenAlone = waitForPublishWhenAlone
         }
     }
 
@@ -99,6 +109,8 @@ public final class SocketIOCluster: Service, Sendable {
     private let outbox = Mutex(Outbox())
     private let doorbell: AsyncStream<Void>
     private let doorbellSink: AsyncStream<Void>.Continuation
+    /// Whether a ring is scheduled at the end of an event loop's tick (``ring()``).
+    private let ringScheduled = Atomic<Bool>(false)
 
     private struct Outbox {
         var items: [Outgoing] = []
@@ -157,6 +169,11 @@ public final class SocketIOCluster: Service, Sendable {
 
     // MARK: Publishing
 
+    /// Whether the bus takes messages now: the transport is connected and the last publish went through.
+    var acceptsMessages: Bool {
+        counters.withLock { $0.transportConnected && $0.publishing && !$0.stopping }
+    }
+
     /// Queues `message`; `done` runs once it was published, or with the error once it was dropped.
     func publish(_ message: ClusterMessage, done: (@Sendable ((any Error)?) -> Void)? = nil) {
         let accepted = counters.withLock { counters -> Bool in
@@ -182,13 +199,28 @@ public final class SocketIOCluster: Service, Sendable {
             return true
         }
         if open {
-            doorbellSink.yield()
+            ring()
         } else if case .publish(_, let done) = item {
             counters.withLock { counters in
                 counters.pending -= 1
                 counters.droppedPublishes += 1
             }
             done?(SocketIOClusterError.stopped)
+        }
+    }
+
+    /// Wakes the publish loop. On an event loop, once at the end of the loop's tick: what every request read in the
+    /// same tick queued goes out in one batch, and the publish loop is woken once (not once per message, each
+    /// wake-up taking the core from the loop in the middle of its work, to publish a batch of one).
+    private func ring() {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            doorbellSink.yield()
+            return
+        }
+        guard ringScheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        loop.execute { [self] in
+            ringScheduled.store(false, ordering: .releasing)
+            doorbellSink.yield()
         }
     }
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Attributes the cost of cluster mode to one node's fan-out with counts the machine's load does not move much:
+# CPU seconds of the node and of the PostgreSQL server processes, system calls, writev calls and context switches,
+# per /broadcast and per delivery, for one node without a cluster (`single`) and the same node alone on the bus
+# (`single-bus`), at the same admin concurrency.
+#
+#   Benchmarks/Cluster/attribute.sh                       # release builds from .build-bench (as run.sh), 1,000 clients
+#   PUSHINATOR_BIN=... LOADTOOL_BIN=... Benchmarks/Cluster/attribute.sh
+#   MODES="single single-bus" CLIENTS=1000 BROADCASTS=2000 ADMIN="--admin-connections 4 --admin-depth 8" Benchmarks/Cluster/attribute.sh
+#
+# Each mode runs twice on a fresh node: the LoadTool connecting CLIENTS clients only, then connecting them and posting
+# BROADCASTS broadcasts; the counts of the first run are subtracted from the second's, so what is left is the fan-out
+# alone (registration, connects, start-up and teardown cancel). The node runs under `perf stat` (task-clock,
+# context-switches, raw_syscalls:sys_enter, syscalls:sys_enter_writev), the PostgreSQL processes by utime+stime of
+# /proc/PID/stat (every process named postgres). Needs perf with tracepoints (perf_event_paranoid <= 2 as root).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH="$ROOT/Benchmarks"
+if [[ -z "${PUSHINATOR_TEST_POSTGRES_URL:-}" ]]; then
+    exec "$ROOT/scripts/with-postgres.sh" "$0" "$@"
+fi
+POSTGRES="$PUSHINATOR_TEST_POSTGRES_URL"
+CLIENTS=${CLIENTS:-1000}
+BROADCASTS=${BROADCASTS:-2000}
+MODES=${MODES:-"single single-bus"}
+ADMIN=${ADMIN:-"--admin-connections 4 --admin-depth 8"}
+LOADTOOL=${LOADTOOL_BIN:-$BENCH/LoadTool/.build/release/LoadTool}
+PUSHINATOR=${PUSHINATOR_BIN:-$ROOT/.build-bench/release/pushinator}
+TMP="$BENCH/results/tmp/cluster-attribute"
+mkdir -p "$TMP"
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+log() { echo "[attribute] $*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+NODE_PID=""
+PERF_PID=""
+cleanup() {
+    [[ -n "$NODE_PID" ]] && { kill "$NODE_PID" 2>/dev/null || true; }
+    [[ -n "$PERF_PID" ]] && { wait "$PERF_PID" 2>/dev/null || true; }
+    PERF_PID=""; NODE_PID=""
+}
+trap cleanup EXIT
+
+start_node() {  # mode
+    local cluster=""
+    [[ $1 == single-bus ]] && cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"attr$RANDOM\"}"
+    cat >"$TMP/node.json" <<EOF
+{"admin": {"host": "127.0.0.1", "port": 19700}, "client": {"host": "127.0.0.1", "port": 19701}, "log": {"debug": false}$cluster}
+EOF
+    # perf stat launches the node, so that every thread it ever has is counted (start-up and shutdown cancel out)
+    perf stat -x, -e "$EVENTS" -o "$TMP/perf.csv" -- taskset -c 0 "$PUSHINATOR" -c "$TMP/node.json" >"$TMP/node.out" 2>&1 &
+    PERF_PID=$!
+    for _ in $(seq 1 50); do
+        NODE_PID=$(pgrep -P "$PERF_PID" || true)
+        [[ -n "$NODE_PID" ]] && break
+        sleep 0.1
+    done
+    for _ in $(seq 1 300); do
+        port_open 19700 && port_open 19701 && { sleep 1; return 0; }  # 1 s: the bus's first heartbeat and pool
+        sleep 0.1
+    done
+    log "the node did not start"; cat "$TMP/node.out" >&2; return 1
+}
+
+postgres_ticks() {  # utime+stime of every process named postgres, in clock ticks
+    local total=0 pid fields
+    for pid in $(pgrep -x postgres); do
+        fields=$(cut -d')' -f2 "/proc/$pid/stat" 2>/dev/null) || continue
+        set -- $fields
+        total=$((total + ${12} + ${13}))
+    done
+    echo "$total"
+}
+
+EVENTS=task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_writev,syscalls:sys_enter_write,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait
+one_run() {  # mode scenarios broadcasts -> prints "event value" lines
+    local mode=$1 scenarios=$2 broadcasts=$3
+    start_node "$mode"
+    local pg_before; pg_before=$(postgres_ticks)
+    # shellcheck disable=SC2086
+    taskset -c 1 "$LOADTOOL" --admin-port 19700 --client-port 19701 -n "$CLIENTS" --scenarios "$scenarios" \
+        --broadcasts "$broadcasts" --label "$mode" $ADMIN >"$TMP/loadtool.out" 2>&1 || { cat "$TMP/loadtool.out" >&2; return 1; }
+    local pg_after; pg_after=$(postgres_ticks)
+    grep -E "deliveries/s|fan-out" "$TMP/loadtool.out" | head -3 >&2 || true
+    kill "$NODE_PID"; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; NODE_PID=""
+    awk -F, '$1 ~ /^[0-9.]+$/ { print $3, $1 }' "$TMP/perf.csv"
+    echo "postgres-ms $(( (pg_after - pg_before) * 1000 / $(getconf CLK_TCK) ))"
+}
+
+for mode in $MODES; do
+    log "$mode: connect only"
+    one_run "$mode" connect 0 >"$TMP/$mode.base"
+    sleep 1
+    log "$mode: connect + $BROADCASTS broadcasts ($ADMIN)"
+    one_run "$mode" connect,fanout "$BROADCASTS" >"$TMP/$mode.full"
+    sleep 1
+    echo "== $mode: per broadcast (and per delivery, $CLIENTS clients), $BROADCASTS broadcasts, $ADMIN"
+    awk -v n="$BROADCASTS" -v c="$CLIENTS" '
+        NR == FNR { base[$1] = $2; next }
+        { d = $2 - base[$1]
+          if ($1 == "task-clock") printf "  node CPU ms          %10.4f per broadcast  %8.3f us per delivery\n", d / n, d * 1000 / n / c
+          else if ($1 == "postgres-ms") printf "  PostgreSQL CPU ms    %10.4f per broadcast\n", d / n
+          else printf "  %-20s %10.2f per broadcast  %8.4f per delivery\n", $1, d / n, d / n / c }
+    ' "$TMP/$mode.base" "$TMP/$mode.full"
+done
