@@ -2,7 +2,8 @@
 # Attributes the cost of cluster mode to one node's fan-out with counts the machine's load does not move much:
 # CPU seconds of the node and of the PostgreSQL server processes, system calls, writev calls and context switches,
 # per /broadcast and per delivery, for one node without a cluster (`single`) and the same node alone on the bus
-# (`single-bus`), at the same admin concurrency.
+# (`single-bus`; `single-bus-wait`: with `cluster.waitForLog`, each answer after its publish committed), at the same
+# admin concurrency.
 #
 #   Benchmarks/Cluster/attribute.sh                       # release builds from .build-bench (as run.sh), 1,000 clients
 #   PUSHINATOR_BIN=... LOADTOOL_BIN=... Benchmarks/Cluster/attribute.sh
@@ -44,7 +45,10 @@ trap cleanup EXIT
 
 start_node() {  # mode
     local cluster=""
-    [[ $1 == single-bus ]] && cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"attr$RANDOM\"}"
+    case $1 in
+        single-bus) cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"attr$RANDOM\"}" ;;
+        single-bus-wait) cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"attr$RANDOM\", \"waitForLog\": true}" ;;
+    esac
     cat >"$TMP/node.json" <<EOF
 {"admin": {"host": "127.0.0.1", "port": 19700}, "client": {"host": "127.0.0.1", "port": 19701}, "log": {"debug": false}$cluster}
 EOF

@@ -17,7 +17,10 @@
 #                LATENCY_RATE/s, each posted to the node the user is NOT on (both directions): p50/p99 across nodes
 #   bus          the same two nodes at BUS_RATE sends/s, every send across the bus: what the bus carries, counted
 #                by the nodes themselves (`cluster.receivedMessages` of /health on both, sampled every 0.25 s by
-#                bus_sampler.py: each send is a BROADCAST to the other node and a BROADCAST_CLIENT_COUNT back)
+#                bus_sampler.py: each send is a counting SERVER_SIDE_EMIT to the other node and its answer back).
+#                BUS_ADMIN_CONNECTIONS (64) admin connections to each node instead of the LoadTool's 4: each send
+#                is answered after a round trip across the bus, and an admin connection carries one request at a
+#                time, so 4 connections capped the sends offered (about 1,800/s of 20,000), not the bus
 #
 # Servers on core 0, the load tool on core 1 (taskset), PostgreSQL unpinned: on a two-core machine the database
 # shares the cores with both. The load average at the start of each scenario is printed and recorded.
@@ -41,6 +44,7 @@ LATENCY_RATE=${LATENCY_RATE:-1000}
 LATENCY_SECONDS=${LATENCY_SECONDS:-10}
 BUS_RATE=${BUS_RATE:-20000}
 BUS_SECONDS=${BUS_SECONDS:-5}
+BUS_ADMIN_CONNECTIONS=${BUS_ADMIN_CONNECTIONS:-64}
 SCENARIOS=${SCENARIOS:-"single single-bus cross bus"}
 CONFIG=${BUILD_CONFIG:-release}
 RESULTS="$BENCH/results/cluster"
@@ -183,7 +187,7 @@ for scenario in $SCENARIOS; do
             python3 "$BENCH/Cluster/bus_sampler.py" "$TMP/bus.samples" 19700 19710 &
             SAMPLER_PID=$!
             loadtool bus 19700 19701 "$NODE_PID" $((2 * CLIENTS)) latency "${TWO_NODES[@]}" \
-                --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" || FAILED=1
+                --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" --admin-connections "$BUS_ADMIN_CONNECTIONS" || FAILED=1
             sleep 0.5
             stop_sampler
             read -r rate count seconds < <(python3 "$BENCH/Cluster/bus_sampler.py" rate "$TMP/bus.samples" "$BUS_SECONDS")

@@ -37,7 +37,12 @@ extension Pushinator {
             requestTimeout: .milliseconds(options.timeout)
         )
         logger.info("cluster on postgres", metadata: ["postgres.url": "\(url)", "cluster.uid": "\(transport.localUID)"])
-        return (transport, SocketIOCluster(transport: transport, configuration: .init(membership: membership), logger: logger))
+        let cluster = SocketIOCluster(
+            transport: transport,
+            configuration: .init(membership: membership, waitForPublishWhenAlone: options.waitForLog),
+            logger: logger
+        )
+        return (transport, cluster)
     }
 
     /// On a cluster with connection state recovery on, the recovery sessions in PostgreSQL, so that a client

@@ -27,6 +27,10 @@ public struct ClusterSettings: Sendable, Equatable {
     /// `/health` answers 503 `DEGRADED` while the bus lag (how long this node's own messages take to come back
     /// over PostgreSQL) is above this, in milliseconds. Default 5,000.
     public var maxBusLag: Int
+    /// Whether a node alone on the cluster (no other node alive) answers `/user/send` and `/broadcast` only once
+    /// the message is committed to the log, as it does with other nodes. Default `false`: alone, it answers once
+    /// its connections have the message and the message is queued, in order, for the log.
+    public var waitForLog: Bool
 
     /// Creates settings with the defaults.
     public init(
@@ -37,7 +41,8 @@ public struct ClusterSettings: Sendable, Equatable {
         heartbeatInterval: Int = 5_000,
         heartbeatTimeout: Int = 10_000,
         advertise: String? = nil,
-        maxBusLag: Int = 5_000
+        maxBusLag: Int = 5_000,
+        waitForLog: Bool = false
     ) {
         self.postgres = postgres
         self.channelPrefix = channelPrefix
@@ -46,6 +51,7 @@ public struct ClusterSettings: Sendable, Equatable {
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
         self.maxBusLag = maxBusLag
+        self.waitForLog = waitForLog
         self.advertise = advertise
     }
 

@@ -223,6 +223,7 @@ public struct PushinatorConfiguration: Sendable, Equatable {
         let interval = try document.int("cluster.heartbeatInterval", default: 5_000, in: 100...600_000)
         let heartbeatTimeout = try document.int("cluster.heartbeatTimeout", default: 10_000, in: 200...600_000)
         let maxBusLag = try document.int("cluster.maxBusLag", default: 5_000, in: 1...600_000)
+        let waitForLog = try document.bool("cluster.waitForLog", default: false)
         guard heartbeatTimeout > interval else {
             throw ConfigError(source: document.source, message: "cluster.heartbeatTimeout must be longer than cluster.heartbeatInterval")
         }
@@ -242,7 +243,8 @@ public struct PushinatorConfiguration: Sendable, Equatable {
             heartbeatInterval: interval,
             heartbeatTimeout: heartbeatTimeout,
             advertise: advertise,
-            maxBusLag: maxBusLag
+            maxBusLag: maxBusLag,
+            waitForLog: waitForLog
         )
     }
 

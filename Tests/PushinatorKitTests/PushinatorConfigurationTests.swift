@@ -235,6 +235,10 @@ struct PushinatorConfigurationTests {
             )
         )
         #expect(lagFromEnvironment.cluster?.maxBusLag == 900)
+        // whether a node alone waits for the log's commit before it answers
+        #expect(set.cluster?.waitForLog == false)
+        #expect(try configuration("{cluster: {postgres: 'postgres://db/x', waitForLog: true}}").cluster?.waitForLog == true)
+        #expect(throws: ConfigError.self) { try configuration("{cluster: {postgres: 'postgres://db/x', waitForLog: 'yes please'}}") }
     }
 
     @Test func theAdvertisedAddressIsTheSettingOrTheClientListener() throws {

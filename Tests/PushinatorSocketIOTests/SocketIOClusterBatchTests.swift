@@ -64,4 +64,50 @@ struct SocketIOClusterBatchTests {
         running.cancel()
         await running.value
     }
+
+    /// A server alone on the gated bus, its first publish (the initial heartbeat) held.
+    static func aloneWithHeldPublish(_ configuration: SocketIOCluster.Configuration) async throws
+        -> (GatedTransport, SocketIOCluster, SocketIOServer, Task<Void, Never>)
+    {
+        let transport = GatedTransport()
+        let cluster = SocketIOCluster(transport: transport, configuration: configuration, logger: Logger(label: "test.alone"))
+        let io = SocketIOServer(adapter: cluster.adapter, logger: Logger(label: "test.alone"))
+        _ = io.of("/")
+        let running = Task { _ = try? await cluster.run() }
+        for _ in 0..<2000 where transport.calls.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(transport.calls.withLock { $0.count } == 1)
+        return (transport, cluster, io, running)
+    }
+
+    @Test func aServerAloneAnswersACountingBroadcastBeforeItsPublishAndPublishesItInOrder() async throws {
+        let (transport, cluster, io, running) = try await Self.aloneWithHeldPublish(.init())
+        // answered while the bus still holds the heartbeat queued before it: nobody else to count, nothing to wait for
+        let count = await io.of("/").to("room").emitCounting("message", ["hi"])
+        #expect(count == BroadcastCount(delivered: 0, reachedRooms: []))
+        #expect(!count.notPublished)
+        #expect(cluster.status.pendingPublishes == 2)
+        transport.open()
+        for _ in 0..<2000 where transport.calls.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        let types = transport.calls.withLock { $0.flatMap { $0.map(\.type) } }
+        #expect(types == [.initialHeartbeat, .serverSideEmit])  // still published, after what was queued before it
+        transport.finish()
+        running.cancel()
+        await running.value
+    }
+
+    @Test func withWaitForPublishWhenAloneTheAnswerComesAfterThePublish() async throws {
+        let (transport, cluster, io, running) = try await Self.aloneWithHeldPublish(.init(waitForPublishWhenAlone: true))
+        let opened = Mutex(false)
+        let answer = Task { () -> Bool in
+            _ = await io.of("/").to("room").emitCounting("message", ["hi"])
+            return opened.withLock { $0 }
+        }
+        for _ in 0..<2000 where cluster.status.pendingPublishes < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        opened.withLock { $0 = true }
+        transport.open()
+        #expect(await answer.value)
+        transport.finish()
+        running.cancel()
+        await running.value
+    }
 }
