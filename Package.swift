@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "PushinatorKit",
             dependencies: [
-                "PushinatorHTTP", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                "PushinatorHTTP", "PushinatorEventLoop", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

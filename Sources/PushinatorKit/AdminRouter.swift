@@ -25,8 +25,11 @@ public struct AdminRouter: Sendable {
     public var router: Router {
         let (app, users, clients, logger) = (self.app, app.users, app.clients, app.clients.logger)
         return Router {
-            RequestLogMiddleware(.debug)
-            if let metrics = app.metrics { AdminMetricsMiddleware(metrics: metrics, routes: Self.countedRoutes) }
+            if let metrics = app.metrics {  // the log line and the metrics in one layer
+                AdminMetricsMiddleware(log: RequestLogMiddleware(.debug), metrics: metrics.adminRequests, routes: Self.countedRoutes)
+            } else {
+                RequestLogMiddleware(.debug)
+            }
             AdminGuard { app.settings.withLock { ($0.adminToken, $0.adminAllowedOrigins) } }
             Get("health") { _, _ in
                 var body: JSONObject = [

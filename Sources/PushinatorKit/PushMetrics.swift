@@ -8,7 +8,8 @@ import PushinatorSocketIO
 
 /// pushinator's Prometheus metrics, served as `GET /metrics` on the admin listener.
 ///
-/// Counters are bumped once per event that is not per recipient (an `auth`, an admin request); messages sent and
+/// Counters are bumped once per event that is not per recipient (an `auth`; an admin request, counted per thread by
+/// ``AdminRequestMetrics`` without a lock); messages sent and
 /// delivered are totals the app keeps anyway (``TotalCounter``), followed when Prometheus scrapes, like the gauges
 /// (connections, users, memory, file descriptors), so the message fan-out and `/user/send` pay nothing for them.
 /// `admin.metrics: false` makes none of this (``PushApp/metrics`` is `nil`). See `Documentation/operations.md`.
@@ -36,12 +37,11 @@ public final class PushMetrics: Sendable {
         authRefused = auth("refused")
         authThrottled = auth("throttled")
         scraped = ScrapedMetrics(registry: registry)
+        adminRequests = AdminRequestMetrics(routes: AdminRouter.countedRoutes + ["other"])
     }
 
-    /// The metric handles of an admin route (`other` for paths that are not routes).
-    func adminRoute(_ route: String) -> AdminRouteMetrics {
-        AdminRouteMetrics(route: route, registry: registry)
-    }
+    /// The admin API's requests by route and status and their latency (counted per thread, summed at the scrape).
+    let adminRequests: AdminRequestMetrics
 
     /// Reads the gauges from `app` and renders the exposition text.
     public func scrape(_ app: PushApp) -> [UInt8] {
@@ -75,7 +75,9 @@ public final class PushMetrics: Sendable {
         }
         memoryBudget.update(registry)
         scraped.update(from: app)
-        return registry.emitToBuffer()
+        var text = registry.emitToBuffer()
+        adminRequests.emit(into: &text)
+        return text
     }
 
     /// Open descriptors (entries of /proc/self/fd) and the soft limit.
