@@ -200,7 +200,7 @@ let package = Package(
         .target(
             name: "PushinatorPostgres",
             dependencies: [
-                "PushinatorCluster", "PushinatorJSON", "PushinatorMessagePack",
+                "PushinatorCluster", "PushinatorEventLoop", "PushinatorJSON", "PushinatorMessagePack",
                 "PushinatorSocketIO",  // the recovery session store (PostgresSessionStore) implements its protocol
                 "PushinatorKit",  // the UserStore protocol PostgresUserStore implements
                 .product(name: "PostgresNIO", package: "postgres-nio"),

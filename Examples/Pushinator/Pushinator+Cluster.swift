@@ -40,6 +40,7 @@ extension Pushinator {
         let cluster = SocketIOCluster(
             transport: transport,
             configuration: .init(membership: membership, waitForPublishWhenAlone: options.waitForLog),
+            eventLoop: eventLoopGroup.any(),
             logger: logger
         )
         return (transport, cluster)

@@ -3,6 +3,7 @@ public import NIOCore
 import PostgresNIO
 public import PushinatorCluster
 import PushinatorJSON
+import PushinatorEventLoop
 import PushinatorMessagePack
 public import ServiceLifecycle
 import Synchronization
@@ -344,6 +345,9 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             emit(.reconnected)
         }
         defer { state.withLock { $0.newNamespaces = nil } }
+        // each channel is read on the connection's loop: a notification goes on without a thread switch
+        let loop = connection.eventLoop
+        let executor = try? await loop.submit { EventLoopTaskExecutor.current(on: loop) }.get()
         try await withTaskCancellationHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -352,10 +356,14 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
                     throw PostgresClusterTransportError.database("the listening connection closed")
                 }
                 for namespace in initial {
-                    group.addTask { try await self.listen(on: connection, namespace: namespace, catchUp: true) }
+                    group.addTask(executorPreference: executor) {
+                        try await self.listen(on: connection, namespace: namespace, catchUp: true)
+                    }
                 }
                 for await namespace in newNamespaces {
-                    group.addTask { try await self.listen(on: connection, namespace: namespace, catchUp: false) }
+                    group.addTask(executorPreference: executor) {
+                        try await self.listen(on: connection, namespace: namespace, catchUp: false)
+                    }
                 }
                 try await group.waitForAll()
             }

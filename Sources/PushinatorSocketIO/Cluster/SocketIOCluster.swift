@@ -1,7 +1,8 @@
 public import Logging
 public import PushinatorCluster
-import NIOCore
+public import NIOCore
 import NIOPosix
+import PushinatorEventLoop
 public import ServiceLifecycle
 import Synchronization
 
@@ -102,6 +103,7 @@ public final class SocketIOCluster: Service, Sendable {
     /// The settings.
     public let configuration: Configuration
     let logger: Logger
+    private let eventLoop: (any EventLoop)?
     private let transport: any ClusterTransport
     private let adapters = Mutex<[String: ClusterAdapter]>([:])
     private let counters = Mutex(Counters())
@@ -124,11 +126,20 @@ public final class SocketIOCluster: Service, Sendable {
     /// - Parameters:
     ///   - transport: The bus (its ``ClusterTransport/events`` are consumed here, by nobody else).
     ///   - configuration: The settings.
+    ///   - eventLoop: Where the publish, receive and tick loops run (their tasks prefer it as executor): one of
+    ///     the server's loops, so that a message goes from a request to the bus, and from the bus to the sockets,
+    ///     without a thread switch and wake-up at each step. `nil`: Swift's global executor.
     ///   - logger: Where to log nodes coming and going, and what could not be published.
-    public init(transport: some ClusterTransport, configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        transport: some ClusterTransport,
+        configuration: Configuration = .init(),
+        eventLoop: (any EventLoop)? = nil,
+        logger: Logger
+    ) {
         self.transport = transport
         self.uid = transport.localUID
         self.configuration = configuration
+        self.eventLoop = eventLoop
         self.logger = logger
         (doorbell, doorbellSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -355,10 +366,12 @@ public final class SocketIOCluster: Service, Sendable {
     /// Publishes and receives until a graceful shutdown (or cancellation); then tells the other servers this one
     /// leaves (ADAPTER_CLOSE) and publishes what is still queued, without retrying.
     public func run() async throws {
-        let publisher = Task { await self.publishLoop() }
+        var executor: EventLoopTaskExecutor?
+        if let eventLoop { executor = try? await eventLoop.submit { EventLoopTaskExecutor.current(on: eventLoop) }.get() }
+        let publisher = Task(executorPreference: executor) { await self.publishLoop() }
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.consume(self.transport) }
-            group.addTask { await self.tickLoop() }
+            group.addTask(executorPreference: executor) { await self.consume(self.transport) }
+            group.addTask(executorPreference: executor) { await self.tickLoop() }
             try? await gracefulShutdown()
             counters.withLock { $0.stopping = true }
             for adapter in adapters.withLock({ Array($0.values) }) { adapter.stop() }
