@@ -26,6 +26,23 @@ final class AdminRequestCounts: @unchecked Sendable {  // the slots are atomics,
         return (statusClass - 1) * statusesPerClass + offset
     }
 
+    /// The bucket of a latency: the first of ``bounds`` at or above it, or `bounds.count` (`+Inf`). Written out as
+    /// comparisons with constants (a test checks them against ``bounds``), cheaper than a loop over the array.
+    @inline(__always)
+    static func bucket(of nanoseconds: Int) -> Int {
+        switch nanoseconds {
+        case ...100_000: 0
+        case ...500_000: 1
+        case ...1_000_000: 2
+        case ...5_000_000: 3
+        case ...25_000_000: 4
+        case ...100_000_000: 5
+        case ...500_000_000: 6
+        case ...2_000_000_000: 7
+        default: 8
+        }
+    }
+
     private let slots: UnsafeMutablePointer<Atomic<Int>>
     let count: Int
 
@@ -49,9 +66,7 @@ final class AdminRequestCounts: @unchecked Sendable {  // the slots are atomics,
     func record(route: Int, statusSlot: Int?, nanoseconds: Int) {
         let base = route * Self.slotsPerRoute
         if let statusSlot { bump(base + statusSlot, by: 1) }
-        var bucket = 0
-        while bucket < Self.bounds.count, nanoseconds > Self.bounds[bucket] { bucket += 1 }
-        bump(base + Self.bucketSlot(bucket), by: 1)
+        bump(base + Self.bucketSlot(Self.bucket(of: nanoseconds)), by: 1)
         bump(base + Self.sumSlot, by: nanoseconds)
     }
 

@@ -38,6 +38,17 @@ struct AdminRequestMetricsTests {
         #expect(lines.contains(#"\#(histogram)_count{route="other"} 1"#))
     }
 
+    @Test func theBucketOfALatencyIsTheFirstBoundAtOrAboveIt() {
+        let bounds = AdminRequestCounts.bounds
+        for (index, bound) in bounds.enumerated() {
+            #expect(AdminRequestCounts.bucket(of: bound) == index)
+            #expect(AdminRequestCounts.bucket(of: bound + 1) == index + 1)
+            #expect(AdminRequestCounts.bucket(of: bound - 1) == (index > 0 && bound - 1 <= bounds[index - 1] ? index - 1 : index))
+        }
+        #expect(AdminRequestCounts.bucket(of: 0) == 0)
+        #expect(AdminRequestCounts.bucket(of: .max) == bounds.count)
+    }
+
     @Test func countsAStatusWithoutASlotApart() {
         let metrics = AdminRequestMetrics(routes: ["/ping", "other"])
         metrics.record(route: 0, status: 299, nanoseconds: 1)
