@@ -38,6 +38,32 @@ final class GatedTransport: ClusterTransport {
     func finish() { sink.finish() }
 }
 
+/// A transport whose publishes never complete unless cancelled (a database that went away: the query waits for a
+/// connection).
+final class StuckTransport: ClusterTransport {
+    let localUID = "stuck"
+    let events: AsyncStream<ClusterTransportEvent>
+    private let sink: AsyncStream<ClusterTransportEvent>.Continuation
+    let cancelled = Mutex(0)
+
+    init() { (events, sink) = AsyncStream.makeStream() }
+
+    func publish(_ message: ClusterMessage) async throws { try await publish([message]) }
+
+    func publish(_ messages: [ClusterMessage]) async throws {
+        do {
+            try await Task.sleep(for: .seconds(3_600))
+        } catch {
+            cancelled.withLock { $0 += 1 }
+            throw error
+        }
+    }
+
+    func subscribe(namespace: String) async throws {}
+
+    func finish() { sink.finish() }
+}
+
 @Suite("SocketIOCluster publishes in batches")
 struct SocketIOClusterBatchTests {
     static func message(_ number: Int) -> ClusterMessage {
@@ -93,6 +119,23 @@ struct SocketIOClusterBatchTests {
         transport.finish()
         running.cancel()
         await running.value
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aBusThatTakesNothingHoldsTheShutdownAtMostTheRequestTimeout() async throws {
+        let transport = StuckTransport()
+        let membership = ClusterMembership.Configuration(requestTimeout: .milliseconds(200))
+        let cluster = SocketIOCluster(transport: transport, configuration: .init(membership: membership), logger: Logger(label: "test.stuck"))
+        let io = SocketIOServer(adapter: cluster.adapter, logger: Logger(label: "test.stuck"))
+        _ = io.of("/")  // its initial heartbeat is stuck in the transport; ADAPTER_CLOSE queues behind it
+        let running = Task { _ = try? await cluster.run() }
+        for _ in 0..<2000 where cluster.status.pendingPublishes == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        running.cancel()  // stops as a graceful shutdown does
+        await running.value
+        #expect(transport.cancelled.withLock { $0 } >= 1)
+        #expect(cluster.status.pendingPublishes == 0)
+        #expect(cluster.status.droppedPublishes >= 2)  // the heartbeat and ADAPTER_CLOSE
+        transport.finish()
     }
 
     @Test func withWaitForPublishWhenAloneTheAnswerComesAfterThePublish() async throws {

@@ -364,7 +364,8 @@ public final class SocketIOCluster: Service, Sendable {
     // MARK: Service
 
     /// Publishes and receives until a graceful shutdown (or cancellation); then tells the other servers this one
-    /// leaves (ADAPTER_CLOSE) and publishes what is still queued, without retrying.
+    /// leaves (ADAPTER_CLOSE) and publishes what is still queued, without retrying, for at most the membership's
+    /// request timeout (a publish still waiting then is cancelled, and what is left is dropped).
     public func run() async throws {
         var executor: EventLoopTaskExecutor?
         if let eventLoop { executor = try? await eventLoop.submit { EventLoopTaskExecutor.current(on: eventLoop) }.get() }
@@ -377,7 +378,14 @@ public final class SocketIOCluster: Service, Sendable {
             for adapter in adapters.withLock({ Array($0.values) }) { adapter.stop() }
             outbox.withLock { $0.closed = true }
             doorbellSink.finish()
+            // what is queued goes out once, without retries; a bus that cannot take it (a database gone: the publish
+            // waits for a connection) holds the shutdown at most the request timeout, then the publish is cancelled
+            let deadline = Task {
+                guard (try? await Task.sleep(for: configuration.membership.requestTimeout)) != nil else { return }
+                publisher.cancel()
+            }
             await publisher.value
+            deadline.cancel()
             group.cancelAll()
         }
     }
