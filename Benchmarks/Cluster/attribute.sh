@@ -8,6 +8,7 @@
 #   Benchmarks/Cluster/attribute.sh                       # release builds from .build-bench (as run.sh), 1,000 clients
 #   PUSHINATOR_BIN=... LOADTOOL_BIN=... Benchmarks/Cluster/attribute.sh
 #   MODES="single single-bus" CLIENTS=1000 BROADCASTS=2000 ADMIN="--admin-connections 4 --admin-depth 8" Benchmarks/Cluster/attribute.sh
+#   MODES=cross-send SENDS=10000 SEND_RATE=2000 Benchmarks/Cluster/attribute.sh   # two nodes: CPU and syscalls per cross-node send
 #
 # Each mode runs twice on a fresh node: the LoadTool connecting CLIENTS clients only, then connecting them and posting
 # BROADCASTS broadcasts; the counts of the first run are subtracted from the second's, so what is left is the fan-out
@@ -41,7 +42,7 @@ cleanup() {
     [[ -n "$PERF_PID" ]] && { wait "$PERF_PID" 2>/dev/null || true; }
     PERF_PID=""; NODE_PID=""
 }
-trap cleanup EXIT
+trap 'cleanup; stop_two' EXIT
 
 start_node() {  # mode
     local cluster=""
@@ -91,6 +92,64 @@ one_run() {  # mode scenarios broadcasts -> prints "event value" lines
     awk -F, '$1 ~ /^[0-9.]+$/ { print $3, $1 }' "$TMP/perf.csv"
     echo "postgres-ms $(( (pg_after - pg_before) * 1000 / $(getconf CLK_TCK) ))"
 }
+
+# cross-send: two nodes A and B on the bus, CLIENTS clients on each, SENDS /user/send each posted to the node its user
+# is not on (as run.sh's `bus` scenario, at SEND_RATE/s over 64 admin connections per node); counted per send, both
+# nodes together (each under perf stat) and PostgreSQL.
+SEND_RATE=${SEND_RATE:-2000}
+SENDS=${SENDS:-10000}
+TWO_PIDS=()
+TWO_PERFS=()
+start_two() {  # prefix
+    local name admin client
+    for name in a b; do
+        if [[ $name == a ]]; then admin=19700; client=19701; else admin=19710; client=19711; fi
+        printf '{"admin": {"host": "127.0.0.1", "port": %s}, "client": {"host": "127.0.0.1", "port": %s}, "log": {"debug": false}, "cluster": {"postgres": "%s", "channelPrefix": "%s"}}\n' \
+            "$admin" "$client" "$POSTGRES" "$1" >"$TMP/node-$name.json"
+        perf stat -x, -e "$EVENTS" -o "$TMP/perf-$name.csv" -- taskset -c 0 "$PUSHINATOR" -c "$TMP/node-$name.json" >"$TMP/node-$name.out" 2>&1 &
+        TWO_PERFS+=($!)
+        for _ in $(seq 1 300); do port_open "$admin" && port_open "$client" && break; sleep 0.1; done
+        TWO_PIDS+=("$(pgrep -P "${TWO_PERFS[-1]}")")
+    done
+    sleep 2  # the nodes see each other (initial heartbeats)
+}
+stop_two() {
+    local pid
+    for pid in "${TWO_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${TWO_PERFS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    TWO_PIDS=(); TWO_PERFS=()
+}
+two_run() {  # scenarios -> "event value" lines, both nodes summed
+    start_two "attr$RANDOM"
+    local pg_before; pg_before=$(postgres_ticks)
+    taskset -c 1 "$LOADTOOL" --admin-port 19700 --client-port 19701 --admin-ports 19700,19710 --client-ports 19701,19711 --cross-sends -n $((2 * CLIENTS)) \
+        --scenarios "$1" --latency-rate "$SEND_RATE" --latency-seconds "$(python3 -c "print($SENDS / $SEND_RATE)")" \
+        --admin-connections 64 --label cross-send >"$TMP/loadtool.out" 2>&1 || { cat "$TMP/loadtool.out" >&2; stop_two; return 1; }
+    local pg_after; pg_after=$(postgres_ticks)
+    grep -E "latency:" "$TMP/loadtool.out" >&2 || true
+    # the sends made (the tool may fall behind the rate): "latency: <delivered>/<sent> delivered"
+    sed -n 's|.*latency: [0-9]*/\([0-9]*\) delivered.*|\1|p' "$TMP/loadtool.out" | tail -1 >"$TMP/cross-send.sent"
+    stop_two
+    awk -F, '$1 ~ /^[0-9.]+$/ { sum[$3] += $1 } END { for (e in sum) print e, sum[e] }' "$TMP/perf-a.csv" "$TMP/perf-b.csv"
+    echo "postgres-ms $(( (pg_after - pg_before) * 1000 / $(getconf CLK_TCK) ))"
+}
+if [[ " $MODES " == *" cross-send "* ]]; then
+    log "cross-send: connect only"
+    two_run connect >"$TMP/cross-send.base"
+    sleep 1
+    log "cross-send: connect + $SENDS sends at $SEND_RATE/s"
+    two_run connect,latency >"$TMP/cross-send.full"
+    sent=$(cat "$TMP/cross-send.sent")
+    echo "== cross-send: per /user/send across the bus (nodes A and B together), $sent sends made of $SENDS at $SEND_RATE/s"
+    awk -v n="$sent" '
+        NR == FNR { base[$1] = $2; next }
+        { d = $2 - base[$1]
+          if ($1 == "task-clock") printf "  nodes CPU ms         %10.4f per send\n", d / n
+          else if ($1 == "postgres-ms") printf "  PostgreSQL CPU ms    %10.4f per send\n", d / n
+          else printf "  %-20s %10.2f per send\n", $1, d / n }
+    ' "$TMP/cross-send.base" "$TMP/cross-send.full"
+    MODES=${MODES//cross-send/}
+fi
 
 for mode in $MODES; do
     log "$mode: connect only"
