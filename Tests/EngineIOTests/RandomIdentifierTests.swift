@@ -18,6 +18,18 @@ struct RandomIdentifierTests {
         #expect(used == alphabet)  // every character shows up: no bits are stuck
     }
 
+    @Test func identifiersMadeOnManyThreadsAtOnceDoNotRepeat() async {
+        // the random bytes come from one pool behind a lock: no two callers may get the same bytes
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 { group.addTask { (0..<500).map { _ in RandomIdentifier.make() } } }
+            var all: [String] = []
+            for await batch in group { all += batch }
+            return all
+        }
+        #expect(ids.count == 4_000)
+        #expect(Set(ids).count == 4_000)
+    }
+
     @Test func everyPositionVaries() {
         let ids = (0..<200).map { _ in Array(RandomIdentifier.make().utf8) }
         for position in 0..<20 {

@@ -26,6 +26,20 @@ struct ServerHardeningTests {
         }
     }
 
+    @Test func acceptedConnectionsHaveNagleOff() async throws {
+        try await TestServer.with(Self.router) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+            let channels = server.server.connections.all
+            #expect(channels.count == 1)
+            for channel in channels {  // asked of the kernel (getsockopt), not of NIO's options
+                #expect(try await channel.getOption(.tcpOption(.tcp_nodelay)).get() != 0)
+            }
+            await client.close()
+        }
+    }
+
     @Test func unknownTransferCodingGets501() async throws {
         try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)

@@ -176,7 +176,12 @@ public final class HTTPServer: Service, Sendable {
                 }
             }
             // (no SO_REUSEADDR on accepted sockets: it only matters to bind, and was a system call per connection)
+            // Nagle off: on Linux an accepted socket inherits TCP_NODELAY from the listener (ServerBootstrap sets it
+            // there), and setting it again cost two system calls per connection (NIO's setsockopt of TCP_NODELAY
+            // asks getsockname for the address family first). ServerHardeningTests checks accepted sockets have it.
+            #if !os(Linux)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            #endif
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // Write backpressure: past the high mark the connection stops reading requests (HTTPConnectionHandler).
             .childChannelOption(
