@@ -46,6 +46,7 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
     /// Creates an object from members in order; a repeated key keeps its last value at its first position.
     public init(_ members: some Sequence<(String, JSONValue)>) {
         self.members = []
+        self.members.reserveCapacity(members.underestimatedCount)
         for (key, value) in members { self[key] = value }
     }
 

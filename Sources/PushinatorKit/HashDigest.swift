@@ -9,7 +9,15 @@ public struct HashDigest: Sendable, Hashable {
 
     /// The digest of `hash` (its UTF-8 bytes).
     public init(of hash: String) {
-        bytes = Array(SHA256.hash(data: Array(hash.utf8)))
+        bytes = Self.digest(of: hash).withUnsafeBytes { Array($0) }
+    }
+
+    /// SHA-256 over the UTF-8 of `hash`, read in place (no copy of the text, no array of the digest).
+    private static func digest(of hash: String) -> SHA256.Digest {
+        var hasher = SHA256()
+        var hash = hash
+        hash.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return hasher.finalize()
     }
 
     /// A digest read back from a store; `nil` unless it has 32 bytes.
@@ -36,7 +44,16 @@ public struct HashDigest: Sendable, Hashable {
 
     /// Whether `hash` has this digest, compared without stopping at the first difference.
     public func matches(_ hash: String) -> Bool {
-        Self.constantTimeEquals(bytes, HashDigest(of: hash).bytes)
+        Self.digest(of: hash).withUnsafeBytes { digest in
+            bytes.withUnsafeBytes { Self.constantTimeEquals($0, digest) }
+        }
+    }
+
+    private static func constantTimeEquals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for index in 0..<lhs.count { difference |= lhs[index] ^ rhs[index] }
+        return difference == 0
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess matched.

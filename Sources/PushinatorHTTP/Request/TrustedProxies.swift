@@ -58,12 +58,14 @@ public struct TrustedProxies: Sendable, Equatable {
     /// The address of the client that sent a request.
     /// - Parameters:
     ///   - peer: The address of the connection's other end (an IP address without port), if known.
-    ///   - headers: The request's header fields.
+    ///   - headers: The request's header fields; evaluated only when the peer is a trusted proxy (a Socket.IO
+    ///     connection rebuilds its handshake's fields to give them: 11k instructions of every `auth`).
     /// - Returns: The peer, unless it is a trusted proxy whose forwarding headers name the client.
-    public func clientAddress(peer: String?, headers: HTTPFields) -> String? {
+    public func clientAddress(peer: String?, headers: @autoclosure () -> HTTPFields) -> String? {
         guard let peer, !ranges.isEmpty, let peerBytes = IPAddressBytes.parse(peer), contains(peerBytes) else {
             return peer
         }
+        let headers = headers()
         var chain = Self.forwardedFor(headers)
         if chain.isEmpty { chain = Self.xForwardedFor(headers) }
         var client = peer
