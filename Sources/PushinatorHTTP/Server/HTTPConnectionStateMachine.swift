@@ -209,9 +209,16 @@ struct HTTPConnectionStateMachine {
     /// Set by a graceful shutdown: nothing new is dispatched, the last answer in flight is the last one.
     private(set) var quiescing = false
     private var pending = CircularBuffer<Pending>(initialCapacity: 0)
-    /// The oldest request in flight: its answer is produced or written now.
-    private var current: Slot?
-    /// The requests in flight behind `current`, in order (their ids follow each other).
+    /// The oldest request in flight, whose answer is produced or written now (`nil`: none, or the first of `later`
+    /// has its answer ready and waits for the drain to write it). Kept in separate fields rather than a ``Slot``, so
+    /// that the request path copies no slot when one request at a time is in flight.
+    private(set) var currentID: RequestID?
+    private var currentInfo = RequestInfo(keepAlive: false, isHead: false, acceptsChunked: false, upgradeHead: nil)
+    /// The current request's body bytes charged to the memory budget until its responder is done with them.
+    private var currentCharged = 0
+    /// Whether the current answer is being written (its responder is done).
+    private var currentWriting = false
+    /// The requests in flight behind the current one, in order (their ids follow each other).
     private var later = CircularBuffer<Slot>(initialCapacity: 0)
     private var nextID: RequestID = 0
     /// A `read` held back while the client is behind, a request waits, or the in-flight limit is reached.
@@ -247,24 +254,23 @@ struct HTTPConnectionStateMachine {
     /// The number of events waiting to be read into requests (for tests).
     var queuedCount: Int { pending.count }
 
-    /// The id of the oldest request in flight (for tests).
-    var currentID: RequestID? { current?.id }
-
     /// The number of dispatched requests whose answers are not written yet.
-    var inFlightCount: Int { current == nil ? 0 : 1 + later.count }
+    var inFlightCount: Int { (currentID == nil ? 0 : 1) + later.count }
 
     /// Whether a new request may be dispatched behind those in flight (`head` is the one that would be next).
     private func mayStart(_ head: HTTPRequestHead) -> Bool {
-        guard let current else { return true }
-        if current.info.exclusive || quiescing || later.count + 1 >= limits.maxPipelinedRequests { return false }
+        guard currentID != nil || !later.isEmpty else { return true }
+        if currentInfo.exclusive && currentID != nil || quiescing || inFlightCount >= limits.maxPipelinedRequests {
+            return false
+        }
         return !Self.isExclusive(head)
     }
 
     /// Whether more requests may be read now (nothing waits, the client keeps up, room in flight).
     private var mayRead: Bool {
         guard pending.isEmpty, writable else { return false }
-        guard let current else { return true }
-        return !current.info.exclusive && later.count + 1 < limits.maxPipelinedRequests
+        guard currentID != nil else { return later.isEmpty || later.count < limits.maxPipelinedRequests }
+        return !currentInfo.exclusive && later.count + 1 < limits.maxPipelinedRequests
     }
 
     /// Whether a request must not overlap others (see ``RequestInfo/exclusive``).
@@ -286,7 +292,7 @@ struct HTTPConnectionStateMachine {
                 pending.append(.part(part))
                 return .none
             }
-            if current != nil, case .head(let head) = part, !mayStart(head) {
+            if currentID != nil || !later.isEmpty, case .head(let head) = part, !mayStart(head) {
                 pending.append(.part(part))  // behind an exclusive request or the in-flight limit
                 return .none
             }
@@ -325,13 +331,15 @@ struct HTTPConnectionStateMachine {
                 guard case .receiving(let request, let info, let body) = consume received else { return .none }
                 let id = nextID
                 nextID &+= 1
-                let slot = Slot(id: id, info: info, charged: receivingCharge, phase: .handling)
-                receivingCharge = 0
-                if current == nil {
-                    current = slot
+                if currentID == nil, later.isEmpty {
+                    currentID = id
+                    currentInfo = info
+                    currentCharged = receivingCharge
+                    currentWriting = false
                 } else {
-                    later.append(slot)
+                    later.append(Slot(id: id, info: info, charged: receivingCharge, phase: .handling))
                 }
+                receivingCharge = 0
                 return .dispatch(Request(head: request, body: RequestBody(buffer: body ?? ByteBuffer())), id: id)
             case .discarding:
                 state = .closing  // the refusal closes the connection; later requests are not answered
@@ -348,7 +356,7 @@ struct HTTPConnectionStateMachine {
         receivingCharge = 0
         state = .discarding
         let refusal = Refusal(status: status, message: message)
-        guard current != nil else { return .refuse(refusal) }
+        guard currentID != nil || !later.isEmpty else { return .refuse(refusal) }
         let id = nextID
         nextID &+= 1
         let info = RequestInfo(keepAlive: false, isHead: false, acceptsChunked: false, upgradeHead: nil, exclusive: true)
@@ -463,15 +471,16 @@ struct HTTPConnectionStateMachine {
     /// The next queued event to carry out, or why draining stops.
     mutating func nextQueued() -> DrainStep {
         if case .upgraded = state { return .wait }
-        if current != nil {
-            switch current!.phase {
+        if currentID == nil, let next = later.first {
+            switch next.phase {
             case .handling, .writing:
-                break
+                promote()
             case .ready(let response):  // its turn came
-                current!.phase = .writing
-                return .respond(decide(response, for: current!.info), response)
+                promote()
+                currentWriting = true
+                let last = quiescing && later.isEmpty && !isReceiving
+                return .respond(Self.decide(response, for: currentInfo, last: last), response)
             case .refusal(let refusal):  // nothing was dispatched behind it
-                current = nil
                 later.removeAll()
                 return .inbound(.refuse(refusal))
             }
@@ -485,7 +494,7 @@ struct HTTPConnectionStateMachine {
             case .part:
                 break  // the rest of the request being received
             case .error:
-                guard current == nil else { return .wait }  // answered in its turn
+                guard inFlightCount == 0 else { return .wait }  // answered in its turn
             }
             pending.removeFirst()
             switch next {
@@ -509,7 +518,7 @@ struct HTTPConnectionStateMachine {
         case .upgraded, .closing:
             return .none
         case .idle, .receiving, .discarding:
-            guard pending.isEmpty, current == nil else {
+            guard pending.isEmpty, inFlightCount == 0 else {
                 pending.append(.error(error))  // answered after the answers before it
                 return .none
             }
@@ -541,18 +550,26 @@ struct HTTPConnectionStateMachine {
 
     /// The responder of request `id` produced `response`: write it now if its turn has come, otherwise hold it.
     mutating func responseReady(_ response: Response, for id: RequestID) -> ResponseAction {
-        guard current?.id == id else { return hold(response, for: id) }
-        bodyCharge.release(current!.charged)  // the responder is done with the request's body
-        current!.charged = 0
-        guard case .handling = current!.phase else { return .none }
-        current!.phase = .writing
-        return decide(response, for: current!.info)
+        guard currentID == id, !currentWriting else { return hold(response, for: id) }
+        bodyCharge.release(currentCharged)  // the responder is done with the request's body
+        currentCharged = 0
+        currentWriting = true
+        return Self.decide(response, for: currentInfo, last: quiescing && later.isEmpty && !isReceiving)
+    }
+
+    /// Makes the first request of `later` the current one.
+    private mutating func promote() {
+        let next = later.removeFirst()
+        currentID = next.id
+        currentInfo = next.info
+        currentCharged = next.charged
+        currentWriting = false
     }
 
     /// Keeps the answer of a request behind the current one until its turn.
     private mutating func hold(_ response: Response, for id: RequestID) -> ResponseAction {
-        guard let first = current?.id else { return .none }  // the connection went away meanwhile
-        let index = id &- first &- 1  // ids of the requests in flight follow each other
+        guard let first = later.first?.id else { return .none }  // the connection went away meanwhile
+        let index = id &- first  // ids of the requests in flight follow each other
         guard index >= 0, index < later.count else { return .none }
         let position = later.index(later.startIndex, offsetBy: index)
         guard later[position].id == id, case .handling = later[position].phase else { return .none }
@@ -562,10 +579,9 @@ struct HTTPConnectionStateMachine {
         return .none
     }
 
-    /// How to write `response` to the request described by `info`, now that its turn has come.
-    private func decide(_ response: Response, for info: RequestInfo) -> ResponseAction {
-        // A graceful shutdown ends the connection after the last answer in flight.
-        let last = quiescing && later.isEmpty && !isReceiving
+    /// How to write `response` to the request described by `info`, now that its turn has come; `last`: a graceful
+    /// shutdown ends the connection after it (the last answer in flight).
+    private static func decide(_ response: Response, for info: RequestInfo, last: Bool) -> ResponseAction {
         guard response.webSocketUpgrade != nil else {
             var keepAlive = info.keepAlive && !last && !Self.asksToClose(response)
             if case .stream = response.body.storage, !info.acceptsChunked {
@@ -595,32 +611,33 @@ struct HTTPConnectionStateMachine {
 
     /// The upgrade handshake was refused by the WebSocket upgrader (after ``ResponseAction/upgrade(_:)``).
     mutating func upgradeFailed() -> ResponseAction {
-        guard let current else { return .none }
+        guard currentID != nil else { return .none }
         let refusal = Refusal(status: .badRequest, message: "Invalid WebSocket handshake")
-        return .refuse(refusal, current.info, keepAlive: current.info.keepAlive && !quiescing)
+        return .refuse(refusal, currentInfo, keepAlive: currentInfo.keepAlive && !quiescing)
     }
 
     /// The upgrade handshake was accepted: `true` to switch the connection (it is still there).
     mutating func upgradeAccepted() -> Bool {
-        guard current != nil else { return false }
-        current = nil
+        guard currentID != nil else { return false }
+        currentID = nil
         later.removeAll()
         state = .upgraded
         return true
     }
 
     /// Whether a request is in flight: its answer is produced or written (a streamed body may still write).
-    var isResponding: Bool { current != nil }
+    var isResponding: Bool { currentID != nil }
 
     /// The last bytes of the current answer are ready (`keepAlive` as decided when it started).
     mutating func responseEnded(keepAlive: Bool) -> EndAction {
-        current = later.popFirst()
-        guard keepAlive, !quiescing || current != nil || isReceiving else {
+        currentID = nil
+        if !later.isEmpty, case .handling = later.first!.phase { promote() }  // a ready answer waits for the drain
+        guard keepAlive, !quiescing || !later.isEmpty || currentID != nil || isReceiving else {
             close()
             return .close
         }
         let idle: Bool
-        if current == nil, case .idle = state { idle = true } else { idle = false }
+        if currentID == nil, later.isEmpty, case .idle = state { idle = true } else { idle = false }
         if isInReadBurst {
             flushAtReadComplete = true
             return .keepAlive(flushNow: false, idle: idle)
@@ -644,7 +661,7 @@ struct HTTPConnectionStateMachine {
     private mutating func close() {
         state = .closing
         pending.removeAll()
-        current = nil
+        currentID = nil
         later.removeAll()
     }
 
@@ -711,7 +728,7 @@ struct HTTPConnectionStateMachine {
     /// answer in flight (or the answer to the request being received) is the last.
     mutating func quiesce() -> Bool {
         quiescing = true
-        guard current == nil else { return false }
+        guard inFlightCount == 0 else { return false }
         switch state {
         case .idle, .discarding:
             close()
