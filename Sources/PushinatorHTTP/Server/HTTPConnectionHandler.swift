@@ -121,8 +121,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         defer { if machine.stopDraining() { context.flush() } }
         while true {
             switch machine.nextQueued() {
-            case .respond(let action, let response):
-                perform(action, response: response, context: context)
+            case .respond:
+                if let (action, response) = machine.takeHeldAnswer() {
+                    perform(action, response: response, context: context)
+                }
             case .inbound(let action):
                 perform(action, context: context)
             case .parserError(let action):

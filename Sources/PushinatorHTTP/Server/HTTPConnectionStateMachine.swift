@@ -172,8 +172,9 @@ struct HTTPConnectionStateMachine {
 
     /// One step of draining the queued events.
     enum DrainStep {
-        /// Write this answer, whose turn came, as the action says; then ask again.
-        case respond(ResponseAction, Response)
+        /// An answer held for its turn can be written now: take it with ``takeHeldAnswer()``, write it as its
+        /// action says, then ask again. (Carries no payload: the step stays small on the path of every request.)
+        case respond
         /// Carry out this action for a queued part (or a refusal whose turn came), then ask again.
         case inbound(InboundAction)
         /// Carry out this action for a queued parser error, then ask again.
@@ -471,15 +472,12 @@ struct HTTPConnectionStateMachine {
     /// The next queued event to carry out, or why draining stops.
     mutating func nextQueued() -> DrainStep {
         if case .upgraded = state { return .wait }
-        if currentID == nil, let next = later.first {
-            switch next.phase {
+        if currentID == nil, !later.isEmpty {
+            switch later[later.startIndex].phase {
             case .handling, .writing:
                 promote()
-            case .ready(let response):  // its turn came
-                promote()
-                currentWriting = true
-                let last = quiescing && later.isEmpty && !isReceiving
-                return .respond(Self.decide(response, for: currentInfo, last: last), response)
+            case .ready:  // its turn came
+                return .respond
             case .refusal(let refusal):  // nothing was dispatched behind it
                 later.removeAll()
                 return .inbound(.refuse(refusal))
@@ -555,6 +553,17 @@ struct HTTPConnectionStateMachine {
         currentCharged = 0
         currentWriting = true
         return Self.decide(response, for: currentInfo, last: quiescing && later.isEmpty && !isReceiving)
+    }
+
+    /// The answer whose turn came (after ``DrainStep/respond``), and how to write it.
+    mutating func takeHeldAnswer() -> (ResponseAction, Response)? {
+        guard currentID == nil, !later.isEmpty, case .ready(let response) = later[later.startIndex].phase else {
+            return nil
+        }
+        later[later.startIndex].phase = .writing
+        promote()
+        currentWriting = true
+        return (Self.decide(response, for: currentInfo, last: quiescing && later.isEmpty && !isReceiving), response)
     }
 
     /// Makes the first request of `later` the current one.
