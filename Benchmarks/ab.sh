@@ -15,7 +15,7 @@
 # release binary on both sides, the metrics off on side B:
 #   EXTRA_B='{"admin": {"metrics": false}}' Benchmarks/ab.sh .build-bench/release/pushinator .build-bench/release/pushinator
 # then after/before is "metrics off / metrics on" (a ratio above 1 is what the metrics cost; see Benchmarks/README.md,
-# "Metrics cost (session 9)", for the instruction counts of the same comparison).
+# "Metrics cost on `/user/send`, settled (session 10)", for the instruction, futex and context-switch counts).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 A=${1:?before binary}; B=${2:?after binary}; HA=${3:-}; HB=${4:-}
