@@ -70,12 +70,6 @@ extension Namespace {
         socket.recovered && recovery?.skipMiddlewares == true
     }
 
-    /// The data of the CONNECT answer: the socket id, and its private id while recovery is on for it.
-    func connectAnswer(for socket: Socket) -> JSONValue {
-        guard let pid = socket.pid else { return ["sid": .string(socket.id)] }
-        return ["sid": .string(socket.id), "pid": .string(pid)]
-    }
-
     /// Keeps the session of `socket`, about to leave the namespace for `reason`, when its client may come back.
     func persistIfRecoverable(_ socket: Socket, reason: DisconnectReason) {
         guard recovery != nil else { return }

@@ -140,6 +140,32 @@ enum SocketIOWire {
         return ([text] + attachments.map { EngineIOEncodedPacket.binary($0) }, byteCount)
     }
 
+    /// The CONNECT answer, `40{"sid":"..."}` or `40/nsp,{"sid":"...","pid":"..."}`, as an Engine.IO message: the
+    /// same bytes as ``encode(_:)`` of the CONNECT packet with that data (a test compares them), written straight
+    /// into one buffer instead of through a `JSONValue` object and the generic packet encoder, once per connect.
+    static func connectAnswer(namespace: String, sid: String, pid: String?) -> EngineIOEncodedPacket {
+        .message(encodedText: connectAnswerText(namespace: namespace, sid: sid, pid: pid))
+    }
+
+    /// The text of ``connectAnswer(namespace:sid:pid:)``, from its Engine.IO `4` digit on.
+    static func connectAnswerText(namespace: String, sid: String, pid: String?) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(20 + namespace.utf8.count + sid.utf8.count + (pid?.utf8.count ?? 0))
+        buffer.writeStaticString("40")  // Engine.IO message, Socket.IO CONNECT
+        if !namespace.isEmpty && namespace != "/" {
+            buffer.writeString(namespace)
+            buffer.writeInteger(UInt8(ascii: ","))
+        }
+        buffer.writeStaticString(#"{"sid":"#)
+        JSONValue.string(sid).write(to: &buffer)
+        if let pid {
+            buffer.writeStaticString(#","pid":"#)
+            JSONValue.string(pid).write(to: &buffer)
+        }
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
+    }
+
     /// Sends `packets` to every session, waking each other event loop once.
     ///
     /// Sessions on the calling thread's loop are written to at once; the others are collected per loop (a handful:

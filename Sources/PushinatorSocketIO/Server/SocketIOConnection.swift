@@ -82,13 +82,16 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             connect(to: namespace, auth: auth)
         case .send(let packet):
             engine.send(SocketIOWire.encode(packet))
-        case .accept(let socket, var answer):
+        case .accept(let socket, let answer):
             socket.markConnected(true)
             if socket.recovered { socket.namespace.recoveredCount.wrappingAdd(1, ordering: .relaxed) }
             let missed = socket.namespace.adapter.add(socket)
             socket.namespace.track(socket)
-            if answer.data != nil { answer.data = socket.namespace.connectAnswer(for: socket) }  // {sid, pid}
-            engine.send(SocketIOWire.encode(answer))
+            if answer.data != nil {  // {sid, pid}
+                engine.send([SocketIOWire.connectAnswer(namespace: answer.namespace, sid: socket.id, pid: socket.pid)])
+            } else {  // Socket.IO v2 (Engine.IO v3): no data
+                engine.send(SocketIOWire.encode(answer))
+            }
             if !missed.isEmpty { engine.send(missed) }  // before anything newer: this runs on the connection's loop
             socket.namespace.logger.debug(
                 "socket connected",
