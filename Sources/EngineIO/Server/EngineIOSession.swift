@@ -263,11 +263,20 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         }
     }
 
+    /// Answers a GET with 400, after `delay`. When the WebSocket that replaced polling lives on another event loop,
+    /// the 400 also waits its turn on that loop: what the session handed the WebSocket before (`3probe`) is then
+    /// written ahead of it however late either loop runs (the delay alone leaves that to the scheduler).
     private func refuse(_ promise: EventLoopPromise<Response>, after delay: TimeAmount?) {
-        if let delay {
-            _ = timers.schedule(in: delay) { promise.fail(EngineIOHTTPError.badRequest) }
+        let fail: () -> Void
+        if case .webSocket(let transport, upgradedAt: _?) = machine.state, transport.eventLoopID != eventLoopID {
+            fail = { transport.eventLoop.execute { promise.fail(EngineIOHTTPError.badRequest) } }
         } else {
-            promise.fail(EngineIOHTTPError.badRequest)
+            fail = { promise.fail(EngineIOHTTPError.badRequest) }
+        }
+        if let delay {
+            _ = timers.schedule(in: delay, fail)
+        } else {
+            fail()
         }
     }
 
