@@ -24,7 +24,7 @@ private func render(_ actions: [Machine.Action]) -> [String] {
         switch action {
         case .connect(let namespace, let auth): "connect \(namespace) \(auth.jsonString)"
         case .send(let packet): "send \(render(packet))"
-        case .accept(let socket, let answer): "accept \(socket.name) \(render(answer))"
+        case .accept(let socket, let answer): "accept \(socket.name) \(render(answer.packet))"
         case .dispatch(let socket, let packet): "dispatch \(render(packet)) to \(socket.name)"
         case .resolveAck(let socket, let id, let arguments): "ack \(id) \(JSONValue.array(arguments).jsonString) to \(socket.name)"
         case .remove(let socket, let reason): "remove \(socket.name) (\(reason))"

@@ -87,10 +87,10 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
             if socket.recovered { socket.namespace.recoveredCount.wrappingAdd(1, ordering: .relaxed) }
             let missed = socket.namespace.adapter.add(socket)
             socket.namespace.track(socket)
-            if answer.data != nil {  // {sid, pid}
-                engine.send([SocketIOWire.connectAnswer(namespace: answer.namespace, sid: socket.id, pid: socket.pid)])
+            if let sid = answer.sid {  // {sid, pid}
+                engine.send([SocketIOWire.connectAnswer(namespace: answer.namespace, sid: sid, pid: socket.pid)])
             } else {  // Socket.IO v2 (Engine.IO v3): no data
-                engine.send(SocketIOWire.encode(answer))
+                engine.send(SocketIOWire.encode(answer.packet))
             }
             if !missed.isEmpty { engine.send(missed) }  // before anything newer: this runs on the connection's loop
             socket.namespace.logger.debug(

@@ -47,6 +47,19 @@ struct SocketIOConnectionStateMachine<Socket: AnyObject> {
     }
 
     /// What the connection does in answer to an event, in order.
+    /// The CONNECT packet that answers a namespace connect: `{"sid":...}` as its data, none for Socket.IO v2
+    /// clients (Engine.IO v3). Kept as its parts, no `JSONValue` object: the connection writes it straight into
+    /// its buffer (``SocketIOWire/connectAnswer(namespace:sid:pid:)``), once per connect.
+    struct ConnectAnswer {
+        var namespace: String
+        var sid: String?
+
+        /// The packet, as the generic encoder takes it (tests, Socket.IO v2).
+        var packet: SocketIOPacket {
+            SocketIOPacket(type: .connect, namespace: namespace, data: sid.map { ["sid": .string($0)] })
+        }
+    }
+
     enum Action {
         /// Look the namespace up and run its connect middleware with this `auth` payload; report the outcome with
         /// ``connectAccepted(namespace:socket:socketID:)`` or ``connectRefused(namespace:data:)``.
@@ -55,7 +68,7 @@ struct SocketIOConnectionStateMachine<Socket: AnyObject> {
         case send(SocketIOPacket)
         /// The socket joined its namespace: add it to the namespace, then send `answer` (CONNECT) and run the
         /// connection handlers.
-        case accept(Socket, answer: SocketIOPacket)
+        case accept(Socket, answer: ConnectAnswer)
         /// Run the namespace's handlers for an EVENT or BINARY_EVENT (its ack id, if any, answers once).
         case dispatch(Socket, SocketIOPacket)
         /// An ACK from the client for the socket's `emitWithAck`.
@@ -221,11 +234,7 @@ struct SocketIOConnectionStateMachine<Socket: AnyObject> {
     mutating func connectAccepted(namespace: String, socket: Socket, socketID: String) -> [Action] {
         guard !isClosed, case .connecting = namespaces[namespace] else { return [] }
         namespaces[namespace] = .connected(socket)
-        let answer = SocketIOPacket(
-            type: .connect,
-            namespace: namespace,
-            data: configuration.isLegacyProtocol ? nil : ["sid": .string(socketID)]
-        )
+        let answer = ConnectAnswer(namespace: namespace, sid: configuration.isLegacyProtocol ? nil : socketID)
         return [.cancel(.connect), .accept(socket, answer: answer)]
     }
 
