@@ -26,9 +26,17 @@ extension PushinatorConfiguration {
             maxConnectionsPerAddress: adminLimits.maxConnectionsPerAddress,
             connectionLimitExemptions: adminLimits.connectionLimitExempt,
             maxQueuedResponseBytes: adminLimits.maxQueuedResponseBytes,
-            writeTimeout: .milliseconds(adminLimits.writeTimeoutMilliseconds)
+            writeTimeout: .milliseconds(adminLimits.writeTimeoutMilliseconds),
+            pipelineOverlap: Self.adminPipelineOverlap
         )
     }
+
+    /// The admin calls that may start while earlier answers on the same connection are pending: sends and
+    /// broadcasts (their deliveries and their place in the cluster's log are taken in request order, when they
+    /// start). Registrations, unregistrations and everything else wait for the answers before them, and what
+    /// follows them waits for theirs: a `/user/send` pipelined behind the `/user/register` of its user sees the
+    /// registration.
+    public static let adminPipelineOverlap = HTTPPipelineOverlap.safeMethods(andPaths: ["/user/send", "/broadcast"])
 
     /// The Socket.IO server's settings: the transports, the client port's payload and binary-packet limits, and
     /// connection state recovery for `client.recovery.maxDisconnectionDuration` milliseconds (off at `0`) within

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -101,6 +102,52 @@ def test_sqlite_file_holds_no_hashes(start_pushinator, tmp_path: Path):
     assert [(row[0], len(row[1])) for row in rows] == [("1", 32)]
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("users.db*"))
     assert b"a-recognizable-secret" not in stored
+
+
+def _pipelined(app, calls: list[tuple[str, dict]], timeout: float = 20) -> list[dict]:
+    """Sends `calls` on one keep-alive connection in one write (pipelined), the last with `Connection: close`;
+    returns the JSON answers in the order they came."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(app.admin)
+    payload = b""
+    for index, (path, body) in enumerate(calls):
+        data = json.dumps(body).encode()
+        close = "Connection: close\r\n" if index == len(calls) - 1 else ""
+        payload += (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{close}\r\n"
+        ).encode() + data
+    received = b""
+    with socket.create_connection((url.hostname, url.port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        for _ in range(10_000):  # bounded: until the server closes after the last answer
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    answers = []
+    for _ in range(len(calls)):  # Content-Length framed answers, in order
+        head, _, rest = received.partition(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+        answers.append(json.loads(rest[:length]))
+        received = rest[length:]
+    return answers
+
+
+def test_a_send_pipelined_behind_a_registration_sees_it(start_pushinator, tmp_path: Path):
+    """admin-api.md: a /user/register waits for the answers before it and the calls behind it wait for its own, so
+    a /user/send pipelined right behind the registration of its (offline) user queues the message for that user,
+    although the registration counts only once it is committed to the SQLite file."""
+    app = start_pushinator({"users": {"store": f"sqlite:{tmp_path}/users.db"}})
+    users = [f"pipelined-{n}" for n in range(20)]
+    calls: list[tuple[str, dict]] = []
+    for user in users:
+        calls += [("/user/register", {"userId": user, "hash": HASH}), ("/user/send", {"userId": user, "message": user})]
+    answers = _pipelined(app, calls)
+    assert [answer["status"] for answer in answers] == [200] * len(calls), answers
+    sends = answers[1::2]
+    assert [send["queued"] for send in sends] == [1] * len(users), sends
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ struct HTTPConnectionStateMachineTests {
         maxHeader: Int = 512,
         budget: MemoryBudget = MemoryBudget(limit: nil),
         maxPipelined: Int = 16,
+        overlap: HTTPPipelineOverlap = .safeMethods,
         isSecure: Bool = false
     ) -> Machine {
         let limits = Machine.Limits(
@@ -23,6 +24,7 @@ struct HTTPConnectionStateMachineTests {
             maxChunkFramingBytes: 64,
             maxQueuedResponseBytes: 100,
             maxPipelinedRequests: maxPipelined,
+            pipelineOverlap: overlap,
             memoryBudget: budget
         )
         return Machine(limits: limits, isSecure: isSecure)

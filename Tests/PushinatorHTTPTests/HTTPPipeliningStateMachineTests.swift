@@ -234,7 +234,7 @@ struct HTTPPipeliningStateMachineTests {
     }
 
     @Test func aRefusalInTheMiddleIsAnsweredInItsTurnThenCloses() throws {
-        var machine = Tests.make(maxBody: 4)
+        var machine = Tests.make(maxBody: 4, overlap: .all)  // the POST starts behind the GET, and is refused
         let first = try #require(Self.get(&machine, "/a"))
         let tooLarge = Tests.head(.POST, "/big", headers: [("Host", "x"), ("Content-Length", "10")])
         guard case .none = machine.received(tooLarge) else {  // a 413 now would precede the first answer
@@ -304,7 +304,7 @@ struct HTTPPipeliningStateMachineTests {
 
     @Test func aClientClosingWithAnswersPendingDropsThem() throws {
         let budget = MemoryBudget(limit: nil)
-        var machine = Tests.make(budget: budget)
+        var machine = Tests.make(budget: budget, overlap: .all)
         let first = try #require(Self.get(&machine, "/a"))
         _ = machine.received(Tests.head(.POST, "/p", headers: [("Host", "x"), ("Content-Length", "3")]))
         _ = machine.received(.body(ByteBuffer(string: "abc")))
@@ -327,7 +327,7 @@ struct HTTPPipeliningStateMachineTests {
 
     @Test func eachBodyIsReleasedWhenItsResponderIsDone() throws {
         let budget = MemoryBudget(limit: nil)
-        var machine = Tests.make(budget: budget)
+        var machine = Tests.make(budget: budget, overlap: .all)
         var ids: [Machine.RequestID] = []
         for text in ["abc", "defgh"] {
             _ = machine.received(Tests.head(.POST, "/p", headers: [("Host", "x"), ("Content-Length", "\(text.count)")]))
@@ -347,7 +347,7 @@ struct HTTPPipeliningStateMachineTests {
     }
 
     @Test func theRequestTimerWaitsUntilNothingIsInFlightOrBeingReceived() throws {
-        var machine = Tests.make()
+        var machine = Tests.make(overlap: .all)
         let first = try #require(Self.get(&machine, "/a"))
         let second = try #require(Self.get(&machine, "/b"))
         _ = machine.received(Tests.head(.POST, "/p", headers: [("Host", "x"), ("Content-Length", "3")]))
@@ -384,16 +384,83 @@ struct HTTPPipeliningStateMachineTests {
     }
 
     @Test func exclusiveRequestsAreRecognized() {
-        func head(_ method: HTTPMethod = .GET, _ version: HTTPVersion = .http1_1, _ headers: [(String, String)] = []) -> HTTPRequestHead {
-            HTTPRequestHead(version: version, method: method, uri: "/", headers: HTTPHeaders([("Host", "x")] + headers))
+        func head(
+            _ method: HTTPMethod = .GET,
+            _ version: HTTPVersion = .http1_1,
+            _ headers: [(String, String)] = [],
+            uri: String = "/"
+        ) -> HTTPRequestHead {
+            HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders([("Host", "x")] + headers))
         }
-        #expect(!Machine.isExclusive(head()))
-        #expect(!Machine.isExclusive(head(.POST, .http1_1, [("Content-Length", "3")])))
-        #expect(Machine.isExclusive(head(.CONNECT)))
-        #expect(Machine.isExclusive(head(.GET, .http1_1, [("Connection", "close")])))
-        #expect(Machine.isExclusive(head(.GET, .http1_0)))
-        #expect(!Machine.isExclusive(head(.GET, .http1_0, [("Connection", "keep-alive")])))
-        #expect(Machine.isExclusive(head(.GET, .http1_1, [("Upgrade", "websocket")])))
-        #expect(Machine.isExclusive(head(.POST, .http1_1, [("Expect", "100-continue")])))
+        let safe = Tests.make()  // the default: safe methods only (RFC 9112 9.3.2)
+        let all = Tests.make(overlap: .all)
+        let paths = Tests.make(overlap: .safeMethods(andPaths: ["/user/send", "/broadcast"]))
+        for machine in [safe, all, paths] {
+            #expect(!machine.isExclusive(head()))
+            #expect(!machine.isExclusive(head(.HEAD)))
+            #expect(machine.isExclusive(head(.CONNECT)))
+            #expect(machine.isExclusive(head(.GET, .http1_1, [("Connection", "close")])))
+            #expect(machine.isExclusive(head(.GET, .http1_0)))
+            #expect(!machine.isExclusive(head(.GET, .http1_0, [("Connection", "keep-alive")])))
+            #expect(machine.isExclusive(head(.GET, .http1_1, [("Upgrade", "websocket")])))
+            #expect(machine.isExclusive(head(.POST, .http1_1, [("Expect", "100-continue")], uri: "/user/send")))
+        }
+        let post = head(.POST, .http1_1, [("Content-Length", "3")])
+        #expect(safe.isExclusive(post))
+        #expect(!all.isExclusive(post))
+        #expect(paths.isExclusive(post))
+        #expect(!paths.isExclusive(head(.POST, .http1_1, [("Content-Length", "3")], uri: "/user/send")))
+        #expect(!paths.isExclusive(head(.POST, .http1_1, [("Content-Length", "3")], uri: "/broadcast?x=1")))
+        #expect(paths.isExclusive(head(.POST, .http1_1, [("Content-Length", "3")], uri: "/user/sendx")))
+        #expect(paths.isExclusive(head(.POST, .http1_1, [("Content-Length", "3")], uri: "/user/register")))
+        #expect(paths.isExclusive(head(.DELETE, .http1_1, [], uri: "/broadcasts")))
+    }
+
+    /// The default: a POST behind a pending GET waits for its answer, and a GET behind a pending POST waits too (the
+    /// POST's effect may be what the GET reads); a POST to a path that may overlap starts at once.
+    @Test func unsafeRequestsWaitForTheAnswersBeforeThemUnlessTheirPathMayOverlap() throws {
+        var machine = Tests.make(overlap: .safeMethods(andPaths: ["/user/send"]))
+        let first = try #require(Self.get(&machine, "/a"))
+        guard case .none = machine.received(Tests.head(.POST, "/user/register", headers: [("Host", "x"), ("Content-Length", "0")])) else {
+            Issue.record("a POST started behind a pending answer")
+            return
+        }
+        guard case .none = machine.received(.end(nil)) else {
+            Issue.record("a POST started behind a pending answer")
+            return
+        }
+        #expect(machine.inFlightCount == 1)
+        // Once the GET is answered, the POST starts, alone: the GET behind it waits for its answer.
+        _ = machine.responseReady(.text("a"), for: first)
+        _ = machine.responseEnded(keepAlive: true)
+        let steps = Self.drain(&machine)
+        guard case .inbound(.dispatch(let register, let registerID)) = steps.first(where: {
+            if case .inbound(.dispatch) = $0 { true } else { false }
+        }) else {
+            Issue.record("the POST did not start after the answer before it: \(steps)")
+            return
+        }
+        #expect(String(register.path) == "/user/register")
+        guard case .none = machine.received(Tests.head(.GET, "/b")) else {
+            Issue.record("a GET started behind a pending POST")
+            return
+        }
+        guard case .none = machine.received(.end(nil)) else {
+            Issue.record("a GET started behind a pending POST")
+            return
+        }
+        #expect(machine.inFlightCount == 1)
+        _ = machine.responseReady(.text("registered"), for: registerID)
+        _ = machine.responseEnded(keepAlive: true)
+        _ = Self.drain(&machine)
+        #expect(machine.inFlightCount == 1)  // the GET
+        // A POST to an overlapping path starts behind the pending GET.
+        _ = machine.received(Tests.head(.POST, "/user/send", headers: [("Host", "x"), ("Content-Length", "0")]))
+        guard case .dispatch(let send, _) = machine.received(.end(nil)) else {
+            Issue.record("a POST to /user/send did not start behind a pending answer")
+            return
+        }
+        #expect(String(send.path) == "/user/send")
+        #expect(machine.inFlightCount == 2)
     }
 }

@@ -37,6 +37,8 @@ struct HTTPConnectionStateMachine {
         var maxQueuedResponseBytes: Int
         /// The most requests dispatched whose answers are not written yet (at least 1).
         var maxPipelinedRequests: Int
+        /// Which pipelined requests may start while earlier answers are pending.
+        var pipelineOverlap: HTTPPipelineOverlap
         var memoryBudget: MemoryBudget
 
         init(
@@ -45,6 +47,7 @@ struct HTTPConnectionStateMachine {
             maxChunkFramingBytes: Int,
             maxQueuedResponseBytes: Int = 64 * 1024,
             maxPipelinedRequests: Int = 16,
+            pipelineOverlap: HTTPPipelineOverlap = .safeMethods,
             memoryBudget: MemoryBudget = .shared
         ) {
             self.maxRequestBodySize = maxRequestBodySize
@@ -52,6 +55,7 @@ struct HTTPConnectionStateMachine {
             self.maxChunkFramingBytes = maxChunkFramingBytes
             self.maxQueuedResponseBytes = maxQueuedResponseBytes
             self.maxPipelinedRequests = max(1, maxPipelinedRequests)
+            self.pipelineOverlap = pipelineOverlap
             self.memoryBudget = memoryBudget
         }
 
@@ -62,6 +66,7 @@ struct HTTPConnectionStateMachine {
                 maxChunkFramingBytes: configuration.maxChunkFramingBytes,
                 maxQueuedResponseBytes: configuration.maxQueuedResponseBytes,
                 maxPipelinedRequests: configuration.maxPipelinedRequests,
+                pipelineOverlap: configuration.pipelineOverlap,
                 memoryBudget: configuration.memoryBudget
             )
         }
@@ -264,7 +269,7 @@ struct HTTPConnectionStateMachine {
         if currentInfo.exclusive && currentID != nil || quiescing || inFlightCount >= limits.maxPipelinedRequests {
             return false
         }
-        return !Self.isExclusive(head)
+        return !isExclusive(head)
     }
 
     /// Whether more requests may be read now (nothing waits, the client keeps up, room in flight).
@@ -274,10 +279,11 @@ struct HTTPConnectionStateMachine {
         return !currentInfo.exclusive && later.count + 1 < limits.maxPipelinedRequests
     }
 
-    /// Whether a request must not overlap others (see ``RequestInfo/exclusive``).
-    static func isExclusive(_ head: HTTPRequestHead) -> Bool {
+    /// Whether a request must not overlap others (see ``RequestInfo/exclusive``): an upgrade, CONNECT, the last
+    /// request, `Expect`, or one that ``Limits/pipelineOverlap`` does not let overlap.
+    func isExclusive(_ head: HTTPRequestHead) -> Bool {
         head.method == .CONNECT || !head.isKeepAlive || head.headers.contains(name: "upgrade")
-            || head.headers.contains(name: "expect")
+            || head.headers.contains(name: "expect") || !limits.pipelineOverlap.allows(head)
     }
 
     // MARK: Reading
@@ -412,7 +418,7 @@ struct HTTPConnectionStateMachine {
             upgradeHead: asksForUpgrade ? head : nil
         )
         let sendContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
-        info.exclusive = !info.keepAlive || sendContinue
+        info.exclusive = !info.keepAlive || sendContinue || !limits.pipelineOverlap.allows(head)
         state = .receiving(request, info, body: nil)
         return .headAccepted(chunked: transferCoding != nil, sendContinue: sendContinue)
     }

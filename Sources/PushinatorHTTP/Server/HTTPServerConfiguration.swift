@@ -38,6 +38,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// `Connection: close`, `Expect: 100-continue`) wait until every answer before them is written. Default 16;
     /// 1 answers one request at a time.
     public var maxPipelinedRequests: Int
+    /// Which pipelined requests may start while earlier answers are pending: by default only safe methods
+    /// (`GET`, `HEAD`, `OPTIONS`, `TRACE`, as RFC 9112 9.3.2 allows); any other request waits until every answer
+    /// before it is written, and nothing after it starts until its own is. See ``HTTPPipelineOverlap``.
+    public var pipelineOverlap: HTTPPipelineOverlap
     /// How long responses may stay queued for a client that does not read them before the connection is closed.
     /// Default 30 s.
     public var writeTimeout: Duration
@@ -68,6 +72,7 @@ public struct HTTPServerConfiguration: Sendable {
         maxQueuedResponseBytes: Int = 64 * 1024,
         writeTimeout: Duration = .seconds(30),
         maxPipelinedRequests: Int = 16,
+        pipelineOverlap: HTTPPipelineOverlap = .safeMethods,
         maxChunkFramingBytes: Int = 16 * 1024,
         webSocket: WebSocketConfiguration = .init(),
         serverName: String? = nil,
@@ -85,6 +90,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.maxQueuedResponseBytes = maxQueuedResponseBytes
         self.writeTimeout = writeTimeout
         self.maxPipelinedRequests = maxPipelinedRequests
+        self.pipelineOverlap = pipelineOverlap
         self.maxChunkFramingBytes = maxChunkFramingBytes
         self.webSocket = webSocket
         self.serverName = serverName
