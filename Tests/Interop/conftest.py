@@ -8,6 +8,8 @@ Server under test (env):
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import os
 import signal
@@ -217,16 +219,60 @@ def transport(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+# The wire position of the Engine.IO message being handled by this thread (see _number_messages_in_wire_order).
+_wire = threading.local()
+
+
+def _number_messages_in_wire_order(eio: Any) -> None:
+    """python-engineio hands every message to a thread of its own (`run_async`), so two messages that arrived in
+    order can be handled, and recorded, in the other order on a busy machine (a test saw [2, 1, 3, 4]). Number each
+    message in the reading thread, in the order it arrived, and let its handler thread carry the number: the
+    Recorder keeps its log in arrival order. Handlers still run as before (one thread each, never blocked)."""
+    from engineio import packet as eio_packet
+
+    receive = eio._receive_packet
+    numbers = itertools.count()
+
+    def receive_in_order(pkt: Any) -> Any:
+        handler = eio.handlers.get("message")
+        if pkt.packet_type != eio_packet.MESSAGE or handler is None:
+            return receive(pkt)
+        number = next(numbers)
+
+        def handle(data: Any) -> None:
+            _wire.number = number
+            try:
+                handler(data)
+            finally:
+                _wire.number = None
+
+        eio.start_background_task(handle, pkt.data)
+        return None
+
+    eio._receive_packet = receive_in_order
+
+
 class Recorder:
-    """Thread-safe log of everything a client received: (namespace, event, args)."""
+    """Thread-safe log of everything a client received: (namespace, event, args), in the order the messages arrived
+    on the wire (for a python-socketio Client), whatever order their handler threads ran in."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self.events: list[tuple[str, str, tuple[Any, ...]]] = []
+        self._keys: list[tuple[int, int]] = []  # (wire number, arrival), parallel to events
+        self._arrivals = itertools.count()
+        self._last_number = -1
 
     def record(self, namespace: str, event: str, args: tuple[Any, ...]) -> None:
+        number = getattr(_wire, "number", None)
         with self._cond:
-            self.events.append((namespace, event, args))
+            if number is None:  # not from a numbered message (a disconnect): after what was recorded so far
+                number = self._last_number
+            self._last_number = max(self._last_number, number)
+            key = (number, next(self._arrivals))
+            index = bisect.bisect_right(self._keys, key)
+            self._keys.insert(index, key)
+            self.events.insert(index, (namespace, event, args))
             self._cond.notify_all()
 
     def all(self, event: str, namespace: str = "/") -> list[tuple[Any, ...]]:
@@ -281,6 +327,7 @@ class Client:
             randomization_factor=0.0,
             **kwargs,
         )
+        _number_messages_in_wire_order(self.sio.eio)
         for ns in namespaces:
             self._register(ns)
 
