@@ -19,13 +19,14 @@ struct HTTPConnectionHandlerTests {
     }
 
     static func make(
-        _ configuration: HTTPServerConfiguration = .init()
+        _ configuration: HTTPServerConfiguration = .init(),
+        responder: Router = router
     ) throws -> (channel: EmbeddedChannel, reads: ReadCounter) {
         let channel = EmbeddedChannel()
         let counter = ReadCounter()
         let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
         let handler = HTTPConnectionHandler(
-            responder: router,
+            responder: responder,
             configuration: configuration,
             logger: Logger(label: "test"),
             isSecure: false,

@@ -45,22 +45,7 @@ struct HTTPPipeliningHandlerTests {
             Get("x") { _, _ in "hello" }
             Get("ws") { _, _ in Response.webSocket { _ in } }
         }
-        let channel = EmbeddedChannel()
-        let counter = ReadCounter()
-        let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
-        let handler = HTTPConnectionHandler(
-            responder: router,
-            configuration: configuration,
-            logger: Logger(label: "test"),
-            isSecure: false,
-            handlers: .init(timer: nil, decoder: decoder)
-        )
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(counter)
-        try sync.addHandler(decoder)
-        try sync.addHandler(handler)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-        return (channel, counter)
+        return try HTTPConnectionHandlerTests.make(configuration, responder: router)
     }
 
     static func wait(_ index: Int) -> String { "GET /wait/\(index) HTTP/1.1\r\nHost: x\r\n\r\n" }
