@@ -1101,13 +1101,17 @@ def _metric(scrape: str, name: str) -> float:
 
 def test_memory_budget_is_configured_counted_and_logged(start_pushinator, sockets):
     app = start_pushinator({"limits": {"memoryBudget": 500_000}})
-    holder = sockets.add(connect(app.client))
-    holder.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n" + b"h" * HOLDER_BYTES)
-    big = b"POST /socket.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" + b"b" * 300_000
-    _until("a body refused with 503", lambda: request_status(app.client, big) == ([503], True))
 
     def scrape() -> str:
         return requests.get(app.admin + "/metrics", timeout=5).text
+
+    holder = sockets.add(connect(app.client))
+    holder.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 400000\r\n\r\n" + b"h" * HOLDER_BYTES)
+    # The big body is sent once the server holds all the holder sent: sent earlier, on a busy machine both bodies
+    # could be half read when the budget runs out, and both be refused (the holder too, so nothing held after).
+    _until("the stalled body charged", lambda: _metric(scrape(), "pushinator_memory_budget_held_bytes") >= HOLDER_BYTES)
+    big = b"POST /socket.io/ HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" + b"b" * 300_000
+    _until("a body refused with 503", lambda: request_status(app.client, big) == ([503], True))
 
     metrics = scrape()
     assert _metric(metrics, 'pushinator_memory_budget_refusals_total{use="http_body"}') >= 1
