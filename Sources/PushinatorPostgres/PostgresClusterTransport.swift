@@ -146,6 +146,7 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         }
         if !small.isEmpty { statements.append(batchStatement(small)) }
         let start = ContinuousClock.now
+        let traceStart = ClusterTraceClock.microseconds
         var ids: [Int64] = []
         if statements.count == 1 {
             let rows = try await client.query(statements[0], logger: logger)
@@ -161,6 +162,13 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             }
         }
         state.withLock { $0.lag.published(ids, startedAt: start) }
+        logger.debug(
+            "cluster trace",
+            metadata: [
+                "stage": "published", "first": "\(ids.first ?? 0)", "last": "\(ids.last ?? 0)", "count": "\(ids.count)",
+                "start": "\(traceStart)", "end": "\(ClusterTraceClock.microseconds)",
+            ]
+        )
     }
 
     /// The statement of the small messages of a batch: log ids drawn in order, the rows inserted, a notification
@@ -423,6 +431,17 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
 
     /// Handles one notification: a message, or an attachment header to read from the table.
     private func receive(_ payload: String, namespace: String) async {
+        let arrival = ClusterTraceClock.microseconds
+        // this node's own notification, recognised without parsing it: only its log id is needed
+        if let header = ClusterNotificationHeader.skim(payload, uid: localUID), header.isFromUID {
+            if let logID = header.logID {
+                state.withLock { state in
+                    state.lag.echoed(logID, at: .now)
+                    _ = state.cursor?.accept(logID)
+                }
+            }
+            return
+        }
         let value: JSONValue
         do {
             value = try decoder.parseJSON(Array(payload.utf8))
@@ -443,6 +462,13 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             do {
                 var message = try decoder.decode(jsonValue: value, channelNamespace: namespace)
                 message.logID = logID
+                logger.debug(
+                    "cluster trace",
+                    metadata: [
+                        "stage": "arrived", "id": "\(logID ?? 0)", "type": "\(message.type.rawValue)",
+                        "at": "\(arrival)", "decoded": "\(ClusterTraceClock.microseconds)",
+                    ]
+                )
                 emit(.message(message))
             } catch {
                 drop(error)

@@ -87,7 +87,7 @@ public final class SocketIOCluster: Service, Sendable {
 
     enum Outgoing: Sendable {
         case subscribe(String)
-        case publish(ClusterMessage, done: (@Sendable ((any Error)?) -> Void)?)
+        case publish(ClusterMessage, done: (@Sendable ((any Error)?) -> Void)?, queuedAt: Int64)
     }
 
     private struct Counters {
@@ -202,7 +202,7 @@ public final class SocketIOCluster: Service, Sendable {
             done?(SocketIOClusterError.queueFull)
             return
         }
-        enqueue(.publish(advertising(message), done: done))
+        enqueue(.publish(advertising(message), done: done, queuedAt: ClusterTraceClock.microseconds))
     }
 
     private func enqueue(_ item: Outgoing) {
@@ -213,7 +213,7 @@ public final class SocketIOCluster: Service, Sendable {
         }
         if open {
             ring()
-        } else if case .publish(_, let done) = item {
+        } else if case .publish(_, let done, _) = item {
             counters.withLock { counters in
                 counters.pending -= 1
                 counters.droppedPublishes += 1
@@ -283,11 +283,23 @@ public final class SocketIOCluster: Service, Sendable {
         }
         var messages: [ClusterMessage] = []
         var callbacks: [@Sendable ((any Error)?) -> Void] = []
-        for case .publish(let message, let done) in batch {
+        var oldest = Int64.max
+        var newest = Int64.min
+        for case .publish(let message, let done, let queuedAt) in batch {
             messages.append(message)
             if let done { callbacks.append(done) }
+            oldest = min(oldest, queuedAt)
+            newest = max(newest, queuedAt)
         }
+        let taken = ClusterTraceClock.microseconds
         let error = await retrying("publish") { try await self.transport.publish(messages) }
+        logger.debug(
+            "cluster trace",
+            metadata: [
+                "stage": "batch", "count": "\(messages.count)", "oldest": "\(oldest)", "newest": "\(newest)",
+                "taken": "\(taken)", "end": "\(ClusterTraceClock.microseconds)",
+            ]
+        )
         counters.withLock { counters in
             counters.pending -= messages.count
             if error != nil { counters.droppedPublishes += messages.count }
@@ -335,9 +347,17 @@ public final class SocketIOCluster: Service, Sendable {
         for await event in transport.events {
             switch event {
             case .message(let message):
+                let consumed = ClusterTraceClock.microseconds
                 counters.withLock { $0.receivedMessages += 1 }
                 noteAdvertisement(of: message)
                 adapter(of: message.nsp)?.receive(message)
+                logger.debug(
+                    "cluster trace",
+                    metadata: [
+                        "stage": "applied", "id": "\(message.logID ?? 0)", "consumed": "\(consumed)",
+                        "end": "\(ClusterTraceClock.microseconds)",
+                    ]
+                )
             case .disconnected(let reason):
                 counters.withLock { $0.transportConnected = false }
                 logger.warning("cluster bus disconnected", metadata: ["error.message": "\(reason)"])
