@@ -6,7 +6,10 @@
 #   Benchmarks/Cluster/run.sh --smoke      # debug builds, 50 clients, a few seconds per scenario (checks it works)
 #   CLIENTS=1000 LATENCY_RATE=1000 BUS_RATE=20000 Benchmarks/Cluster/run.sh
 #   PUSHINATOR_BIN=... LOADTOOL_BIN=... SKIP_BUILD=1 Benchmarks/Cluster/run.sh
+#   PORT_BASE=19700 ...                    # the nodes' ports: A admin PORT_BASE, client +1; B +10, +11
 #   CHECK_IDS= ...                         # a LoadTool without --check-ids (counted per message id by default)
+#   TRACE=1 SCENARIOS=cross ...            # nodes log at debug level; trace.py then says where a cross-node
+#                                          # message's milliseconds go (stage by stage; the trace costs CPU itself)
 #
 # Scenarios (each prints the LoadTool's table; results/cluster/*.json keep them, summary.md sums them up):
 #   single       one node, no cluster: fan-out of /broadcast to CLIENTS clients (the baseline)
@@ -46,6 +49,8 @@ BUS_RATE=${BUS_RATE:-20000}
 BUS_SECONDS=${BUS_SECONDS:-5}
 BUS_ADMIN_CONNECTIONS=${BUS_ADMIN_CONNECTIONS:-64}
 SCENARIOS=${SCENARIOS:-"single single-bus cross bus"}
+PORT_BASE=${PORT_BASE:-19700}  # node A: admin PORT_BASE, client +1; node B: +10, +11
+A_ADMIN=$PORT_BASE; A_CLIENT=$((PORT_BASE + 1)); B_ADMIN=$((PORT_BASE + 10)); B_CLIENT=$((PORT_BASE + 11))
 CONFIG=${BUILD_CONFIG:-release}
 RESULTS="$BENCH/results/cluster"
 if [[ $SMOKE == 1 ]]; then
@@ -83,6 +88,8 @@ LOADTOOL=${LOADTOOL_BIN:-$BENCH/LoadTool/.build/$CONFIG/LoadTool}
 if [[ $CONFIG == release ]]; then DEFAULT_PUSHINATOR="$ROOT/.build-bench/release/pushinator"; else DEFAULT_PUSHINATOR="$ROOT/.build/$CONFIG/pushinator"; fi
 PUSHINATOR=${PUSHINATOR_BIN:-$DEFAULT_PUSHINATOR}
 
+DEBUG_LOG=false
+[[ -n "${TRACE:-}" ]] && DEBUG_LOG=true
 PIDS=()
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -93,7 +100,7 @@ start_node() {  # name admin-port client-port [channel-prefix]: a node, on the b
     [[ -n "$prefix" ]] && cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"$prefix\"}"
     cat >"$TMP/$name.json" <<EOF
 {"admin": {"host": "127.0.0.1", "port": $admin}, "client": {"host": "127.0.0.1", "port": $client},
- "log": {"debug": false}$cluster}
+ "log": {"debug": $DEBUG_LOG}$cluster}
 EOF
     $SERVER_CPU "$PUSHINATOR" -c "$TMP/$name.json" --admin-port "$admin" --client-port "$client" >"$TMP/$name.out" 2>&1 &
     local pid=$!
@@ -157,7 +164,7 @@ trap 'stop_sampler; stop_nodes' EXIT
 
 # Two nodes, CLIENTS clients on each (user u on node u % 2), the admin calls spread over both nodes, each
 # /user/send posted to the node its user is not on.
-TWO_NODES=(--admin-ports 19700,19710 --client-ports 19701,19711 --cross-sends)
+TWO_NODES=(--admin-ports $A_ADMIN,$B_ADMIN --client-ports $A_CLIENT,$B_CLIENT --cross-sends)
 
 rm -f "$RESULTS"/*.json "$RESULTS"/*.load "$RESULTS"/bus.txt "$TMP"/bus.samples
 FAILED=0
@@ -165,34 +172,35 @@ PREFIX="bench$RANDOM"
 for scenario in $SCENARIOS; do
     case $scenario in
         single)
-            start_node single 19700 19701 || { FAILED=1; stop_nodes; continue; }
-            loadtool single 19700 19701 "$NODE_PID" "$CLIENTS" connect,fanout || FAILED=1
+            start_node single $A_ADMIN $A_CLIENT || { FAILED=1; stop_nodes; continue; }
+            loadtool single $A_ADMIN $A_CLIENT "$NODE_PID" "$CLIENTS" connect,fanout || FAILED=1
             ;;
         single-bus)
-            start_node single-bus 19700 19701 "$PREFIX-single" || { FAILED=1; stop_nodes; continue; }
-            wait_nodes 19700 1 || FAILED=1
-            loadtool single-bus 19700 19701 "$NODE_PID" "$CLIENTS" connect,fanout || FAILED=1
+            start_node single-bus $A_ADMIN $A_CLIENT "$PREFIX-single" || { FAILED=1; stop_nodes; continue; }
+            wait_nodes $A_ADMIN 1 || FAILED=1
+            loadtool single-bus $A_ADMIN $A_CLIENT "$NODE_PID" "$CLIENTS" connect,fanout || FAILED=1
             ;;
         cross)
-            start_node node-a 19700 19701 "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
-            start_node node-b 19710 19711 "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
-            wait_nodes 19700 2 || FAILED=1
-            loadtool cross 19700 19701 "$NODE_PID" $((2 * CLIENTS)) connect,fanout,latency "${TWO_NODES[@]}" \
+            start_node node-a $A_ADMIN $A_CLIENT "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
+            start_node node-b $B_ADMIN $B_CLIENT "$PREFIX-cross" || { FAILED=1; stop_nodes; continue; }
+            wait_nodes $A_ADMIN 2 || FAILED=1
+            loadtool cross $A_ADMIN $A_CLIENT "$NODE_PID" $((2 * CLIENTS)) connect,fanout,latency "${TWO_NODES[@]}" \
                 --latency-rate "$LATENCY_RATE" --latency-seconds "$LATENCY_SECONDS" || FAILED=1
+            if [[ -n "${TRACE:-}" ]]; then python3 "$BENCH/Cluster/trace.py" "$TMP/node-a.out" "$TMP/node-b.out" | tee "$RESULTS/cross-trace.txt" >&2; fi
             ;;
         bus)
-            start_node node-a 19700 19701 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
-            start_node node-b 19710 19711 "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
-            wait_nodes 19700 2 || FAILED=1
-            python3 "$BENCH/Cluster/bus_sampler.py" "$TMP/bus.samples" 19700 19710 &
+            start_node node-a $A_ADMIN $A_CLIENT "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
+            start_node node-b $B_ADMIN $B_CLIENT "$PREFIX-bus" || { FAILED=1; stop_nodes; continue; }
+            wait_nodes $A_ADMIN 2 || FAILED=1
+            python3 "$BENCH/Cluster/bus_sampler.py" "$TMP/bus.samples" $A_ADMIN $B_ADMIN &
             SAMPLER_PID=$!
-            loadtool bus 19700 19701 "$NODE_PID" $((2 * CLIENTS)) latency "${TWO_NODES[@]}" \
+            loadtool bus $A_ADMIN $A_CLIENT "$NODE_PID" $((2 * CLIENTS)) latency "${TWO_NODES[@]}" \
                 --latency-rate "$BUS_RATE" --latency-seconds "$BUS_SECONDS" --admin-connections "$BUS_ADMIN_CONNECTIONS" || FAILED=1
             sleep 0.5
             stop_sampler
             read -r rate count seconds < <(python3 "$BENCH/Cluster/bus_sampler.py" rate "$TMP/bus.samples" "$BUS_SECONDS")
             {
-                echo "bus messages received by the two nodes together: $count in their busiest $seconds s ($rate/s); bus lag after: A $(health 19700 busLag) ms, B $(health 19710 busLag) ms"
+                echo "bus messages received by the two nodes together: $count in their busiest $seconds s ($rate/s); bus lag after: A $(health $A_ADMIN busLag) ms, B $(health $B_ADMIN busLag) ms"
                 echo "BUS_RATE $rate"
             } >"$RESULTS/bus.txt"
             cat "$RESULTS/bus.txt" >&2
