@@ -127,18 +127,23 @@ class Probe:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:  # the block can be over before the probe sent enough on a busy machine: assert_healthy
+            self._wait_sent(5)  # (called after the block) would find it stopped with a message or two
         self.stop.set()
         self.thread.join(5)
 
-    def assert_healthy(self, minimum: int = 5) -> None:
-        """Stops the probe (once it sent at least `minimum` messages) and checks its deliveries and latency."""
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+    def _wait_sent(self, minimum: int) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not self.stop.is_set():
             with self.lock:
                 if len(self.sent) >= minimum:
-                    break
+                    return
             time.sleep(self.period)
+
+    def assert_healthy(self, minimum: int = 5) -> None:
+        """Stops the probe (once it sent at least `minimum` messages) and checks its deliveries and latency."""
+        self._wait_sent(minimum)
         self.stop.set()
         self.thread.join(5)
         deadline = time.monotonic() + 5
@@ -234,6 +239,53 @@ def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
             return parsed
         parsed.append((int(lines[0].split()[1]), headers, data[end + 4 : end + 4 + length]))
         data = data[end + 4 + length :]
+
+
+def served(sock: socket.socket, timeout: float = 10) -> bool:
+    """Asks `GET /x` on an open connection and reads the answer: True once a whole response came back (the server
+    registered the connection and serves it), False if the connection was closed or nothing came within `timeout`."""
+    try:
+        sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    except OSError:
+        return False
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not responses(data) and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, min(0.25, deadline - time.monotonic())))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        data += chunk
+    return bool(responses(data))
+
+
+def connect_served(url: str, source: str | None = None) -> socket.socket:
+    """A connection the server has registered (it answered a request on it): counted against the connection limits,
+    unlike one still in the listen backlog."""
+    sock = connect(url, source=source)
+    if not served(sock):
+        sock.close()
+        raise AssertionError(f"a connection from {source or 'the default address'} was not served")
+    return sock
+
+
+def refused_among(socks: list[socket.socket], expected: int, timeout: float = 10) -> int:
+    """Waits (at most `timeout` seconds) until `expected` of `socks` were closed by the server, then checks that every
+    other one is served (a request answered on it, so kept, not just not closed yet). Returns how many were closed:
+    `expected`, unless one more was closed while the others were checked, or fewer within the timeout."""
+    closed: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(closed) < expected and time.monotonic() < deadline:
+        for index, sock in enumerate(socks):
+            if index not in closed and closed_by_peer(sock, 0.05)[0]:
+                closed.add(index)
+    kept = [sock for index, sock in enumerate(socks) if index not in closed]
+    return len(closed) + sum(not served(sock) for sock in kept)
 
 
 def request_status(url: str, raw: bytes, timeout: float = 5) -> tuple[list[int], bool]:
@@ -856,8 +908,7 @@ def test_slow_consumer_gets_close_1008_if_it_reads_again_in_time(start_server):
 def test_max_connections_refuses_cleanly_and_recovers(start_server, make_client, sockets):
     server = start_server("--max-connections", "20")
     with Probe(server.url, make_client) as probe:  # one connection
-        held = [sockets.add(connect(server.url)) for _ in range(19)]
-        time.sleep(0.3)  # let the server accept them
+        held = [sockets.add(connect_served(server.url)) for _ in range(19)]  # registered: 20 with the probe's
         for _ in range(10):
             extra = sockets.add(connect(server.url))
             closed, data = closed_by_peer(extra, 3)
@@ -880,14 +931,11 @@ def test_max_connections_refuses_cleanly_and_recovers(start_server, make_client,
 def test_max_connections_per_address(start_server, make_client, sockets):
     server = start_server("--max-connections-per-address", "5")
     with Probe(server.url, make_client) as probe:  # from 127.0.0.1
-        held = [sockets.add(connect(server.url, source="127.0.0.2")) for _ in range(5)]
-        time.sleep(0.3)
+        held = [sockets.add(connect_served(server.url, source="127.0.0.2")) for _ in range(5)]  # registered
         extra = sockets.add(connect(server.url, source="127.0.0.2"))
-        closed, _ = closed_by_peer(extra, 3)
+        closed, _ = closed_by_peer(extra, 5)
         assert closed, "a sixth connection from one address was kept"
-        for sock in held:
-            closed, _ = closed_by_peer(sock, 0.05)
-            assert not closed
+        assert all(served(sock) for sock in held), "a connection under the per-address limit was closed"
         other = make_client(server.url, ["websocket"])  # other addresses are unaffected
         other.rec.wait("welcome")
     probe.assert_healthy()
@@ -897,12 +945,10 @@ def test_per_address_limit_exempts_listed_addresses(start_server, sockets):
     server = start_server("--max-connections-per-address", "3", "--connection-limit-exempt", "127.0.0.3/32")
     exempt = [sockets.add(connect(server.url, source="127.0.0.3")) for _ in range(6)]
     limited = [sockets.add(connect(server.url, source="127.0.0.2")) for _ in range(4)]
-    time.sleep(0.3)
     # Connections are registered on their own event loops, so which of the four is refused is not fixed.
-    closed = [closed_by_peer(sock, 0.5)[0] for sock in limited]
-    assert closed.count(True) == 1, f"{closed.count(True)} of 4 connections from a limited address were closed"
-    for sock in exempt:
-        assert not closed_by_peer(sock, 0.05)[0], "a connection from an exempt address was closed"
+    refused = refused_among(limited, 1)
+    assert refused == 1, f"{refused} of 4 connections from a limited address were closed"
+    assert all(served(sock) for sock in exempt), "a connection from an exempt address was closed"
     assert "connections refused at the per-address connection limit" in server.logs()
 
 
@@ -1146,8 +1192,7 @@ def test_trusted_proxy_is_exempt_from_the_per_address_limit(start_pushinator, ma
     assert all(client.sio.connected for client in behind_proxy)
     # Another address is capped: one of four connections from 127.0.0.2 is closed.
     limited = [sockets.add(connect(app.client, source="127.0.0.2")) for _ in range(4)]
-    time.sleep(0.3)
-    assert [closed_by_peer(sock, 0.5)[0] for sock in limited].count(True) == 1
+    assert refused_among(limited, 1) == 1
     # A reload that no longer trusts 127.0.0.1 caps it too (for new connections; the open ones stay).
     write_config(app.config.parent, {"client": {
         "host": "127.0.0.1", "maxConnectionsPerAddress": 3, "connectionLimitExempt": [], "trustedProxies": ["10.0.0.0/8"],
