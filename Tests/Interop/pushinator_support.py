@@ -209,11 +209,38 @@ def write_config(tmp: Path, overrides: dict[str, Any] | None = None, name: str =
     return path
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A port that was free a moment ago (for daemons, which cannot report an ephemeral port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that was free a moment ago (for daemons, which cannot report an ephemeral port), never the same one twice
+    in a run. Picked below the kernel's ephemeral range: a port there can be taken by any outgoing connection (other
+    tests, benchmarks, PostgreSQL clients on a busy machine) between this check and the daemon's bind, or after a
+    restart on the same port; outside it, only an explicit bind can."""
+    low, _ = _ephemeral_range()
+    first = 20000 if low > 21000 else 1024
+    for _ in range(200):
+        port = random.randint(first, low - 1) if low - 1 > first else 0
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise AssertionError("no free port found for a daemon")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

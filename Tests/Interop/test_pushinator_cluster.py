@@ -21,6 +21,7 @@ from pushinator_support import (
     POSTGRES,
     Pushinator,
     connect_user,
+    free_port,
     new_user,
     requires_app,
     requires_postgres,
@@ -205,9 +206,7 @@ def test_nothing_is_lost_when_postgresql_restarts_while_sending(start_pushinator
 
 
 def test_a_database_unreachable_at_start_up_stops_the_start_with_a_clear_error(tmp_path: Path) -> None:
-    with __import__("socket").socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nothing listens there: outside the ephemeral range, never handed out twice
     config = write_config(tmp_path, {"cluster": {"postgres": f"postgres://push:secret@127.0.0.1:{port}/push"}})
     result = subprocess.run(
         [str(require_binary()), "-c", str(config), "--admin-port", "0", "--client-port", "0"],

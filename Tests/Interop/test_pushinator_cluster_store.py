@@ -24,6 +24,7 @@ from pushinator_support import (
     Pushinator,
     auth,
     connect_user,
+    free_port,
     requires_app,
     requires_postgres,
     require_binary,
@@ -208,7 +209,7 @@ class TcpProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.port = 0
+        self.port = free_port()  # outside the ephemeral range: no outgoing connection takes it while it is stopped
         self.connections: list[socket.socket] = []
         self.lock = threading.Lock()
         self.start()
@@ -315,9 +316,7 @@ def test_a_postgres_store_without_a_database_stops_the_start_with_a_clear_error(
     result = run_pushinator(tmp_path, {"users": {"store": "postgres"}})
     assert result.returncode == 6, result
     assert "users.store 'postgres' uses the cluster's database, but cluster.postgres is not set" in result.stderr
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nothing listens there: outside the ephemeral range, never handed out twice
     result = run_pushinator(tmp_path, {"users": {"store": f"postgres://push:secret@127.0.0.1:{port}/push"}})
     assert result.returncode == 6, result
     assert f"pushinator: users.store: cannot open the user store postgres://push@127.0.0.1:{port}/push" in result.stderr, result.stderr
