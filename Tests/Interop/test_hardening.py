@@ -222,6 +222,23 @@ def closed_by_peer(sock: socket.socket, timeout: float) -> tuple[bool, bytes]:
     return False, data
 
 
+def read_by_server(sock: socket.socket) -> bool:
+    """True once everything sent on `sock` (a connection to a server on 127.0.0.1) was read by the server process:
+    nothing left in our send queue nor in the server's receive queue (Linux's /proc/net/tcp)."""
+    ours = sock.getsockname()[1]
+    theirs = sock.getpeername()[1]
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+        tx, rx = (int(queue, 16) for queue in fields[4].split(":"))
+        if (local, remote) == (ours, theirs):
+            found["ours"] = tx
+        elif (local, remote) == (theirs, ours):
+            found["theirs"] = rx
+    return found.get("ours") == 0 and found.get("theirs") == 0
+
+
 def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
     """Parses the HTTP/1.1 responses (Content-Length bodies) in `data`."""
     parsed = []
@@ -1005,25 +1022,26 @@ def test_sigterm_drains_every_client(start_server, make_client):
     sid = parse_open_packet(session.get(url + POLL, timeout=5).text)["sid"]
     session.post(f"{url}{POLL}&sid={sid}", data="40", timeout=5)
     assert "40" in "".join(decode_polling_payload(session.get(f"{url}{POLL}&sid={sid}", timeout=5).text))
-    pending: list[Any] = []
-    poller = threading.Thread(
-        target=lambda: pending.append(session.get(f"{url}{POLL}&sid={sid}", timeout=10)), daemon=True
-    )
-    poller.start()
-    time.sleep(0.3)  # the GET is parked on the server
+    poll = connect(url)
+    poll.sendall(f"GET {POLL}&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    # the GET is parked on the server: it read the request (a GET still on its way when the drain starts would find
+    # its connection closed as idle)
+    wait_until(lambda: read_by_server(poll), what="the server to read the GET")
 
     start = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
     try:
         code, _ = ws.wait_close(5)
-        poller.join(8)
+        _, data = closed_by_peer(poll, 8)
         status = server.proc.wait(timeout=5 + 3)
     finally:
         ws.close()
+        poll.close()
     elapsed = time.monotonic() - start
     assert code == 1001, f"the WebSocket client got close code {code}, not 1001 (going away)"
-    assert pending and pending[0].status_code == 200, pending
-    assert "1" in decode_polling_payload(pending[0].text), f"the parked poll was not told to go: {pending[0].text!r}"
+    pending = responses(data)
+    assert pending and pending[0][0] == 200, data
+    assert "1" in decode_polling_payload(pending[0][2].decode()), f"the parked poll was not told to go: {data!r}"
     assert status == 0, f"the server exited with {status}"
     assert elapsed < 5 + 2, f"the drain took {elapsed:.1f} s"
     for transport, client in clients.items():
