@@ -36,6 +36,20 @@ public protocol ClusterTransport: Sendable {
     /// - Throws: When the engine refused one of them or is unreachable (the ones before it may be published).
     func publish(_ messages: [ClusterMessage]) async throws
 
+    /// Publishes `messages` as `publish(_ messages:)` does, and calls `started` once they are queued
+    /// for the engine in order: what a publish started after `started` ran goes out after them, even while these
+    /// are still in flight. `started` runs at most once, and not when the publish fails before its messages were
+    /// queued (the error says so). The default calls it once the publish is over (one publish in flight at a time).
+    /// - Parameters:
+    ///   - messages: The messages, in the order they go out.
+    ///   - started: Called once the messages are queued in order.
+    /// - Throws: When the engine refused one of them or is unreachable.
+    func publish(_ messages: [ClusterMessage], started: @escaping @Sendable () -> Void) async throws
+
+    /// How many publishes (``publish(_:started:)``) may be in flight at once; each goes out after those started
+    /// before it. Default 1.
+    var maxPublishesInFlight: Int { get }
+
     /// How long this node's own messages take to come back over the bus (`nil`: not measured, the default).
     var busLag: Duration? { get }
 
@@ -53,6 +67,13 @@ extension ClusterTransport {
     public func publish(_ messages: [ClusterMessage]) async throws {
         for message in messages { try await publish(message) }
     }
+
+    public func publish(_ messages: [ClusterMessage], started: @escaping @Sendable () -> Void) async throws {
+        try await publish(messages)
+        started()
+    }
+
+    public var maxPublishesInFlight: Int { 1 }
 
     /// Not measured.
     public var busLag: Duration? { nil }

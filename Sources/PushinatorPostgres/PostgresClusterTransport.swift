@@ -54,6 +54,14 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         var outage = false
         var droppedEvents = 0
         var lag = BusLagMeter()
+        /// The connection every publish goes through (in order), while it is open.
+        var publishing: PublishingConnection?
+    }
+
+    /// The publishing connection, or its connection attempt that publishes started meanwhile wait for.
+    private enum PublishingConnection {
+        case connecting(Task<PostgresConnection, any Error>)
+        case open(PostgresConnection)
     }
 
     /// Creates the transport; nothing connects before ``run()``.
@@ -118,6 +126,18 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
     /// - Throws: ``PostgresClusterTransportError`` when a message is too large, or the database's error (nothing
     ///   is published then).
     public func publish(_ messages: [ClusterMessage]) async throws {
+        try await publish(messages, started: {})
+    }
+
+    /// Publishes on one connection of its own, publishes in flight at once (PostgreSQL runs a connection's
+    /// statements one after the other, in the order they were sent, so each commits after those started before it).
+    public var maxPublishesInFlight: Int { 8 }
+
+    /// Publishes `messages` as `publish(_ messages:)` does, on the publishing connection: `started`
+    /// runs once the statements are queued on it, so that a publish started after that goes out (and commits, and
+    /// notifies) after this one, while this one is still in flight: a statement queued behind another is sent as
+    /// soon as the other one is answered, without waiting for this node to read the answer and send the next.
+    public func publish(_ messages: [ClusterMessage], started: @escaping @Sendable () -> Void) async throws {
         // the pool runs inside run(): before it (or after it returned) a query would wait for it forever
         guard state.withLock({ $0.running }) else {
             throw PostgresClusterTransportError.database("publish before run() started the transport, or after it ended")
@@ -145,21 +165,32 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
             statements.append(attachmentStatement(message, channel: channel, packed: packed))
         }
         if !small.isEmpty { statements.append(batchStatement(small)) }
+        guard !statements.isEmpty else { return }
+        let connection = try await publishingConnection()
         let start = ContinuousClock.now
         let traceStart = ClusterTraceClock.microseconds
+        // every statement queued now, in order; several in one transaction (all or none): a failing one makes the
+        // next fail and the COMMIT a ROLLBACK
+        var answers: [EventLoopFuture<PostgresQueryResult>] = []
+        if statements.count > 1 { answers.append(connection.query("BEGIN", logger: logger)) }
+        for statement in statements { answers.append(connection.query(statement, logger: logger)) }
+        if statements.count > 1 { answers.append(connection.query("COMMIT", logger: logger)) }
+        started()
         var ids: [Int64] = []
-        if statements.count == 1 {
-            let rows = try await client.query(statements[0], logger: logger)
-            for try await (id, _) in rows.decode((Int64, String).self) { ids.append(id) }
-        } else if !statements.isEmpty {
-            ids = try await client.withTransaction(logger: logger) { connection in
-                var ids: [Int64] = []
-                for statement in statements {
-                    let rows = try await connection.query(statement, logger: logger)
-                    for try await (id, _) in rows.decode((Int64, String).self) { ids.append(id) }
+        do {
+            for answer in answers {
+                let result = try await answer.get()
+                if result.metadata.command == "ROLLBACK" {
+                    throw PostgresClusterTransportError.database("the publish's transaction was rolled back")
                 }
-                return ids
+                for row in result.rows where row.count == 2 {
+                    let (id, _) = try row.decode((Int64, String).self)
+                    ids.append(id)
+                }
             }
+        } catch {
+            if connection.isClosed { forgetPublishingConnection(connection) }
+            throw error
         }
         state.withLock { $0.lag.published(ids, startedAt: start) }
         logger.debug(
@@ -169,6 +200,47 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
                 "start": "\(traceStart)", "end": "\(ClusterTraceClock.microseconds)",
             ]
         )
+    }
+
+    /// The publishing connection: the open one, or a new one (publishes started meanwhile wait for the same
+    /// attempt). A connection that closed is replaced at the next publish.
+    private func publishingConnection() async throws -> PostgresConnection {
+        let attempt = state.withLock { state -> Task<PostgresConnection, any Error> in
+            switch state.publishing {
+            case .open(let connection) where !connection.isClosed:
+                return Task { connection }
+            case .connecting(let task):
+                return task
+            default:
+                let task = Task { try await self.connect() }
+                state.publishing = .connecting(task)
+                return task
+            }
+        }
+        do {
+            let connection = try await attempt.value
+            let closeNow = state.withLock { state -> Bool in
+                guard state.running else { return true }
+                if case .connecting = state.publishing { state.publishing = .open(connection) }
+                return false
+            }
+            if closeNow {
+                try? await connection.close()
+                throw PostgresClusterTransportError.database("publish after run() ended")
+            }
+            return connection
+        } catch {
+            state.withLock { state in
+                if case .connecting = state.publishing { state.publishing = nil }
+            }
+            throw error
+        }
+    }
+
+    private func forgetPublishingConnection(_ connection: PostgresConnection) {
+        state.withLock { state in
+            if case .open(let open) = state.publishing, open === connection { state.publishing = nil }
+        }
     }
 
     /// The statement of the small messages of a batch: log ids drawn in order, the rows inserted, a notification
@@ -240,7 +312,21 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         }
         logger.info("cluster transport connected", metadata: ["postgres.url": "\(configuration.url)"])
         state.withLock { $0.running = true }
-        defer { state.withLock { $0.running = false } }
+        defer {
+            let publishing = state.withLock { state -> PublishingConnection? in
+                state.running = false
+                defer { state.publishing = nil }
+                return state.publishing
+            }
+            switch publishing {
+            case .open(let connection):
+                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }  // released once closed
+            case .connecting(let attempt):
+                Task { try? await attempt.value.close() }  // a connection must be closed before it is released
+            case nil:
+                break
+            }
+        }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.client.run() }
             group.addTask { await self.listenLoop(first: first) }

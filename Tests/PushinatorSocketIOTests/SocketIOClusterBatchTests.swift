@@ -64,6 +64,50 @@ final class StuckTransport: ClusterTransport {
     func finish() { sink.finish() }
 }
 
+/// A transport that takes several publishes in flight: each is queued (and `started` called) at once, and is over
+/// when the test releases it; the first `failures` publish attempts fail after being queued.
+final class PipelinedTransport: ClusterTransport {
+    let localUID = "pipelined"
+    let events: AsyncStream<ClusterTransportEvent>
+    private let sink: AsyncStream<ClusterTransportEvent>.Continuation
+    /// Every attempt, in the order it was queued.
+    let attempts = Mutex<[[ClusterMessage]]>([])
+    let held = Mutex<[CheckedContinuation<Bool, Never>]>([])
+    let failures = Mutex(0)
+    var maxPublishesInFlight: Int { 8 }
+
+    init() { (events, sink) = AsyncStream.makeStream() }
+
+    func publish(_ message: ClusterMessage) async throws { try await publish([message], started: {}) }
+    func publish(_ messages: [ClusterMessage]) async throws { try await publish(messages, started: {}) }
+
+    func publish(_ messages: [ClusterMessage], started: @escaping @Sendable () -> Void) async throws {
+        let fails = await withCheckedContinuation { continuation in
+            attempts.withLock { $0.append(messages) }
+            held.withLock { $0.append(continuation) }
+            started()
+        }
+        if fails { throw SocketIOClusterError.stopped }
+    }
+
+    /// Ends the oldest publish in flight (it fails while `failures` is above 0).
+    func releaseOldest() -> Bool {
+        guard let first = held.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return false }
+        let fails = failures.withLock { failures -> Bool in
+            defer { failures = max(0, failures - 1) }
+            return failures > 0
+        }
+        first.resume(returning: fails)
+        return true
+    }
+
+    var inFlight: Int { held.withLock { $0.count } }
+
+    func subscribe(namespace: String) async throws {}
+
+    func finish() { sink.finish() }
+}
+
 @Suite("SocketIOCluster publishes in batches")
 struct SocketIOClusterBatchTests {
     static func message(_ number: Int) -> ClusterMessage {
@@ -85,6 +129,49 @@ struct SocketIOClusterBatchTests {
         #expect(calls.map(\.count) == [1, 10, 10, 5])
         #expect(calls.flatMap { $0 } == (0...25).map(Self.message))
         #expect(cluster.status.pendingPublishes == 0)
+        #expect(cluster.status.droppedPublishes == 0)
+        transport.finish()
+        running.cancel()
+        await running.value
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func batchesAreHandedOverWhileTheOnesBeforeAreInFlightAndAFailedOneIsRetriedInOrder() async throws {
+        let transport = PipelinedTransport()
+        let configuration = SocketIOCluster.Configuration(publishRetryDelay: .milliseconds(1), maxPublishBatch: 2, maxPublishesInFlight: 3)
+        let cluster = SocketIOCluster(transport: transport, configuration: configuration, logger: Logger(label: "test.pipelined"))
+        let running = Task { try? await cluster.run() }
+        let done = Mutex<[Int]>([])
+        cluster.publish(Self.message(0)) { _ in done.withLock { $0.append(0) } }
+        for _ in 0..<2000 where transport.inFlight < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        for number in 1...9 { cluster.publish(Self.message(number)) { _ in done.withLock { $0.append(number) } } }
+        // three batches in flight at once (the first, then two of two), none answered yet
+        for _ in 0..<2000 where transport.inFlight < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(transport.inFlight == 3)
+        #expect(transport.attempts.withLock { $0.map(\.count) } == [1, 2, 2])
+        // the oldest fails: it is retried at once (no batch before it), but nothing new starts before every batch
+        // in flight is over
+        transport.failures.withLock { $0 = 1 }
+        #expect(transport.releaseOldest())
+        for _ in 0..<2000 where transport.attempts.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(transport.attempts.withLock { $0.map(\.count) } == [1, 2, 2, 1])
+        #expect(transport.attempts.withLock { $0[3] } == [Self.message(0)])
+        #expect(transport.releaseOldest())  // the second batch
+        #expect(transport.releaseOldest())  // the third
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(transport.attempts.withLock { $0.count } == 4)
+        #expect(transport.releaseOldest())  // the retry: now the rest, three in flight again
+        for _ in 0..<2000 where transport.inFlight < 3 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(transport.attempts.withLock { $0.map(\.count) } == [1, 2, 2, 1, 2, 2, 1])
+        while done.withLock({ $0.count }) < 10 {
+            if !transport.releaseOldest() { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        let attempts = transport.attempts.withLock { $0 }
+        #expect(attempts[0] + attempts[1] + attempts[2] == (0...4).map(Self.message))
+        #expect(attempts[4] + attempts[5] + attempts[6] == (5...9).map(Self.message))
+        #expect(done.withLock { $0 } == [1, 2, 3, 4, 0, 5, 6, 7, 8, 9])
         #expect(cluster.status.droppedPublishes == 0)
         transport.finish()
         running.cancel()

@@ -45,6 +45,11 @@ public final class SocketIOCluster: Service, Sendable {
         /// to ``publishRetryDeadline``, dropped and counted only after that; with other servers, or while the bus
         /// refuses messages, the broadcast always waits for its publish (``BroadcastCount/notPublished``).
         public var waitForPublishWhenAlone: Bool
+        /// The most publish batches in flight at once (at most the transport's
+        /// ``ClusterTransport/maxPublishesInFlight``). Default 4: the next batch is handed to the transport as soon
+        /// as the one before is queued on its connection, not once it is answered, so that a message does not wait
+        /// for a whole database round trip behind the batch in flight (and then for its own).
+        public var maxPublishesInFlight: Int
 
         /// Creates settings.
         public init(
@@ -54,7 +59,8 @@ public final class SocketIOCluster: Service, Sendable {
             publishRetryDelay: Duration = .milliseconds(100),
             tickInterval: Duration = .milliseconds(100),
             maxPublishBatch: Int = 1_024,
-            waitForPublishWhenAlone: Bool = false
+            waitForPublishWhenAlone: Bool = false,
+            maxPublishesInFlight: Int = 4
         ) {
             self.membership = membership
             self.maxPendingPublishes = max(1, maxPendingPublishes)
@@ -63,6 +69,7 @@ public final class SocketIOCluster: Service, Sendable {
             self.tickInterval = tickInterval
             self.maxPublishBatch = max(1, maxPublishBatch)
             self.waitForPublishWhenAlone = waitForPublishWhenAlone
+            self.maxPublishesInFlight = max(1, maxPublishesInFlight)
         }
     }
 
@@ -115,6 +122,9 @@ public final class SocketIOCluster: Service, Sendable {
     private let doorbellSink: AsyncStream<Void>.Continuation
     /// Whether a ring is scheduled at the end of an event loop's tick (``ring()``).
     private let ringScheduled = Atomic<Bool>(false)
+    /// Whether a publish in flight failed: no new batch starts before every batch in flight is over (the failed
+    /// ones retried in order).
+    private let publishFailed = Atomic<Bool>(false)
 
     private struct Outbox {
         var items: [Outgoing] = []
@@ -259,28 +269,53 @@ public final class SocketIOCluster: Service, Sendable {
         }
     }
 
+    /// Takes batches from the outbox and publishes them, up to ``Configuration/maxPublishesInFlight`` at a time: a
+    /// batch is handed to the transport once the one before it is queued there in order (``ClusterTransport/
+    /// publish(_:started:)``). A batch that fails is retried after the batch before it is over, and no new batch
+    /// starts until every one in flight is over, so that retries keep the order.
     private func publishLoop() async {
+        let depth = max(1, min(configuration.maxPublishesInFlight, transport.maxPublishesInFlight))
         var rings = doorbell.makeAsyncIterator()
-        while true {
-            var batch = nextBatch()
-            if batch.isEmpty {
-                guard await rings.next() != nil else {
-                    batch = nextBatch()  // what came in before the outbox closed
-                    if batch.isEmpty { return }
-                    await process(batch)
+        var closed = false
+        var previous: PublishGate?
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            while true {
+                if inFlight >= depth || (inFlight > 0 && publishFailed.load(ordering: .acquiring)) {
+                    _ = await group.next()
+                    inFlight -= 1
                     continue
                 }
-                continue
+                if inFlight == 0 { publishFailed.store(false, ordering: .releasing) }
+                let batch = nextBatch()
+                if batch.isEmpty {
+                    if closed { break }
+                    if await rings.next() == nil { closed = true }  // then what came in before the outbox closed
+                    continue
+                }
+                if batch.count == 1, case .subscribe(let namespace) = batch[0] {
+                    while inFlight > 0 {
+                        _ = await group.next()
+                        inFlight -= 1
+                    }
+                    _ = await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
+                    continue
+                }
+                let started = PublishGate()
+                let done = PublishGate()
+                let before = previous
+                previous = done
+                inFlight += 1
+                group.addTask {
+                    await self.process(batch, started: started, after: before)
+                    done.open()
+                }
+                await started.wait()
             }
-            await process(batch)
         }
     }
 
-    private func process(_ batch: [Outgoing]) async {
-        if batch.count == 1, case .subscribe(let namespace) = batch[0] {
-            _ = await retrying("subscribe to \(namespace)") { try await self.transport.subscribe(namespace: namespace) }
-            return
-        }
+    private func process(_ batch: [Outgoing], started: PublishGate, after before: PublishGate?) async {
         var messages: [ClusterMessage] = []
         var callbacks: [@Sendable ((any Error)?) -> Void] = []
         var oldest = Int64.max
@@ -292,7 +327,23 @@ public final class SocketIOCluster: Service, Sendable {
             newest = max(newest, queuedAt)
         }
         let taken = ClusterTraceClock.microseconds
-        let error = await retrying("publish") { try await self.transport.publish(messages) }
+        var first = true
+        let error = await retrying("publish") {
+            if first {
+                first = false
+                do {
+                    try await self.transport.publish(messages, started: { started.open() })
+                } catch {
+                    publishFailed.store(true, ordering: .releasing)
+                    started.open()
+                    throw error
+                }
+            } else {
+                await before?.wait()  // a retry goes out after the batch before this one is over
+                try await self.transport.publish(messages)
+            }
+        }
+        started.open()
         logger.debug(
             "cluster trace",
             metadata: [
@@ -409,6 +460,35 @@ public final class SocketIOCluster: Service, Sendable {
             await publisher.value
             deadline.cancel()
             group.cancelAll()
+        }
+    }
+}
+
+/// Opens once; whoever waits is resumed then (at once when it is open already).
+final class PublishGate: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.isOpen else { return [] }
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state -> Bool in
+                if !state.isOpen { state.waiters.append(continuation) }
+                return state.isOpen
+            }
+            if isOpen { continuation.resume() }
         }
     }
 }
