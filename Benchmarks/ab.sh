@@ -128,7 +128,7 @@ if send:
     a, b, a2 = send["A"], send["B"], send["A2"]
     print(f"| admin POST /user/send req/s (median of {len(a['rounds'])} rounds; per-round ratio) | {a['reqPerSecond']:,.1f} | {b['reqPerSecond']:,.1f} | {b['reqPerSecond'] / a['reqPerSecond']:.3f} ({b['pairedRatio']:.3f}) |")
     print(f"| the same, A/A control (A2 / A: the noise) | {a['reqPerSecond']:,.1f} | {a2['reqPerSecond']:,.1f} | {a2['reqPerSecond'] / a['reqPerSecond']:.3f} ({a2['pairedRatio']:.3f}) |")
-    print(f"| admin POST /user/send, server CPU µs per request | {a['cpuMicrosecondsPerRequest']:.2f} | {b['cpuMicrosecondsPerRequest']:.2f} | {b['cpuMicrosecondsPerRequest'] / a['cpuMicrosecondsPerRequest']:.3f} |")
+    print(f"| admin POST /user/send, server CPU µs per request | {a['cpuMicrosecondsPerRequest']:.2f} | {b['cpuMicrosecondsPerRequest']:.2f} | {b['cpuMicrosecondsPerRequest'] / a['cpuMicrosecondsPerRequest']:.3f} ({b['pairedCPURatio']:.3f}) |")
     print()
     print(open(f"{out}/send.md").read(), end="")
 EOF

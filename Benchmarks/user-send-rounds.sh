@@ -97,17 +97,18 @@ for label in labels:
     stats[label] = runs
 med = lambda xs: statistics.median(xs)
 # rounds are adjacent in time, and the machine's speed drifts over tens of seconds: the median of the per-round ratios
-paired = lambda label: med(stats[label][i][0] / stats[labels[0]][i][0] for i in range(rounds))
+paired = lambda label, k=0: med(stats[label][i][k] / stats[labels[0]][i][k] for i in range(rounds))
 first = labels[0]
 r0, c0 = med(x[0] for x in stats[first]), med(x[1] for x in stats[first])
-print(f"| /user/send, {rounds} interleaved rounds | req/s (median) | / {first} | median of the per-round ratios | CPU µs per request (median) | / {first} | wait for CPU, ms per run | sleeps per run | core 0 stolen by the host, ms per run | req/s of each round |")
+print(f"| /user/send, {rounds} interleaved rounds | req/s (median) | / {first} | median of the per-round ratios | CPU µs per request (median) | / {first} (per round) | wait for CPU, ms per run | sleeps per run | core 0 stolen by the host, ms per run | req/s of each round |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 if summary:
     json.dump({label: {"reqPerSecond": med(x[0] for x in stats[label]), "rounds": [x[0] for x in stats[label]],
-                       "pairedRatio": paired(label), "cpuMicrosecondsPerRequest": med(x[1] for x in stats[label])}
+                       "pairedRatio": paired(label), "cpuMicrosecondsPerRequest": med(x[1] for x in stats[label]),
+                       "pairedCPURatio": paired(label, 1)}
                for label in labels}, open(summary, "w"))
 for label in labels:
     xs = stats[label]
     rps, cpu = med(x[0] for x in xs), med(x[1] for x in xs)
-    print(f"| {label} | {rps:,.0f} | {rps / r0:.3f} | {paired(label):.3f} | {cpu:.2f} | {cpu / c0:.3f} | {med(x[2] for x in xs):,.0f} | {med(x[3] for x in xs):,.0f} | {med(x[4] for x in xs):,.0f} (max {max(x[4] for x in xs):,}) | {' '.join(f'{x[0] / 1000:.1f}k' for x in xs)} |")
+    print(f"| {label} | {rps:,.0f} | {rps / r0:.3f} | {paired(label):.3f} | {cpu:.2f} | {cpu / c0:.3f} ({paired(label, 1):.3f}) | {med(x[2] for x in xs):,.0f} | {med(x[3] for x in xs):,.0f} | {med(x[4] for x in xs):,.0f} (max {max(x[4] for x in xs):,}) | {' '.join(f'{x[0] / 1000:.1f}k' for x in xs)} |")
 EOF
