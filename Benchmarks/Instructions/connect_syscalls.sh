@@ -10,19 +10,24 @@
 #   Benchmarks/Instructions/connect_syscalls.sh .build-release/release/pushinator ['{"client":{"recovery":{"maxDisconnectionDuration":0}}}']
 #   CONNECTS=1000 WINDOW=50 PORT=19850 ROUNDS=1 ...     (the defaults)
 #   STRACE=1 ...   also `strace -c -f` over the same connects (slower: its batching differs from the perf counts)
+#   OPEN=10000 ... that many idle clients connected (and kept open) first: the counted connects find them there
+# Also prints the server's minor page faults and CPU time (user + system, from /proc/PID/stat) per connect.
 # A binary named Floor or floor is the floor server (started with its port flags). Needs perf, python3, taskset.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 BIN=$1; EXTRA=${2:-'{}'}
-CONNECTS=${CONNECTS:-1000}; WINDOW=${WINDOW:-50}; PORT=${PORT:-19850}; ROUNDS=${ROUNDS:-1}
+CONNECTS=${CONNECTS:-1000}; WINDOW=${WINDOW:-50}; PORT=${PORT:-19850}; ROUNDS=${ROUNDS:-1}; OPEN=${OPEN:-0}
 work=$(mktemp -d /tmp/connect-syscalls.XXXXXX)
-pid=""; tracer=""; stracer=""
-cleanup() { [[ -n "$tracer" ]] && kill "$tracer" 2>/dev/null; [[ -n "$stracer" ]] && kill "$stracer" 2>/dev/null; [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
+pid=""; tracer=""; stracer=""; idle=""
+cleanup() { [[ -n "$idle" ]] && kill "$idle" 2>/dev/null; [[ -n "$tracer" ]] && kill "$tracer" 2>/dev/null; [[ -n "$stracer" ]] && kill "$stracer" 2>/dev/null; [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-ulimit -n 20000 2>/dev/null || true
+ulimit -n $((OPEN + CONNECTS + 5000)) 2>/dev/null || true
 
 switches() {  # voluntary involuntary, summed over the process's threads
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/{v+=$2} /^nonvoluntary_ctxt_switches/{n+=$2} END{print v+0, n+0}'
+}
+faults_cpu() {  # minor faults, user and system clock ticks (fields 10, 14, 15 of /proc/PID/stat)
+    sed 's/.*) //' /proc/"$1"/stat | awk '{print $8, $12, $13}'
 }
 per_thread() {  # TID NAME VOLUNTARY INVOLUNTARY, one line per thread
     for status in /proc/"$1"/task/*/status; do
@@ -47,30 +52,43 @@ json.dump(merge({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{
     taskset -c 0 "$BIN" "${args[@]}" >"$work/log" 2>&1 &
     pid=$!
     for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
-    taskset -c 1 python3 "$here/ws_connects.py" 127.0.0.1 $((PORT + 1)) $((CONNECTS + 20)) 0 --register "$PORT"
+    taskset -c 1 python3 "$here/ws_connects.py" 127.0.0.1 $((PORT + 1)) $((CONNECTS + 20 + OPEN)) 0 --register "$PORT"
     taskset -c 1 python3 "$here/ws_connects.py" 127.0.0.1 $((PORT + 1)) 20 10 --first $((CONNECTS + 1)) >/dev/null
+    if (( OPEN > 0 )); then  # OPEN idle clients, held open until the counts are taken
+        rm -f "$work/idle-release" "$work/idle-connected"
+        taskset -c 1 python3 "$here/ws_connects.py" 127.0.0.1 $((PORT + 1)) "$OPEN" "$WINDOW" --first $((CONNECTS + 21)) \
+            --hold "$work/idle-release" >"$work/idle-connected" &
+        idle=$!
+        for _ in $(seq 1 6000); do [[ -s "$work/idle-connected" ]] && break; sleep 0.1; done
+        [[ "$(cat "$work/idle-connected")" == "$OPEN" ]] || { echo "only $(cat "$work/idle-connected") of $OPEN idle clients connected" >&2; exit 1; }
+    fi
     sleep 0.5
     perf stat -x, -e 'raw_syscalls:sys_enter,context-switches,cpu-migrations,syscalls:sys_enter_*' -p "$pid" \
         -o "$work/perf" &
     tracer=$!
     if [[ -n "${STRACE:-}" ]]; then strace -c -f -o "$work/strace" -p "$pid" 2>/dev/null & stracer=$!; fi
     sleep 1  # attached
-    before=$(switches "$pid"); per_thread "$pid" >"$work/threads.before"
+    before=$(switches "$pid"); per_thread "$pid" >"$work/threads.before"; fc_before=$(faults_cpu "$pid")
     rm -f "$work/release" "$work/connected"
     taskset -c 1 python3 "$here/ws_connects.py" 127.0.0.1 $((PORT + 1)) "$CONNECTS" "$WINDOW" --hold "$work/release" \
         >"$work/connected" &
     client=$!
     for _ in $(seq 1 6000); do [[ -s "$work/connected" ]] && break; sleep 0.1; done
     sleep 0.5
-    after=$(switches "$pid"); per_thread "$pid" >"$work/threads.after"
+    after=$(switches "$pid"); per_thread "$pid" >"$work/threads.after"; fc_after=$(faults_cpu "$pid")
     kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true; tracer=""
     if [[ -n "$stracer" ]]; then kill -INT "$stracer"; wait "$stracer" 2>/dev/null || true; stracer=""; fi
     threads=$(ls /proc/"$pid"/task | wc -l)
     touch "$work/release"; wait "$client" || true
+    if [[ -n "$idle" ]]; then touch "$work/idle-release"; wait "$idle" || true; idle=""; fi
     ok=$(cat "$work/connected")
     kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; pid=""
     [[ "$ok" == "$CONNECTS" ]] || { echo "only $ok of $CONNECTS connects succeeded" >&2; exit 1; }
-    echo "$(basename "$BIN") round $round: $CONNECTS connects, window $WINDOW, $threads threads"
+    echo "$(basename "$BIN") round $round: $CONNECTS connects, window $WINDOW, $OPEN idle connections open, $threads threads"
+    awk -v n="$CONNECTS" -v hz="$(getconf CLK_TCK)" -v before="$fc_before" -v after="$fc_after" 'BEGIN {
+        split(before, b, " "); split(after, a, " ")
+        printf "  minor page faults per connect: %.2f; server CPU time per connect (perf attached): user %.1f us, system %.1f us\n",
+            (a[1] - b[1]) / n, (a[2] - b[2]) * 1e6 / hz / n, (a[3] - b[3]) * 1e6 / hz / n }'
     awk -F, -v n="$CONNECTS" -v before="$before" -v after="$after" '
         $3 == "raw_syscalls:sys_enter" { printf "  system calls per connect: %.2f\n", $1 / n }
         $3 == "context-switches" { printf "  context switches per connect (perf): %.3f\n", $1 / n }

@@ -13,6 +13,8 @@
 #   ROUNDS=2 CONNS=20 PER=200 CONNECTS=1000 WINDOW=50 CLIENTS=1000 BROADCASTS=20 WARMUP=5 Benchmarks/Instructions/run.sh ...
 #   INFLIGHT=32 fanout: the counted broadcasts 32 at a time over 32 admin connections (as LoadTool), not drained one by one
 #   SYSCALLS=1 fanout: the server without valgrind, system calls per delivery counted by `perf stat` instead
+#   OPEN=10000 connect: that many more clients connected (and kept open, idle) before the counters are zeroed, so the
+#   counted connects find OPEN connections already there (what grows with the number of open connections)
 #   PORT=19750 (side A's admin port, +1 its client port; side B +10): pick another base to run two at once
 #   KEEP=DIR ... keeps each side's callgrind dump as DIR/<mode>.<A|B>.<round> (for callgrind_annotate); B may be '-'
 #   CALLGRIND_ARGS=--cache-sim=yes ... adds callgrind options (D1/LL misses in the kept dumps)
@@ -39,7 +41,8 @@ mode=$1; A=$2; B=$3; EXTRA=${4:-'{}'}
 EXTRA_B=${5:-$EXTRA}
 ROUNDS=${ROUNDS:-1}; CONNS=${CONNS:-20}; PER=${PER:-200}; CONNECTS=${CONNECTS:-1000}; WINDOW=${WINDOW:-50}
 PORT=${PORT:-19750}; CLIENTS=${CLIENTS:-1000}; BROADCASTS=${BROADCASTS:-20}; WARMUP=${WARMUP:-5}; IDLE=${IDLE:-10}; INFLIGHT=${INFLIGHT:-1}
-SYSCALLS=${SYSCALLS:-}; KEEP=${KEEP:-}
+SYSCALLS=${SYSCALLS:-}; KEEP=${KEEP:-}; OPEN=${OPEN:-0}
+ulimit -n $((OPEN + CONNECTS + 5000)) 2>/dev/null || true
 work=$(mktemp -d /tmp/instructions-ab.XXXXXX)
 pid=""
 cleanup() { [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"; }
@@ -105,8 +108,17 @@ json.dump(merge({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{
             || { echo "$side: the fan-out failed (above); server log:" >&2; tail -20 "$work/log.$side" >&2; kill -9 "$pid"; exit 1; }
     elif [[ $mode == connect ]]; then
         expected=$CONNECTS
-        python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) $((CONNECTS + 20)) 0 --register "$port"
+        python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) $((CONNECTS + 20 + OPEN)) 0 --register "$port"
         python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) 20 10 --first $((CONNECTS + 1)) >/dev/null
+        local idle=""
+        if (( OPEN > 0 )); then  # OPEN idle clients, held open until the count is dumped
+            rm -f "$work/idle-release" "$work/idle-connected"
+            python3 "$here/ws_connects.py" 127.0.0.1 $((port + 1)) "$OPEN" "$WINDOW" --first $((CONNECTS + 21)) \
+                --hold "$work/idle-release" >"$work/idle-connected" &
+            idle=$!
+            for _ in $(seq 1 72000); do [[ -s "$work/idle-connected" ]] && break; sleep 0.1; done
+            [[ "$(cat "$work/idle-connected")" == "$OPEN" ]] || { echo "$side: only $(cat "$work/idle-connected") of $OPEN idle clients connected" >&2; exit 1; }
+        fi
         callgrind_control -z "$pid" >/dev/null
         # the clients stay open until the counters are dumped: the count holds connects, not disconnects
         rm -f "$work/release" "$work/connected"
@@ -117,6 +129,7 @@ json.dump(merge({'admin':{'host':'127.0.0.1','port':int(sys.argv[1])},'client':{
         ok=$(cat "$work/connected")
         callgrind_control -d "$pid" >/dev/null
         touch "$work/release"; wait "$client" || true
+        [[ -z "$idle" ]] || { touch "$work/idle-release"; wait "$idle" || true; }
     else
         python3 "$here/fixed_load.py" 127.0.0.1 "$port" $method $path 10 20 "$body" >/dev/null
         callgrind_control -z "$pid" >/dev/null
