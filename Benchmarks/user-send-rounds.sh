@@ -15,19 +15,16 @@
 # on the machine moves far less than req/s), how long its threads waited for a CPU, how often they slept, and the
 # time the host took core 0 away from this VM (steal, /proc/stat).
 #
-# PRIORITY=1 (default) runs the measurement in a session of its own at autogroup nice -20 (/proc/self/autogroup):
-# with the kernel's autogroups, `nice` alone does nothing against other sessions' builds, and on the shared 2-core
-# machine the server thread then ran 0.2-0.8 s of every 3 s and waited 1-2 s for the CPU (req/s A/A 0.55-1.15).
-# At -20 it runs ~2.8 s of 3 and waits ~15 ms. PRIORITY=0 measures without it. Other environment: PORT (21700),
-# WARMUP_ (1), SUMMARY (a JSON file the figures are written to, for ab.sh), SERVER_CPUS (0) and WRK_CPUS (1) for
+# PRIORITY=1 (default) runs the measurement in a session of its own at autogroup nice -20 (Benchmarks/raise-priority.sh,
+# shared with ab.sh and loadtool-rounds.sh): with the kernel's autogroups, `nice` alone does nothing against other
+# sessions' builds, and on the shared 2-core machine the server thread then ran 0.2-0.8 s of every 3 s and waited
+# 1-2 s for the CPU (req/s A/A 0.55-1.15). At -20 it runs ~2.8 s of 3 and waits ~15 ms. PRIORITY=0 measures without
+# it. Other environment: PORT (21700), WARMUP_ (1), SUMMARY (a JSON file the figures are written to, for ab.sh), SERVER_CPUS (0) and WRK_CPUS (1) for
 # taskset (SERVER_CPUS=0,1 gives the server two event loops), KEEP=1 (keep the raw files). Needs wrk, curl, python3,
 # taskset, setsid. The machine's speed drifts over tens of seconds (every label's rounds slow down together), so the
 # median of the per-round ratios (labels run seconds apart) is the steadier figure of the two ratios printed.
 set -euo pipefail
-if [[ "${PRIORITY:-1}" == 1 && -z "${USER_SEND_ROUNDS_SESSION:-}" ]]; then  # re-run in a new session (a new autogroup)
-    export USER_SEND_ROUNDS_SESSION=1
-    exec setsid --wait bash -c 'echo -20 >/proc/self/autogroup 2>/dev/null || echo "[user-send-rounds] cannot raise the autogroup priority: measuring without" >&2; exec "$0" "$@"' "$0" "$@"
-fi
+source "$(dirname "$0")/raise-priority.sh"  # a session of its own at autogroup nice -20 (PRIORITY=0: not)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:?binary}; shift
 (($# > 0)) || { echo "usage: $0 BIN LABEL=JSON [LABEL=JSON ...]" >&2; exit 2; }
@@ -49,16 +46,7 @@ for round in $(seq 1 "$ROUNDS"); do
         index=$k; ((round % 2 == 0)) && index=$((${#specs[@]} - 1 - k))
         spec=${specs[$index]}; label=${spec%%=*}; extra=${spec#*=}; bin=$BIN
         if [[ $extra == *@* && $extra != \{* ]]; then bin=${extra%%@*}; extra=${extra#*@}; fi
-        python3 - "$OUT/config.json" "$extra" "$PORT" <<'PY'
-import json, sys
-def merge(a, b):
-    for k, v in b.items():
-        a[k] = merge(a.get(k, {}), v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
-    return a
-port = int(sys.argv[3])
-base = {"admin": {"host": "127.0.0.1", "port": port}, "client": {"host": "127.0.0.1", "port": port + 1}, "log": {"debug": False}}
-json.dump(merge(base, json.loads(sys.argv[2] or "{}")), open(sys.argv[1], "w"))
-PY
+        python3 "$ROOT/Benchmarks/pushinator-config.py" "$OUT/config.json" "$PORT" "$extra"
         taskset -c "$SERVER_CPUS" "$bin" -c "$OUT/config.json" >"$OUT/server-$label.log" 2>&1 &
         PID=$!
         for _ in $(seq 1 200); do curl -sf -X POST "http://127.0.0.1:$PORT/ping" >/dev/null 2>&1 && break; sleep 0.05; done
