@@ -6,6 +6,7 @@
 #   Benchmarks/Cluster/run.sh --smoke      # debug builds, 50 clients, a few seconds per scenario (checks it works)
 #   CLIENTS=1000 LATENCY_RATE=1000 BUS_RATE=20000 Benchmarks/Cluster/run.sh
 #   PUSHINATOR_BIN=... LOADTOOL_BIN=... SKIP_BUILD=1 Benchmarks/Cluster/run.sh
+#   PRIORITY=1 ...                         # the nodes, the tool and PostgreSQL at autogroup nice -20 (a shared machine)
 #   PORT_BASE=19700 ...                    # the nodes' ports: A admin PORT_BASE, client +1; B +10, +11
 #   CHECK_IDS= ...                         # a LoadTool without --check-ids (counted per message id by default)
 #   TRACE=1 SCENARIOS=cross ...            # nodes log at debug level; trace.py then says where a cross-node
@@ -34,10 +35,21 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH="$ROOT/Benchmarks"
+# PRIORITY=1: the whole run in a session of its own at autogroup nice -20, PostgreSQL's too (pg_ctl starts it in a
+# session of its own): with the kernel's autogroups, other sessions' builds then take the cores only when the
+# benchmark leaves them idle (as Benchmarks/user-send-rounds.sh does)
+if [[ "${PRIORITY:-}" == 1 && -z "${CLUSTER_RUN_SESSION:-}" ]]; then
+    export CLUSTER_RUN_SESSION=1
+    exec setsid --wait bash -c 'echo -20 >/proc/self/autogroup 2>/dev/null || echo "[cluster] cannot raise the autogroup priority" >&2; exec "$0" "$@"' "$0" "$@"
+fi
 if [[ -z "${PUSHINATOR_TEST_POSTGRES_URL:-}" ]]; then
     exec "$ROOT/scripts/with-postgres.sh" "$0" "$@"
 fi
 POSTGRES="$PUSHINATOR_TEST_POSTGRES_URL"
+if [[ "${PRIORITY:-}" == 1 ]]; then
+    pg_port=${POSTGRES##*:}; pg_port=${pg_port%%/*}
+    for pid in $(pgrep -f "postgres.* -p $pg_port" || true); do echo -20 >"/proc/$pid/autogroup" 2>/dev/null || true; done
+fi
 
 SMOKE=0
 [[ "${1:-}" == "--smoke" ]] && SMOKE=1

@@ -205,20 +205,25 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
     /// The publishing connection: the open one, or a new one (publishes started meanwhile wait for the same
     /// attempt). A connection that closed is replaced at the next publish.
     private func publishingConnection() async throws -> PostgresConnection {
-        let attempt = state.withLock { state -> Task<PostgresConnection, any Error> in
+        let attempt = state.withLock { state -> PublishingConnection in
             switch state.publishing {
             case .open(let connection) where !connection.isClosed:
-                return Task { connection }
+                return .open(connection)
             case .connecting(let task):
-                return task
+                return .connecting(task)
             default:
                 let task = Task { try await self.connect() }
                 state.publishing = .connecting(task)
-                return task
+                return .connecting(task)
             }
         }
+        let task: Task<PostgresConnection, any Error>
+        switch attempt {
+        case .open(let connection): return connection
+        case .connecting(let attempt): task = attempt
+        }
         do {
-            let connection = try await attempt.value
+            let connection = try await task.value
             let closeNow = state.withLock { state -> Bool in
                 guard state.running else { return true }
                 if case .connecting = state.publishing { state.publishing = .open(connection) }

@@ -138,7 +138,12 @@ struct SocketIOClusterBatchTests {
     @Test(.timeLimit(.minutes(1)))
     func batchesAreHandedOverWhileTheOnesBeforeAreInFlightAndAFailedOneIsRetriedInOrder() async throws {
         let transport = PipelinedTransport()
-        let configuration = SocketIOCluster.Configuration(publishRetryDelay: .milliseconds(1), maxPublishBatch: 2, maxPublishesInFlight: 3)
+        let configuration = SocketIOCluster.Configuration(
+            publishRetryDelay: .milliseconds(1),
+            maxPublishBatch: 2,
+            maxPublishesInFlight: 3,
+            minPipelinedBatch: 1
+        )
         let cluster = SocketIOCluster(transport: transport, configuration: configuration, logger: Logger(label: "test.pipelined"))
         let running = Task { try? await cluster.run() }
         let done = Mutex<[Int]>([])
@@ -173,6 +178,33 @@ struct SocketIOClusterBatchTests {
         #expect(attempts[4] + attempts[5] + attempts[6] == (5...9).map(Self.message))
         #expect(done.withLock { $0 } == [1, 2, 3, 4, 0, 5, 6, 7, 8, 9])
         #expect(cluster.status.droppedPublishes == 0)
+        transport.finish()
+        running.cancel()
+        await running.value
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func fewerMessagesThanThePipelinedMinimumWaitForTheBatchInFlight() async throws {
+        let transport = PipelinedTransport()
+        let cluster = SocketIOCluster(
+            transport: transport,
+            configuration: .init(minPipelinedBatch: 4),
+            logger: Logger(label: "test.pipelined")
+        )
+        let running = Task { try? await cluster.run() }
+        let done = Mutex(0)
+        cluster.publish(Self.message(0)) { _ in done.withLock { $0 += 1 } }
+        for _ in 0..<2000 where transport.inFlight < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        for number in 1...3 { cluster.publish(Self.message(number)) { _ in done.withLock { $0 += 1 } } }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(transport.inFlight == 1)  // three wait: below the minimum
+        cluster.publish(Self.message(4)) { _ in done.withLock { $0 += 1 } }
+        for _ in 0..<2000 where transport.inFlight < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(transport.attempts.withLock { $0.map(\.count) } == [1, 4])  // four: they go out behind it
+        while done.withLock({ $0 }) < 5 {
+            if !transport.releaseOldest() { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(transport.attempts.withLock { $0.flatMap { $0 } } == (0...4).map(Self.message))
         transport.finish()
         running.cancel()
         await running.value
