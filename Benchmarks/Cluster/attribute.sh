@@ -9,12 +9,13 @@
 #   PUSHINATOR_BIN=... LOADTOOL_BIN=... Benchmarks/Cluster/attribute.sh
 #   MODES="single single-bus" CLIENTS=1000 BROADCASTS=2000 ADMIN="--admin-connections 4 --admin-depth 8" Benchmarks/Cluster/attribute.sh
 #   MODES=cross-send SENDS=10000 SEND_RATE=2000 Benchmarks/Cluster/attribute.sh   # two nodes: CPU and syscalls per cross-node send
+#   PORT_BASE=19700 ...    # the nodes' ports: A admin PORT_BASE, client +1; B +10, +11
 #
 # Each mode runs twice on a fresh node: the LoadTool connecting CLIENTS clients only, then connecting them and posting
 # BROADCASTS broadcasts; the counts of the first run are subtracted from the second's, so what is left is the fan-out
 # alone (registration, connects, start-up and teardown cancel). The node runs under `perf stat` (task-clock,
 # context-switches, raw_syscalls:sys_enter, syscalls:sys_enter_writev), the PostgreSQL processes by utime+stime of
-# /proc/PID/stat (every process named postgres). Needs perf with tracepoints (perf_event_paranoid <= 2 as root).
+# /proc/PID/stat (the run's postmaster and its children). Needs perf with tracepoints (perf_event_paranoid <= 2 as root).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +30,8 @@ MODES=${MODES:-"single single-bus"}
 ADMIN=${ADMIN:-"--admin-connections 4 --admin-depth 8"}
 LOADTOOL=${LOADTOOL_BIN:-$BENCH/LoadTool/.build/release/LoadTool}
 PUSHINATOR=${PUSHINATOR_BIN:-$ROOT/.build-bench/release/pushinator}
+PORT_BASE=${PORT_BASE:-19700}  # node A: admin PORT_BASE, client +1; node B (cross-send): +10, +11
+A_ADMIN=$PORT_BASE; A_CLIENT=$((PORT_BASE + 1)); B_ADMIN=$((PORT_BASE + 10)); B_CLIENT=$((PORT_BASE + 11))
 TMP="$BENCH/results/tmp/cluster-attribute"
 mkdir -p "$TMP"
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -51,7 +54,7 @@ start_node() {  # mode
         single-bus-wait) cluster=", \"cluster\": {\"postgres\": \"$POSTGRES\", \"channelPrefix\": \"attr$RANDOM\", \"waitForLog\": true}" ;;
     esac
     cat >"$TMP/node.json" <<EOF
-{"admin": {"host": "127.0.0.1", "port": 19700}, "client": {"host": "127.0.0.1", "port": 19701}, "log": {"debug": false}$cluster}
+{"admin": {"host": "127.0.0.1", "port": $A_ADMIN}, "client": {"host": "127.0.0.1", "port": $A_CLIENT}, "log": {"debug": false}$cluster}
 EOF
     # perf stat launches the node, so that every thread it ever has is counted (start-up and shutdown cancel out)
     perf stat -x, -e "$EVENTS" -o "$TMP/perf.csv" -- taskset -c 0 "$PUSHINATOR" -c "$TMP/node.json" >"$TMP/node.out" 2>&1 &
@@ -62,15 +65,18 @@ EOF
         sleep 0.1
     done
     for _ in $(seq 1 300); do
-        port_open 19700 && port_open 19701 && { sleep 1; return 0; }  # 1 s: the bus's first heartbeat and pool
+        port_open $A_ADMIN && port_open $A_CLIENT && { sleep 1; return 0; }  # 1 s: the bus's first heartbeat and pool
         sleep 0.1
     done
     log "the node did not start"; cat "$TMP/node.out" >&2; return 1
 }
 
-postgres_ticks() {  # utime+stime of every process named postgres, in clock ticks
-    local total=0 pid fields
-    for pid in $(pgrep -x postgres); do
+PG_PORT=${POSTGRES##*:}; PG_PORT=${PG_PORT%%/*}
+postgres_ticks() {  # utime+stime of this run's PostgreSQL (its postmaster and children; other servers on the machine are not counted), in clock ticks
+    local total=0 pid fields postmaster pids
+    postmaster=$(pgrep -f "postgres.* -p $PG_PORT" | head -1 || true)
+    if [[ -n "$postmaster" ]]; then pids="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"; else pids=$(pgrep -x postgres); fi
+    for pid in $pids; do
         fields=$(cut -d')' -f2 "/proc/$pid/stat" 2>/dev/null) || continue
         set -- $fields
         total=$((total + ${12} + ${13}))
@@ -84,7 +90,7 @@ one_run() {  # mode scenarios broadcasts -> prints "event value" lines
     start_node "$mode"
     local pg_before; pg_before=$(postgres_ticks)
     # shellcheck disable=SC2086
-    taskset -c 1 "$LOADTOOL" --admin-port 19700 --client-port 19701 -n "$CLIENTS" --scenarios "$scenarios" \
+    taskset -c 1 "$LOADTOOL" --admin-port $A_ADMIN --client-port $A_CLIENT -n "$CLIENTS" --scenarios "$scenarios" \
         --broadcasts "$broadcasts" --label "$mode" $ADMIN >"$TMP/loadtool.out" 2>&1 || { cat "$TMP/loadtool.out" >&2; return 1; }
     local pg_after; pg_after=$(postgres_ticks)
     grep -E "deliveries/s|fan-out" "$TMP/loadtool.out" | head -3 >&2 || true
@@ -103,7 +109,7 @@ TWO_PERFS=()
 start_two() {  # prefix
     local name admin client
     for name in a b; do
-        if [[ $name == a ]]; then admin=19700; client=19701; else admin=19710; client=19711; fi
+        if [[ $name == a ]]; then admin=$A_ADMIN; client=$A_CLIENT; else admin=$B_ADMIN; client=$B_CLIENT; fi
         printf '{"admin": {"host": "127.0.0.1", "port": %s}, "client": {"host": "127.0.0.1", "port": %s}, "log": {"debug": false}, "cluster": {"postgres": "%s", "channelPrefix": "%s"}}\n' \
             "$admin" "$client" "$POSTGRES" "$1" >"$TMP/node-$name.json"
         perf stat -x, -e "$EVENTS" -o "$TMP/perf-$name.csv" -- taskset -c 0 "$PUSHINATOR" -c "$TMP/node-$name.json" >"$TMP/node-$name.out" 2>&1 &
@@ -122,7 +128,7 @@ stop_two() {
 two_run() {  # scenarios -> "event value" lines, both nodes summed
     start_two "attr$RANDOM"
     local pg_before; pg_before=$(postgres_ticks)
-    taskset -c 1 "$LOADTOOL" --admin-port 19700 --client-port 19701 --admin-ports 19700,19710 --client-ports 19701,19711 --cross-sends -n $((2 * CLIENTS)) \
+    taskset -c 1 "$LOADTOOL" --admin-port $A_ADMIN --client-port $A_CLIENT --admin-ports $A_ADMIN,$B_ADMIN --client-ports $A_CLIENT,$B_CLIENT --cross-sends -n $((2 * CLIENTS)) \
         --scenarios "$1" --latency-rate "$SEND_RATE" --latency-seconds "$(python3 -c "print($SENDS / $SEND_RATE)")" \
         --admin-connections 64 --label cross-send >"$TMP/loadtool.out" 2>&1 || { cat "$TMP/loadtool.out" >&2; stop_two; return 1; }
     local pg_after; pg_after=$(postgres_ticks)
