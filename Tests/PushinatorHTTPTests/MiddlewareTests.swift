@@ -238,6 +238,46 @@ struct MiddlewareTests {
         }
     }
 
+    /// A mounted responder with a fast path: answers `/fast` on the loop, declines the rest to `respond`.
+    struct FastMounted: SynchronousHTTPResponder {
+        func respondSynchronously(to request: Request, context: RequestContext) throws -> Response? {
+            if context.remainingPath == "/refuse" { throw HTTPError(.forbidden, message: "refused on the loop") }
+            return context.remainingPath == "/fast" ? Response.text("fast " + MiddlewareTests.whereAmI(context)) : nil
+        }
+        func respond(to request: Request, context: RequestContext) async throws -> Response {
+            await Task.yield()
+            return Response.text("slow \(context.remainingPath) " + MiddlewareTests.whereAmI(context))
+        }
+    }
+
+    @Test func mountedSynchronousResponderAnswersOnTheLoopAndDeclinesToRespond() async throws {
+        let router = Router {
+            Tag(name: "outer")
+            RouteGroup("sync") {
+                Tag(name: "inner")
+                Mount("io", responder: FastMounted())
+            }
+            RouteGroup("mixed") {
+                ClosureMiddleware { request, context, next in try await next(request, context) }
+                Mount("io", responder: FastMounted())
+            }
+        }
+        try await router.test(.live()) { (client) async throws in
+            let fast = try await client.execute(.get, "/sync/io/fast")
+            #expect(fast.text == "fast event loop: in outer, in inner")
+            #expect(fast.headerValues("x-trace") == ["out inner", "out outer"])
+            let slow = try await client.execute(.post, "/sync/io/other")
+            #expect(slow.text == "slow /other task: in outer, in inner")
+            #expect(slow.headerValues("x-trace") == ["out inner", "out outer"])
+            let refused = try await client.execute(.get, "/sync/io/refuse")
+            #expect(refused.status == .forbidden)
+            #expect(refused.text == #"{"error":"refused on the loop","status":403}"#)
+            #expect(refused.headerValues("x-trace") == ["out inner", "out outer"])
+            // Middleware that may suspend around the mount: every request in a task.
+            #expect(try await client.execute(.get, "/mixed/io/fast").text == "slow /fast task: in outer")
+        }
+    }
+
     struct Push: Decodable {
         var room: String
         var count: Int

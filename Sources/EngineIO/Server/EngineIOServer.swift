@@ -17,7 +17,7 @@ import ServiceLifecycle
 ///
 /// Engine.IO knows nothing of namespaces or events: it delivers messages to its
 /// ``EngineIOServerDelegate`` (the Socket.IO layer) and sends the packets it is given.
-public final class EngineIOServer: HTTPResponder, Sendable {
+public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
     /// The configuration.
     public let configuration: EngineIOConfiguration
     let logger: Logger
@@ -65,23 +65,7 @@ public final class EngineIOServer: HTTPResponder, Sendable {
     // MARK: - HTTP
 
     public func respond(to request: Request, context: RequestContext) async throws -> Response {
-        let query = request.query
-        let version: EngineIOVersion
-        switch query["EIO"] {
-        case "4": version = .v4
-        case "3" where configuration.allowEIO3: version = .v3
-        default: throw EngineIOHTTPError.unsupportedProtocolVersion
-        }
-        guard let transportName = query["transport"],
-            let transport = configuration.transports.first(where: { $0.name == transportName })
-        else {
-            throw EngineIOHTTPError.unknownTransport
-        }
-        let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
-        if transport == .websocket, !isUpgrade {
-            throw EngineIOHTTPError.badRequest
-        }
-
+        let (query, version, transport) = try target(of: request)
         guard let sid = query["sid"] else {
             guard request.method == .get else { throw EngineIOHTTPError.badHandshakeMethod }
             return try await handshake(request: request, context: context, version: version, transport: transport)
@@ -94,13 +78,7 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         }
         guard session.version == version else { throw EngineIOHTTPError.badRequest }
 
-        if transport == .websocket {
-            return Response.webSocket(configuration: webSocketConfiguration) { connection in
-                connection.delegate = session.makeWebSocketDelegate()
-                // Only one WebSocket per session: the session closes any other one at once.
-                session.eventLoop.execute { session.beginUpgrade(connection) }
-            }
-        }
+        if transport == .websocket { return upgrade(session) }
         let supportsBinary = query["b64"] == nil
         switch request.method {
         case .get:
@@ -117,6 +95,53 @@ public final class EngineIOServer: HTTPResponder, Sendable {
             return Response(status: .ok, headers: [.contentType: "text/html"], body: .string("ok"))
         default:
             throw EngineIOHTTPError.badRequest
+        }
+    }
+
+    /// Answers WebSocket requests (a handshake over WebSocket, or the upgrade of a polling session) on the event
+    /// loop, without a task; `nil` for the rest (polling waits for the session's loop; `allowRequest` and the
+    /// forwarder may suspend), which ``respond(to:context:)`` answers. Errors are the ones `respond` throws.
+    public func respondSynchronously(to request: Request, context: RequestContext) throws -> Response? {
+        guard request.headers[.upgrade] != nil else { return nil }  // not a WebSocket request: before any parsing
+        let (query, version, transport) = try target(of: request)
+        guard transport == .websocket else { return nil }
+        guard let sid = query["sid"] else {
+            guard request.method == .get else { throw EngineIOHTTPError.badHandshakeMethod }
+            guard configuration.allowRequest == nil else { return nil }
+            return webSocketHandshake(request: request, context: context, version: version)
+        }
+        guard let session = session(id: sid) else { return nil }  // the forwarder's, or unknown: `respond` says
+        guard session.version == version else { throw EngineIOHTTPError.badRequest }
+        return upgrade(session)
+    }
+
+    /// The query, protocol version and transport a request asks for, checked as both paths need.
+    private func target(of request: Request) throws -> (QueryParameters, EngineIOVersion, EngineIOTransport) {
+        let query = request.query
+        let version: EngineIOVersion
+        switch query["EIO"] {
+        case "4": version = .v4
+        case "3" where configuration.allowEIO3: version = .v3
+        default: throw EngineIOHTTPError.unsupportedProtocolVersion
+        }
+        guard let transportName = query["transport"],
+            let transport = configuration.transports.first(where: { $0.name == transportName })
+        else {
+            throw EngineIOHTTPError.unknownTransport
+        }
+        let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
+        if transport == .websocket, !isUpgrade {
+            throw EngineIOHTTPError.badRequest
+        }
+        return (query, version, transport)
+    }
+
+    /// The upgrade of a polling session to WebSocket.
+    private func upgrade(_ session: EngineIOSession) -> Response {
+        Response.webSocket(configuration: webSocketConfiguration) { connection in
+            connection.delegate = session.makeWebSocketDelegate()
+            // Only one WebSocket per session: the session closes any other one at once.
+            session.eventLoop.execute { session.beginUpgrade(connection) }
         }
     }
 
@@ -140,27 +165,10 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         if let allowRequest = configuration.allowRequest, let refusal = await allowRequest(request, context).refusal {
             throw EngineIOHTTPError.forbidden(refusal)
         }
-        let sid = forwarder.map { EngineIOSessionOwner.makeSessionID(prefix: $0.sessionPrefix) } ?? RandomIdentifier.make()
-        var headers: HTTPFields = [:]
-        if let cookie = configuration.cookie {
-            var value = "\(cookie.name)=\(sid); Path=\(cookie.path); SameSite=\(cookie.sameSite)"
-            if cookie.httpOnly { value += "; HttpOnly" }
-            headers[.setCookie] = value
-        }
         if transport == .websocket {
-            let remoteAddress = context.remoteAddress
-            return Response.webSocket(headers: headers, configuration: webSocketConfiguration) { [self] connection in
-                let session = makeSession(
-                    id: sid,
-                    eventLoop: connection.eventLoop,
-                    version: version,
-                    request: request,
-                    remoteAddress: remoteAddress,
-                    webSocket: connection
-                )
-                start(session, request: request, context: context)
-            }
+            return webSocketHandshake(request: request, context: context, version: version)
         }
+        let (sid, headers) = newSessionID()
         let session = makeSession(
             id: sid,
             eventLoop: context.eventLoop,
@@ -176,6 +184,35 @@ public final class EngineIOServer: HTTPResponder, Sendable {
         }.get()
         response.headers.append(contentsOf: headers)
         return response
+    }
+
+    /// A new session's id, and the cookie that carries it when configured.
+    private func newSessionID() -> (String, HTTPFields) {
+        let sid = forwarder.map { EngineIOSessionOwner.makeSessionID(prefix: $0.sessionPrefix) } ?? RandomIdentifier.make()
+        var headers: HTTPFields = [:]
+        if let cookie = configuration.cookie {
+            var value = "\(cookie.name)=\(sid); Path=\(cookie.path); SameSite=\(cookie.sameSite)"
+            if cookie.httpOnly { value += "; HttpOnly" }
+            headers[.setCookie] = value
+        }
+        return (sid, headers)
+    }
+
+    /// A handshake over WebSocket: the session opens once the upgrade is done.
+    private func webSocketHandshake(request: Request, context: RequestContext, version: EngineIOVersion) -> Response {
+        let (sid, headers) = newSessionID()
+        let remoteAddress = context.remoteAddress
+        return Response.webSocket(headers: headers, configuration: webSocketConfiguration) { [self] connection in
+            let session = makeSession(
+                id: sid,
+                eventLoop: connection.eventLoop,
+                version: version,
+                request: request,
+                remoteAddress: remoteAddress,
+                webSocket: connection
+            )
+            start(session, request: request, context: context)
+        }
     }
 
     private func makeSession(

@@ -93,11 +93,15 @@ public struct RouteTable: Sendable {
         descriptions.append("\(method.rawValue) /\(pattern.joined(separator: "/"))")
     }
 
-    mutating func mount(pattern: [Substring], responder: any HTTPResponder) {
+    mutating func mount(
+        pattern: [Substring],
+        responder: any HTTPResponder,
+        synchronous: (@Sendable (Request, RequestContext) throws -> Response)? = nil
+    ) {
         var node = root
         var names: [Substring] = []
         for segment in pattern { node = child(of: node, for: segment, names: &names) }
-        node.mount = Handler(responder: responder, parameterNames: names)
+        node.mount = Handler(responder: responder, synchronous: synchronous, parameterNames: names)
         descriptions.append("* /\(pattern.joined(separator: "/"))/**")
     }
 
