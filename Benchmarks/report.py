@@ -111,9 +111,10 @@ def main():
             lines.append(f"| {c['server']} | {c.get('clients', 0):,} | {fmt(c.get('perSecond'))} "
                          f"({c.get('authenticated')}/{c.get('clients')}) | {fmt(cpu.get('server'))} / "
                          f"{fmt(cpu.get('client'))} ({cpu.get('saturated', '?')}) |")
-    ceiling = os.path.join(RESULTS, "connect-ceiling.md")  # written by ConnectCeiling/run.sh in the same run
-    if os.path.exists(ceiling):
-        lines += ["", open(ceiling).read().rstrip("\n")]
+    # written in the same run by ConnectCeiling/run.sh and (FLOOR_ROUNDS) loadtool-rounds.sh
+    for extra in ("connect-ceiling.md", "floor-rounds.md"):
+        if os.path.exists(os.path.join(RESULTS, extra)):
+            lines += ["", open(os.path.join(RESULTS, extra)).read().rstrip("\n")]
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(RESULTS, "summary.md"), "w") as f:
