@@ -339,10 +339,16 @@ def test_silent_polling_client_session_expires(fast_ping_server):
     assert r.json() == {"code": 1, "message": "Session ID unknown"}
 
 
-def test_client_answering_pings_stays_connected(fast_ping_server, transport, make_client):
-    client = make_client(fast_ping_server.url, TRANSPORTS[transport])
+PATIENT_PING_TIMEOUT_MS = 2000  # a pong from a python client on a loaded machine can take more than 500 ms
+
+
+def test_client_answering_pings_stays_connected(start_server, transport, make_client):
+    # Pings every second, each answered within a generous timeout: over two whole heartbeats (ping interval plus
+    # timeout) a server that ignored the pongs would have closed the connection.
+    server = start_server("--ping-interval", str(PING_INTERVAL_MS), "--ping-timeout", str(PATIENT_PING_TIMEOUT_MS))
+    client = make_client(server.url, TRANSPORTS[transport])
     client.rec.wait("welcome")
-    time.sleep(2 * (PING_INTERVAL_MS + PING_TIMEOUT_MS) / 1000)
+    time.sleep(2 * (PING_INTERVAL_MS + PATIENT_PING_TIMEOUT_MS) / 1000)
     assert client.rec.all("disconnect") == []
     client.emit("echo", "still-here")
     assert client.rec.wait("echo") == ("still-here",)
