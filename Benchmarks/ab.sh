@@ -3,9 +3,9 @@
 # A (before), B (after) and A again (A2: the A/A control, what the run cannot resolve):
 #
 #   Benchmarks/ab.sh BEFORE_BIN AFTER_BIN [BEFORE_HTTP_BENCH_DIR AFTER_HTTP_BENCH_DIR]
-#   ROUNDS=8 SIZES="1000 10000" Benchmarks/ab.sh /tmp/base/pushinator .build-bench/release/pushinator
+#   ROUNDS=12 SIZES="1000 10000" Benchmarks/ab.sh /tmp/base/pushinator .build-bench/release/pushinator
 #
-# Three blocks, each of rounds in which A, B and A2 run seconds apart, the order reversed every other round:
+# Three blocks, each of rounds in which A, B and A2 run seconds apart, the order changing from round to round:
 # 1. the load tool's fan-out, connect (WebSocket), idle-memory and latency scenarios at each N, a fresh server per run
 #    (Benchmarks/loadtool-rounds.sh, ROUNDS rounds per N);
 # 2. with the two optional folders (the release bin paths of Benchmarks/HTTP built at each commit), wrk on
@@ -16,8 +16,9 @@
 # from 1.000. The table gives each figure's medians for A and B, both per-round ratios and their quartiles; the
 # blocks' own tables follow it. The whole run is in a session of its own at autogroup nice -20
 # (Benchmarks/raise-priority.sh; PRIORITY=0 measures without). Server pinned to core 0, load on core 1, as in run.sh.
-# Environment: ROUNDS (8), SIZES ("1000 10000"), BROADCASTS (0 = 500000/N), SCENARIOS
-# (connect,memory,fanout,latency; latency: 10,000 sends/s for LATENCY_SECONDS, 5), WRK_SECONDS (4, /hello),
+# Environment: ROUNDS (6; a multiple of 6 puts each side in each place equally often), SIZES ("1000 10000"),
+# BROADCASTS (0 = 500000/N), SCENARIOS (connect,memory,fanout,latency; latency: 10,000 sends/s for LATENCY_SECONDS,
+# 5), WRK_SECONDS (4, /hello),
 # SEND_ROUNDS (10; 0 skips /user/send), SEND_SECONDS (3), PORT (19700: admin; client PORT + 1, /hello PORT + 10),
 # LOADTOOL, KEEP=1 (keep the raw files), EXTRA_A / EXTRA_B (a JSON object deep-merged into that side's config, e.g.
 # EXTRA_B='{"client": {"recovery": {...}}}'; the same binary on both sides with two configs compares a setting).
@@ -30,7 +31,7 @@ set -euo pipefail
 source "$(dirname "$0")/raise-priority.sh"  # a session of its own at autogroup nice -20 (PRIORITY=0: not)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 A=${1:?before binary}; B=${2:?after binary}; HA=${3:-}; HB=${4:-}
-ROUNDS=${ROUNDS:-8}; SIZES=${SIZES:-"1000 10000"}; WRK_SECONDS=${WRK_SECONDS:-4}
+ROUNDS=${ROUNDS:-6}; SIZES=${SIZES:-"1000 10000"}; WRK_SECONDS=${WRK_SECONDS:-4}
 SEND_ROUNDS=${SEND_ROUNDS:-10}; SEND_SECONDS=${SEND_SECONDS:-3}
 PORT=${PORT:-19700}; HPORT=$((PORT + 10))
 OUT=$(mktemp -d)
@@ -48,8 +49,9 @@ SUMMARY="$OUT/load.json" ROUNDS=$ROUNDS SIZES=$SIZES SCENARIOS=${SCENARIOS:-conn
 if [[ -n "$HA" ]]; then
     log "GET /hello: $ROUNDS rounds of A, B and A again"
     for round in $(seq 1 "$ROUNDS"); do
-        order="A B A2"; (( round % 2 == 0 )) && order="A2 B A"
-        for side in $order; do
+        # the order of loadtool-rounds.sh: turning by one each round, backwards in every other block of three
+        orders=("A B A2" "B A2 A" "A2 A B" "A2 B A" "A A2 B" "B A A2")
+        for side in ${orders[$(((round - 1) % 6))]}; do
             dir=$HA; [[ $side == B ]] && dir=$HB
             taskset -c 0 "$dir/BenchPushinator" --port "$HPORT" >"$OUT/$side-hello.log" 2>&1 &
             PID=$!

@@ -5,13 +5,17 @@
 #   Benchmarks/loadtool-rounds.sh LABEL=SPEC [LABEL=SPEC ...]
 #     SPEC: BIN (a pushinator binary), BIN@JSON (the JSON deep-merged into its config, as in ab.sh), or `floor`
 #   # before/after, the second `new` under another label as the A/A control:
-#   ROUNDS=8 SIZES="1000 10000" Benchmarks/loadtool-rounds.sh new=/work/bins/s10/pushinator \
+#   ROUNDS=12 SIZES="1000 10000" Benchmarks/loadtool-rounds.sh new=/work/bins/s10/pushinator \
 #       old=/work/bins/before-http/pushinator new2=/work/bins/s10/pushinator
 #   # issue 18's "connect rate >= 1.0x the floor's in the same run", with a floor/floor A/A:
 #   RATIOS="pushinator/floor floor2/floor" Benchmarks/loadtool-rounds.sh pushinator=BIN floor=floor floor2=floor
 #
-# For each N of SIZES, ROUNDS rounds; in a round every label runs once, in turn, the order reversed every other round
-# (A B C, C B A, ...), so that labels of one round are seconds apart. A run is a fresh server pinned to core 0 and one
+# For each N of SIZES, ROUNDS rounds; in a round every label runs once, in turn, so that labels of one round are seconds
+# apart. The order turns by one label each round and runs backwards in every other block of as many rounds as labels
+# (A B C, B C A, C A B, then C B A, A C B, B A C): over 2 x labels rounds every label runs in every position equally
+# often, after each other label equally often. (Reversing alone, A B C / C B A, left B always in the middle: with
+# the floor as B and again as C, the floor/floor "A/A" came out 0.72-0.90 for fan-out in three runs.) Use a ROUNDS
+# that is a multiple of twice the number of labels. A run is a fresh server pinned to core 0 and one
 # LoadTool run pinned to core 1 (as run.sh and ab.sh do): register N users, connect them over WebSocket (the connect
 # rate), 2 s idle (memory), BROADCASTS broadcasts to all (fan-out; 0 = 500000/N), latency only if SCENARIOS has it.
 # Why: the machine's speed drifts over tens of seconds (every label's rounds move together, by 20-40 %), so only a
@@ -25,7 +29,7 @@
 # with their quartiles in brackets ([q1-q3]: the spread a single round has). Read a ratio against the A/A row's: a
 # ratio is resolved only as far as the A/A lands from 1.000. Then each round's fan-out and connect figure per label.
 # A run that lost deliveries or clients is reported on stderr and marked `!` in the per-round lines.
-# Environment: ROUNDS (8), SIZES ("1000 10000"), SCENARIOS (connect,memory,fanout), BROADCASTS (0), LATENCY_RATE
+# Environment: ROUNDS (12), SIZES ("1000 10000"), SCENARIOS (connect,memory,fanout), BROADCASTS (0), LATENCY_RATE
 # (10000), LATENCY_SECONDS (5), CONNECT_WINDOW (256), RATIOS ("B/A C/A"), PORT (21800: admin; clients PORT + 1),
 # LOADTOOL, FLOOR (Benchmarks/Floor's release binary, built if absent), FLOOR_FLUSH_EVERY (tick), SERVER_CPUS (0),
 # LOAD_CPUS (1), SUMMARY (write the medians and ratios as JSON there, for ab.sh), KEEP=1 (keep the raw files),
@@ -34,7 +38,7 @@ set -euo pipefail
 source "$(dirname "$0")/raise-priority.sh"  # a session of its own at autogroup nice -20 (PRIORITY=0: not)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 (($# > 0)) || { sed -n '2,12p' "$0" >&2; exit 2; }
-ROUNDS=${ROUNDS:-8}; SIZES=${SIZES:-"1000 10000"}; SCENARIOS=${SCENARIOS:-connect,memory,fanout}
+ROUNDS=${ROUNDS:-12}; SIZES=${SIZES:-"1000 10000"}; SCENARIOS=${SCENARIOS:-connect,memory,fanout}
 BROADCASTS=${BROADCASTS:-0}; PORT=${PORT:-21800}; CPORT=$((PORT + 1))
 SERVER_CPUS=${SERVER_CPUS:-0}; LOAD_CPUS=${LOAD_CPUS:-1}
 LOADTOOL=${LOADTOOL:-"$ROOT/Benchmarks/LoadTool/.build/release/LoadTool"}
@@ -73,8 +77,9 @@ start() {  # label spec -> PID
 specs=("$@")
 for n in $SIZES; do
     for round in $(seq 1 "$ROUNDS"); do
+        count=${#specs[@]}; rotation=$(((round - 1) % count)); backwards=$((((round - 1) / count) % 2))
         for k in "${!specs[@]}"; do
-            index=$k; ((round % 2 == 0)) && index=$((${#specs[@]} - 1 - k))
+            index=$(((k + rotation) % count)); ((backwards)) && index=$(((count - 1 - k + rotation) % count))
             label=${specs[$index]%%=*}; spec=${specs[$index]#*=}
             start "$label" "$spec"
             taskset -c "$LOAD_CPUS" "$LOADTOOL" --admin-port "$PORT" --client-port "$CPORT" --server-pid "$PID" -n "$n" \
