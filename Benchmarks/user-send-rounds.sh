@@ -8,7 +8,9 @@
 # Each LABEL's JSON is deep-merged into the base config of ab.sh (admin on PORT, client on PORT + 1, the offline queue
 # on: the user has no socket, so every send is queued). Repeat the first configuration under another label (on2
 # above) for the A/A control: the spread between two labels of one configuration is what the run cannot resolve.
-# Per round the labels run in turn, the order reversed every other round (A B C, C B A, ...); each run is a fresh
+# Per round the labels run in turn, the order turning by one label each round and backwards in every other block of
+# as many rounds as labels (A B C, B C A, C A B, C B A, A C B, B A C: each label in each place equally often; until
+# session 11 it was A B C, C B A, which kept B always in the middle); each run is a fresh
 # server pinned to core 0, the user registered, wrk -t1 -c64 (HTTP/user-send.lua) pinned to core 1 for WARMUP_ s,
 # then SECONDS_ s measured. Per label it prints the median req/s and, from the server's threads' /proc schedstat
 # over the measured seconds, the CPU time per request (user + system: what the server spends, which the other load
@@ -42,8 +44,9 @@ threads() {  # pid -> one line per thread: tid run_ns wait_ns voluntary_switches
 }
 specs=("$@")
 for round in $(seq 1 "$ROUNDS"); do
-    for k in "${!specs[@]}"; do
-        index=$k; ((round % 2 == 0)) && index=$((${#specs[@]} - 1 - k))
+    count=${#specs[@]}; rotation=$(((round - 1) % count)); backwards=$((((round - 1) / count) % 2))
+    for k in "${!specs[@]}"; do  # the order of loadtool-rounds.sh: every label in every place equally often
+        index=$(((k + rotation) % count)); ((backwards)) && index=$(((count - 1 - k + rotation) % count))
         spec=${specs[$index]}; label=${spec%%=*}; extra=${spec#*=}; bin=$BIN
         if [[ $extra == *@* && $extra != \{* ]]; then bin=${extra%%@*}; extra=${extra#*@}; fi
         python3 "$ROOT/Benchmarks/pushinator-config.py" "$OUT/config.json" "$PORT" "$extra"
