@@ -81,11 +81,18 @@ struct Pushinator: AsyncParsableCommand {
         logger.info("configuration loaded", metadata: ["config.source": "\(source)"])
         for warning in settings.warnings { logger.warning("\(warning)") }
         Self.warnIfDescriptorsCapConnections(logger: logger)
-        // The daemon always writes its pidfile; the foreground mode when the configuration names one (systemd)
+        // The daemon always writes its pidfile; the foreground mode when the configuration names one (systemd). It is
+        // written once what the configuration names is open (cluster, store, TLS files): `start` reports success as
+        // soon as the pidfile names its child, so a pidfile written first made a daemon that then exits 6 "started"
+        // whenever `start` looked before the failure (on a busy machine).
         let writesPIDFile = isDaemon || settings.pidFileIsSet
-        if writesPIDFile { try daemon.claimPIDFile() }
-        defer { if writesPIDFile { _ = try? daemon.configuration.pidFile.remove() } }
-        try await serve(settings, source: source, level: level, logs: logs, warnings: warnings, logger: logger, announce: !isDaemon)
+        var claimed = false
+        defer { if claimed { _ = try? daemon.configuration.pidFile.remove() } }
+        try await serve(settings, source: source, level: level, logs: logs, warnings: warnings, logger: logger, announce: !isDaemon) {
+            guard writesPIDFile else { return }
+            try daemon.claimPIDFile()
+            claimed = true
+        }
     }
 
     /// Warns when the open-file limit allows fewer connections per port than the servers' own limit.
@@ -124,7 +131,8 @@ struct Pushinator: AsyncParsableCommand {
         logs: OpenedLogDestination,
         warnings: RecentWarnings,
         logger: Logger,
-        announce: Bool
+        announce: Bool,
+        configured: () throws -> Void
     ) async throws {
         MemoryBudget.shared.setLimit(settings.memoryBudgetLimit)  // limits.memoryBudget
         MemoryBudget.shared.setLogger(logger)
@@ -139,7 +147,14 @@ struct Pushinator: AsyncParsableCommand {
         let io = SocketIOServer(configuration: socketIO, adapter: makeAdapter, logger: logger)
         let store = try await Self.openStore(settings, logger: logger)
         let app = PushApp(configuration: settings, io: io, users: UserRegistry(store: store), cluster: cluster, warnings: warnings)
-        let security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
+        let security: TLSSecurity?
+        do {
+            security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
+            try configured()  // everything the configuration names is open: the pidfile may say the daemon runs
+        } catch {
+            await store.close()
+            throw error
+        }
         let cors = CORSMiddleware(allowedOrigins: settings.clientCORS.isEmpty ? .any : .list(settings.clientCORS), allowCredentials: true)
         let forwarder = Self.forwardSessions(of: io, on: cluster, eventLoopGroup: loops, logger: logger)
         logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
