@@ -13,6 +13,7 @@ public func fuzzClusterMessage(_ start: UnsafeRawPointer?, _ count: Int) -> CInt
     let selector = all[0]
     let bytes = UnsafeRawBufferPointer(rebasing: all[1...])
     let decoder = ClusterMessageDecoder(limits: .init(maxMessageBytes: 1 << 16, maxDepth: 32))
+    if selector & 1 == 0 { checkHeaderSkim(bytes, decoder: decoder) }
     let message: ClusterMessage
     do {
         if selector & 1 == 0 {
@@ -37,6 +38,19 @@ public func fuzzClusterMessage(_ start: UnsafeRawPointer?, _ count: Int) -> CInt
         precondition(again.jsonValue.jsonString == text, "the JSON text is not a fixed point: \(text)")
     }
     return 0
+}
+
+/// ClusterNotificationHeader.skim never traps, and where it answers for text the parser also reads, they agree on
+/// whether the top-level `uid` is the one given and on the log id.
+func checkHeaderSkim(_ bytes: UnsafeRawBufferPointer, decoder: ClusterMessageDecoder) {
+    guard let text = String(validating: bytes, as: UTF8.self) else { return }
+    let value = try? decoder.parseJSON(bytes)
+    let uid = value?["uid"]?.string ?? "a1b2c3d4e5f60718"
+    guard let header = ClusterNotificationHeader.skim(text, uid: uid), let value else { return }
+    precondition(header.isFromUID == (value["uid"]?.string == uid), "the skim and the parser disagree on the uid: \(text)")
+    if let logID = header.logID {
+        precondition(value["pushinatorLogId"]?.int.map(Int64.init) == logID, "the skim and the parser disagree on the log id: \(text)")
+    }
 }
 
 @_cdecl("FuzzClusterMessage_main")
