@@ -35,13 +35,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH="$ROOT/Benchmarks"
-# PRIORITY=1: the whole run in a session of its own at autogroup nice -20, PostgreSQL's too (pg_ctl starts it in a
-# session of its own): with the kernel's autogroups, other sessions' builds then take the cores only when the
-# benchmark leaves them idle (as Benchmarks/user-send-rounds.sh does)
-if [[ "${PRIORITY:-}" == 1 && -z "${CLUSTER_RUN_SESSION:-}" ]]; then
-    export CLUSTER_RUN_SESSION=1
-    exec setsid --wait bash -c 'echo -20 >/proc/self/autogroup 2>/dev/null || echo "[cluster] cannot raise the autogroup priority" >&2; exec "$0" "$@"' "$0" "$@"
-fi
+# PRIORITY=1: the whole run in a session of its own at autogroup nice -20 (Benchmarks/raise-priority.sh), PostgreSQL's
+# too (pg_ctl starts it in a session of its own, raised below): with the kernel's autogroups, other sessions' builds
+# then take the cores only when the benchmark leaves them idle. Off by default here.
+PRIORITY=${PRIORITY:-0}
+source "$BENCH/raise-priority.sh"
 if [[ -z "${PUSHINATOR_TEST_POSTGRES_URL:-}" ]]; then
     exec "$ROOT/scripts/with-postgres.sh" "$0" "$@"
 fi
