@@ -171,10 +171,13 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         let traceStart = ClusterTraceClock.microseconds
         // every statement queued now, in order; several in one transaction (all or none): a failing one makes the
         // next fail and the COMMIT a ROLLBACK
-        var answers: [EventLoopFuture<PostgresQueryResult>] = []
-        if statements.count > 1 { answers.append(connection.query("BEGIN", logger: logger)) }
-        for statement in statements { answers.append(connection.query(statement, logger: logger)) }
-        if statements.count > 1 { answers.append(connection.query("COMMIT", logger: logger)) }
+        let answers: [EventLoopFuture<PostgresQueryResult>]
+        do {
+            answers = try await Self.queue(statements, on: connection, logger: logger)
+        } catch {
+            forgetPublishingConnection(connection)
+            throw error
+        }
         started()
         var ids: [Int64] = []
         do {
@@ -200,6 +203,30 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
                 "start": "\(traceStart)", "end": "\(ClusterTraceClock.microseconds)",
             ]
         )
+    }
+
+    /// Queues `statements` on `connection` in order (in a transaction when there are several) and returns their
+    /// answers. On the connection's event loop: PostgresNIO drops a query written once the connection closed and its
+    /// handlers are gone (its answer never comes; a publish would wait for it forever, and every publish behind it),
+    /// so the queries are written only while the connection is open, where a close answers each with an error.
+    /// - Throws: ``PostgresClusterTransportError`` when the connection is closed.
+    static func queue(
+        _ statements: [PostgresQuery],
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [EventLoopFuture<PostgresQueryResult>] {
+        let write = { @Sendable () throws -> [EventLoopFuture<PostgresQueryResult>] in
+            guard !connection.isClosed else {
+                throw PostgresClusterTransportError.database("the publishing connection is closed")
+            }
+            var answers: [EventLoopFuture<PostgresQueryResult>] = []
+            if statements.count > 1 { answers.append(connection.query("BEGIN", logger: logger)) }
+            for statement in statements { answers.append(connection.query(statement, logger: logger)) }
+            if statements.count > 1 { answers.append(connection.query("COMMIT", logger: logger)) }
+            return answers
+        }
+        if connection.eventLoop.inEventLoop { return try write() }
+        return try await connection.eventLoop.submit(write).get()
     }
 
     /// The publishing connection: the open one, or a new one (publishes started meanwhile wait for the same

@@ -5,6 +5,7 @@ import PushinatorCluster
 import PushinatorJSON
 import PushinatorMessagePack
 @testable import PushinatorPostgres
+import Synchronization
 import Testing
 
 /// The transport against a real PostgreSQL server (scripts/with-postgres.sh; skipped when
@@ -243,6 +244,36 @@ struct PostgresClusterTransportTests {
         let logged = try await TestDatabase.execute("SELECT count(*) FROM pushinator_cluster_log WHERE channel = \(channel)")
         #expect(try logged[0].decode(Int64.self) == 0)
         await node.stop()
+    }
+
+    /// A publish on a connection that closed meanwhile fails (the server restarted, or cut it): PostgresNIO drops a
+    /// query written once the connection's handlers are gone, and its answer never came, so the publish, and every
+    /// one behind it, waited forever (a /user/send unanswered for over 60 s across a PostgreSQL restart).
+    @Test func statementsQueuedOnAClosedConnectionFailAndAreNotLost() async throws {
+        let logger = TestDatabase.logger
+        let connection = try await PostgresConnection.connect(
+            configuration: try PostgresURL(TestDatabase.url!).connectionConfiguration(),
+            id: 98,
+            logger: logger
+        )
+        let open = try await PostgresClusterTransport.queue(["SELECT 1"], on: connection, logger: logger)
+        #expect(try await open[0].get().rows.count == 1)
+        try await connection.close()  // the close is over: the channel's handlers are removed
+        let answered = Mutex(false)
+        await #expect(throws: PostgresClusterTransportError.self) {
+            let answers = try await PostgresClusterTransport.queue(["SELECT 1", "SELECT 2"], on: connection, logger: logger)
+            // without the check, the answers never come: wait a bounded time for them rather than forever
+            let deadline = ContinuousClock.now + .seconds(5)
+            for answer in answers {
+                answer.whenComplete { _ in answered.withLock { $0 = true } }
+            }
+            while ContinuousClock.now < deadline, !answered.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+            guard answered.withLock({ $0 }) else {
+                Issue.record("a query on the closed connection never answered")
+                return
+            }
+            for answer in answers { _ = try await answer.get() }
+        }
     }
 
     @Test func oldRowsAreDeleted() async throws {
