@@ -211,9 +211,14 @@ def sockets() -> Iterator[Sockets]:
 
 def closed_by_peer(sock: socket.socket, timeout: float) -> tuple[bool, bytes]:
     """Reads until EOF or reset, at most `timeout` seconds; returns (closed, bytes read)."""
+    return _read_until(sock, timeout, lambda data: False)
+
+
+def _read_until(sock: socket.socket, timeout: float, enough: Callable[[bytes], bool]) -> tuple[bool, bytes]:
+    """Reads until `enough(bytes read)`, EOF or reset, at most `timeout` seconds; returns (closed, bytes read)."""
     data = b""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not enough(data) and time.monotonic() < deadline:
         sock.settimeout(max(0.01, min(0.25, deadline - time.monotonic())))
         try:
             chunk = sock.recv(65536)
@@ -270,20 +275,8 @@ def served(sock: socket.socket, timeout: float = 10) -> bool:
         sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
     except OSError:
         return False
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not responses(data) and time.monotonic() < deadline:
-        sock.settimeout(max(0.01, min(0.25, deadline - time.monotonic())))
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            continue
-        except OSError:
-            return False
-        if not chunk:
-            return False
-        data += chunk
-    return bool(responses(data))
+    closed, data = _read_until(sock, timeout, lambda data: bool(responses(data)))
+    return not closed and bool(responses(data))
 
 
 def connect_served(url: str, source: str | None = None) -> socket.socket:
