@@ -158,6 +158,7 @@ let package = Package(
             name: "PushinatorKit",
             dependencies: [
                 "PushinatorHTTP", "PushinatorEventLoop", "EngineIO", "PushinatorSocketIO", "PushinatorRuntime", "PushinatorJSON",
+                "PushinatorCluster",  // the cluster's membership settings (PushinatorConfiguration+Cluster)
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

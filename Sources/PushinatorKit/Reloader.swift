@@ -7,11 +7,12 @@ public struct Reloader: Sendable {
     let app: PushApp
     let source: String
     let level: LogLevelControl
-    let overrides: (admin: Int?, client: Int?)
+    let overrides: PushinatorConfiguration.PortOverrides
     let logger: Logger
     let onApplied: @Sendable (PushinatorConfiguration) -> Void
 
-    /// Creates a reloader for `app`, whose configuration came from `source` (a path, or `embedded defaults`);
+    /// Creates a reloader for `app`, whose configuration came from `source` (a path, or
+    /// ``PushinatorConfiguration/embeddedDefaults``);
     /// `overrides` are the command-line ports, which win over the file; `onApplied` gets the settings in effect after
     /// each successful reload, to hand what the app does not hold to the servers (the memory budget, the
     /// connection-limit exemptions).
@@ -19,7 +20,7 @@ public struct Reloader: Sendable {
         app: PushApp,
         source: String,
         level: LogLevelControl,
-        overrides: (admin: Int?, client: Int?),
+        overrides: PushinatorConfiguration.PortOverrides,
         logger: Logger,
         onApplied: @escaping @Sendable (PushinatorConfiguration) -> Void = { _ in }
     ) {
@@ -100,18 +101,16 @@ public struct Reloader: Sendable {
 
     /// Reads the file again and swaps the settings; logs each key that could not change, and any error.
     public func reload() {
-        guard source != "embedded defaults" else { return logger.info("reload: no configuration file to read") }
+        guard source != PushinatorConfiguration.embeddedDefaults else { return logger.info("reload: no configuration file to read") }
         do {
-            var fresh = try PushinatorConfiguration(document: ConfigDocument.load(contentsOf: source, environment: EnvironmentOverrides(prefix: "PUSHINATOR")))
-            fresh.adminPort = overrides.admin ?? fresh.adminPort
-            fresh.clientPort = overrides.client ?? fresh.clientPort
+            let fresh = try PushinatorConfiguration.read(path: source, ports: overrides)
             let (old, applied) = app.settings.withLock { settings in
                 let old = settings
                 settings = Self.applyingLive(fresh, to: settings)
                 return (old, settings)
             }
             onApplied(applied)
-            level.level = fresh.debug ? .debug : .info
+            level.level = fresh.logLevel
             app.users.store.setQueueLimits(fresh.offlineQueue)
             for warning in fresh.warnings { logger.warning("reload: \(warning)") }
             for (key, value) in Self.restartOnly where value(old) != value(fresh) {

@@ -1,4 +1,6 @@
+public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// A `Service` that forgets users idle longer than a timeout and removes expired offline messages, every few seconds.
 public struct UserExpiry: Service, CustomStringConvertible {
@@ -23,6 +25,17 @@ public struct UserExpiry: Service, CustomStringConvertible {
         self.timeout = timeout
         self.onExpired = onExpired
         self.onFailure = onFailure
+    }
+
+    /// Creates the service for `app`: its registry, the running `users.idleTimeout` (0: none), and its outcomes
+    /// logged to `logger`.
+    public init(app: PushApp, logger: Logger) {
+        self.init(
+            users: app.users,
+            timeout: { app.settings.withLock { $0.usersIdleTimeout > 0 ? .seconds($0.usersIdleTimeout) : nil } },
+            onExpired: { logger.info("idle users expired", metadata: ["push.users": "\($0.count)"]) },
+            onFailure: { logger.error("idle users not expired: user store write failed", metadata: ["error.message": "\($0.message)"]) }
+        )
     }
 
     public func run() async throws {
