@@ -1,4 +1,5 @@
-// The server the official Engine.IO and Socket.IO protocol suites expect (see ../shared/conformance/README.md):
+// The server the official Engine.IO and Socket.IO protocol suites expect (how to get and run them:
+// Documentation/protocol-notes.md, "Conformance"):
 // raw Engine.IO echo at /engine.io/, Socket.IO at /socket.io/ with namespaces / and /custom,
 // pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1 000 000, connectTimeout 1 s, CORS *.
 import ArgumentParser
