@@ -33,8 +33,6 @@ struct WebSocketConnectionTests {
         let counter = ReadCounter()
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(counter)
-        try sync.addHandler(WebSocketFrameEncoder())
-        try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         let connection = try WebSocketPipeline.install(on: channel, configuration: configuration)
         let recorder = Recorder()

@@ -43,7 +43,20 @@ enum HTTPResponseHeadWriter {
         finish(framing: framing, keepAlive: keepAlive, serverName: serverName, into: &buffer)
     }
 
-    /// Writes a head from NIO fields (the `101 Switching Protocols` answer the WebSocket upgrader builds).
+    /// Writes the `101 Switching Protocols` head that accepts a WebSocket handshake: the route's `fields` except
+    /// `Upgrade` and `Connection`, then `Upgrade: websocket`, `Sec-WebSocket-Accept` for `key` and `Connection:
+    /// upgrade` (the fields and the order NIO's `NIOWebSocketServerUpgrader` gave).
+    static func writeWebSocketAccept(fields: HTTPFields, key: Substring, into buffer: inout ByteBuffer) {
+        writeStatusLine(.switchingProtocols, into: &buffer)
+        for field in fields where field.name != .upgrade && field.name != .connection {
+            writeField(field.name.rawName, field.value, into: &buffer)
+        }
+        buffer.writeStaticString("Upgrade: websocket\r\nSec-WebSocket-Accept: ")
+        WebSocketHandshake.writeAcceptValue(for: key, into: &buffer)
+        buffer.writeStaticString("\r\nConnection: upgrade\r\n\r\n")
+    }
+
+    /// Writes a head from NIO fields (the `101 Switching Protocols` of an upgrade relayed from another server).
     static func write(status: HTTPResponse.Status, headers: HTTPHeaders, into buffer: inout ByteBuffer) {
         writeStatusLine(status, into: &buffer)
         for (name, value) in headers { writeField(name, value, into: &buffer) }

@@ -1,16 +1,22 @@
 import NIOCore
 import NIOWebSocket
 
-/// The handlers an upgraded connection gets behind NIO's frame codec.
+/// The handlers of an upgraded connection.
 enum WebSocketPipeline {
-    /// Adds our handlers to `channel`, whose pipeline already holds NIO's `WebSocketFrameEncoder` and frame
-    /// decoder: the memory gate (which also validates each frame), the fragment aggregator, the pre-encoded frame writer (in front of the frame
-    /// encoder, which also holds reads back while the client is behind) and ``WebSocketChannelHandler``; bounds the
-    /// outbound buffer with `maxBufferedBytes`. Call it on the channel's event loop.
+    /// Adds, at the end of `channel`'s pipeline: the pre-encoded frame writer (in front of the frame encoder; it
+    /// also holds reads back while the client is behind), NIO's frame encoder and decoder, the memory gate (which
+    /// also validates each frame), the fragment aggregator and ``WebSocketChannelHandler``; bounds the outbound
+    /// buffer with `maxBufferedBytes`. Call it on the channel's event loop.
     /// - Returns: The connection, with no delegate yet.
     static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
         let sync = channel.pipeline.syncOperations
         let connection = WebSocketConnection(channel: channel, configuration: configuration)
+        let encodedWriter = EncodedFrameWriter()
+        encodedWriter.connection = connection
+        try sync.addHandler(encodedWriter)
+        connection.writerContext = try sync.context(handler: encodedWriter)
+        try sync.addHandler(WebSocketFrameEncoder())
+        try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
         try sync.addHandler(WebSocketMemoryGate(connection: connection, budget: configuration.memoryBudget))
         try sync.addHandler(
             NIOWebSocketFrameAggregator(
@@ -19,15 +25,16 @@ enum WebSocketPipeline {
                 maxAccumulatedFrameSize: configuration.maxMessageSize
             )
         )
-        let encodedWriter = EncodedFrameWriter()
-        encodedWriter.connection = connection
-        try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: WebSocketFrameEncoder.self)))
-        connection.writerContext = try sync.context(handler: encodedWriter)
         try sync.addHandler(WebSocketChannelHandler(connection: connection))
-        channel.setOption(
-            .writeBufferWaterMark,
-            value: .init(low: configuration.maxBufferedBytes / 2, high: configuration.maxBufferedBytes)
-        ).whenComplete { _ in }
+        let watermark = ChannelOptions.Types.WriteBufferWaterMark(
+            low: configuration.maxBufferedBytes / 2,
+            high: configuration.maxBufferedBytes
+        )
+        if let options = channel.syncOptions {
+            try? options.setOption(.writeBufferWaterMark, value: watermark)  // fails only once the channel closed
+        } else {
+            channel.setOption(.writeBufferWaterMark, value: watermark).whenComplete { _ in }
+        }
         return connection
     }
 }
