@@ -107,38 +107,3 @@ extension UserStore {
         try await !unregister([userID]).isEmpty
     }
 }
-
-/// A store write that failed, or a store that could not be opened.
-public struct UserStoreError: Error, CustomStringConvertible, Sendable {
-    /// What went wrong, for the log and the admin API's JSON error.
-    public let message: String
-
-    /// Creates an error.
-    public init(_ message: String) { self.message = message }
-
-    public var description: String { message }
-}
-
-/// The result of ``UserStore/enqueue(_:for:now:)``: who got the message queued, and its durability.
-public struct QueueWrite: Sendable {
-    /// The users the message was queued for (registered, queue on, not over the byte limit alone).
-    public let userIDs: [String]
-    private let completion: WriteCompletion?
-
-    /// A write that is durable already (or had nothing to write).
-    public init(userIDs: [String]) {
-        self.userIDs = userIDs
-        self.completion = nil
-    }
-
-    /// A write that is durable when `completion` succeeds.
-    public init(userIDs: [String], completion: WriteCompletion) {
-        self.userIDs = userIDs
-        self.completion = completion
-    }
-
-    /// Returns once the queued messages are durable; throws if they could not be stored.
-    public func durable() async throws(UserStoreError) {
-        try await completion?.wait()
-    }
-}
