@@ -40,6 +40,9 @@ let package = Package(
             dependencies: [
                 "__NAME__Core",
                 .product(name: "PushinatorHTTP", package: "__PUSHINATOR_PACKAGE__"),
+                .product(name: "PushinatorSocketIO", package: "__PUSHINATOR_PACKAGE__"),
+                .product(name: "EngineIO", package: "__PUSHINATOR_PACKAGE__"),
+                .product(name: "PushinatorRuntime", package: "__PUSHINATOR_PACKAGE__"),
                 .product(name: "PushinatorTesting", package: "__PUSHINATOR_PACKAGE__"),
                 .product(name: "PushinatorJSON", package: "__PUSHINATOR_PACKAGE__"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

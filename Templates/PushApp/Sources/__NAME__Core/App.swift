@@ -16,8 +16,10 @@ public struct AppConfiguration: Sendable {
     public init() {}
 
     /// Reads `path` if it exists, then the environment (`__NAME_UPPER___PORT=9000`, `__NAME_UPPER___CLIENT_TOKEN=...`).
-    public static func load(from path: String?) throws -> AppConfiguration {
-        let environment = EnvironmentOverrides(prefix: "__NAME_UPPER__")
+    public static func load(
+        from path: String?,
+        environment: EnvironmentOverrides = EnvironmentOverrides(prefix: "__NAME_UPPER__")
+    ) throws -> AppConfiguration {
         let document = try path.map { try ConfigDocument.load(contentsOf: $0, environment: environment) }
             ?? ConfigDocument(root: .object([:]), source: "defaults", environment: environment)
         var settings = AppConfiguration()
