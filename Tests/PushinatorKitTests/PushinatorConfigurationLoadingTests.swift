@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PushinatorCluster
+import PushinatorHTTP
 import PushinatorKit
 import PushinatorRuntime
 import PushinatorSocketIO
@@ -60,6 +61,22 @@ struct PushinatorConfigurationLoadingTests {
         #expect(throws: ConfigurationFailure.self) {
             try PushinatorConfiguration.load(path: "/nonexistent/pushinator.conf", environment: noEnvironment)
         }
+    }
+
+    /// Templates/deploy/pushinator.conf lists every key with its default, but for the values a deployment changes (which
+    /// its comments name).
+    @Test func theDeploymentTemplateSaysTheDefaults() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let template = repository.appendingPathComponent("Templates/deploy/pushinator.conf").path
+        var settings = try PushinatorConfiguration.load(path: template, environment: noEnvironment).settings
+        #expect(settings.warnings.isEmpty)
+        #expect(settings.pidFile == "/run/pushinator/pushinator.pid" && settings.clientHost == "127.0.0.1")
+        #expect(settings.logFile == "/var/log/pushinator/pushinator.log")
+        #expect(settings.trustedProxies.entries == ["127.0.0.1", "::1"])
+        let defaults = PushinatorConfiguration.defaults
+        (settings.pidFile, settings.pidFileIsSet) = (defaults.pidFile, defaults.pidFileIsSet)
+        (settings.clientHost, settings.logFile, settings.trustedProxies) = (defaults.clientHost, defaults.logFile, defaults.trustedProxies)
+        #expect(settings == defaults)
     }
 
     @Test func logsGoToStandardOutputSyslogAndTheFileAsConfigured() throws {
