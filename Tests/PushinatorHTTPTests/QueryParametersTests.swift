@@ -30,4 +30,25 @@ struct QueryParametersTests {
         #expect(query["emoji"] == "👍🏽")
         #expect(query.get("missing", as: Int.self) == nil)
     }
+
+    @Test func malformedEscapesStayAsTheyAre() {
+        let query = QueryParameters(parsing: "a=%4&b=%&c=%zz&d=%41%42&e=x+y%2By&f=%FF&g%3D=1&h=50%25")
+        #expect(query["a"] == "%4")
+        #expect(query["b"] == "%")
+        #expect(query["c"] == "%zz")
+        #expect(query["d"] == "AB")
+        #expect(query["e"] == "x y+y")
+        #expect(query["f"] == "\u{FFFD}")
+        #expect(query["g="] == "1")
+        #expect(query["h"] == "50%")
+    }
+
+    @Test func aSubstringOfALargerTargetParsesTheSame() {
+        let target = "/socket.io/?EIO=4&transport=websocket#frag"
+        let start = target.firstIndex(of: "?").map(target.index(after:))!
+        let end = target.firstIndex(of: "#")!
+        let query = QueryParameters(parsing: target[start..<end])
+        #expect(query.map(\.key) == ["EIO", "transport"])
+        #expect(query["transport"] == "websocket")
+    }
 }

@@ -1,4 +1,6 @@
+@testable import EngineIO
 import NIOCore
+import PushinatorHTTP
 @testable import PushinatorSocketIO
 import PushinatorJSON
 import Testing
@@ -20,5 +22,13 @@ struct SocketIOConnectAnswerTests {
         let direct = SocketIOWire.connectAnswerText(namespace: namespace, sid: sid, pid: pid)
         #expect(String(buffer: direct) == generic)
         #expect(generic.hasPrefix("40"))
+        // the packet sent: its text and its WebSocket frame (written in place) carry the same bytes
+        let packet = SocketIOWire.connectAnswer(namespace: namespace, sid: sid, pid: pid)
+        #expect(packet.frame == WebSocketEncodedFrame(text: direct))
+        guard case .text(let text) = packet.kind else {
+            Issue.record("not a text packet")
+            return
+        }
+        #expect(String(buffer: text) == generic)
     }
 }

@@ -25,12 +25,36 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
     private let delegateBox = NIOLockedValueBox<(any EngineIOServerDelegate)?>(nil)
     private let forwarderBox = NIOLockedValueBox<(any EngineIOSessionForwarder)?>(nil)
     /// Sessions by transport, upgrades and slow consumers, for metrics.
-    public let statistics = EngineIOStatistics()
+    public let statistics: EngineIOStatistics
+    /// What every session gets from ``configuration``, derived once (not per connect): the WebSocket limits, the
+    /// state machine's settings per protocol revision, the open packet.
+    private let webSocketConfiguration: WebSocketConfiguration
+    private let machineConfigurationV4: EngineIOSessionStateMachine<WebSocketConnection>.Configuration
+    private let machineConfigurationV3: EngineIOSessionStateMachine<WebSocketConnection>.Configuration
+    private let openPacketTemplate: EngineIOOpenPacketTemplate
 
     /// Creates a server.
     public init(configuration: EngineIOConfiguration = .init(), logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        let statistics = EngineIOStatistics()
+        self.statistics = statistics
+        webSocketConfiguration = WebSocketConfiguration(
+            maxMessageSize: configuration.maxPayload,
+            maxBufferedBytes: configuration.maxBufferedBytes,
+            writeTimeout: configuration.webSocketWriteTimeout,
+            closeTimeout: configuration.webSocketCloseTimeout,
+            memoryBudget: configuration.memoryBudget,
+            slowConsumers: statistics.slowConsumers
+        )
+        let v4 = EngineIOSessionStateMachine<WebSocketConnection>.Configuration(configuration, version: .v4)
+        machineConfigurationV4 = v4
+        machineConfigurationV3 = .init(configuration, version: .v3)
+        openPacketTemplate = EngineIOOpenPacketTemplate(
+            pingInterval: v4.pingInterval,
+            pingTimeout: v4.pingTimeout,
+            maxPayload: v4.maxPayload
+        )
     }
 
     /// Receives new sessions. Set it before the server gets requests.
@@ -65,7 +89,7 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
     // MARK: - HTTP
 
     public func respond(to request: Request, context: RequestContext) async throws -> Response {
-        let (query, version, transport) = try target(of: request)
+        let (query, version, transport) = try target(of: request, isUpgrade: Self.upgradeField(of: request.headers).isWebSocket)
         guard let sid = query["sid"] else {
             guard request.method == .get else { throw EngineIOHTTPError.badHandshakeMethod }
             return try await handshake(request: request, context: context, version: version, transport: transport)
@@ -102,8 +126,9 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
     /// loop, without a task; `nil` for the rest (polling waits for the session's loop; `allowRequest` and the
     /// forwarder may suspend), which ``respond(to:context:)`` answers. Errors are the ones `respond` throws.
     public func respondSynchronously(to request: Request, context: RequestContext) throws -> Response? {
-        guard request.headers[.upgrade] != nil else { return nil }  // not a WebSocket request: before any parsing
-        let (query, version, transport) = try target(of: request)
+        let upgradeField = Self.upgradeField(of: request.headers)
+        guard upgradeField.isPresent else { return nil }  // not a WebSocket request: before any parsing
+        let (query, version, transport) = try target(of: request, isUpgrade: upgradeField.isWebSocket)
         guard transport == .websocket else { return nil }
         guard let sid = query["sid"] else {
             guard request.method == .get else { throw EngineIOHTTPError.badHandshakeMethod }
@@ -115,8 +140,25 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
         return upgrade(session)
     }
 
+    /// Whether a request has an `Upgrade` field, and whether it asks for a WebSocket: `headers[.upgrade] != nil` and
+    /// `headers[.upgrade]?.lowercased() == "websocket"`, without the joined string the subscript builds (4k
+    /// instructions a lookup) for the usual single field.
+    static func upgradeField(of headers: HTTPFields) -> (isPresent: Bool, isWebSocket: Bool) {
+        var value: String?
+        for field in headers where field.name == .upgrade {
+            guard value == nil else {  // several: joined, as the subscript does
+                return (true, headers[.upgrade]?.lowercased() == "websocket")
+            }
+            value = field.value
+        }
+        guard let value else { return (false, false) }
+        let utf8 = value.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return (true, value.lowercased() == "websocket") }
+        return (true, utf8.count == 9 && zip(utf8, "websocket".utf8).allSatisfy { $0 | 0x20 == $1 && $0 >= 0x41 })
+    }
+
     /// The query, protocol version and transport a request asks for, checked as both paths need.
-    private func target(of request: Request) throws -> (QueryParameters, EngineIOVersion, EngineIOTransport) {
+    private func target(of request: Request, isUpgrade: Bool) throws -> (QueryParameters, EngineIOVersion, EngineIOTransport) {
         let query = request.query
         let version: EngineIOVersion
         switch query["EIO"] {
@@ -129,7 +171,6 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
         else {
             throw EngineIOHTTPError.unknownTransport
         }
-        let isUpgrade = request.headers[.upgrade]?.lowercased() == "websocket"
         if transport == .websocket, !isUpgrade {
             throw EngineIOHTTPError.badRequest
         }
@@ -143,17 +184,6 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
             // Only one WebSocket per session: the session closes any other one at once.
             session.eventLoop.execute { session.beginUpgrade(connection) }
         }
-    }
-
-    private var webSocketConfiguration: WebSocketConfiguration {
-        WebSocketConfiguration(
-            maxMessageSize: configuration.maxPayload,
-            maxBufferedBytes: configuration.maxBufferedBytes,
-            writeTimeout: configuration.webSocketWriteTimeout,
-            closeTimeout: configuration.webSocketCloseTimeout,
-            memoryBudget: configuration.memoryBudget,
-            slowConsumers: statistics.slowConsumers
-        )
     }
 
     private func handshake(
@@ -231,6 +261,7 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
             remoteAddress: remoteAddress,
             webSocket: webSocket,
             configuration: configuration,
+            machineConfiguration: version == .v4 ? machineConfigurationV4 : machineConfigurationV3,
             server: self,
             logger: logger
         )
@@ -239,7 +270,7 @@ public final class EngineIOServer: SynchronousHTTPResponder, Sendable {
     }
 
     private func start(_ session: EngineIOSession, request: Request, context: RequestContext) {
-        session.open()
+        session.open(template: openPacketTemplate, statistics: statistics)
         logger.debug(
             "session opened",
             metadata: ["eio.sid": "\(session.id)", "eio.transport": "\(session.transportName)", "eio.version": "\(session.version.rawValue)"]

@@ -43,8 +43,9 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         get { _delegate.get(on: eventLoop) }
         set { _delegate.set(newValue, on: eventLoop) }
     }
-    /// The delegate, for this class's own code, which runs on ``eventLoop``.
-    private var _delegate = LoopConfined<(any EngineIOSessionDelegate)?>(nil)
+    /// The delegate, for this class's own code, which runs on ``eventLoop``. `@exclusivity(unchecked)`: read and set
+    /// on the loop only, each access over before the delegate is called (a runtime check per message otherwise).
+    @exclusivity(unchecked) private var _delegate = LoopConfined<(any EngineIOSessionDelegate)?>(nil)
 
     private let logger: Logger
     private weak var server: EngineIOServer?
@@ -71,6 +72,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         remoteAddress: SocketAddress?,
         webSocket: WebSocketConnection?,
         configuration: EngineIOConfiguration,
+        machineConfiguration: EngineIOSessionStateMachine<WebSocketConnection>.Configuration,
         server: EngineIOServer,
         logger: Logger
     ) {
@@ -84,7 +86,7 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
         self.logger = logger
         self.budget = configuration.memoryBudget
         self.maxBufferedBytes = configuration.maxBufferedBytes
-        self.machine = EngineIOSessionStateMachine(configuration: .init(configuration, version: version), webSocket: webSocket)
+        self.machine = EngineIOSessionStateMachine(configuration: machineConfiguration, webSocket: webSocket)
     }
 
     /// The name of the current transport (`polling` or `websocket`); read it on ``eventLoop``.
@@ -101,14 +103,15 @@ public final class EngineIOSession: EngineIOConnection, @unchecked Sendable {
 
     // MARK: - Start
 
-    /// Sends the open packet and starts the heartbeat. Called once, on the event loop.
-    func open() {
+    /// Sends the open packet (rendered from the server's `template`) and starts the heartbeat. Called once, on the
+    /// event loop.
+    func open(template: EngineIOOpenPacketTemplate?, statistics: EngineIOStatistics) {
         if case .webSocket(let connection, _) = machine.state {
             connection.delegate = WebSocketTransport(session: self)
             countedAsWebSocket = true
-            server?.statistics.webSocketOpened(upgrade: false)
+            statistics.webSocketOpened(upgrade: false)
         }
-        run(machine.opened(sid: id, now: .now()))
+        run(machine.opened(sid: id, now: .now(), template: template))
     }
 
     // MARK: - Sending

@@ -184,11 +184,17 @@ struct EngineIOSessionStateMachine<Transport: AnyObject> {
     // MARK: - Opening
 
     /// The session starts: the open packet with the handshake data, and the first heartbeat timer.
-    mutating func opened(sid: String, now: NIODeadline) -> [Action] {
+    /// - Parameter template: The server's pre-rendered open packet for ``configuration`` (the same bytes, cheaper);
+    ///   `nil` builds it with ``openPacket(sid:upgrades:configuration:)``.
+    mutating func opened(sid: String, now: NIODeadline, template: EngineIOOpenPacketTemplate? = nil) -> [Action] {
         var upgrades = false
         if case .polling = state, configuration.allowsUpgrade { upgrades = true }
         var actions: [Action] = []
-        enqueue(Self.openPacket(sid: sid, upgrades: upgrades, configuration: configuration), into: &actions)
+        actions.reserveCapacity(3)
+        let packet =
+            template?.packet(sid: sid, upgrades: upgrades)
+            ?? Self.openPacket(sid: sid, upgrades: upgrades, configuration: configuration)
+        enqueue(packet, into: &actions)
         if !isClosed { startHeartbeat(now: now, into: &actions) }
         return actions
     }

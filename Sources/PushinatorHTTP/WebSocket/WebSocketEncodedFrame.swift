@@ -14,6 +14,47 @@ public struct WebSocketEncodedFrame: Sendable, Hashable {
     /// A final, unmasked binary frame carrying `payload`.
     public init(binary payload: ByteBuffer) { self.bytes = Self.encode(opcode: 0x2, payload: payload) }
 
+    /// A final, unmasked text frame whose payload `writePayload` appends straight into the frame's own buffer (the
+    /// header is filled in afterwards, in room kept in front): one allocation and no copy of the payload, for a
+    /// sender that builds the text anyway. Also returns the payload, a view of the same storage.
+    ///
+    /// `writePayload` gets an empty buffer and must only append UTF-8 to it (a closure that moves its indices back
+    /// gets the copying ``init(text:)`` instead).
+    public static func text(
+        capacity: Int,
+        writePayload: (inout ByteBuffer) -> Void
+    ) -> (frame: WebSocketEncodedFrame, payload: ByteBuffer) {
+        let room = 10  // the longest header: 2 bytes, then a 64-bit length
+        var buffer = ByteBufferAllocator().buffer(capacity: room + capacity)
+        buffer.moveWriterIndex(forwardBy: room)
+        buffer.moveReaderIndex(forwardBy: room)
+        writePayload(&buffer)
+        guard buffer.readerIndex == room, buffer.writerIndex >= room else {
+            return (WebSocketEncodedFrame(text: buffer), buffer)
+        }
+        let length = buffer.readableBytes
+        let start: Int
+        switch length {
+        case ..<126:
+            start = room - 2
+            buffer.setInteger(UInt8(length), at: start + 1)
+        case ...Int(UInt16.max):
+            start = room - 4
+            buffer.setInteger(UInt8(126), at: start + 1)
+            buffer.setInteger(UInt16(length), at: start + 2)
+        default:
+            start = 0
+            buffer.setInteger(UInt8(127), at: start + 1)
+            buffer.setInteger(UInt64(length), at: start + 2)
+        }
+        buffer.setInteger(UInt8(0x81), at: start)  // FIN + text
+        let payload = buffer  // shares the storage (written before this copy: no copy-on-write)
+        buffer.moveReaderIndex(to: start)
+        return (WebSocketEncodedFrame(bytes: buffer), payload)
+    }
+
+    private init(bytes: ByteBuffer) { self.bytes = bytes }
+
     /// The size of the payload.
     public var payloadCount: Int { bytes.readableBytes - Self.headerSize(for: bytes) }
 

@@ -69,9 +69,14 @@ public struct SocketIOPacketDecoder: Sendable {
     /// - Returns: The packet, or `nil` when it is a binary packet whose attachments are still to come.
     /// - Throws: ``SocketIOParseError``; the decoder is then reset.
     public mutating func decode(text: ByteBuffer) throws(SocketIOParseError) -> SocketIOPacket? {
-        try text.withUnsafeReadableBytes { bytes in
-            Result { () throws(SocketIOParseError) in try decode(textBytes: bytes) }
-        }.get()
+        // the bytes are parsed in a closure that does not capture `self` (an `inout self` captured costs a runtime
+        // exclusivity check per packet)
+        try dropPendingBeforeText()
+        let parser = self.parser
+        let parsed = text.withUnsafeReadableBytes { bytes in
+            Result { () throws(SocketIOParseError) in try parser.parse(bytes) }
+        }
+        return try finish(parsed.get())
     }
 
     /// Decodes a text message.
@@ -79,10 +84,13 @@ public struct SocketIOPacketDecoder: Sendable {
     /// - Returns: The packet, or `nil` when it is a binary packet whose attachments are still to come.
     /// - Throws: ``SocketIOParseError``; the decoder is then reset.
     public mutating func decode(text: String) throws(SocketIOParseError) -> SocketIOPacket? {
+        try dropPendingBeforeText()
+        let parser = self.parser
         var text = text
-        return try text.withUTF8 { bytes in
-            Result { () throws(SocketIOParseError) in try decode(textBytes: UnsafeRawBufferPointer(bytes)) }
-        }.get()
+        let parsed = text.withUTF8 { bytes in
+            Result { () throws(SocketIOParseError) in try parser.parse(UnsafeRawBufferPointer(bytes)) }
+        }
+        return try finish(parsed.get())
     }
 
     /// Decodes a binary message: the next attachment of the pending binary packet.
@@ -112,7 +120,8 @@ public struct SocketIOPacketDecoder: Sendable {
         return packet
     }
 
-    private mutating func decode(textBytes: UnsafeRawBufferPointer) throws(SocketIOParseError) -> SocketIOPacket? {
+    /// A text packet while attachments are awaited is an error (the decoder is reset).
+    private mutating func dropPendingBeforeText() throws(SocketIOParseError) {
         if let pending {
             self.pending = nil
             throw SocketIOParseError(
@@ -120,11 +129,17 @@ public struct SocketIOPacketDecoder: Sendable {
                 "received a text packet while \(pending.expected - pending.attachments.count) attachment(s) were awaited"
             )
         }
-        let parser = SocketIOPacketParser(
-            maxAttachments: configuration.maxAttachments,
-            jsonOptions: configuration.jsonOptions
-        )
-        let (packet, attachments) = try parser.parse(textBytes)
+    }
+
+    private var parser: SocketIOPacketParser {
+        SocketIOPacketParser(maxAttachments: configuration.maxAttachments, jsonOptions: configuration.jsonOptions)
+    }
+
+    /// The packet parsed from a text message, or `nil` when its attachments are to come.
+    private mutating func finish(_ parsed: (packet: SocketIOPacket, attachments: Int)) throws(SocketIOParseError)
+        -> SocketIOPacket?
+    {
+        let (packet, attachments) = parsed
         guard packet.type.isBinary else { return packet }
         if let data = packet.data {
             try SocketIOBinary.validatePlaceholders(in: data, expected: attachments)

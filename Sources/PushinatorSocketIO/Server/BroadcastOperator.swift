@@ -144,26 +144,50 @@ enum SocketIOWire {
     /// same bytes as ``encode(_:)`` of the CONNECT packet with that data (a test compares them), written straight
     /// into one buffer instead of through a `JSONValue` object and the generic packet encoder, once per connect.
     static func connectAnswer(namespace: String, sid: String, pid: String?) -> EngineIOEncodedPacket {
-        .message(encodedText: connectAnswerText(namespace: namespace, sid: sid, pid: pid))
+        .message(capacity: 24 + namespace.utf8.count + sid.utf8.count + (pid?.utf8.count ?? 0)) { buffer in
+            writeConnectAnswer(namespace: namespace, sid: sid, pid: pid, to: &buffer)
+        }
     }
 
     /// The text of ``connectAnswer(namespace:sid:pid:)``, from its Engine.IO `4` digit on.
     static func connectAnswerText(namespace: String, sid: String, pid: String?) -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(20 + namespace.utf8.count + sid.utf8.count + (pid?.utf8.count ?? 0))
-        buffer.writeStaticString("40")  // Engine.IO message, Socket.IO CONNECT
+        buffer.writeInteger(UInt8(ascii: "4"))
+        writeConnectAnswer(namespace: namespace, sid: sid, pid: pid, to: &buffer)
+        return buffer
+    }
+
+    /// The CONNECT packet of the answer (`0...`), after the Engine.IO `4`.
+    private static func writeConnectAnswer(namespace: String, sid: String, pid: String?, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "0"))  // Socket.IO CONNECT
         if !namespace.isEmpty && namespace != "/" {
             buffer.writeString(namespace)
             buffer.writeInteger(UInt8(ascii: ","))
         }
         buffer.writeStaticString(#"{"sid":"#)
-        JSONValue.string(sid).write(to: &buffer)
+        writeIdentifier(sid, to: &buffer)
         if let pid {
             buffer.writeStaticString(#","pid":"#)
-            JSONValue.string(pid).write(to: &buffer)
+            writeIdentifier(pid, to: &buffer)
         }
         buffer.writeInteger(UInt8(ascii: "}"))
-        return buffer
+    }
+
+    /// Writes `id` as a JSON string: the server's ids (URL-safe base64) need no escaping and are copied as they
+    /// are; anything else goes through the JSON writer (the same bytes either way).
+    private static func writeIdentifier(_ id: String, to buffer: inout ByteBuffer) {
+        let plain = id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default: false
+            }
+        }
+        guard plain else { return JSONValue.string(id).write(to: &buffer) }
+        buffer.writeInteger(UInt8(ascii: "\""))
+        buffer.writeString(id)
+        buffer.writeInteger(UInt8(ascii: "\""))
     }
 
     /// Sends `packets` to every session, waking each other event loop once.

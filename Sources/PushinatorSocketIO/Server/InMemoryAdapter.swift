@@ -28,6 +28,9 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public let store: (any SessionStore)?
     /// The store, when every node of a cluster can take its sessions back (offsets then carry a log position).
     let crossNode: (any CrossNodeSessionStore)?
+    /// `crossNode != nil`, kept as a flag: testing the optional existential copies and destroys it (~200
+    /// instructions), several times per connect.
+    private let isCrossNode: Bool
     let offsets: RecoveryOffsets
     /// Sessions taken from the store whose sockets are not added back yet.
     let restorations = RestorationCount()
@@ -37,12 +40,13 @@ public final class InMemoryAdapter: SocketIOAdapter {
     public init(store: (any SessionStore)? = nil) {
         self.store = store
         self.crossNode = store as? any CrossNodeSessionStore
+        self.isCrossNode = crossNode != nil
         self.offsets = RecoveryOffsets()
     }
 
     /// The offset of recorded broadcast `sequence`: with a cross-node store, a ``ClusterRecoveryOffset``.
     private func offset(_ sequence: UInt64, _ logPosition: Int64) -> String {
-        guard crossNode != nil else { return offsets.offset(for: sequence) }
+        guard isCrossNode else { return offsets.offset(for: sequence) }
         return ClusterRecoveryOffset(prefix: offsets.prefix, sequence: sequence, logPosition: logPosition).description
     }
 
@@ -74,7 +78,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             state.sockets.insert(socket, key: key)
             state.socketRooms[key] = rooms
             for room in rooms { state.rooms.insert(socket, key: key, into: room) }
-            socket.setBaseSequence(state.sequence, offset: crossNode == nil ? "" : offset(state.sequence, state.logPosition))
+            socket.setBaseSequence(state.sequence, offset: !isCrossNode ? "" : offset(state.sequence, state.logPosition))
             guard let restoration, let store else { return [] }
             restoration.claim?.settle()  // live from now on: broadcasts pick it as a recipient
             // under the lock: a broadcast recorded from now on picks this socket as a live recipient
@@ -84,7 +88,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             return restoration.logReplay
                 + missed.filter { ReplayKey($0).map { !restoration.logReplayed.contains($0) } ?? true }.flatMap(\.packets)
         }
-        if crossNode != nil { report(socket, rooms: rooms) }
+        if isCrossNode { report(socket, rooms: rooms) }
         return replay
     }
 
@@ -105,7 +109,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
                 state.rooms.insert(socket, key: key, into: room)
             }
         }
-        if crossNode != nil { report(socket, rooms: self.rooms(of: socket)) }
+        if isCrossNode { report(socket, rooms: self.rooms(of: socket)) }
     }
 
     public func leave(_ socket: Socket, room: String) {
@@ -114,7 +118,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             state.socketRooms[key]?.remove(room)
             state.rooms.remove(key, from: room)
         }
-        if crossNode != nil, socket.isConnected { report(socket, rooms: self.rooms(of: socket)) }
+        if isCrossNode, socket.isConnected { report(socket, rooms: self.rooms(of: socket)) }
     }
 
     public func rooms(of socket: Socket) -> Set<String> {
@@ -184,7 +188,7 @@ public final class InMemoryAdapter: SocketIOAdapter {
             // Nobody receives it live and nobody away can come back for it: the store first, then the sessions
             // between the store and a room (a restoration is counted before its session leaves the store). With
             // a cross-node store a session may come back from another node's keeping: everything is recorded.
-            if recipients.isEmpty, crossNode == nil, !store.mayHoldSession(in: target.rooms), restorations.isIdle {
+            if recipients.isEmpty, !isCrossNode, !store.mayHoldSession(in: target.rooms), restorations.isIdle {
                 return nil
             }
             state.sequence += 1

@@ -6,6 +6,18 @@ enum RoomMembers {
     case one(ObjectIdentifier, Socket)
     case many(MemberList)
 
+    /// Adds `socket` (under `key`, its identity) unless it is a member already.
+    mutating func insert(_ socket: Socket, key: ObjectIdentifier) {
+        switch self {
+        case .one(let existing, let member):
+            if existing != key { self = .many(MemberList([(existing, member), (key, socket)])) }
+        case .many(var members):
+            self = .one(key, socket)  // let `members` be uniquely referenced while it grows
+            members.insert(socket, key: key)
+            self = .many(members)
+        }
+    }
+
     func forEach(_ body: (ObjectIdentifier, Socket) -> Void) {
         switch self {
         case .one(let key, let socket): body(key, socket)
@@ -65,17 +77,14 @@ struct MemberList {
 }
 
 extension Dictionary where Key == String, Value == RoomMembers {
+    /// Adds `socket` to `room`: one hash of the room's name for a room that exists (changed in place), two for a
+    /// new one.
     mutating func insert(_ socket: Socket, key: ObjectIdentifier, into room: String) {
-        switch self[room] {
-        case nil:
+        guard let index = index(forKey: room) else {
             self[room] = .one(key, socket)
-        case .one(let existing, let member):
-            if existing != key { self[room] = .many(MemberList([(existing, member), (key, socket)])) }
-        case .many(var members):
-            self[room] = nil  // let `members` be uniquely referenced while it grows
-            members.insert(socket, key: key)
-            self[room] = .many(members)
+            return
         }
+        values[index].insert(socket, key: key)
     }
 
     mutating func remove(_ key: ObjectIdentifier, from room: String) {

@@ -3,6 +3,7 @@ public import Logging
 public import PushinatorHTTP
 public import PushinatorJSON
 public import ServiceLifecycle
+import NIOCore
 import Synchronization
 
 /// A Socket.IO v5 server on top of Engine.IO, mounted on a router and run as a `Service`.
@@ -27,6 +28,9 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
     let logger: Logger
     /// What the unfinished binary packets of all connections may hold together.
     let partialBinaryBudget: PartialBinaryBudget
+    /// The settings of every connection's state machine (Engine.IO v4, v3), derived from ``configuration`` once
+    /// rather than per connect.
+    let connectionConfiguration: (v4: SocketIOConnectionStateMachine<Socket>.Configuration, v3: SocketIOConnectionStateMachine<Socket>.Configuration)
     private let makeAdapter: @Sendable (AdapterContext) -> any SocketIOAdapter
     private let registry = Mutex(Registry())
 
@@ -54,6 +58,18 @@ public final class SocketIOServer: Service, EngineIOServerDelegate, Sendable {
             process: configuration.memoryBudget
         )
         self.makeAdapter = adapter
+        let connection = SocketIOConnectionStateMachine<Socket>.Configuration(
+            isLegacyProtocol: false,
+            connectTimeout: TimeAmount(configuration.connectTimeout),
+            decoder: .init(
+                maxAttachments: configuration.maxAttachments,
+                maxPendingAttachmentBytes: configuration.maxPendingBinaryBytes
+            ),
+            binaryReassemblyTimeout: TimeAmount(configuration.binaryAttachmentTimeout)
+        )
+        var legacy = connection
+        legacy.isLegacyProtocol = true
+        self.connectionConfiguration = (connection, legacy)
         engine.delegate = self
         _ = of("/")
     }
