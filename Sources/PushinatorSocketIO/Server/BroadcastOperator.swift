@@ -140,6 +140,30 @@ enum SocketIOWire {
         return ([text] + attachments.map { EngineIOEncodedPacket.binary($0) }, byteCount)
     }
 
+    /// Sends the ACK of `id` with `answer` to `engine`: arguments encoded once are written as they are, behind
+    /// `43[/nsp,]<id>` (the same bytes as ``encode(_:)`` of the ACK packet: a test compares them), anything else
+    /// through the packet encoder.
+    static func sendAck(_ id: Int, _ answer: SocketIOEvent.Answer, namespace: String, to engine: EngineIOSession) {
+        guard case .encoded(let encoded) = answer, let text = encoded.text else {
+            engine.send(encode(.ack(id, answer.arguments, namespace: namespace)))
+            return
+        }
+        engine.send(ackPacket(id, encodedArguments: text, namespace: namespace))
+    }
+
+    /// The ACK of `id` whose arguments are the JSON array `text`, as an Engine.IO message.
+    static func ackPacket(_ id: Int, encodedArguments text: ByteBuffer, namespace: String) -> EngineIOEncodedPacket {
+        .message(capacity: 24 + namespace.utf8.count + text.readableBytes) { buffer in
+            buffer.writeInteger(SocketIOPacketType.ack.digit)
+            if !namespace.isEmpty && namespace != "/" {
+                buffer.writeString(namespace)
+                buffer.writeInteger(UInt8(ascii: ","))
+            }
+            JSONValue.integer(id).write(to: &buffer)
+            buffer.writeImmutableBuffer(text)
+        }
+    }
+
     /// The CONNECT answer, `40{"sid":"..."}` or `40/nsp,{"sid":"...","pid":"..."}`, as an Engine.IO message: the
     /// same bytes as ``encode(_:)`` of the CONNECT packet with that data (a test compares them), written straight
     /// into one buffer instead of through a `JSONValue` object and the generic packet encoder, once per connect.

@@ -1,5 +1,6 @@
 public import Logging
 public import PushinatorJSON
+import PushinatorEventLoop
 import Synchronization
 
 /// A Socket.IO namespace: its connect middleware, event handlers, sockets and rooms.
@@ -42,10 +43,10 @@ public final class Namespace: Sendable {
     struct Handlers {
         var middleware: [@Sendable (Socket) async throws -> Void] = []
         var recoveryChecks: [@Sendable (PersistedSession) -> Bool] = []
-        var connection: [@Sendable (Socket) async -> Void] = []
-        var disconnect: [@Sendable (Socket, DisconnectReason) async -> Void] = []
-        var events: [String: @Sendable (Socket, SocketIOEvent) async throws -> Void] = [:]
-        var any: (@Sendable (Socket, SocketIOEvent) async throws -> Void)?
+        var connection: [NamespaceHandler<Socket>] = []
+        var disconnect: [NamespaceHandler<(Socket, DisconnectReason)>] = []
+        var events: [String: NamespaceHandler<(Socket, SocketIOEvent)>] = [:]
+        var any: NamespaceHandler<(Socket, SocketIOEvent)>?
     }
 
     init(
@@ -89,19 +90,80 @@ public final class Namespace: Sendable {
 
     /// Runs `handler` for every socket that connected (after the CONNECT answer was sent).
     public func onConnection(_ handler: @escaping @Sendable (Socket) async -> Void) {
-        handlers.withLock { $0.connection.append(handler) }
+        handlers.withLock { $0.connection.append(NamespaceHandler(synchronously: nil, run: handler)) }
+    }
+
+    /// Runs a connection handler with a fast path, as ``on(_:synchronously:handler:)`` does for events:
+    /// `synchronously` runs on the event loop without a task and returns `true` when it handled the socket;
+    /// when it returns `false` (without having acted), `handler` runs in a task. Connection handlers run in the
+    /// order they were added, so once one needs a task, the ones after it run in that task too.
+    public func onConnection(
+        synchronously: @escaping @Sendable (Socket) -> Bool,
+        handler: @escaping @Sendable (Socket) async -> Void
+    ) {
+        handlers.withLock { $0.connection.append(NamespaceHandler(synchronously: synchronously, run: handler)) }
     }
 
     /// Runs `handler` when a socket leaves the namespace, with the reason.
     public func onDisconnect(_ handler: @escaping @Sendable (Socket, DisconnectReason) async -> Void) {
-        handlers.withLock { $0.disconnect.append(handler) }
+        handlers.withLock {
+            $0.disconnect.append(NamespaceHandler(synchronously: nil, run: { await handler($0.0, $0.1) }))
+        }
+    }
+
+    /// Runs a disconnect handler with a fast path (see ``onConnection(synchronously:handler:)``).
+    public func onDisconnect(
+        synchronously: @escaping @Sendable (Socket, DisconnectReason) -> Bool,
+        handler: @escaping @Sendable (Socket, DisconnectReason) async -> Void
+    ) {
+        handlers.withLock {
+            $0.disconnect.append(
+                NamespaceHandler(synchronously: { synchronously($0.0, $0.1) }, run: { await handler($0.0, $0.1) })
+            )
+        }
     }
 
     /// Handles `event` with its raw arguments; answer the client's callback with ``SocketIOEvent/ack(_:)``.
     ///
+    /// The handler runs in a task (`Task.immediate`: on the connection's event loop until it first suspends).
     /// A thrown error is logged with the socket id and namespace; the socket stays connected.
     public func on(_ event: String, _ handler: @escaping @Sendable (Socket, SocketIOEvent) async throws -> Void) {
-        handlers.withLock { $0.events[event] = handler }
+        handlers.withLock {
+            $0.events[event] = NamespaceHandler(synchronously: nil, run: { try await handler($0.0, $0.1) })
+        }
+    }
+
+    /// Handles `event` with a fast path, as the HTTP router's `Route(_:_:synchronously:handler:)` does for requests:
+    /// `synchronously` runs on the connection's event loop without a task and returns `true` when it handled the
+    /// event; when it returns `false` (it must not have acted then: no ack, no emit), `handler` handles the event
+    /// in a task. An error thrown by either is logged as for ``on(_:_:)``; a fast path that throws has handled the
+    /// event.
+    ///
+    /// ```swift
+    /// chat.on("join", synchronously: { socket, event in
+    ///     guard !rooms.needsDatabase else { return false }  // decided before acting
+    ///     socket.join(rooms.local(event.arguments))
+    ///     event.ack(ok)
+    ///     return true
+    /// }, handler: { socket, event in
+    ///     socket.join(try await rooms.load(event.arguments))
+    ///     event.ack(ok)
+    /// })
+    /// ```
+    ///
+    /// A task per event costs the server far more than an event that does not wait on anything (pushinator's
+    /// `auth` over an in-memory user store).
+    public func on(
+        _ event: String,
+        synchronously: @escaping @Sendable (Socket, SocketIOEvent) throws -> Bool,
+        handler: @escaping @Sendable (Socket, SocketIOEvent) async throws -> Void
+    ) {
+        handlers.withLock {
+            $0.events[event] = NamespaceHandler(
+                synchronously: { try synchronously($0.0, $0.1) },
+                run: { try await handler($0.0, $0.1) }
+            )
+        }
     }
 
     /// Handles `event` whose first argument decodes as `Input`; the handler's return value is the
@@ -153,7 +215,7 @@ public final class Namespace: Sendable {
 
     /// Handles every event that has no handler of its own.
     public func onAny(_ handler: @escaping @Sendable (Socket, SocketIOEvent) async throws -> Void) {
-        handlers.withLock { $0.any = handler }
+        handlers.withLock { $0.any = NamespaceHandler(synchronously: nil, run: { try await handler($0.0, $0.1) }) }
     }
 
     // MARK: Broadcasting and inspection
@@ -230,26 +292,40 @@ public final class Namespace: Sendable {
     var middleware: [@Sendable (Socket) async throws -> Void] { handlers.withLock { $0.middleware } }
     var recoveryChecks: [@Sendable (PersistedSession) -> Bool] { handlers.withLock { $0.recoveryChecks } }
 
-    func runConnectionHandlers(_ socket: Socket) async {
-        for handler in handlers.withLock({ $0.connection }) { await handler(socket) }
+    /// Runs the connection handlers, on the connection's event loop: without a task while their fast paths handle
+    /// the socket, the rest in one task preferring `executor`.
+    func runConnectionHandlers(_ socket: Socket, executor: EventLoopTaskExecutor?) {
+        let logger = self.logger
+        NamespaceHandler.runAll(handlers.withLock { $0.connection }, socket, executor: executor) { error in
+            logger.error("connection handler failed", metadata: ["sio.sid": "\(socket.id)", "error.message": "\(error)"])
+        }
     }
 
-    func runDisconnectHandlers(_ socket: Socket, reason: DisconnectReason) async {
-        for handler in handlers.withLock({ $0.disconnect }) { await handler(socket, reason) }
+    /// Runs the disconnect handlers, as ``runConnectionHandlers(_:executor:)`` does.
+    func runDisconnectHandlers(_ socket: Socket, reason: DisconnectReason, executor: EventLoopTaskExecutor?) {
+        let logger = self.logger
+        NamespaceHandler.runAll(handlers.withLock { $0.disconnect }, (socket, reason), executor: executor) { error in
+            logger.error("disconnect handler failed", metadata: ["sio.sid": "\(socket.id)", "error.message": "\(error)"])
+        }
     }
 
-    func dispatch(_ event: SocketIOEvent, from socket: Socket) async {
+    /// Runs the handler of `event` on the connection's event loop: its fast path without a task, else the handler
+    /// in a task preferring `executor`.
+    func dispatch(_ event: SocketIOEvent, from socket: Socket, executor: EventLoopTaskExecutor?) {
         guard let handler = handlers.withLock({ $0.events[event.name] ?? $0.any }) else {
             logger.debug("event without handler", metadata: ["sio.sid": "\(socket.id)", "sio.event": "\(event.name)"])
             return
         }
-        do {
-            try await handler(socket, event)
-        } catch {
+        let logger = self.logger
+        let report: @Sendable (any Error) -> Void = { error in
             logger.error(
                 "event handler failed",
                 metadata: ["sio.sid": "\(socket.id)", "sio.event": "\(event.name)", "error.message": "\(error)"]
             )
+        }
+        guard !handler.runSynchronously((socket, event), report: report) else { return }
+        Task.immediate(executorPreference: executor) {
+            do { try await handler.run((socket, event)) } catch { report(error) }
         }
     }
 }

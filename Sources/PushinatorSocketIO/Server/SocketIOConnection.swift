@@ -92,7 +92,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
                 metadata: ["sio.sid": "\(socket.id)", "eio.sid": "\(engine.id)", "sio.recovered": "\(socket.recovered)"]
             )
             let namespace = socket.namespace
-            Task.immediate(executorPreference: loopExecutor) { await namespace.runConnectionHandlers(socket) }
+            namespace.runConnectionHandlers(socket, executor: loopExecutor)
         case .dispatch(let socket, let packet):
             dispatch(packet, to: socket)
         case .resolveAck(let socket, let id, let arguments):
@@ -107,7 +107,7 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
                 metadata: ["sio.sid": "\(socket.id)", "sio.reason": "\(reason)"]
             )
             let namespace = socket.namespace
-            Task.immediate(executorPreference: loopExecutor) { await namespace.runDisconnectHandlers(socket, reason: reason) }
+            namespace.runDisconnectHandlers(socket, reason: reason, executor: loopExecutor)
         case .schedule(let timer, let delay):
             // Strong on purpose (cancelled when the connection closes): a weak capture would give every client a
             // weak-reference side table, which makes each retain on the broadcast path slower.
@@ -163,18 +163,17 @@ final class SocketIOConnection: EngineIOSessionDelegate, @unchecked Sendable {
 
     private func dispatch(_ packet: SocketIOPacket, to socket: Socket) {
         guard let name = packet.eventName else { return }
-        let acknowledge: (@Sendable ([JSONValue]) -> Void)? = packet.ackID.map { id in
+        let acknowledge: (@Sendable (SocketIOEvent.Answer) -> Void)? = packet.ackID.map { id in
             let once = AckOnce()
             let engine = self.engine
             let namespace = packet.namespace
-            return { arguments in
+            return { answer in
                 guard once.claim() else { return }
-                engine.send(SocketIOWire.encode(.ack(id, arguments, namespace: namespace)))
+                SocketIOWire.sendAck(id, answer, namespace: namespace, to: engine)
             }
         }
-        let event = SocketIOEvent(name: name, arguments: packet.arguments, acknowledge: acknowledge)
-        let namespace = socket.namespace
-        Task.immediate(executorPreference: loopExecutor) { await namespace.dispatch(event, from: socket) }
+        let event = SocketIOEvent(name: name, arguments: packet.arguments, answer: acknowledge)
+        socket.namespace.dispatch(event, from: socket, executor: loopExecutor)
     }
 
     // MARK: Connecting

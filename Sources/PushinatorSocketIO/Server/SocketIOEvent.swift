@@ -6,20 +6,48 @@ public struct SocketIOEvent: Sendable {
     public let name: String
     /// The arguments after the name (binary attachments are `.binary` values).
     public let arguments: [JSONValue]
-    let acknowledge: (@Sendable ([JSONValue]) -> Void)?
+    let acknowledge: (@Sendable (Answer) -> Void)?
+
+    /// What an acknowledgement answers with.
+    enum Answer: Sendable {
+        case arguments([JSONValue])
+        case encoded(EncodedAckArguments)
+
+        var arguments: [JSONValue] {
+            switch self {
+            case .arguments(let arguments): arguments
+            case .encoded(let encoded): encoded.arguments
+            }
+        }
+    }
 
     /// Creates an event; the server does this, tests may too.
     public init(name: String, arguments: [JSONValue], acknowledge: (@Sendable ([JSONValue]) -> Void)? = nil) {
         self.name = name
         self.arguments = arguments
-        self.acknowledge = acknowledge
+        if let acknowledge {
+            self.acknowledge = { @Sendable (answer: Answer) in acknowledge(answer.arguments) }
+        } else {
+            self.acknowledge = nil
+        }
     }
 
-    /// Whether the client passed a callback and waits for ``ack(_:)``.
+    /// Creates an event whose acknowledgement gets the answer as it was given (encoded or not).
+    init(name: String, arguments: [JSONValue], answer: (@Sendable (Answer) -> Void)?) {
+        self.name = name
+        self.arguments = arguments
+        self.acknowledge = answer
+    }
+
+    /// Whether the client passed a callback and waits for ``ack(_:)-([JSONValue])``.
     public var wantsAck: Bool { acknowledge != nil }
 
     /// Answers the client's callback with `arguments`; only the first call counts.
-    public func ack(_ arguments: [JSONValue]) { acknowledge?(arguments) }
+    public func ack(_ arguments: [JSONValue]) { acknowledge?(.arguments(arguments)) }
+
+    /// Answers the client's callback with arguments encoded once (the same bytes as ``ack(_:)-([JSONValue])`` of
+    /// `encoded.arguments`); only the first call counts.
+    public func ack(_ encoded: EncodedAckArguments) { acknowledge?(.encoded(encoded)) }
 
     /// Answers the client's callback.
     public func ack(_ arguments: JSONValue...) { ack(arguments) }
