@@ -1,5 +1,5 @@
 /// A ``UserStore`` that holds its users in memory in a ``UserDirectory`` behind a lock, as ``MemoryUserStore`` and
-/// `SQLiteUserStore` do: the read side (``verify(_:hash:)``, ``contains(_:)``, ``userIDs``, ``count``) is the same
+/// `SQLiteUserStore` do: the read side (``verify(_:digest:)``, ``contains(_:)``, ``userIDs``, ``count``) is the same
 /// for all of them and comes from this protocol's extension.
 ///
 /// ```swift
@@ -19,14 +19,9 @@ public protocol DirectoryUserStore: UserStore {
 }
 
 extension DirectoryUserStore {
-    /// Whether `hash` is the registered hash of `userID`; the digest is computed outside the lock, and computed
-    /// for unknown users too (the same work either way).
-    public func verify(_ userID: String, hash: String) -> Bool {
-        guard let digest = readDirectory({ $0.digests[userID] }) else {
-            _ = HashDigest(of: hash)
-            return false
-        }
-        return digest.matches(hash)
+    /// Whether `digest` is the digest of `userID`'s registered hash (compared in constant time, outside the lock).
+    public func verify(_ userID: String, digest: HashDigest) -> Bool {
+        readDirectory({ $0.digests[userID] })?.matches(digest) ?? false
     }
 
     /// Whether `userID` is registered.

@@ -2,28 +2,36 @@ import Crypto
 
 /// The SHA-256 digest of a user's secret hash: what the user stores keep instead of the hash itself.
 ///
-/// A leaked store (a copied SQLite file, a dump) then reveals no hash a client could `auth` with.
+/// A leaked store (a copied SQLite file, a dump) then reveals no hash a client could `auth` with. The 32 bytes are
+/// held inline (four words, no array), so a digest computed at each `auth` allocates nothing.
 public struct HashDigest: Sendable, Hashable {
+    private let word0, word1, word2, word3: UInt64
+
     /// The 32 digest bytes.
-    public let bytes: [UInt8]
+    public var bytes: [UInt8] {
+        withUnsafeBytes(of: (word0, word1, word2, word3)) { Array($0) }
+    }
 
     /// The digest of `hash` (its UTF-8 bytes).
     public init(of hash: String) {
-        bytes = Self.digest(of: hash).withUnsafeBytes { Array($0) }
-    }
-
-    /// SHA-256 over the UTF-8 of `hash`, read in place (no copy of the text, no array of the digest).
-    private static func digest(of hash: String) -> SHA256.Digest {
         var hasher = SHA256()
         var hash = hash
-        hash.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        return hasher.finalize()
+        hash.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }  // read in place, no copy
+        self = hasher.finalize().withUnsafeBytes { Self(words: $0) }
+    }
+
+    /// A digest from exactly 32 bytes.
+    private init(words bytes: UnsafeRawBufferPointer) {
+        word0 = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        word1 = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        word2 = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        word3 = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
     }
 
     /// A digest read back from a store; `nil` unless it has 32 bytes.
     public init?(bytes: [UInt8]) {
         guard bytes.count == SHA256.Digest.byteCount else { return nil }
-        self.bytes = bytes
+        self = bytes.withUnsafeBytes { Self(words: $0) }
     }
 
     /// The digest as 64 lower-case hex digits (how a cluster carries it).
@@ -43,17 +51,12 @@ public struct HashDigest: Sendable, Hashable {
     }
 
     /// Whether `hash` has this digest, compared without stopping at the first difference.
-    public func matches(_ hash: String) -> Bool {
-        Self.digest(of: hash).withUnsafeBytes { digest in
-            bytes.withUnsafeBytes { Self.constantTimeEquals($0, digest) }
-        }
-    }
+    public func matches(_ hash: String) -> Bool { matches(HashDigest(of: hash)) }
 
-    private static func constantTimeEquals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in 0..<lhs.count { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
+    /// Whether `other` is this digest, compared without stopping at the first difference (unlike `==`), so timing
+    /// does not reveal how much of a guess matched.
+    public func matches(_ other: HashDigest) -> Bool {
+        ((word0 ^ other.word0) | (word1 ^ other.word1) | (word2 ^ other.word2) | (word3 ^ other.word3)) == 0
     }
 
     /// Compares without stopping at the first difference, so timing does not reveal how much of a guess matched.

@@ -83,6 +83,10 @@ public final class UserRegistry: Sendable {
     /// Whether `hash` is the registered hash of `userID`, compared (as digests) in constant time.
     public func verify(_ userID: String, hash: String) -> Bool { store.verify(userID, hash: hash) }
 
+    /// Whether `digest` is the digest of `userID`'s registered hash, compared in constant time (`auth` computes
+    /// the digest of the hash it was given once, and checks it again under the delivery lock).
+    public func verify(_ userID: String, digest: HashDigest) -> Bool { store.verify(userID, digest: digest) }
+
     /// Whether `userID` is registered.
     public func contains(_ userID: String) -> Bool { store.contains(userID) }
 
@@ -103,9 +107,13 @@ public final class UserRegistry: Sendable {
     /// Records a new authenticated connection of `userID`.
     public func connectionOpened(_ userID: String) {
         presence.withLock { presence in
-            presence[userID, default: Presence(connections: 0, idleSince: nil)].connections += 1
-            presence[userID]?.idleSince = nil
+            Self.opened(&presence[userID, default: Presence(connections: 0, idleSince: nil)])  // one lookup
         }
+    }
+
+    private static func opened(_ user: inout Presence) {
+        user.connections += 1
+        user.idleSince = nil
     }
 
     /// Records that a connection of `userID` closed.

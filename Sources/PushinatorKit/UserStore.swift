@@ -1,6 +1,6 @@
 /// Where pushinator keeps registered users and their offline queues.
 ///
-/// Reads (``verify(_:hash:)``, ``contains(_:)``) answer from memory and never wait. Writes return once what
+/// Reads (``verify(_:digest:)``, ``contains(_:)``) answer from memory and never wait. Writes return once what
 /// they accepted is durable in the store (for the in-memory store: at once), so an admin call answered 200
 /// survives a crash of the process right after; a write that fails throws ``UserStoreError`` and leaves what
 /// was stored before untouched.
@@ -15,8 +15,9 @@
 /// (module `PushinatorSQLite`) and `PostgresUserStore` (module `PushinatorPostgres`, shared by the nodes of a
 /// cluster). One generic test suite runs against the first two.
 public protocol UserStore: Sendable {
-    /// Whether `hash` is the registered hash of `userID` (SHA-256 digests compared in constant time).
-    func verify(_ userID: String, hash: String) -> Bool
+    /// Whether `digest` is the digest of `userID`'s registered hash, compared in constant time (``verify(_:hash:)``
+    /// computes it from a hash; `auth` computes it once and checks it again after the store answered).
+    func verify(_ userID: String, digest: HashDigest) -> Bool
     /// Whether `userID` is registered.
     func contains(_ userID: String) -> Bool
     /// The registered user ids, sorted.
@@ -79,6 +80,10 @@ public protocol UserStore: Sendable {
 }
 
 extension UserStore {
+    /// Whether `hash` is the registered hash of `userID`: its SHA-256 digest (computed for unknown users too, the
+    /// same work either way) compared in constant time.
+    public func verify(_ userID: String, hash: String) -> Bool { verify(userID, digest: HashDigest(of: hash)) }
+
     /// Registers `userID` with `hash` (replacing an earlier hash); returns once durable.
     public func register(_ userID: String, hash: String) async throws(UserStoreError) {
         try await register(userID, digest: HashDigest(of: hash))

@@ -137,12 +137,8 @@ public final class PostgresUserStore: UserStore {
 
     public var isShared: Bool { true }
 
-    public func verify(_ userID: String, hash: String) -> Bool {
-        guard let digest = cache.withLock({ $0.digests[userID] }) else {
-            _ = HashDigest(of: hash)  // the same work for unknown users
-            return false
-        }
-        return digest.matches(hash)
+    public func verify(_ userID: String, digest: HashDigest) -> Bool {
+        cache.withLock({ $0.digests[userID] })?.matches(digest) ?? false
     }
 
     public func contains(_ userID: String) -> Bool { cache.withLock { $0.digests[userID] != nil } }

@@ -11,7 +11,7 @@ final class RecordingSharedStore: UserStore {
     private func record(_ call: String) { calls.withLock { $0.append(call) } }
 
     var isShared: Bool { true }
-    func verify(_ userID: String, hash: String) -> Bool { memory.verify(userID, hash: hash) }
+    func verify(_ userID: String, digest: HashDigest) -> Bool { memory.verify(userID, digest: digest) }
     func contains(_ userID: String) -> Bool { memory.contains(userID) }
     var userIDs: [String] { memory.userIDs }
     var count: Int { memory.count }

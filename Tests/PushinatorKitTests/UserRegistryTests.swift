@@ -16,6 +16,37 @@ struct UserRegistryTests {
         #expect(users.count == 1)
     }
 
+    /// `auth` computes a hash's digest once and checks it before and after the store answers.
+    @Test func verifiesADigestAsItsHash() async throws {
+        let users = UserRegistry()
+        #expect(!users.verify("u", digest: HashDigest(of: "h")))
+        try await users.register("u", hash: "h")
+        #expect(users.verify("u", digest: HashDigest(of: "h")))
+        #expect(!users.verify("u", digest: HashDigest(of: "h2")))
+        #expect(!users.verify("other", digest: HashDigest(of: "h")))
+        try await users.register("u", hash: "h2")
+        #expect(!users.verify("u", digest: HashDigest(of: "h")))
+        #expect(users.verify("u", digest: HashDigest(of: "h2")))
+    }
+
+    /// The digest is held in four words: its bytes, hex and comparisons are those of SHA-256.
+    @Test func digestBytesAreSHA256() throws {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1
+        let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        let digest = HashDigest(of: "abc")
+        #expect(digest.hex == expected)
+        #expect(digest.bytes.count == 32)
+        #expect(HashDigest(bytes: digest.bytes) == digest)
+        #expect(HashDigest(hex: expected) == digest)
+        #expect(digest.matches("abc"))
+        #expect(!digest.matches("abd"))
+        #expect(digest.matches(HashDigest(of: "abc")))
+        var flipped = digest.bytes
+        flipped[31] ^= 1  // the last byte alone differs
+        #expect(try !digest.matches(#require(HashDigest(bytes: flipped))))
+        #expect(HashDigest(bytes: Array(digest.bytes.dropLast())) == nil)
+    }
+
     @Test func idleUsersExpireOnlyWithoutConnections() async throws {
         let users = UserRegistry()
         try await users.register("idle", hash: "h")
