@@ -1,4 +1,4 @@
-public import PushinatorCluster
+import PushinatorCluster
 public import PushinatorSocketIO
 
 /// The cluster settings the `cluster` section and the recovery window make.

@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 
 /// A handler that writes each event as text followed by its metadata as ` key=value` pairs sorted by key
 /// (``FileLogHandler``, ``SyslogLogHandler``): the metadata subscript and the rendering are shared, the writing
