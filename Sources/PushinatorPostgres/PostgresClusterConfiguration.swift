@@ -67,6 +67,9 @@ public struct PostgresClusterConfiguration: Sendable, Hashable {
     }
 
     /// The channel of `namespace`.
+    /// The function a publish batch calls, created at start-up beside the log table: `{logTable}_publish`.
+    public var publishFunction: String { "\(logTable)_publish" }
+
     public func channel(of namespace: String) -> String { "\(channelPrefix)#\(namespace)" }
 
     /// The namespace of `channel`, when it is one of ours.

@@ -186,9 +186,12 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
                 if result.metadata.command == "ROLLBACK" {
                     throw PostgresClusterTransportError.database("the publish's transaction was rolled back")
                 }
-                for row in result.rows where row.count == 2 {
-                    let (id, _) = try row.decode((Int64, String).self)
-                    ids.append(id)
+                for row in result.rows {
+                    switch row.count {
+                    case 1: ids += try row.decode([Int64].self)  // a batch: its log ids
+                    case 2: ids.append(try row.decode((Int64, String).self).0)  // an attachment: its log id
+                    default: break
+                    }
                 }
             }
         } catch {
@@ -275,22 +278,13 @@ public final class PostgresClusterTransport: ClusterTransport, Service {
         }
     }
 
-    /// The statement of the small messages of a batch: log ids drawn in order, the rows inserted, a notification
-    /// each (its JSON with the log id appended), in the batch's order. Answers each log id.
+    /// The statement of the small messages of a batch: the publish function (``PostgresClusterSchema/
+    /// publishFunction(_:)``) draws the log ids in order, inserts the rows and sends a notification each (its JSON
+    /// with the log id appended), in the batch's order. Answers one row: the log ids, in that order.
     private func batchStatement(_ batch: PostgresClusterBatch) -> PostgresQuery {
         """
-        WITH input AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence(\(configuration.logTable), 'id')) AS id, channel, uid, payload, body
-            FROM (
-                SELECT * FROM unnest(\(batch.channels)::text[], \(batch.uids)::text[], \(batch.payloads)::bytea[],
-                    \(batch.notifications)::text[]) WITH ORDINALITY AS m(channel, uid, payload, body, position)
-                ORDER BY position
-            ) ordered
-        ), entry AS (
-            INSERT INTO \(unescaped: configuration.logTable) (id, channel, uid, payload)
-            SELECT id, channel, uid, payload FROM input
-        )
-        SELECT id, pg_notify(channel, left(body, -1) || ',"pushinatorLogId":' || id || '}')::text FROM input
+        SELECT \(unescaped: configuration.publishFunction)(\(batch.channels)::text[], \(batch.uids)::text[],
+            \(batch.payloads)::bytea[], \(batch.notifications)::text[])
         """
     }
 
