@@ -40,6 +40,23 @@ struct ServerHardeningTests {
         }
     }
 
+    /// The options an accepted connection gets from the child initializer (set synchronously there).
+    @Test func acceptedConnectionsHaveTheirOptions() async throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.maxQueuedResponseBytes = 4096
+        try await TestServer.with(Self.router, configuration: configuration) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+            for channel in server.server.connections.all {
+                #expect(try await channel.getOption(.maxMessagesPerRead).get() == 16)
+                let marks = try await channel.getOption(.writeBufferWaterMark).get()
+                #expect(marks.low == 2048 && marks.high == 4096)
+            }
+            await client.close()
+        }
+    }
+
     @Test func unknownTransferCodingGets501() async throws {
         try await TestServer.with(Self.router) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)

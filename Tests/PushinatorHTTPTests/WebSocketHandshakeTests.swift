@@ -53,6 +53,17 @@ struct WebSocketHandshakeTests {
         #expect(Self.key([("Sec-WebSocket-Version", "13")]) == nil)
     }
 
+    @Test func theUpgradeFieldMustListWebsocket() {
+        func asks(_ fields: [(String, String)]) -> Bool { WebSocketHandshake.asksForWebSocket(Self.head(fields)) }
+        #expect(asks([("Upgrade", "websocket")]))
+        #expect(asks([("upgrade", "h2c, WebSocket ")]))
+        #expect(asks([("Upgrade", "h2c"), ("UPGRADE", ",websocket")]))
+        #expect(!asks([("Upgrade", "h2c")]))
+        #expect(!asks([("Upgrade", "websockets")]))
+        #expect(!asks([("X-Upgrade", "websocket")]))
+        #expect(asks([("Upgrade", "websoc\u{212A}et")]))  // the Kelvin sign lower-cases to k, as before
+    }
+
     @Test func theAcceptValueIsRFC6455sSample() {
         var buffer = ByteBuffer()
         WebSocketHandshake.writeAcceptValue(for: Substring(Self.sampleKey), into: &buffer)

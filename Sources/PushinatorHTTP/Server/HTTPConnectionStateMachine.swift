@@ -605,9 +605,7 @@ struct HTTPConnectionStateMachine {
             return .write(info, keepAlive: keepAlive)
         }
         let keepAlive = info.keepAlive && !last
-        guard let head = info.upgradeHead, head.method == .GET,
-            head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" })
-        else {
+        guard let head = info.upgradeHead, head.method == .GET, WebSocketHandshake.asksForWebSocket(head) else {
             // A WebSocket route reached without an upgrade handshake.
             let refusal = Refusal(status: .badRequest, message: "This endpoint expects a WebSocket upgrade")
             return .refuse(refusal, info, keepAlive: keepAlive)

@@ -175,31 +175,21 @@ public final class HTTPServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
                 }
             }
-            // (no SO_REUSEADDR on accepted sockets: it only matters to bind, and was a system call per connection)
-            // Nagle off: on Linux an accepted socket inherits TCP_NODELAY from the listener (ServerBootstrap sets it
-            // there), and setting it again cost two system calls per connection (NIO's setsockopt of TCP_NODELAY
-            // asks getsockname for the address family first). ServerHardeningTests checks accepted sockets have it.
-            #if !os(Linux)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            #endif
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            // Write backpressure: past the high mark the connection stops reading requests (HTTPConnectionHandler).
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(
-                    low: max(1, configuration.maxQueuedResponseBytes / 2),
-                    high: max(1, configuration.maxQueuedResponseBytes)
-                )
-            )
-            // Every connection keeps its receive buffer between reads (NIO pools it), so its first size is a cost
-            // per idle connection: start small (a request head or a few WebSocket frames) and let it grow.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
+            // The options of accepted sockets are set by the child initializer (setOptions(of:)), not as
+            // `childChannelOption`s: the bootstrap applies those one future at a time (~30k instructions per
+            // connection).
             .childChannelInitializer { [self] channel in
                 if let refusal = connections.add(channel) {
                     refused(refusal, remote: channel.remoteAddress)
                     return channel.close()
                 }
                 do {
+                    guard let options = channel.syncOptions else {  // not a NIOPosix socket: the asynchronous way
+                        return setOptions(of: channel).flatMapThrowing {
+                            try self.configurePipeline(channel, security: listener.security)
+                        }
+                    }
+                    try setOptions(options)
                     try configurePipeline(channel, security: listener.security)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
@@ -244,6 +234,42 @@ public final class HTTPServer: Service, Sendable {
         }
     }
 
+    // (no SO_REUSEADDR on accepted sockets: it only matters to bind, and was a system call per connection)
+    // Nagle off: on Linux an accepted socket inherits TCP_NODELAY from the listener (ServerBootstrap sets it there),
+    // and setting it again cost two system calls per connection (NIO's setsockopt of TCP_NODELAY asks getsockname
+    // for the address family first). ServerHardeningTests checks accepted sockets have it.
+
+    /// Write backpressure: past the high mark the connection stops reading requests (HTTPConnectionHandler).
+    private var writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark {
+        .init(low: max(1, configuration.maxQueuedResponseBytes / 2), high: max(1, configuration.maxQueuedResponseBytes))
+    }
+
+    /// Every connection keeps its receive buffer between reads (NIO pools it), so its first size is a cost per idle
+    /// connection: start small (a request head or a few WebSocket frames) and let it grow.
+    private static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+
+    /// Sets the options of an accepted connection, synchronously.
+    private func setOptions(_ options: any NIOSynchronousChannelOptions) throws {
+        #if !os(Linux)
+            try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
+        #endif
+        try options.setOption(.maxMessagesPerRead, value: 16)
+        try options.setOption(.writeBufferWaterMark, value: writeBufferWaterMark)
+        try options.setOption(.recvAllocator, value: Self.receiveAllocator)
+    }
+
+    /// The same options as ``setOptions(_:)`` on a channel without synchronous options.
+    private func setOptions(of channel: any Channel) -> EventLoopFuture<Void> {
+        #if !os(Linux)
+            let nagle = channel.setOption(.tcpOption(.tcp_nodelay), value: 1)
+        #else
+            let nagle = channel.eventLoop.makeSucceededVoidFuture()
+        #endif
+        return nagle.flatMap { channel.setOption(.maxMessagesPerRead, value: 16) }
+            .flatMap { [writeBufferWaterMark] in channel.setOption(.writeBufferWaterMark, value: writeBufferWaterMark) }
+            .flatMap { channel.setOption(.recvAllocator, value: Self.receiveAllocator) }
+    }
+
     private func configurePipeline(_ channel: any Channel, security: (any ListenerSecurity)?) throws {
         let sync = channel.pipeline.syncOperations
         if let security { try security.configure(channel: channel) }
@@ -270,9 +296,10 @@ public final class HTTPServer: Service, Sendable {
         )
         // The connection handler writes responses as bytes, and does the pipelining and the answers to malformed
         // requests itself: no encoder, pipelining or error handler sits on the write path.
-        if let timer = handlers.timer { try sync.addHandler(timer) }
-        try sync.addHandler(handlers.decoder)
-        try sync.addHandler(httpHandler)
+        // Named: a handler added without a name gets one made by string interpolation.
+        if let timer = handlers.timer { try sync.addHandler(timer, name: "http-request-timer") }
+        try sync.addHandler(handlers.decoder, name: "http-decoder")
+        try sync.addHandler(httpHandler, name: "http-connection")
     }
 }
 

@@ -26,12 +26,15 @@ extension String {
 
 extension HTTPField.Name {
     /// The name of a header field from the wire; the common ones are the constants, which skips the validation
-    /// and lower-casing of `init?(_:)` (a request carries a few of them). `nil` when `name` is not a valid name.
+    /// and lower-casing of `init?(_:)` (a request carries a few of them; a WebSocket handshake its three). `nil` when `name` is not a valid name.
     static func commonOrParsed(_ name: String) -> HTTPField.Name? {
         switch name.utf8.count {
         case 6 where name.equalsIgnoringASCIICase("accept"): .accept
         case 10 where name.equalsIgnoringASCIICase("user-agent"): .userAgent
+        case 7 where name.equalsIgnoringASCIICase("upgrade"): .upgrade
         case 10 where name.equalsIgnoringASCIICase("connection"): .connection
+        case 17 where name.equalsIgnoringASCIICase("sec-websocket-key"): .secWebSocketKey
+        case 21 where name.equalsIgnoringASCIICase("sec-websocket-version"): .secWebSocketVersion
         case 12 where name.equalsIgnoringASCIICase("content-type"): .contentType
         case 14 where name.equalsIgnoringASCIICase("content-length"): .contentLength
         case 15 where name.equalsIgnoringASCIICase("accept-encoding"): .acceptEncoding

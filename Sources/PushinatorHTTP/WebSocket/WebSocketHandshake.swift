@@ -33,6 +33,20 @@ enum WebSocketHandshake {
         return key.element
     }
 
+    /// Whether `head`'s `Upgrade` fields list `websocket`, in any case (elements as ``key(of:)`` splits them; an
+    /// element that is not ASCII is lower-cased as `String.lowercased()` does), without the arrays of
+    /// `HTTPHeaders[canonicalForm:]`.
+    static func asksForWebSocket(_ head: HTTPRequestHead) -> Bool {
+        for (name, value) in head.headers where name.utf8.count == 7 && name.equalsIgnoringASCIICase("upgrade") {
+            let found = SingleElement.forEachElement(of: value) { element in
+                guard element.utf8.allSatisfy({ $0 < 0x80 }) else { return element.lowercased() == "websocket" }
+                return String(element).equalsIgnoringASCIICase("websocket")
+            }
+            if found { return true }
+        }
+        return false
+    }
+
     /// Appends the `Sec-WebSocket-Accept` value for `key`: the base64 of the SHA-1 of the key and ``magicGUID``.
     static func writeAcceptValue(for key: Substring, into buffer: inout ByteBuffer) {
         var hasher = Insecure.SHA1()
@@ -47,18 +61,26 @@ enum WebSocketHandshake {
         private(set) var count = 0
         private(set) var element: Substring = ""
 
-        /// Adds the elements of one value: split at commas, empty pieces dropped, spaces and tabs trimmed.
+        /// Adds the elements of one value.
         mutating func add(_ value: String) {
+            _ = Self.forEachElement(of: value) { piece in
+                count += 1
+                if count == 1 { element = piece }
+                return false
+            }
+        }
+
+        /// Calls `body` with each element of `value` (split at commas, empty pieces dropped, spaces and tabs
+        /// trimmed) until it returns `true`; returns whether it did.
+        static func forEachElement(of value: String, _ body: (Substring) -> Bool) -> Bool {
             let utf8 = value.utf8
             var start = utf8.startIndex
             while start < utf8.endIndex {
                 let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
-                if start < end {
-                    count += 1
-                    if count == 1 { element = Self.trimmed(value[start..<end]) }
-                }
+                if start < end, body(trimmed(value[start..<end])) { return true }
                 start = end == utf8.endIndex ? end : utf8.index(after: end)
             }
+            return false
         }
 
         private static func trimmed(_ piece: Substring) -> Substring {

@@ -9,23 +9,31 @@ enum WebSocketPipeline {
     /// buffer with `maxBufferedBytes`. Call it on the channel's event loop.
     /// - Returns: The connection, with no delegate yet.
     static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
+        // Every handler is named: one added without a name gets one made by string interpolation.
         let sync = channel.pipeline.syncOperations
         let connection = WebSocketConnection(channel: channel, configuration: configuration)
         let encodedWriter = EncodedFrameWriter()
         encodedWriter.connection = connection
-        try sync.addHandler(encodedWriter)
+        try sync.addHandler(encodedWriter, name: "ws-encoded-frame-writer")
         connection.writerContext = try sync.context(handler: encodedWriter)
-        try sync.addHandler(WebSocketFrameEncoder())
-        try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
-        try sync.addHandler(WebSocketMemoryGate(connection: connection, budget: configuration.memoryBudget))
+        try sync.addHandler(WebSocketFrameEncoder(), name: "ws-frame-encoder")
+        try sync.addHandler(
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)),
+            name: "ws-frame-decoder"
+        )
+        try sync.addHandler(
+            WebSocketMemoryGate(connection: connection, budget: configuration.memoryBudget),
+            name: "ws-memory-gate"
+        )
         try sync.addHandler(
             NIOWebSocketFrameAggregator(
                 minNonFinalFragmentSize: 0,
                 maxAccumulatedFrameCount: 1 << 16,
                 maxAccumulatedFrameSize: configuration.maxMessageSize
-            )
+            ),
+            name: "ws-frame-aggregator"
         )
-        try sync.addHandler(WebSocketChannelHandler(connection: connection))
+        try sync.addHandler(WebSocketChannelHandler(connection: connection), name: "ws-connection")
         let watermark = ChannelOptions.Types.WriteBufferWaterMark(
             low: configuration.maxBufferedBytes / 2,
             high: configuration.maxBufferedBytes
