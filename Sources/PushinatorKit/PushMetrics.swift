@@ -80,7 +80,7 @@ public final class PushMetrics: Sendable {
         return text
     }
 
-    /// Open descriptors (entries of /proc/self/fd) and the soft limit.
+    /// Open descriptors (entries of /proc/self/fd) and the soft limit (0 when it cannot be read).
     static func fileDescriptors() -> (open: Int, limit: Int) {
         var open = 0
         if let directory = opendir("/proc/self/fd") {
@@ -88,8 +88,6 @@ public final class PushMetrics: Sendable {
             closedir(directory)
             open = max(0, open - 3)  // ".", ".." and the directory's own descriptor
         }
-        var limit = rlimit()
-        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        return (open, Int(clamping: limit.rlim_cur))
+        return (open, OpenFileLimit.current.map { Int(clamping: $0.soft) } ?? 0)
     }
 }
