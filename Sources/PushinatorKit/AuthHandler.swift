@@ -256,8 +256,6 @@ public struct AuthHandler: Sendable {
                 attempt.event.ack(Self.acceptedNothingQueued)
             } else {
                 attempt.event.ack(["ok": true, "queued": .integer(queued.count)])
-            }
-            if !queued.isEmpty {
                 let raw = rawMessages()
                 for message in queued { socket.emit("message", [PushApp.payload(jsonText: message.message, raw: raw)]) }
             }
