@@ -72,17 +72,10 @@ struct Pushinator: AsyncParsableCommand {
         let connections = (cap: HTTPServer.connectionsWithinDescriptorLimit(), configured: HTTPServerConfiguration().maxConnections)
         OpenFileLimit.current?.warnIfCapping(connections: connections.cap, configured: connections.configured, logger: logger)
         // The daemon always writes its pidfile; the foreground mode when the configuration names one (systemd). It is
-        // written once what the configuration names is open (cluster, store, TLS files): `start` reports success as
-        // soon as the pidfile names its child, so a pidfile written first made a daemon that then exits 6 "started"
-        // whenever `start` looked before the failure (on a busy machine).
-        let writesPIDFile = isDaemon || settings.pidFileIsSet
-        var claimed = false
-        defer { if claimed { _ = try? daemon.configuration.pidFile.remove() } }
-        try await serve(settings, source: source, ports: ports, logging: logging, logger: logger, announce: !isDaemon) {
-            guard writesPIDFile else { return }
-            try daemon.claimPIDFile()
-            claimed = true
-        }
+        // written once both servers listen (`start` reports success as soon as the pidfile names its child).
+        let claim = isDaemon || settings.pidFileIsSet ? PIDFileClaim(waitingFor: 2) { try daemon.claimPIDFile() } : nil
+        defer { if claim?.isClaimed == true { _ = try? daemon.configuration.pidFile.remove() } }
+        try await serve(settings, source: source, ports: ports, logging: logging, logger: logger, announce: !isDaemon, claim: claim)
     }
 
     private func serve(
@@ -92,7 +85,7 @@ struct Pushinator: AsyncParsableCommand {
         logging: ProcessLogging,
         logger: Logger,
         announce: Bool,
-        configured: () throws -> Void
+        claim: PIDFileClaim?
     ) async throws {
         MemoryBudget.shared.setLimit(settings.memoryBudgetLimit)  // limits.memoryBudget
         MemoryBudget.shared.setLogger(logger)
@@ -109,7 +102,6 @@ struct Pushinator: AsyncParsableCommand {
         let security: TLSSecurity?
         do {
             security = try settings.useSSL ? TLSSecurity(certificateChainPath: settings.sslCert, privateKeyPath: settings.sslKey) : nil
-            try configured()  // everything the configuration names is open: the pidfile may say the daemon runs
         } catch {
             await store.close()
             throw error
@@ -120,6 +112,7 @@ struct Pushinator: AsyncParsableCommand {
         logger.info("event loops started", metadata: ["server.threads": "\(threads)"])
         let admin = HTTPServer(responder: AdminRouter(app: app).router, listeners: [Listener(.hostname(settings.adminHost, port: settings.adminPort))], configuration: settings.adminServerConfiguration, eventLoopGroup: loops, logger: logger) {
             if announce { StandardOutput.writeLine("LISTENING admin http://\($0[0].connectableHostAndPort)") }
+            claim?.listening()
         }
         let client = HTTPServer(responder: Router {
             Get("health") { _, _ in Response.json(["status": "ok"]) }  // for load balancers: no token, no details
@@ -127,6 +120,7 @@ struct Pushinator: AsyncParsableCommand {
         }, listeners: [Listener(.hostname(settings.clientHost, port: settings.clientPort), security: security)], configuration: settings.clientServerConfiguration, eventLoopGroup: loops, logger: logger) {
             forwarding?.advertise(settings: settings, bound: $0[0])
             if announce { StandardOutput.writeLine("LISTENING client \(security == nil ? "http" : "https")://\($0[0].connectableHostAndPort)") }
+            claim?.listening()
         }
         let reloader = Reloader(app: app, source: source, level: logging.level, overrides: ports, logger: logger) { applied in
             MemoryBudget.shared.setLimit(applied.memoryBudgetLimit)
@@ -137,7 +131,7 @@ struct Pushinator: AsyncParsableCommand {
             logging.reopenFiles(logger: logger)  // logrotate renamed log.file: start a new one under its name
             reloader.reload()
         }
-        let services: [any Service] = clusterServices + [admin, client, io, reload, UserExpiry(app: app, logger: logger)] + app.services(eventLoopGroup: loops)
+        let services: [any Service] = clusterServices + [admin, client, io, reload, UserExpiry(app: app, logger: logger)] + app.services(eventLoopGroup: loops) + (claim.map { [$0] } ?? [])
         do {
             try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         } catch {

@@ -430,6 +430,27 @@ def test_start_twice_reports_running(daemon: Daemon):
     assert daemon.run("stop").returncode == 0
 
 
+def test_start_fails_when_a_port_is_taken(daemon: Daemon):
+    """The pidfile is written once both ports are bound: `start` cannot report a daemon that then fails to listen."""
+    for port in (daemon.admin_port, daemon.client_port):
+        taken = socket.socket()
+        try:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            taken.bind(("127.0.0.1", port))
+            taken.listen()
+            done = daemon.run("start")
+            assert done.returncode == 1, done
+            assert "failed to start" in done.stdout + done.stderr, done
+            assert not daemon.pidfile.exists(), f"a daemon that could not bind {port} left its pidfile"
+            assert daemon.run("status").returncode == 3
+        finally:
+            taken.close()
+    # with the ports free again it starts
+    assert daemon.run("start").returncode == 0
+    wait_until(daemon.ping, timeout=15, what="the daemon's admin port")
+    assert daemon.run("stop").returncode == 0
+
+
 def test_status_with_stale_pidfile(daemon: Daemon):
     dead = subprocess.Popen(["true"])
     dead.wait(timeout=10)
