@@ -85,8 +85,3 @@ public final class InMemoryClusterTransport: ClusterTransport {
         sink.yield(.message(message))
     }
 }
-
-/// ``InMemoryClusterTransport/publish(_:)`` while disconnected.
-public struct InMemoryClusterTransportError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var description: String { "the in-memory cluster transport is disconnected" }
-}

@@ -1,5 +1,4 @@
 public import PushinatorCluster
-public import PushinatorJSON
 
 /// A ``SessionStore`` whose sessions every node of a cluster can take back, and whose missed events come from
 /// the cluster bus's log (PostgreSQL: `PostgresSessionStore` in PushinatorPostgres).
@@ -26,77 +25,4 @@ public protocol CrossNodeSessionStore: SessionStore {
     func logMessages(namespace: String, after: Int64) async -> [ClusterMessage]?
     /// Returns once this node has received every log row up to `logID` from the bus, or after a short bound.
     func waitUntilReceived(through logID: Int64) async
-}
-
-/// A session as a ``CrossNodeSessionStore`` keeps it for every node.
-public struct SessionRecord: Sendable, Hashable {
-    /// The private session id.
-    public var pid: String
-    /// The namespace.
-    public var namespace: String
-    /// The socket id.
-    public var id: String
-    /// The uid of the node the socket is (or was last) connected to.
-    public var node: String
-    /// The rooms the socket is in, its own room included.
-    public var rooms: Set<String>
-    /// ``Socket/data``.
-    public var data: JSONValue
-    /// The socket's values under ``PersistedSocketStorageKey``s, by their ``PersistedSocketStorageKey/persistedName``.
-    public var storage: [String: String]
-    /// The ``ClusterRecoveryOffset`` the socket started at: a client that sends no offset of that node got
-    /// everything up to it.
-    public var baseOffset: String
-
-    /// Creates a record.
-    public init(
-        pid: String,
-        namespace: String,
-        id: String,
-        node: String,
-        rooms: Set<String>,
-        data: JSONValue,
-        storage: [String: String],
-        baseOffset: String
-    ) {
-        self.pid = pid
-        self.namespace = namespace
-        self.id = id
-        self.node = node
-        self.rooms = rooms
-        self.data = data
-        self.storage = storage
-        self.baseOffset = baseOffset
-    }
-}
-
-/// A ``SocketStorageKey`` whose value a ``CrossNodeSessionStore`` keeps with the session, under a stable name, so
-/// that a socket restored on another node has it back (other keys stay in their process).
-///
-/// ```swift
-/// enum UserID: PersistedSocketStorageKey { static let persistedName = "user" }
-/// ```
-public protocol PersistedSocketStorageKey: SocketStorageKey, SendableMetatype where Value == String {
-    /// The name it is kept under.
-    static var persistedName: String { get }
-}
-
-extension SocketStorage {
-    /// The values of `keys` this storage holds, by name.
-    public func persisted(_ keys: [any PersistedSocketStorageKey.Type]) -> [String: String] {
-        var result: [String: String] = [:]
-        for key in keys {
-            if let value = values[ObjectIdentifier(key)] as? String { result[key.persistedName] = value }
-        }
-        return result
-    }
-
-    /// A storage with the values of `keys` found in `persisted`.
-    public init(persisted: [String: String], keys: [any PersistedSocketStorageKey.Type]) {
-        var values: [ObjectIdentifier: any Sendable] = [:]
-        for key in keys {
-            if let value = persisted[key.persistedName] { values[ObjectIdentifier(key)] = value }
-        }
-        self.init(values: values)
-    }
 }
