@@ -5,6 +5,19 @@ import Testing
 @Suite struct PIDFileClaimTests {
     struct Refused: Error {}
 
+    /// How many times a claim wrote its pidfile.
+    final class Writes: Sendable {
+        let count = Atomic(0)
+        var value: Int { count.load(ordering: .relaxed) }
+    }
+
+    /// A claim of `count` servers that counts its pidfile writes, running in a task.
+    static func running(waitingFor count: Int) -> (claim: PIDFileClaim, claims: Writes, task: Task<Void, any Error>) {
+        let claims = Writes()
+        let claim = PIDFileClaim(waitingFor: count) { claims.count.add(1, ordering: .relaxed) }
+        return (claim, claims, Task { try await claim.run() })
+    }
+
     /// Waits (bounded) until `condition` holds.
     static func eventually(_ condition: () -> Bool) async throws {
         for _ in 0..<400 where !condition() { try await Task.sleep(for: .milliseconds(5)) }
@@ -12,16 +25,14 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func claimsOnlyOnceEveryServerListensThenRunsUntilCancelled() async throws {
-        let claims = Atomic(0)
-        let claim = PIDFileClaim(waitingFor: 2) { claims.add(1, ordering: .relaxed) }
-        let running = Task { try await claim.run() }
+        let (claim, claims, running) = Self.running(waitingFor: 2)
         claim.listening()
         try await Task.sleep(for: .milliseconds(50))
-        #expect(claims.load(ordering: .relaxed) == 0)  // one server of two: no pidfile yet
+        #expect(claims.value == 0)  // one server of two: no pidfile yet
         #expect(!claim.isClaimed)
         claim.listening()
         try await Self.eventually { claim.isClaimed }
-        #expect(claims.load(ordering: .relaxed) == 1)
+        #expect(claims.value == 1)
         try await Task.sleep(for: .milliseconds(20))
         #expect(!running.isCancelled)  // still running: a service that returns would end the group
         running.cancel()
@@ -30,15 +41,13 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func aGroupStoppedBeforeEveryServerListensWritesNothing() async throws {
-        let claims = Atomic(0)
-        let claim = PIDFileClaim(waitingFor: 2) { claims.add(1, ordering: .relaxed) }
-        let running = Task { try await claim.run() }
+        let (claim, claims, running) = Self.running(waitingFor: 2)
         claim.listening()
         try await Task.sleep(for: .milliseconds(20))
         running.cancel()  // the other server failed to bind: the group cancels its services
         try await running.value
         claim.listening()  // too late
-        #expect(claims.load(ordering: .relaxed) == 0)
+        #expect(claims.value == 0)
         #expect(!claim.isClaimed)
     }
 

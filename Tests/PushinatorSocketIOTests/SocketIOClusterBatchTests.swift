@@ -188,7 +188,7 @@ struct SocketIOClusterBatchTests {
         #expect(later.flatMap { $0 } == (handedOver...9).map(Self.message))  // in order, each once
         // each batch's callbacks run in their own task: batches released together may complete in either order
         let completed = done.withLock { $0 }
-        let second = (1..<handedOver).map { $0 }
+        let second = Array(1..<handedOver)
         #expect(completed.prefix(second.count).sorted() == second)
         #expect(completed[second.count] == 0)
         #expect(completed.dropFirst(handedOver).sorted() == Array(handedOver...9))
