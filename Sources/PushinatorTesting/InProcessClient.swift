@@ -38,7 +38,7 @@ struct InProcessClient: TestClient {
         let collected = NIOLockedValueBox(ByteBuffer())
         var writer = ResponseBodyWriter { part in
             var part = part
-            collected.withLockedValue { $0.writeBuffer(&part) }
+            collected.withLockedValue { _ = $0.writeBuffer(&part) }
         }
         try await body.write(to: &writer)
         return collected.withLockedValue { $0 }

@@ -272,6 +272,24 @@ struct SocketIOClusterBatchTests {
         transport.finish()
     }
 
+    @Test func aServerAloneWhosePublishIsRefusedSaysSoOnlyWhenItWaitsForThePublish() async throws {
+        // one message may wait, and the held initial heartbeat is it: the counting broadcast's publish is refused
+        for wait in [true, false] {
+            let (transport, cluster, io, running) = try await Self.aloneWithHeldPublish(
+                .init(maxPendingPublishes: 1, waitForPublishWhenAlone: wait)
+            )
+            let count = await io.of("/").to("room").emitCounting("message", ["hi"])
+            #expect(count.notPublished == wait)  // not waiting, the answer went before the publish's outcome was known
+            #expect(cluster.status.droppedPublishes == 1)
+            transport.open()
+            transport.finish()
+            running.cancel()
+            await running.value
+            let types = transport.calls.withLock { $0.flatMap { $0.map(\.type) } }
+            #expect(!types.contains(.serverSideEmit))
+        }
+    }
+
     @Test func withWaitForPublishWhenAloneTheAnswerComesAfterThePublish() async throws {
         let (transport, cluster, io, running) = try await Self.aloneWithHeldPublish(.init(waitForPublishWhenAlone: true))
         let opened = Mutex(false)

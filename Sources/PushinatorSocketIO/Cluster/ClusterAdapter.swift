@@ -225,9 +225,9 @@ public final class ClusterAdapter: SocketIOAdapter {
 
     /// Publishes `body` and waits until it was published (or dropped).
     @discardableResult
-    func publishAndWait(_ body: ClusterMessage.Body) async -> (any Error)? {
+    func publishAndWait(_ body: ClusterMessage.Body, recoverySequence: UInt64? = nil) async -> (any Error)? {
         await withCheckedContinuation { continuation in
-            publish(body) { continuation.resume(returning: $0) }
+            publish(body, recoverySequence: recoverySequence) { continuation.resume(returning: $0) }
         }
     }
 
@@ -244,6 +244,9 @@ public final class ClusterAdapter: SocketIOAdapter {
         recoverySequence: UInt64? = nil,
         _ makeBody: (String) -> ClusterMessage.Body
     ) async -> RequestResult {
+        if state.withLock({ $0.membership.nodes.isEmpty }) {
+            return await requestAlone(alwaysPublish: alwaysPublish, waitWhenAlone: waitWhenAlone, recoverySequence: recoverySequence, makeBody)
+        }
         let requestId = Self.randomID()
         let body = makeBody(requestId)
         let publication = Publication()
@@ -270,6 +273,27 @@ public final class ClusterAdapter: SocketIOAdapter {
             }
         }
         if waits, await publication.wait() != nil { result.notPublished = true }
+        return result
+    }
+
+    /// ``request(alwaysPublish:waitWhenAlone:recoverySequence:_:)`` when no other server is alive: nobody answers,
+    /// so there is no request to keep and nothing to suspend for unless the publish itself is awaited (the
+    /// counting broadcast of every `/broadcast` of a lone node takes this path: no continuation, no task switch).
+    private func requestAlone(
+        alwaysPublish: Bool,
+        waitWhenAlone: Bool,
+        recoverySequence: UInt64?,
+        _ makeBody: (String) -> ClusterMessage.Body
+    ) async -> RequestResult {
+        var result = RequestResult(responses: [], missing: 0)
+        guard alwaysPublish else { return result }
+        let body = makeBody(Self.randomID())
+        // the publish only goes to the log, in order, retried as usual
+        if !waitWhenAlone, cluster.acceptsMessages {
+            publish(body, recoverySequence: recoverySequence)
+        } else if await publishAndWait(body, recoverySequence: recoverySequence) != nil {
+            result.notPublished = true
+        }
         return result
     }
 
