@@ -54,16 +54,15 @@ extension PushApp {
         }
     }
 
-    /// Asks the other nodes to hand over what they queued for `userID`, who just authenticated here.
+    /// Asks the other nodes to hand over what they queued for `userID`, who just authenticated here (they send it
+    /// to the user's room through the bus; nothing here waits for their answers: no task, no request per `auth`).
     func collectQueuedElsewhere(for userID: String) {
-        let clients = self.clients
-        Task { _ = await clients.serverSideEmit(Self.connectedEvent, [.string(userID)]) }
+        clients.serverSideEmitWithoutAnswers(Self.connectedEvent, [.string(userID)])
     }
 
     /// Tells the other nodes that a socket of `userID` was recovered here: they drop what they queued for it.
     func dropQueuedElsewhere(for userID: String) {
-        let clients = self.clients
-        Task { _ = await clients.serverSideEmit(Self.recoveredEvent, [.string(userID)]) }
+        clients.serverSideEmitWithoutAnswers(Self.recoveredEvent, [.string(userID)])
     }
 
     /// On a shared store: takes what was queued for `userID` after its `auth` took the queue (a send that raced the

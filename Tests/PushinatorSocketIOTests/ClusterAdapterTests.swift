@@ -6,6 +6,7 @@ import PushinatorJSON
 @testable import PushinatorSocketIO
 import PushinatorTestSupport
 import PushinatorTesting
+import Synchronization
 import Testing
 
 /// Servers in one process on an ``InMemoryClusterBus``, each with its cluster running, reached in process by
@@ -130,6 +131,30 @@ struct ClusterAdapterTests {
             #expect(Set(answers.compactMap { $0.first?.string }) == ["pong from b: 7", "pong from c"])
             #expect(await a.main.clientCount() == 3)
         }
+        await cluster.stop()
+    }
+
+    @Test func aServerSideEmitWithoutAnswersRunsTheOtherServersHandlersAndAsksForNoAnswer() async throws {
+        let cluster = try await TestCluster(servers: 2)
+        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+        let observer = cluster.bus.makeTransport()  // sees what goes over the bus
+        try await observer.subscribe(namespace: "/")
+        let seen = Mutex<[ClusterMessage]>([])
+        let watching = Task {
+            for await event in observer.events { if case .message(let message) = event { seen.withLock { $0.append(message) } } }
+        }
+        let received = Mutex<[JSONValue]>([])
+        b.main.onServerSideEmit("note") { arguments in
+            received.withLock { $0 += arguments }
+            return "an answer nobody asked for"
+        }
+        a.main.serverSideEmitWithoutAnswers("note", [7])  // returns at once
+        try await waitUntil("the other server handled the event", seconds: 10) { received.withLock { $0 } == [7] }
+        try await Task.sleep(for: .milliseconds(300))  // an answer, had one been asked for, would be on the bus by now
+        watching.cancel()
+        let messages = seen.withLock { $0 }.filter { $0.type == .serverSideEmit || $0.type == .serverSideEmitResponse }
+        #expect(messages.map(\.type) == [.serverSideEmit])
+        #expect(messages.first?.body == .serverSideEmit(packet: ["note", 7], requestId: nil))
         await cluster.stop()
     }
 

@@ -163,8 +163,8 @@ struct SessionAwareAdapterTests {
     @Test func recordsBroadcastsWithTheirOffsetAsTheLastArgument() throws {
         let (adapter, store) = Self.makeAdapter()
         adapter.persistSession(.make(pid: "p1", rooms: ["user:5"]))  // someone who may come back for them
-        adapter.broadcast(Self.event("one"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
-        adapter.broadcast(Self.event("two"), to: BroadcastTarget(), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("one"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("two"), to: BroadcastTarget(), flags: BroadcastFlags())
         let recorded = try #require(store.packets(after: 0, matching: ["user:5"]))
         #expect(recorded.map(\.sequence) == [1, 2])
         let offset1 = adapter.offsets.offset(for: 1)
@@ -178,14 +178,14 @@ struct SessionAwareAdapterTests {
 
     @Test func aBroadcastNobodyCanReceiveIsNotRecorded() {
         let (adapter, store) = Self.makeAdapter()
-        adapter.broadcast(Self.event("nobody"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
-        adapter.broadcast(Self.event("nobody"), to: BroadcastTarget(), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("nobody"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("nobody"), to: BroadcastTarget(), flags: BroadcastFlags())
         #expect(store.statistics.packets == 0)
         adapter.persistSession(.make(pid: "p1", rooms: ["user:5"]))
-        adapter.broadcast(Self.event("other room"), to: BroadcastTarget(rooms: ["user:6"]), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("other room"), to: BroadcastTarget(rooms: ["user:6"]), flags: BroadcastFlags())
         #expect(store.statistics.packets == 0)
-        adapter.broadcast(Self.event("its room"), to: BroadcastTarget(rooms: ["user:5", "user:6"]), flags: BroadcastFlags())
-        adapter.broadcast(Self.event("everyone"), to: BroadcastTarget(), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("its room"), to: BroadcastTarget(rooms: ["user:5", "user:6"]), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("everyone"), to: BroadcastTarget(), flags: BroadcastFlags())
         #expect(store.statistics.packets == 2)
         #expect(store.mayHoldSession(in: ["user:5"]) && !store.mayHoldSession(in: ["user:6"]))
     }
@@ -196,19 +196,19 @@ struct SessionAwareAdapterTests {
         let restored = try #require(await adapter.restoreSession(pid: "p1", offset: nil))
         #expect(!store.mayHoldSession(in: ["user:5"]))  // out of the store, not in a room yet
         withExtendedLifetime(restored) {
-            adapter.broadcast(Self.event("in transit"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+            _ = adapter.broadcast(Self.event("in transit"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
             #expect(store.statistics.packets == 1)
         }
         restored.claim?.settle()  // as adding its socket does (or giving the restoration up)
-        adapter.broadcast(Self.event("gone"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("gone"), to: BroadcastTarget(rooms: ["user:5"]), flags: BroadcastFlags())
         #expect(store.statistics.packets == 1)
         #expect(adapter.restorations.isIdle)
     }
 
     @Test func volatileEventsAndEventsWithAcksAreNotRecorded() throws {
         let (adapter, store) = Self.makeAdapter()
-        adapter.broadcast(Self.event("v"), to: BroadcastTarget(), flags: BroadcastFlags(volatile: true))
-        adapter.broadcast(.event("a", [], ackID: 3), to: BroadcastTarget(), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("v"), to: BroadcastTarget(), flags: BroadcastFlags(volatile: true))
+        _ = adapter.broadcast(.event("a", [], ackID: 3), to: BroadcastTarget(), flags: BroadcastFlags())
         #expect(store.statistics.packets == 0)
     }
 
@@ -221,7 +221,7 @@ struct SessionAwareAdapterTests {
     @Test func restoresAfterTheClientsOffset() async throws {
         let (adapter, _) = Self.makeAdapter()
         adapter.persistSession(.make(pid: "p1", rooms: ["user:5"], base: 0))
-        for text in ["1", "2", "3"] { adapter.broadcast(Self.event(text), to: BroadcastTarget(), flags: BroadcastFlags()) }
+        for text in ["1", "2", "3"] { _ = adapter.broadcast(Self.event(text), to: BroadcastTarget(), flags: BroadcastFlags()) }
         let restored = try #require(await adapter.restoreSession(pid: "p1", offset: adapter.offsets.offset(for: 1)))
         #expect(restored.replayAfter == 1)
         #expect(restored.session.id == "sid-p1")
@@ -231,9 +231,9 @@ struct SessionAwareAdapterTests {
     @Test func aPidWithoutAnOffsetReplaysEverythingSinceTheSessionStarted() async throws {
         let (adapter, _) = Self.makeAdapter()
         adapter.persistSession(.make(pid: "p0"))  // an earlier session: broadcasts to everyone are recorded
-        adapter.broadcast(Self.event("before"), to: BroadcastTarget(), flags: BroadcastFlags())  // sequence 1
+        _ = adapter.broadcast(Self.event("before"), to: BroadcastTarget(), flags: BroadcastFlags())  // sequence 1
         adapter.persistSession(.make(pid: "p1", base: 1))
-        adapter.broadcast(Self.event("after"), to: BroadcastTarget(), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("after"), to: BroadcastTarget(), flags: BroadcastFlags())
         let restored = try #require(await adapter.restoreSession(pid: "p1", offset: nil))
         #expect(restored.replayAfter == 1)
     }
@@ -241,7 +241,7 @@ struct SessionAwareAdapterTests {
     @Test func anOffsetBeforeTheSessionStartedDoesNotReplayOlderEvents() async throws {
         let (adapter, _) = Self.makeAdapter()
         adapter.persistSession(.make(pid: "p0"))  // an earlier session: broadcasts to everyone are recorded
-        for _ in 0..<3 { adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags()) }
+        for _ in 0..<3 { _ = adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags()) }
         adapter.persistSession(.make(pid: "p1", base: 3))
         let restored = try #require(await adapter.restoreSession(pid: "p1", offset: adapter.offsets.offset(for: 1)))
         #expect(restored.replayAfter == 3)
@@ -250,7 +250,7 @@ struct SessionAwareAdapterTests {
     @Test(arguments: ["", "zzzz1", "not an offset"])
     func anUnknownOffsetGivesAFreshSession(offset: String) async {
         let (adapter, _) = Self.makeAdapter()
-        adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags())
+        _ = adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags())
         adapter.persistSession(.make(pid: "p1"))
         #expect(await adapter.restoreSession(pid: "p1", offset: offset) == nil)
     }
@@ -258,7 +258,7 @@ struct SessionAwareAdapterTests {
     @Test func aClientThatMissedDroppedEventsGetsAFreshSession() async {
         let (adapter, store) = Self.makeAdapter(packets: 2)
         adapter.persistSession(.make(pid: "p1", base: 0))
-        for _ in 0..<3 { adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags()) }
+        for _ in 0..<3 { _ = adapter.broadcast(Self.event("x"), to: BroadcastTarget(), flags: BroadcastFlags()) }
         #expect(store.statistics.droppedPackets == 1)
         #expect(await adapter.restoreSession(pid: "p1", offset: nil) == nil)
     }

@@ -206,6 +206,12 @@ public final class ClusterAdapter: SocketIOAdapter {
         return result.responses.map { [$0] }
     }
 
+    public func serverSideEmitWithoutAnswers(_ event: String, _ arguments: [JSONValue]) {
+        // published even when no other server is known yet, as the one with answers; without a request id the
+        // other servers only handle it
+        publish(.serverSideEmit(packet: [.string(event)] + arguments, requestId: nil))
+    }
+
     public func clientCount() async -> Int {
         let result = await request { id in .serverSideEmit(packet: [.string(Self.clientCountEvent)], requestId: id) }
         return result.responses.reduce(local.count) { $0 + ($1.int ?? 0) }

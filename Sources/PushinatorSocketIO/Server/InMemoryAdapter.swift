@@ -301,6 +301,8 @@ public final class InMemoryAdapter: SocketIOAdapter {
         []  // no other server
     }
 
+    public func serverSideEmitWithoutAnswers(_ event: String, _ arguments: [JSONValue]) {}  // no other server
+
     public func clientCount() async -> Int { count }
 
     public func broadcastCounting(_ packet: SocketIOPacket, to target: BroadcastTarget, flags: BroadcastFlags) async -> BroadcastCount {

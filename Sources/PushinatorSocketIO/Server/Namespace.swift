@@ -210,6 +210,14 @@ public final class Namespace: Sendable {
         await adapter.serverSideEmit(event, arguments, timeout: timeout ?? ackTimeout)
     }
 
+    /// Sends `event` to the other servers of a cluster (not to clients) without collecting answers: it returns at
+    /// once, the message queued for the bus behind what this server published before (socket.io's
+    /// `io.serverSideEmit` without an acknowledgement). The other servers' ``onServerSideEmit(_:_:)`` handlers run;
+    /// what they return goes nowhere.
+    public func serverSideEmitWithoutAnswers(_ event: String, _ arguments: [JSONValue]) {
+        adapter.serverSideEmitWithoutAnswers(event, arguments)
+    }
+
     /// The number of sockets of the namespace on every server of a cluster.
     public func clientCount() async -> Int { await adapter.clientCount() }
 

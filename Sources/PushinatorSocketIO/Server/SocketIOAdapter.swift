@@ -65,6 +65,9 @@ public protocol SocketIOAdapter: Sendable {
     /// Sends an event to the other servers of a cluster and collects their answers until `timeout` (one process:
     /// no other server, no answer).
     func serverSideEmit(_ event: String, _ arguments: [JSONValue], timeout: Duration) async -> [[JSONValue]]
+    /// Sends an event to the other servers of a cluster without asking for answers (socket.io's `serverSideEmit`
+    /// without an acknowledgement): queued for the bus in order, nothing to wait for (one process: nothing to do).
+    func serverSideEmitWithoutAnswers(_ event: String, _ arguments: [JSONValue])
     /// The number of sockets on every server.
     func clientCount() async -> Int
     /// Sends an EVENT packet like ``broadcast(_:to:flags:)`` and waits until every server said how many of its
