@@ -98,12 +98,12 @@ struct HTTPPipeliningHandlerTests {
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
             to: channel
         )
-        #expect(try channel.pipeline.syncOperations.handler(type: HTTPConnectionHandler.self) != nil)
+        #expect(throws: Never.self) { try channel.pipeline.syncOperations.handler(type: HTTPConnectionHandler.self) }  // it is there
         Self.release(0, gates, channel)
         let text = try HTTPConnectionHandlerTests.output(channel)
         #expect(text.hasPrefix("HTTP/1.1 200 OK"))
         #expect(text.contains("answer 0HTTP/1.1 101"))
-        #expect(try channel.pipeline.syncOperations.handler(type: WebSocketChannelHandler.self) != nil)
+        #expect(throws: Never.self) { try channel.pipeline.syncOperations.handler(type: WebSocketChannelHandler.self) }  // it is there
     }
 
     @Test func quiesceFinishesTheAnswersInFlightThenCloses() throws {
