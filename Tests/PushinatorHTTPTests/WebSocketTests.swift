@@ -66,6 +66,18 @@ struct WebSocketTests {
         }
     }
 
+    @Test func aNewMessageBeforeTheLastOneEndedClosesWith1002() async throws {
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
+            let client = try await connectEcho(server)
+            try await client.sendFrame(opcode: 0x1, payload: Array("first".utf8), fin: false)
+            try await client.sendFrame(opcode: 0x1, payload: Array("second".utf8))  // not a continuation
+            let frame = try await client.readFrame()
+            #expect(frame.opcode == 0x8)
+            #expect(frame.closeCode == 1002)
+            try await client.answerClose()
+        }
+    }
+
     @Test func messageOverLimitClosesWith1009() async throws {
         try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await connectEcho(server)

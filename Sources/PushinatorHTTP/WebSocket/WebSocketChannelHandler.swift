@@ -1,32 +1,56 @@
 import NIOCore
 import NIOWebSocket
 
-/// Handles the frames of an upgraded connection: control frames, validation, and message delivery to the
-/// ``WebSocketConnection``. Fragments are reassembled by `NIOWebSocketFrameAggregator` in front of it.
+/// Handles the frames of an upgraded connection in one pipeline step: validation, the memory budget, reassembly of
+/// fragmented messages, control frames, and message delivery to the ``WebSocketConnection``.
+///
+/// - Validation: a frame a client must never send (``WebSocketFrameValidator``: unmasked, reserved bits) closes the
+///   connection with 1002.
+/// - Memory: each data frame (text, binary, continuation) reserves its payload's bytes in the process-wide
+///   ``MemoryBudget`` (``WebSocketConfiguration/memoryBudget``); they are given back once the message's final frame
+///   was delivered, or when the connection goes away. A frame the budget refuses closes the connection with 1013
+///   (try again later) and later data frames are dropped. One atomic add per frame and one per message.
+/// - Reassembly: the fragments of a message are gathered (control frames may come between them) up to
+///   ``WebSocketConfiguration/maxMessageSize`` bytes (1009 beyond) and 65,536 frames; a continuation without a
+///   start, or a new message before the end of the last one, closes with 1002.
+///
+/// One handler instead of three (a memory gate, NIO's `NIOWebSocketFrameAggregator` and this one): every
+/// connection saves two handler contexts and every frame two pipeline hops.
 final class WebSocketChannelHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    private let connection: WebSocketConnection
+    /// The most frames one message may take.
+    static let maxFramesPerMessage = 1 << 16
 
-    init(connection: WebSocketConnection) {
+    private let connection: WebSocketConnection
+    private let maxMessageSize: Int
+    private var charge: MemoryCharge
+    /// The budget refused a frame: data frames are dropped while the close completes.
+    private var refused = false
+    /// The fragments of the message being reassembled: its opcode, the payload so far, the frame count.
+    private var partial: (opcode: WebSocketOpcode, payload: ByteBuffer, frames: Int)?
+
+    init(connection: WebSocketConnection, configuration: WebSocketConfiguration) {
         self.connection = connection
+        self.maxMessageSize = configuration.maxMessageSize
+        self.charge = MemoryCharge(configuration.memoryBudget, for: .webSocketMessage)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        guard WebSocketFrameValidator.admits(frame) else { return connection.close(code: .protocolError) }
         switch frame.opcode {
-        case .text:
-            let payload = frame.unmaskedData
-            guard payload.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) != nil })
-                ?? (String(validating: Array(payload.readableBytesView), as: UTF8.self) != nil)
-            else {
-                connection.close(code: .invalidPayload)
-                return
+        case .text, .binary, .continuation:
+            guard !refused else { return }
+            guard charge.add(frame.length) else {
+                refused = true
+                partial = nil
+                charge.releaseAll()
+                return connection.close(code: .tryAgainLater)
             }
-            connection.received(.text(payload))
-        case .binary:
-            connection.received(.binary(frame.unmaskedData))
+            dataFrame(frame)
+            if frame.fin { charge.releaseAll() }  // the message was delivered (or refused)
         case .ping:
             // A peer that floods pings without reading the pongs must not grow our memory: while the outbound
             // buffer is over its high-water mark the pong is skipped (RFC 6455 5.5.3 allows answering only the
@@ -39,8 +63,45 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
             var payload = frame.unmaskedData
             connection.receivedClose(code: payload.readInteger(as: UInt16.self).map(WebSocketCloseCode.init))
         default:
-            connection.close(code: .protocolError)  // continuation without a start, or a reserved opcode
+            connection.close(code: .protocolError)  // a reserved opcode
         }
+    }
+
+    /// A text, binary or continuation frame: delivered, or gathered until its message's final frame.
+    private func dataFrame(_ frame: WebSocketFrame) {
+        if frame.opcode == .continuation {
+            guard var message = partial else { return connection.close(code: .protocolError) }  // nothing started
+            partial = nil  // the buffer stays uniquely referenced while it grows
+            guard message.frames < Self.maxFramesPerMessage else { return connection.close(code: .protocolError) }
+            guard message.payload.readableBytes + frame.length <= maxMessageSize else {
+                return connection.close(code: .messageTooLarge)
+            }
+            var payload = frame.unmaskedData
+            message.payload.writeBuffer(&payload)
+            message.frames += 1
+            if frame.fin {
+                deliver(message.opcode, message.payload)
+            } else {
+                partial = message
+            }
+            return
+        }
+        guard partial == nil else { return connection.close(code: .protocolError) }  // a new message inside one
+        if frame.fin {
+            deliver(frame.opcode, frame.unmaskedData)
+        } else {
+            partial = (frame.opcode, frame.unmaskedData, 1)
+        }
+    }
+
+    private func deliver(_ opcode: WebSocketOpcode, _ payload: ByteBuffer) {
+        guard opcode == .text else { return connection.received(.binary(payload)) }
+        guard payload.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) != nil })
+            ?? (String(validating: Array(payload.readableBytesView), as: UTF8.self) != nil)
+        else {
+            return connection.close(code: .invalidPayload)
+        }
+        connection.received(.text(payload))
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -55,10 +116,6 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
             connection.closeAfterUnreadableInput(code: error == .invalidFrameLength ? .messageTooLarge : .protocolError)
         } else if case .dataReceivedInErrorState = error as? ByteToMessageDecoderError {
             return  // bytes behind the frame that failed: dropped while the close above completes
-        } else if case .accumulatedFrameSizeIsTooLarge = error as? NIOWebSocketFrameAggregator.Error {
-            connection.close(code: .messageTooLarge)
-        } else if error is NIOWebSocketFrameAggregator.Error || error is WebSocketFrameValidator.Violation {
-            connection.close(code: .protocolError)
         } else {
             context.close(promise: nil)
         }
@@ -72,7 +129,14 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
         }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        partial = nil
+        charge.releaseAll()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        partial = nil
+        charge.releaseAll()
         connection.closed()
         context.fireChannelInactive()
     }

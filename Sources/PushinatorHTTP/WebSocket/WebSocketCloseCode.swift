@@ -21,6 +21,8 @@ public struct WebSocketCloseCode: Sendable, Hashable, CustomStringConvertible {
     public static var messageTooLarge: Self { .init(1009) }
     /// 1011
     public static var unexpectedServerError: Self { .init(1011) }
+    /// 1013: the server is overloaded (its memory budget is spent); the client may reconnect later.
+    public static var tryAgainLater: Self { .init(1013) }
 
     public var description: String { String(rawValue) }
 }

@@ -4,9 +4,9 @@ import NIOWebSocket
 /// The handlers of an upgraded connection.
 enum WebSocketPipeline {
     /// Adds, at the end of `channel`'s pipeline: the pre-encoded frame writer (in front of the frame encoder; it
-    /// also holds reads back while the client is behind), NIO's frame encoder and decoder, the memory gate (which
-    /// also validates each frame), the fragment aggregator and ``WebSocketChannelHandler``; bounds the outbound
-    /// buffer with `maxBufferedBytes`. Call it on the channel's event loop.
+    /// also holds reads back while the client is behind), NIO's frame encoder and decoder, and
+    /// ``WebSocketChannelHandler`` (validation, memory budget, reassembly, delivery); bounds the outbound buffer with
+    /// `maxBufferedBytes`. Call it on the channel's event loop.
     /// - Returns: The connection, with no delegate yet.
     static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
         // Every handler is named: one added without a name gets one made by string interpolation.
@@ -21,19 +21,7 @@ enum WebSocketPipeline {
             ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)),
             name: "ws-frame-decoder"
         )
-        try sync.addHandler(
-            WebSocketMemoryGate(connection: connection, budget: configuration.memoryBudget),
-            name: "ws-memory-gate"
-        )
-        try sync.addHandler(
-            NIOWebSocketFrameAggregator(
-                minNonFinalFragmentSize: 0,
-                maxAccumulatedFrameCount: 1 << 16,
-                maxAccumulatedFrameSize: configuration.maxMessageSize
-            ),
-            name: "ws-frame-aggregator"
-        )
-        try sync.addHandler(WebSocketChannelHandler(connection: connection), name: "ws-connection")
+        try sync.addHandler(WebSocketChannelHandler(connection: connection, configuration: configuration), name: "ws-connection")
         let watermark = ChannelOptions.Types.WriteBufferWaterMark(
             low: configuration.maxBufferedBytes / 2,
             high: configuration.maxBufferedBytes
