@@ -283,8 +283,10 @@ def test_the_database_stopped_gives_503_on_register_and_cached_users_still_auth(
         node.register(user)
         proxy.stop()
         reply = node.post("/user/register", {"userId": fresh_user(), "hash": "x"})
-        reply.assert_error(503, prefix="User store unavailable: the user store postgres://postgres@127.0.0.1:")
-        assert "is unreachable" in reply.text, reply
+        # which error says so depends on whether the pool saw its connection close before the write: a new
+        # connection refused ("... postgres://... is unreachable") or the old one closed under the write
+        reply.assert_error(503, prefix="User store unavailable: the user store ")
+        assert "is unreachable" in reply.text or "serverClosedConnection" in reply.text, reply
         node.post("/user/unregister", {"userId": user}).assert_error(503)
         offline = fresh_user()
         proxy.start()
