@@ -48,6 +48,12 @@ RESTART
 chmod 755 "$DATA/restart.sh"
 export PUSHINATOR_TEST_POSTGRES_RESTART="$DATA/restart.sh"
 echo "with-postgres: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (data $DATA)" >&2
+# The command runs in the background so that a TERM or INT sent to this script is handled at once (bash runs a
+# trap only after a foreground command ends): the command is stopped first, then PostgreSQL (the EXIT trap).
 status=0
-"$@" || status=$?
+"$@" <&0 &  # keeps stdin (an asynchronous command would get /dev/null)
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 130' INT
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 143' TERM
+wait "$child" || status=$?
 exit $status

@@ -7,7 +7,8 @@
 /// EngineIOSessionOwner.prefix(of: sid) == prefix            // true
 /// ```
 ///
-/// Session ids without a node prefix (a single server) keep 120 random bits (``RandomIdentifier``).
+/// Session ids without a node prefix (a single server) are ``RandomIdentifier``'s: 15 characters, 90 random bits,
+/// so they never look like a cluster session id.
 public enum EngineIOSessionOwner {
     /// The length of a node prefix: 4 URL-safe base64 characters (24 bits, so two nodes of a cluster practically
     /// never draw the same one; a clash is logged by the cluster).
@@ -25,9 +26,9 @@ public enum EngineIOSessionOwner {
     /// A new session id of the node with `prefix`: the prefix, then 16 random characters (96 bits).
     /// - Parameter prefix: A valid node prefix (see ``isValidPrefix(_:)``); otherwise the id has no prefix.
     public static func makeSessionID(prefix: String) -> String {
-        let random = RandomIdentifier.make()
-        guard isValidPrefix(prefix) else { return random }
-        return prefix + random.dropFirst(prefixLength)
+        let random = RandomIdentifier.make(count: 20 - prefixLength)
+        guard isValidPrefix(prefix) else { return RandomIdentifier.make(count: 20) }
+        return prefix + random
     }
 
     /// The node prefix a session id starts with; `nil` for anything that is not 20 URL-safe base64 characters.

@@ -7,26 +7,39 @@ import Darwin
 #endif
 import Synchronization
 
-/// Unguessable identifiers (Engine.IO session ids, Socket.IO socket ids): 20 characters of URL-safe base64,
-/// 120 bits from the system's secure random generator.
+/// Unguessable identifiers (Engine.IO session ids, Socket.IO socket ids, recovery session ids): 15 characters of
+/// URL-safe base64, 90 bits from the system's secure random generator.
+///
+/// Why 15 characters and not socket.io's 20: Swift stores a string of at most 15 UTF-8 bytes inline, in the
+/// `String` value itself. Such an id costs no allocation, no reference counting when it is copied into the tables a
+/// connection is entered in (sessions, sockets, rooms, recovery), and compares as two machine words, where a
+/// 20-character id is a heap object whose equal-length comparisons (every probe of a dictionary lookup) call
+/// `memcmp`. 90 random bits is well above the 64 that OWASP asks of a session id; clients treat ids as opaque
+/// strings. Cluster session ids keep 20 characters (``EngineIOSessionOwner``): a node prefix and 96 random bits.
 ///
 /// The bits are drawn from the system (`getentropy`) 256 bytes at a time, so that one system call serves 16
 /// identifiers: `SystemRandomNumberGenerator` makes one call per 64 bits, and a WebSocket connect takes three
 /// identifiers (session, socket and recovery ids), which was six system calls per connect.
 public enum RandomIdentifier {
+    /// The length of ``make()``'s identifiers: the longest string Swift stores inline.
+    public static let length = 15
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     private static let pool = Mutex(RandomBytePool())
 
-    /// A new identifier: 16 bytes of the pool, 6 bits per character.
-    public static func make() -> String {
+    /// A new identifier of ``length`` characters (90 bits).
+    public static func make() -> String { make(count: length) }
+
+    /// A new identifier of `count` characters, 6 random bits each: 16 bytes of the pool, so at most 20 characters.
+    /// - Parameter count: The number of characters, 1 to 20 (clamped).
+    public static func make(count: Int) -> String {
+        let count = min(max(count, 1), 20)
         let words = pool.withLock { $0.next() }
-        return String(unsafeUninitializedCapacity: 20) { characters in
-            for index in 0..<10 {
-                let shift = UInt64(6 * index)
-                characters[index] = alphabet[Int((words.0 >> shift) & 63)]
-                characters[10 + index] = alphabet[Int((words.1 >> shift) & 63)]
+        return String(unsafeUninitializedCapacity: count) { characters in
+            for index in 0..<count {
+                let word = index < 10 ? words.0 : words.1
+                characters[index] = alphabet[Int((word >> UInt64(6 * (index % 10))) & 63)]
             }
-            return 20
+            return count
         }
     }
 }
