@@ -164,6 +164,33 @@ struct WebSocketTests {
         }
     }
 
+    @Test func framesCutAcrossManyReadsAreReassembled() async throws {
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
+            let client = try await connectEcho(server)
+            // a 16-bit length; pieces that end inside the first bytes, the length, the mask and the payload, sent
+            // apart so that the server reads them one by one
+            let key: [UInt8] = [9, 8, 7, 6]
+            let payload = Array(String(repeating: "xyz", count: 100).utf8)
+            let bytes = [0x81, 0x80 | 126, 1, 44] + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+            for (start, end) in [(0, 1), (1, 3), (3, 6), (6, 50), (50, bytes.count)] {
+                try await client.send(Array(bytes[start..<end]))
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            #expect(try await client.readFrame().text == String(repeating: "xyz", count: 100))
+            await client.close()
+        }
+    }
+
+    @Test func aHeaderOverTheLimitClosesWith1009BeforeThePayload() async throws {
+        try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
+            let client = try await connectEcho(server)
+            // a 64-bit length of 1 GiB, and no payload: refused on the header alone
+            try await client.send([0x82, 0x80 | 127, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4])
+            #expect(try await client.readFrame().closeCode == 1009)
+            try await client.answerClose()
+        }
+    }
+
     @Test func upgradeWorksAfterKeepAliveRequest() async throws {
         try await TestServer.with(Self.echoRouter) { (server: TestServer) async throws in
             let client = try await RawClient.connect(port: server.port)

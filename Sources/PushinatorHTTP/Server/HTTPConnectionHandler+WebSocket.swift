@@ -31,7 +31,7 @@ extension HTTPConnectionHandler {
             context.channel.close(promise: nil)
         }
         sync.removeHandler(context: context, promise: nil)
-        // The decoder leaves last: bytes it holds beyond the handshake go on to the frame decoder.
+        // The decoder leaves last: bytes it holds beyond the handshake go on to the WebSocket handler.
         sync.removeHandler(handlers.decoder, promise: nil)
     }
 }

@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Sits right after the TLS/transport end of a WebSocket pipeline (before the frame encoder): a
-/// ``WebSocketConnection`` writes ``WebSocketEncodedFrame`` bytes through its context, skipping the frame encoder.
+/// Sits right after the TLS/transport end of a WebSocket pipeline: a ``WebSocketConnection`` writes
+/// ``WebSocketEncodedFrame`` bytes through its context (the pipeline has no frame encoder: every frame the server
+/// sends is already bytes).
 ///
 /// Every read request passes it on its way to the socket, so it is also where reads are held back while the client
 /// is behind on the frames queued for it (the connection's state decides).

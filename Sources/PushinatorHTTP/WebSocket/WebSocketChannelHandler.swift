@@ -1,9 +1,12 @@
 import NIOCore
 import NIOWebSocket
 
-/// Handles the frames of an upgraded connection in one pipeline step: validation, the memory budget, reassembly of
-/// fragmented messages, control frames, and message delivery to the ``WebSocketConnection``.
+/// Handles the bytes of an upgraded connection in one pipeline step: framing, validation, the memory budget,
+/// reassembly of fragmented messages, control frames, and message delivery to the ``WebSocketConnection``.
 ///
+/// - Framing: ``WebSocketFrameParser`` cuts the frames out of each read; the bytes of a frame that has not fully
+///   arrived wait for the next read. A frame header over ``WebSocketConfiguration/maxMessageSize`` (1009) or a
+///   fragmented or long control frame (1002) closes the connection, and later bytes are dropped.
 /// - Validation: a frame a client must never send (``WebSocketFrameValidator``: unmasked, reserved bits) closes the
 ///   connection with 1002.
 /// - Memory: each data frame (text, binary, continuation) reserves its payload's bytes in the process-wide
@@ -14,11 +17,12 @@ import NIOWebSocket
 ///   ``WebSocketConfiguration/maxMessageSize`` bytes (1009 beyond) and 65,536 frames; a continuation without a
 ///   start, or a new message before the end of the last one, closes with 1002.
 ///
-/// One handler instead of three (a memory gate, NIO's `NIOWebSocketFrameAggregator` and this one): every
-/// connection saves two handler contexts and every frame two pipeline hops.
+/// One handler instead of four (NIO's frame decoder behind a `ByteToMessageHandler`, a memory gate, NIO's
+/// `NIOWebSocketFrameAggregator` and this one): every connection saves three handler contexts and every frame three
+/// pipeline hops.
 final class WebSocketChannelHandler: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The most frames one message may take.
     static let maxFramesPerMessage = 1 << 16
@@ -30,6 +34,10 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
     private var refused = false
     /// The fragments of the message being reassembled: its opcode, the payload so far, the frame count.
     private var partial: (opcode: WebSocketOpcode, payload: ByteBuffer, frames: Int)?
+    /// The bytes of a frame that has not fully arrived.
+    private var pending: ByteBuffer?
+    /// A frame header was refused: the connection is closing and later bytes are dropped.
+    private var unreadable = false
 
     init(connection: WebSocketConnection, configuration: WebSocketConfiguration) {
         self.connection = connection
@@ -38,7 +46,29 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard !unreadable else { return }
+        var bytes = unwrapInboundIn(data)
+        if var held = pending {
+            pending = nil
+            held.writeBuffer(&bytes)
+            bytes = held
+        }
+        do {
+            while let frame = try WebSocketFrameParser.nextFrame(in: &bytes, maxFrameSize: maxMessageSize) {
+                handle(frame, context: context)
+            }
+        } catch {
+            unreadable = true
+            pending = nil
+            return connection.closeAfterUnreadableInput(code: error.closeCode)
+        }
+        guard bytes.readableBytes > 0, !unreadable else { return }
+        // An incomplete frame waits for the rest; a few bytes left in a large read buffer are copied out of it,
+        // so that an idle connection does not hold on to the whole buffer.
+        pending = bytes.capacity > 2 * bytes.readableBytes + 1024 ? ByteBuffer(bytes: bytes.readableBytesView) : bytes
+    }
+
+    private func handle(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         guard WebSocketFrameValidator.admits(frame) else { return connection.close(code: .protocolError) }
         switch frame.opcode {
         case .text, .binary, .continuation:
@@ -56,7 +86,8 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
             // buffer is over its high-water mark the pong is skipped (RFC 6455 5.5.3 allows answering only the
             // most recent ping).
             guard connection.answersPing else { return }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            let pong = WebSocketEncodedFrame(control: .pong, payload: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong.bytes), promise: nil)
         case .pong:
             break
         case .connectionClose:
@@ -110,15 +141,7 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? NIOWebSocketError {
-            // The frame decoder failed (a frame over the size limit, a fragmented or long control frame) and
-            // reads nothing more.
-            connection.closeAfterUnreadableInput(code: error == .invalidFrameLength ? .messageTooLarge : .protocolError)
-        } else if case .dataReceivedInErrorState = error as? ByteToMessageDecoderError {
-            return  // bytes behind the frame that failed: dropped while the close above completes
-        } else {
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -131,11 +154,13 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         partial = nil
+        pending = nil
         charge.releaseAll()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         partial = nil
+        pending = nil
         charge.releaseAll()
         connection.closed()
         context.fireChannelInactive()

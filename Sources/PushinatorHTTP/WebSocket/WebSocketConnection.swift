@@ -16,7 +16,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// The identity of ``eventLoop``: compare it with `ObjectIdentifier(loop)` to group connections by loop (as a
     /// broadcast does) without touching the existential.
     public let eventLoopID: ObjectIdentifier
-    /// The context of the ``EncodedFrameWriter``, through which pre-encoded frames skip the frame encoder; set once
+    /// The context of the ``EncodedFrameWriter``, through which encoded frames skip the rest of the pipeline; set once
     /// when the pipeline is built, dropped when the connection closes. Kept here rather than read from the writer:
     /// one object less to touch per recipient of a broadcast.
     var writerContext: ChannelHandlerContext?
@@ -85,15 +85,17 @@ public final class WebSocketConnection: @unchecked Sendable {
             return
         }
         guard channel.isActive, admitsWrite() else { return }
-        let frame: WebSocketFrame =
+        // the header in a buffer of its own and the payload as it is: no copy of the payload (one writev)
+        let (opcode, payload): (UInt8, ByteBuffer) =
             switch message {
-            case .text(let buffer): WebSocketFrame(fin: true, opcode: .text, data: buffer)
-            case .binary(let buffer): WebSocketFrame(fin: true, opcode: .binary, data: buffer)
+            case .text(let buffer): (0x1, buffer)
+            case .binary(let buffer): (0x2, buffer)
             }
+        channel.write(WebSocketEncodedFrame.header(opcode: opcode, length: payload.readableBytes), promise: nil)
         if flush {
-            channel.writeAndFlush(frame, promise: nil)
+            channel.writeAndFlush(payload, promise: nil)
         } else {
-            channel.write(frame, promise: nil)
+            channel.write(payload, promise: nil)
         }
     }
 
@@ -191,7 +193,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         sendCloseFrame(code: code).whenFailure { [channel] _ in channel.close(promise: nil) }
     }
 
-    /// Sends a close frame after input the frame decoder could not parse, then half-closes: the decoder reads
+    /// Sends a close frame after a frame header the channel handler refused, then half-closes: the handler reads
     /// nothing more (not even the peer's close frame), so the FIN tells the peer we are done, the bytes it still
     /// sends are read and dropped, and its own close ends the connection. Closing at once instead would leave
     /// unread bytes, which makes the kernel send a reset that can destroy the close frame before the peer reads it.
@@ -226,7 +228,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
         var data = channel.allocator.buffer(capacity: 2)
         data.writeInteger(code.rawValue)
-        return channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+        return channel.writeAndFlush(WebSocketEncodedFrame(control: .connectionClose, payload: data).bytes)
     }
 
     /// Closes the TCP connection without a close frame (for tests of abrupt disconnects and for broken peers).

@@ -1,4 +1,5 @@
 public import NIOCore
+import NIOWebSocket
 
 /// A complete server-to-client WebSocket frame (header and payload), encoded once and written as is.
 ///
@@ -55,13 +56,25 @@ public struct WebSocketEncodedFrame: Sendable, Hashable {
 
     private init(bytes: ByteBuffer) { self.bytes = bytes }
 
+    /// A final, unmasked frame with `opcode` (the connection's own pongs and close frames).
+    init(control opcode: WebSocketOpcode, payload: ByteBuffer) {
+        self.bytes = Self.encode(opcode: UInt8(webSocketOpcode: opcode), payload: payload)
+    }
+
     /// The size of the payload.
     public var payloadCount: Int { bytes.readableBytes - Self.headerSize(for: bytes) }
 
     private static func encode(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
-        let length = payload.readableBytes
+        var buffer = header(opcode: opcode, length: payload.readableBytes, reservingPayload: true)
+        buffer.writeImmutableBuffer(payload)
+        return buffer
+    }
+
+    /// The header of a final, unmasked frame with `opcode` and a payload of `length` bytes; with
+    /// `reservingPayload`, in a buffer with room for the payload after it.
+    static func header(opcode: UInt8, length: Int, reservingPayload: Bool = false) -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(length + 10)
+        buffer.reserveCapacity(10 + (reservingPayload ? length : 0))
         buffer.writeInteger(0x80 | opcode)  // FIN + opcode
         switch length {
         case ..<126:
@@ -73,7 +86,6 @@ public struct WebSocketEncodedFrame: Sendable, Hashable {
             buffer.writeInteger(UInt8(127))
             buffer.writeInteger(UInt64(length))
         }
-        buffer.writeImmutableBuffer(payload)
         return buffer
     }
 

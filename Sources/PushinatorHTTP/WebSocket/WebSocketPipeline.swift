@@ -1,12 +1,11 @@
 import NIOCore
-import NIOWebSocket
 
 /// The handlers of an upgraded connection.
 enum WebSocketPipeline {
-    /// Adds, at the end of `channel`'s pipeline: the pre-encoded frame writer (in front of the frame encoder; it
-    /// also holds reads back while the client is behind), NIO's frame encoder and decoder, and
-    /// ``WebSocketChannelHandler`` (validation, memory budget, reassembly, delivery); bounds the outbound buffer with
-    /// `maxBufferedBytes`. Call it on the channel's event loop.
+    /// Adds, at the end of `channel`'s pipeline: the writer of encoded frames (every frame the server sends is
+    /// encoded as bytes by ``WebSocketEncodedFrame``; the writer also holds reads back while the client is behind),
+    /// and ``WebSocketChannelHandler`` (framing, validation, memory budget, reassembly, delivery); bounds the outbound
+    /// buffer with `maxBufferedBytes`. Call it on the channel's event loop.
     /// - Returns: The connection, with no delegate yet.
     static func install(on channel: any Channel, configuration: WebSocketConfiguration) throws -> WebSocketConnection {
         // Every handler is named: one added without a name gets one made by string interpolation.
@@ -16,11 +15,6 @@ enum WebSocketPipeline {
         encodedWriter.connection = connection
         try sync.addHandler(encodedWriter, name: "ws-encoded-frame-writer")
         connection.writerContext = try sync.context(handler: encodedWriter)
-        try sync.addHandler(WebSocketFrameEncoder(), name: "ws-frame-encoder")
-        try sync.addHandler(
-            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)),
-            name: "ws-frame-decoder"
-        )
         try sync.addHandler(WebSocketChannelHandler(connection: connection, configuration: configuration), name: "ws-connection")
         let watermark = ChannelOptions.Types.WriteBufferWaterMark(
             low: configuration.maxBufferedBytes / 2,
