@@ -6,7 +6,8 @@ import NIOHTTP1
 ///
 /// Done here, synchronously, rather than with NIO's `NIOWebSocketServerUpgrader`, whose futures, closures and
 /// `HTTPHeaders` copies (the response headers built, then written) cost about a third of a connect: the checks and
-/// the `101` are ``WebSocketHandshake``'s and ``HTTPResponseHeadWriter``'s, NIO's frame codec is kept.
+/// the `101` are ``WebSocketHandshake``'s and ``HTTPResponseHeadWriter``'s; the frames are then cut by
+/// ``WebSocketChannelHandler`` (``WebSocketFrameParser``).
 extension HTTPConnectionHandler {
     func performUpgrade(_ upgrade: WebSocketUpgrade, head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard let key = WebSocketHandshake.key(of: head) else {
@@ -20,7 +21,7 @@ extension HTTPConnectionHandler {
         let sync = context.pipeline.syncOperations
         if let timer = handlers.timer { sync.removeHandler(timer, promise: nil) }
         do {
-            // The frame codec and our WebSocket handlers, at the end of the pipeline.
+            // Our two WebSocket handlers, at the end of the pipeline.
             let configuration = upgrade.configuration ?? self.configuration.webSocket
             let connection = try WebSocketPipeline.install(on: context.channel, configuration: configuration)
             upgrade.onUpgrade(connection)
