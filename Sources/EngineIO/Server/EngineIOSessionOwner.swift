@@ -26,9 +26,8 @@ public enum EngineIOSessionOwner {
     /// A new session id of the node with `prefix`: the prefix, then 16 random characters (96 bits).
     /// - Parameter prefix: A valid node prefix (see ``isValidPrefix(_:)``); otherwise the id has no prefix.
     public static func makeSessionID(prefix: String) -> String {
-        let random = RandomIdentifier.make(count: 20 - prefixLength)
         guard isValidPrefix(prefix) else { return RandomIdentifier.make(count: 20) }
-        return prefix + random
+        return prefix + RandomIdentifier.make(count: 20 - prefixLength)
     }
 
     /// The node prefix a session id starts with; `nil` for anything that is not 20 URL-safe base64 characters.

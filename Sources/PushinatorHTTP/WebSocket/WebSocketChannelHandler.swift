@@ -62,7 +62,7 @@ final class WebSocketChannelHandler: ChannelInboundHandler {
             pending = nil
             return connection.closeAfterUnreadableInput(code: error.closeCode)
         }
-        guard bytes.readableBytes > 0, !unreadable else { return }
+        guard bytes.readableBytes > 0 else { return }
         // An incomplete frame waits for the rest; a few bytes left in a large read buffer are copied out of it,
         // so that an idle connection does not hold on to the whole buffer.
         pending = bytes.capacity > 2 * bytes.readableBytes + 1024 ? ByteBuffer(bytes: bytes.readableBytesView) : bytes
