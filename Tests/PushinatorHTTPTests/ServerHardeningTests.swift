@@ -40,6 +40,22 @@ struct ServerHardeningTests {
         }
     }
 
+    /// With the default `maxQueuedResponseBytes` the water marks are not set (NIO's default is the same): this
+    /// fails if NIO's default ever changes.
+    @Test func acceptedConnectionsWithTheDefaultLimitHaveItsWaterMarks() async throws {
+        try await TestServer.with(Self.router, configuration: HTTPServerConfiguration()) { (server: TestServer) async throws in
+            let client = try await RawClient.connect(port: server.port)
+            try await client.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+            #expect(HTTPServerConfiguration().maxQueuedResponseBytes == 64 * 1024)
+            for channel in server.server.connections.all {
+                let marks = try await channel.getOption(.writeBufferWaterMark).get()
+                #expect(marks.low == 32 * 1024 && marks.high == 64 * 1024)
+            }
+            await client.close()
+        }
+    }
+
     /// The options an accepted connection gets from the child initializer (set synchronously there).
     @Test func acceptedConnectionsHaveTheirOptions() async throws {
         var configuration = HTTPServerConfiguration()

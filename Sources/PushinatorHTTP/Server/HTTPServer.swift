@@ -244,6 +244,15 @@ public final class HTTPServer: Service, Sendable {
         .init(low: max(1, configuration.maxQueuedResponseBytes / 2), high: max(1, configuration.maxQueuedResponseBytes))
     }
 
+    /// Whether ``writeBufferWaterMark`` is NIO's default for a new channel (32 KiB / 64 KiB), as the default
+    /// ``HTTPServerConfiguration/maxQueuedResponseBytes`` (64 KiB) makes it: then accepted connections do not set it
+    /// again, since setting a channel option costs about 2,000 instructions per connection (a chain of dynamic
+    /// casts). `ServerHardeningTests` checks that NIO's default still is this one.
+    private var writeBufferWaterMarkIsNIODefault: Bool {
+        let marks = writeBufferWaterMark
+        return marks.low == 32 * 1024 && marks.high == 64 * 1024
+    }
+
     /// Every connection keeps its receive buffer between reads (NIO pools it), so its first size is a cost per idle
     /// connection: start small (a request head or a few WebSocket frames) and let it grow.
     private static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
@@ -254,7 +263,7 @@ public final class HTTPServer: Service, Sendable {
             try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
         #endif
         try options.setOption(.maxMessagesPerRead, value: 16)
-        try options.setOption(.writeBufferWaterMark, value: writeBufferWaterMark)
+        if !writeBufferWaterMarkIsNIODefault { try options.setOption(.writeBufferWaterMark, value: writeBufferWaterMark) }
         try options.setOption(.recvAllocator, value: Self.receiveAllocator)
     }
 
@@ -266,7 +275,10 @@ public final class HTTPServer: Service, Sendable {
             let nagle = channel.eventLoop.makeSucceededVoidFuture()
         #endif
         return nagle.flatMap { channel.setOption(.maxMessagesPerRead, value: 16) }
-            .flatMap { [writeBufferWaterMark] in channel.setOption(.writeBufferWaterMark, value: writeBufferWaterMark) }
+            .flatMap { [writeBufferWaterMark, writeBufferWaterMarkIsNIODefault] in
+                guard !writeBufferWaterMarkIsNIODefault else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.setOption(.writeBufferWaterMark, value: writeBufferWaterMark)
+            }
             .flatMap { channel.setOption(.recvAllocator, value: Self.receiveAllocator) }
     }
 
