@@ -1,11 +1,10 @@
-// Fuzzes the WebSocket message layer we own: raw client bytes go through the pipeline an upgraded connection
-// gets (NIO's frame decoder, then our WebSocketFrameValidator, the fragment
-// aggregator and WebSocketChannelHandler) into a WebSocketConnection. Whatever the bytes, the pipeline must
-// deliver valid messages, answer or close, and never trap.
+// Fuzzes the WebSocket layer we own: raw client bytes go through the pipeline an upgraded connection gets
+// (WebSocketPipeline: the encoded-frame writer and WebSocketChannelHandler, whose WebSocketFrameParser cuts the
+// frames, then validation, the memory budget and reassembly) into a WebSocketConnection. Whatever the bytes, the
+// pipeline must deliver valid messages, answer or close, and never trap.
 import FuzzSupport
 import NIOCore
 import NIOEmbedded
-import NIOWebSocket
 @testable import PushinatorHTTP
 
 final class Sink: WebSocketDelegate {
@@ -28,10 +27,7 @@ public func fuzzWebSocket(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let channel = EmbeddedChannel()
     let sink = Sink()
     do {
-        // what NIO's upgrader adds, then exactly what the server adds (WebSocketPipeline)
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: configuration.maxMessageSize)))
-        try sync.addHandler(WebSocketFrameEncoder())
+        // exactly what the server adds after the upgrade
         let connection = try WebSocketPipeline.install(on: channel, configuration: configuration)
         connection.delegate = sink
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
