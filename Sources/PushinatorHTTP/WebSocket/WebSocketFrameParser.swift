@@ -23,9 +23,6 @@ enum WebSocketFrameParser {
         var closeCode: WebSocketCloseCode { self == .frameTooLarge ? .messageTooLarge : .protocolError }
     }
 
-    /// The longest header: 2 bytes, a 64-bit length, a 4-byte mask.
-    static let maxHeaderSize = 14
-
     /// The next complete frame at the start of `buffer`'s readable bytes, which it then skips; `nil` (and nothing
     /// read) when the frame has not fully arrived.
     /// - Parameter maxFrameSize: The longest payload accepted.
